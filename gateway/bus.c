@@ -1,0 +1,239 @@
+#include "bus.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "mask.h"
+
+static void set_int(void *s, int opt, int v) { zmq_setsockopt(s, opt, &v, sizeof(v)); }
+
+/* Deliberate socket settings: a deep send queue (events are small and a
+ * slow subscriber should get a chance to catch up before PUB drops), dead
+ * peers found by ZMTP heartbeats and TCP keepalive, and a short linger so
+ * a stopping gateway flushes without hanging. */
+static void tune_pub(void *s, int sndhwm)
+{
+    set_int(s, ZMQ_SNDHWM, sndhwm);
+    set_int(s, ZMQ_LINGER, 500);
+    set_int(s, ZMQ_HEARTBEAT_IVL, 5000);
+    set_int(s, ZMQ_HEARTBEAT_TIMEOUT, 15000);
+    set_int(s, ZMQ_TCP_KEEPALIVE, 1);
+    set_int(s, ZMQ_TCP_KEEPALIVE_IDLE, 60);
+}
+
+static void *bind_pub(void *zctx, const char *endpoint, int sndhwm, const char *secret,
+                      char *err, size_t errlen)
+{
+    void *s = zmq_socket(zctx, ZMQ_PUB);
+    if (!s) {
+        snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    tune_pub(s, sndhwm);
+    if (secret) {
+        set_int(s, ZMQ_CURVE_SERVER, 1);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret, 40);
+        zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "accessgw", 8);
+    }
+    if (zmq_bind(s, endpoint) < 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+int bus_open(struct bus *bus, void *zctx, const struct bus_options *o, char *err, size_t errlen)
+{
+    memset(bus, 0, sizeof(*bus));
+    bus->gateway_id = strdup(o->gateway_id);
+    bus->epoch = o->epoch;
+    bus->cap = o->history ? o->history : 1;
+    bus->ring = calloc(bus->cap, sizeof(*bus->ring));
+    if (!bus->ring) {
+        snprintf(err, errlen, "history of %zu events: out of memory", bus->cap);
+        return -1;
+    }
+    bus->pub = bind_pub(zctx, o->events, o->sndhwm, NULL, err, errlen);
+    if (!bus->pub)
+        return -1;
+    if (o->private_events) {
+        bus->priv = bind_pub(zctx, o->private_events, o->sndhwm, o->curve_secret_key, err, errlen);
+        if (!bus->priv)
+            return -1;
+    }
+    return 0;
+}
+
+static void history_clear_entry(struct history_entry *e)
+{
+    free(e->topic);
+    free(e->envelope);
+    memset(e, 0, sizeof(*e));
+}
+
+void bus_close(struct bus *bus)
+{
+    if (bus->pub)
+        zmq_close(bus->pub);
+    if (bus->priv)
+        zmq_close(bus->priv);
+    for (size_t i = 0; bus->ring && i < bus->cap; i++)
+        history_clear_entry(&bus->ring[i]);
+    free(bus->ring);
+    free(bus->gateway_id);
+    memset(bus, 0, sizeof(*bus));
+}
+
+static void history_append(struct bus *bus, uint64_t seq, char *topic, char *envelope, size_t len)
+{
+    size_t slot;
+    if (bus->count < bus->cap) {
+        slot = (bus->head + bus->count) % bus->cap;
+        bus->count++;
+    } else {
+        slot = bus->head;
+        history_clear_entry(&bus->ring[slot]);
+        bus->head = (bus->head + 1) % bus->cap;
+    }
+    bus->ring[slot] = (struct history_entry){seq, topic, envelope, len};
+}
+
+static void send_two_frames(void *sock, const char *topic, size_t topic_len, const char *body,
+                            size_t body_len)
+{
+    /* PUB never blocks: at the high-water mark ZeroMQ drops for that
+     * subscriber, who sees the seq gap and replays. */
+    if (zmq_send(sock, topic, topic_len, ZMQ_SNDMORE) < 0 ||
+        zmq_send(sock, body, body_len, 0) < 0)
+        log_warn("publishing %s: %s", topic, zmq_strerror(zmq_errno()));
+}
+
+static char *encode_data(const json_t *data)
+{
+    return json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+static void publish_private_twin(struct bus *bus, const struct event_meta *m, const char *topic,
+                                 size_t topic_len, json_t *full)
+{
+    char *data_json = encode_data(full);
+    size_t len = 0;
+    char *env = data_json ? envelope_encode(m, data_json, &len) : NULL;
+    if (env)
+        send_two_frames(bus->priv, topic, topic_len, env, len);
+    mask_wipe_free(data_json);
+    mask_wipe_free(env);
+}
+
+uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, const char *event,
+                     bool device_source, json_t *data, const struct agw_personal_field *personal,
+                     const struct timespec *time)
+{
+    bool has_personal = personal && mask_has_personal(data, personal);
+    json_t *pub_data = has_personal ? mask_public_view(data, personal) : json_incref(data);
+    char *data_json = pub_data ? encode_data(pub_data) : NULL;
+    json_decref(pub_data);
+    struct event_meta m = {bus->gateway_id, subject, cls, event, device_source,
+                           bus->epoch, bus->seq + 1, *time};
+    char topic[256];
+    int topic_len = envelope_topic(topic, sizeof(topic), &m);
+    size_t env_len = 0;
+    char *env = (data_json && topic_len > 0) ? envelope_encode(&m, data_json, &env_len) : NULL;
+    free(data_json);
+    if (!env) {
+        log_err("event %s/%s/%s could not be encoded; not published", cls, subject, event);
+        has_personal ? mask_wipe_decref(data) : json_decref(data);
+        return 0;
+    }
+    bus->seq++;
+    send_two_frames(bus->pub, topic, (size_t)topic_len, env, env_len);
+    if (has_personal && bus->priv)
+        publish_private_twin(bus, &m, topic, (size_t)topic_len, data);
+    has_personal ? mask_wipe_decref(data) : json_decref(data);
+    char *topic_copy = strdup(topic);
+    if (topic_copy)
+        history_append(bus, bus->seq, topic_copy, env, env_len);
+    else
+        free(env);
+    bus->published++;
+    return bus->seq;
+}
+
+/* ---- replay ---- */
+
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool failed;
+};
+
+static void sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(b->p, cap);
+        if (!grown) {
+            b->failed = true;
+            return;
+        }
+        b->p = grown;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sbuf_str(struct sbuf *b, const char *s) { sbuf_add(b, s, strlen(s)); }
+
+static bool topic_matches(const char *topic, const char *const *prefixes, size_t n)
+{
+    if (n == 0)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(topic, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+char *bus_replay_json(const struct bus *bus, uint64_t since, const char *const *prefixes,
+                      size_t n_prefixes, size_t limit)
+{
+    uint64_t first = bus->count ? bus->ring[bus->head].seq : bus->seq + 1;
+    struct sbuf b = {0};
+    char head[160];
+    /* Truncated: the subscriber asked for events older than the history holds. */
+    snprintf(head, sizeof(head),
+             "{\"epoch\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,\"truncated\":%s,\"events\":[",
+             (unsigned long long)bus->epoch, (unsigned long long)first,
+             (unsigned long long)bus->seq, since + 1 < first ? "true" : "false");
+    sbuf_str(&b, head);
+    size_t emitted = 0;
+    for (size_t i = 0; i < bus->count && (limit == 0 || emitted < limit); i++) {
+        const struct history_entry *e = &bus->ring[(bus->head + i) % bus->cap];
+        if (e->seq <= since || !topic_matches(e->topic, prefixes, n_prefixes))
+            continue;
+        sbuf_str(&b, emitted ? ",{\"topic\":\"" : "{\"topic\":\"");
+        sbuf_str(&b, e->topic); /* built from validated names: nothing to escape */
+        sbuf_str(&b, "\",\"event\":");
+        sbuf_add(&b, e->envelope, e->envelope_len);
+        sbuf_str(&b, "}");
+        emitted++;
+    }
+    sbuf_str(&b, "]}");
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}

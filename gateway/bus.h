@@ -1,0 +1,53 @@
+/* The event bus: the public PUB socket, the optional CURVE-only private
+ * one, gap-free sequence numbers and the replay history. */
+#ifndef AGW_BUS_H
+#define AGW_BUS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "accessgw/plugin.h"
+
+struct history_entry {
+    uint64_t seq;
+    char *topic;
+    char *envelope;
+    size_t envelope_len;
+};
+
+struct bus {
+    void *pub, *priv;
+    char *gateway_id; /* a copy: fixed for the life of the bus */
+    uint64_t epoch, seq;
+    struct history_entry *ring;
+    size_t cap, count, head; /* head: index of the oldest entry */
+    uint64_t published;
+};
+
+struct bus_options {
+    const char *gateway_id;
+    const char *events, *private_events;
+    const char *curve_secret_key; /* Z85, 40 chars; needed with private_events */
+    unsigned history;
+    int sndhwm;
+    uint64_t epoch;
+};
+
+int bus_open(struct bus *bus, void *zctx, const struct bus_options *o, char *err, size_t errlen);
+void bus_close(struct bus *bus);
+
+/* Publishes one event and returns its seq (0 if it could not be encoded).
+ * data is consumed.  With `personal` set, the public socket gets the masked
+ * view and the private socket the full event (same id, seq, time); the full
+ * data is wiped afterwards. */
+uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, const char *event,
+                     bool device_source, json_t *data, const struct agw_personal_field *personal,
+                     const struct timespec *time);
+
+/* The held events with seq > since (optionally only topics with one of the
+ * prefixes) as a JSON text: {"epoch":E,"first_seq":F,"last_seq":L,
+ * "truncated":B,"events":[{"topic":T,"event":{...}},...]}.  malloc'd. */
+char *bus_replay_json(const struct bus *bus, uint64_t since, const char *const *prefixes,
+                      size_t n_prefixes, size_t limit);
+#endif

@@ -1,0 +1,361 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loader.h"
+#include "log.h"
+
+static const char *const gateway_keys[] = {"id", "plugin_dir", "state_dir", "log_level",
+                                           "hotplug", "heartbeat_ms", NULL};
+static const char *const bus_keys[] = {"events", "control", "private_events", "curve_secret_key",
+                                       "authorized_keys", "history", "sndhwm", NULL};
+/* Keys every [device] section may have; plugin keys come from the plugin. */
+static const char *const device_common_keys[] = {"plugin", "transport", "path", "baud",
+                                                 "location", "address", NULL};
+
+static const char *const transport_names[] = {
+    [AGW_TRANSPORT_NONE] = "none",     [AGW_TRANSPORT_SERIAL] = "serial",
+    [AGW_TRANSPORT_USB] = "usb",       [AGW_TRANSPORT_HIDRAW] = "hidraw",
+    [AGW_TRANSPORT_BLUEZ] = "bluez",
+};
+
+const char *transport_name(enum agw_transport t)
+{
+    return (unsigned)t < sizeof(transport_names) / sizeof(transport_names[0]) ? transport_names[t]
+                                                                             : "?";
+}
+
+int transport_parse(const char *name, enum agw_transport *out)
+{
+    for (size_t i = 0; i < sizeof(transport_names) / sizeof(transport_names[0]); i++)
+        if (strcmp(name, transport_names[i]) == 0) {
+            *out = (enum agw_transport)i;
+            return 0;
+        }
+    return -1;
+}
+
+bool config_valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            return false;
+    return true;
+}
+
+static bool in_list(const char *const *list, const char *key)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, key) == 0)
+            return true;
+    return false;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+    if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") || !strcmp(s, "1"))
+        *out = true;
+    else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") || !strcmp(s, "0"))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
+struct ctx {
+    const char *path;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct ctx *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct ctx *c, int line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s:%d: %s", c->path, line, msg);
+    return -1;
+}
+
+static int check_keys(struct ctx *c, const struct ini_section *s, const char *const *allowed,
+                      const char *const *extra)
+{
+    for (size_t i = 0; i < s->n_entries; i++) {
+        const struct ini_entry *e = &s->entries[i];
+        if (!in_list(allowed, e->key) && !in_list(extra, e->key))
+            return fail(c, e->line, "unknown key '%s' in [%s]", e->key, s->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->entries[j].key, e->key) == 0)
+                return fail(c, e->line, "duplicate key '%s' in [%s] (first at line %d)", e->key,
+                            s->name, s->entries[j].line);
+    }
+    return 0;
+}
+
+static int get_uint(struct ctx *c, const struct ini_section *s, const char *key, unsigned long min,
+                    unsigned long max, unsigned *out)
+{
+    const struct ini_entry *e = ini_find(s, key);
+    if (!e)
+        return 0;
+    unsigned long v;
+    if (parse_uint(e->value, max, &v) < 0 || v < min)
+        return fail(c, e->line, "key '%s' in [%s] must be a whole number from %lu to %lu, not '%s'",
+                    key, s->name, min, max, e->value);
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int get_bool(struct ctx *c, const struct ini_section *s, const char *key, bool *out)
+{
+    const struct ini_entry *e = ini_find(s, key);
+    if (e && parse_bool(e->value, out) < 0)
+        return fail(c, e->line, "key '%s' in [%s] must be yes or no, not '%s'", key, s->name,
+                    e->value);
+    return 0;
+}
+
+static void get_str(const struct ini_section *s, const char *key, const char **out)
+{
+    const struct ini_entry *e = ini_find(s, key);
+    if (e)
+        *out = e->value;
+}
+
+static int require_endpoint(struct ctx *c, const struct ini_section *s, const char *key)
+{
+    const struct ini_entry *e = ini_find(s, key);
+    if (e && !strstr(e->value, "://"))
+        return fail(c, e->line, "key '%s' in [%s] must be a ZeroMQ endpoint such as "
+                    "tcp://127.0.0.1:5560, not '%s'", key, s->name, e->value);
+    return 0;
+}
+
+static int load_gateway(struct ctx *c, const struct ini_section *s, struct gateway_conf *conf)
+{
+    if (check_keys(c, s, gateway_keys, NULL) < 0)
+        return -1;
+    const struct ini_entry *id = ini_find(s, "id");
+    if (!id)
+        return fail(c, s->line, "missing key 'id' in [gateway]");
+    if (!config_valid_name(id->value))
+        return fail(c, id->line, "key 'id' in [gateway] must be 1-64 of A-Z a-z 0-9 _ . -, not '%s'",
+                    id->value);
+    conf->id = id->value;
+    get_str(s, "plugin_dir", &conf->plugin_dir);
+    get_str(s, "state_dir", &conf->state_dir);
+    const struct ini_entry *lvl = ini_find(s, "log_level");
+    if (lvl && (conf->log_level = log_level_parse(lvl->value)) < 0)
+        return fail(c, lvl->line, "key 'log_level' in [gateway] must be one of error, warning, "
+                    "notice, info, debug, not '%s'", lvl->value);
+    if (get_bool(c, s, "hotplug", &conf->hotplug) < 0)
+        return -1;
+    return get_uint(c, s, "heartbeat_ms", 100, 3600000, &conf->heartbeat_ms);
+}
+
+static int load_bus(struct ctx *c, const struct ini_section *s, struct gateway_conf *conf)
+{
+    if (check_keys(c, s, bus_keys, NULL) < 0)
+        return -1;
+    static const char *const endpoints[] = {"events", "control", "private_events"};
+    for (size_t i = 0; i < 3; i++)
+        if (require_endpoint(c, s, endpoints[i]) < 0)
+            return -1;
+    get_str(s, "events", &conf->events);
+    get_str(s, "control", &conf->control);
+    get_str(s, "private_events", &conf->private_events);
+    get_str(s, "curve_secret_key", &conf->curve_secret_key);
+    get_str(s, "authorized_keys", &conf->authorized_keys);
+    unsigned hwm = (unsigned)conf->sndhwm;
+    if (get_uint(c, s, "history", 1, 10000000, &conf->history) < 0 ||
+        get_uint(c, s, "sndhwm", 0, 10000000, &hwm) < 0)
+        return -1;
+    conf->sndhwm = (int)hwm;
+    if (conf->private_events && (!conf->curve_secret_key || !conf->authorized_keys))
+        return fail(c, s->line, "[bus] private_events carries personal data and needs both "
+                    "curve_secret_key and authorized_keys");
+    return 0;
+}
+
+static int load_device(struct ctx *c, const struct ini_section *s, const char *name,
+                       struct device_conf *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->name = name;
+    d->section = s;
+    d->line = s->line;
+    if (!config_valid_name(name))
+        return fail(c, s->line, "device name '%s' must be 1-64 of A-Z a-z 0-9 _ . -", name);
+    for (size_t i = 0; i < s->n_entries; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->entries[j].key, s->entries[i].key) == 0)
+                return fail(c, s->entries[i].line, "duplicate key '%s' in [%s] (first at line %d)",
+                            s->entries[i].key, s->name, s->entries[j].line);
+    const struct ini_entry *plugin = ini_find(s, "plugin");
+    if (!plugin)
+        return fail(c, s->line, "missing key 'plugin' in [%s]", s->name);
+    d->plugin = plugin->value;
+    const struct ini_entry *tr = ini_find(s, "transport");
+    if (!tr)
+        return fail(c, s->line, "missing key 'transport' in [%s]", s->name);
+    if (transport_parse(tr->value, &d->transport) < 0)
+        return fail(c, tr->line, "key 'transport' in [%s] must be serial, usb, hidraw, bluez or "
+                    "none, not '%s'", s->name, tr->value);
+    get_str(s, "path", &d->path);
+    get_str(s, "location", &d->location);
+    get_str(s, "address", &d->address);
+    d->baud = 0;
+    if (get_uint(c, s, "baud", 50, 4000000, &d->baud) < 0)
+        return -1;
+    if ((d->transport == AGW_TRANSPORT_SERIAL || d->transport == AGW_TRANSPORT_USB ||
+         d->transport == AGW_TRANSPORT_HIDRAW) && !d->path)
+        return fail(c, s->line, "missing key 'path' in [%s] (transport %s)", s->name, tr->value);
+    if (d->transport == AGW_TRANSPORT_BLUEZ && !d->address)
+        return fail(c, s->line, "missing key 'address' in [%s] (transport bluez)", s->name);
+    return 0;
+}
+
+static int add_device(struct ctx *c, struct gateway_conf *conf, const struct ini_section *s,
+                      const char *name)
+{
+    for (size_t i = 0; i < conf->n_devices; i++)
+        if (strcmp(conf->devices[i].name, name) == 0)
+            return fail(c, s->line, "duplicate section [%s] (first at line %d)", s->name,
+                        conf->devices[i].line);
+    struct device_conf *grown = realloc(conf->devices, (conf->n_devices + 1) * sizeof(*grown));
+    if (!grown)
+        return fail(c, s->line, "out of memory");
+    conf->devices = grown;
+    if (load_device(c, s, name, &conf->devices[conf->n_devices]) < 0)
+        return -1;
+    conf->n_devices++;
+    return 0;
+}
+
+static int load_section(struct ctx *c, const struct ini_section *s, struct gateway_conf *conf,
+                        bool *seen_gateway, bool *seen_bus)
+{
+    if (strcmp(s->name, "gateway") == 0) {
+        if (*seen_gateway)
+            return fail(c, s->line, "duplicate section [gateway]");
+        *seen_gateway = true;
+        return load_gateway(c, s, conf);
+    }
+    if (strcmp(s->name, "bus") == 0) {
+        if (*seen_bus)
+            return fail(c, s->line, "duplicate section [bus]");
+        *seen_bus = true;
+        return load_bus(c, s, conf);
+    }
+    if (strncmp(s->name, "device", 6) == 0 && (s->name[6] == ' ' || s->name[6] == '\t')) {
+        const char *name = s->name + 7;
+        while (*name == ' ' || *name == '\t')
+            name++;
+        return add_device(c, conf, s, name);
+    }
+    return fail(c, s->line, "unknown section [%s] (expected [gateway], [bus] or [device NAME])",
+                s->name);
+}
+
+static void set_defaults(struct gateway_conf *conf)
+{
+    conf->plugin_dir = AGW_DEFAULT_PLUGIN_DIR;
+    conf->state_dir = "/var/lib/accessgw";
+    conf->log_level = 6;
+    conf->hotplug = true;
+    conf->heartbeat_ms = 1000;
+    conf->events = "tcp://127.0.0.1:5560";
+    conf->control = "tcp://127.0.0.1:5561";
+    conf->history = 10000;
+    conf->sndhwm = 100000;
+}
+
+int config_load(const char *path, struct gateway_conf *conf, char *err, size_t errlen)
+{
+    memset(conf, 0, sizeof(*conf));
+    err[0] = '\0';
+    if (ini_load(path, &conf->ini, err, errlen) < 0)
+        return -1;
+    conf->path = strdup(path);
+    set_defaults(conf);
+    struct ctx c = {path, err, errlen};
+    bool seen_gateway = false, seen_bus = false;
+    for (size_t i = 0; i < conf->ini.n_sections; i++)
+        if (load_section(&c, &conf->ini.sections[i], conf, &seen_gateway, &seen_bus) < 0) {
+            config_free(conf);
+            return -1;
+        }
+    if (!seen_gateway) {
+        snprintf(err, errlen, "%s:1: missing section [gateway] (it names the gateway: id = ...)",
+                 path);
+        config_free(conf);
+        return -1;
+    }
+    return 0;
+}
+
+int config_check_plugins(const struct gateway_conf *conf, const struct plugin_set *plugins,
+                         char *err, size_t errlen)
+{
+    struct ctx c = {conf->path, err, errlen};
+    for (size_t i = 0; i < conf->n_devices; i++) {
+        const struct device_conf *d = &conf->devices[i];
+        const struct ini_entry *pe = ini_find(d->section, "plugin");
+        const struct agw_plugin *p = plugin_set_find(plugins, d->plugin);
+        if (!p)
+            return fail(&c, pe->line, "no plugin '%s' in %s (for [%s])", d->plugin,
+                        conf->plugin_dir, d->section->name);
+        if (!(p->transports & AGW_TRANSPORT_BIT(d->transport)))
+            return fail(&c, ini_find(d->section, "transport")->line,
+                        "plugin '%s' cannot use transport '%s' (in [%s])", p->id,
+                        transport_name(d->transport), d->section->name);
+        for (size_t k = 0; k < d->section->n_entries; k++) {
+            const struct ini_entry *e = &d->section->entries[k];
+            if (!in_list(device_common_keys, e->key) && !plugin_accepts_key(p, e->key))
+                return fail(&c, e->line, "unknown key '%s' in [%s]", e->key, d->section->name);
+        }
+    }
+    return 0;
+}
+
+void config_free(struct gateway_conf *conf)
+{
+    free(conf->devices);
+    free(conf->path);
+    ini_free(&conf->ini);
+    memset(conf, 0, sizeof(*conf));
+}
+
+const struct device_conf *config_find_device(const struct gateway_conf *conf, const char *name)
+{
+    for (size_t i = 0; i < conf->n_devices; i++)
+        if (strcmp(conf->devices[i].name, name) == 0)
+            return &conf->devices[i];
+    return NULL;
+}

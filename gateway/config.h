@@ -1,0 +1,56 @@
+/* The gateway's configuration: DESIGN.md's INI format, checked strictly.
+ * Every error names the file, the line and the key. */
+#ifndef AGW_CONFIG_H
+#define AGW_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "accessgw/plugin.h"
+#include "ini.h"
+
+struct plugin_set;
+
+struct device_conf {
+    const char *name;     /* section [device NAME]: the device id */
+    const char *plugin;
+    enum agw_transport transport;
+    const char *path;     /* serial tty, /dev/bus/usb/BBB/DDD or /dev/hidrawN */
+    unsigned baud;
+    const char *location; /* free text copied into events */
+    const char *address;  /* Bluetooth address */
+    const struct ini_section *section; /* every key, plugin keys included */
+    int line;
+};
+
+struct gateway_conf {
+    char *path;
+    struct ini_file ini; /* owns every string below */
+    const char *id;
+    const char *plugin_dir;
+    const char *state_dir;
+    int log_level;
+    bool hotplug;
+    unsigned heartbeat_ms;
+    const char *events, *control, *private_events;
+    const char *curve_secret_key, *authorized_keys;
+    unsigned history;
+    int sndhwm;
+    struct device_conf *devices;
+    size_t n_devices;
+};
+
+/* Parses and checks FILE; 0, or -1 with "FILE:LINE: message" in err. */
+int config_load(const char *path, struct gateway_conf *conf, char *err, size_t errlen);
+/* Checks each device's plugin exists, accepts the transport and knows every key. */
+int config_check_plugins(const struct gateway_conf *conf, const struct plugin_set *plugins,
+                         char *err, size_t errlen);
+void config_free(struct gateway_conf *conf);
+
+const struct device_conf *config_find_device(const struct gateway_conf *conf, const char *name);
+const char *transport_name(enum agw_transport t);
+int transport_parse(const char *name, enum agw_transport *out);
+/* [A-Za-z0-9_.-]{1,64}: safe in a topic and a file name. */
+bool config_valid_name(const char *name);
+
+#define AGW_DEFAULT_PLUGIN_DIR ACCESSGW_PLUGIN_DIR
+#endif

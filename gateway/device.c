@@ -1,0 +1,566 @@
+#define _GNU_SOURCE
+#include "device.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "log.h"
+
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_MAX_MS 30000
+#define HID_POLL_MS 50 /* hidapi hides its fd; how often a worker looks at its inbox */
+
+static const char *state_dir_value; /* set once by device_set_state_dir() */
+void device_set_state_dir(const char *dir) { state_dir_value = dir; }
+
+void clock_now(struct timespec *ts) { clock_gettime(CLOCK_REALTIME, ts); }
+
+static void monotonic_now(struct timespec *ts) { clock_gettime(CLOCK_MONOTONIC, ts); }
+
+static void add_ms(struct timespec *ts, unsigned ms)
+{
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static long ms_until(const struct timespec *when)
+{
+    struct timespec now;
+    monotonic_now(&now);
+    long ms = (when->tv_sec - now.tv_sec) * 1000 + (when->tv_nsec - now.tv_nsec) / 1000000;
+    return ms < 0 ? 0 : ms;
+}
+
+const char *device_state_name(enum agw_state s)
+{
+    switch (s) {
+    case AGW_STATE_UP: return "up";
+    case AGW_STATE_STALE: return "stale";
+    default: return "error";
+    }
+}
+
+/* ---- messages to the main loop ---- */
+
+static struct out_mail *out_new(struct device *dev, enum out_kind kind)
+{
+    struct out_mail *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->kind = kind;
+    snprintf(m->device, sizeof(m->device), "%s", dev->id);
+    return m;
+}
+
+/* Backpressure: a device flooding faster than the bus publishes waits
+ * here (its bytes wait in the kernel) instead of growing memory or losing
+ * events. */
+#define OUTBOX_HIGH_WATER 50000
+
+static void wait_for_outbox_room(struct device *dev)
+{
+    while (mailbox_depth(dev->outbox) > OUTBOX_HIGH_WATER && !dev->stop)
+        usleep(1000);
+}
+
+static void post_event(struct device *dev, const char *cls, const char *event, json_t *data,
+                       bool personal, const struct timespec *when)
+{
+    wait_for_outbox_room(dev);
+    struct out_mail *m = out_new(dev, OUT_EVENT);
+    if (!m) {
+        json_decref(data);
+        return;
+    }
+    snprintf(m->cls, sizeof(m->cls), "%s", cls);
+    snprintf(m->event, sizeof(m->event), "%s", event);
+    m->data = data;
+    m->personal = personal ? dev->plugin->personal : NULL;
+    if (when)
+        m->time = *when;
+    else
+        clock_now(&m->time);
+    mailbox_post(dev->outbox, &m->link);
+}
+
+static void post_reply(struct device *dev, void *route, int status, json_t *result)
+{
+    struct out_mail *m = out_new(dev, OUT_REPLY);
+    if (!m) {
+        json_decref(result);
+        return;
+    }
+    m->route = route;
+    m->status = status;
+    m->data = result;
+    mailbox_post(dev->outbox, &m->link);
+}
+
+/* ---- the host API handed to plugins ---- */
+
+static const char *host_device_id(struct agw_device *d) { return ((struct device *)d)->id; }
+
+static const char *host_config(struct agw_device *d, const char *key)
+{
+    struct device *dev = (struct device *)d;
+    for (size_t i = 0; i < dev->n_settings; i++)
+        if (strcmp(dev->settings[i].key, key) == 0)
+            return dev->settings[i].value;
+    return NULL;
+}
+
+static void host_log(struct agw_device *d, int level, const char *fmt, ...)
+{
+    if (!log_enabled(level))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct device *dev = (struct device *)d;
+    log_msg(level, "device %s (%s): %s", dev->id, dev->plugin->id, msg);
+}
+
+static int host_emit(struct agw_device *d, const char *event, json_t *data)
+{
+    struct device *dev = (struct device *)d;
+    if (!event || !envelope_valid_name(event)) {
+        log_err("device %s (%s): event name refused (a-z 0-9 _ -, at most 48)", dev->id,
+                dev->plugin->id);
+        json_decref(data);
+        return -EINVAL;
+    }
+    if (!data)
+        data = json_object();
+    if (!json_is_object(data)) {
+        log_err("device %s (%s): event %s data is not a JSON object", dev->id, dev->plugin->id,
+                event);
+        json_decref(data);
+        return -EINVAL;
+    }
+    if (dev->location && !json_object_get(data, "location"))
+        json_object_set_new(data, "location", json_string(dev->location));
+    post_event(dev, dev->plugin->device_class, event, data, dev->plugin->personal != NULL,
+               dev->input_time.tv_sec ? &dev->input_time : NULL);
+    return 0;
+}
+
+static void publish_state(struct device *dev)
+{
+    json_t *data = json_pack("{s:s, s:s}", "state", device_state_name(dev->state), "reason",
+                             dev->reason);
+    post_event(dev, "device", "state", data, false, NULL);
+}
+
+static void host_set_state(struct agw_device *d, enum agw_state state, const char *reason)
+{
+    struct device *dev = (struct device *)d;
+    if (dev->in_open)
+        dev->state_set = true;
+    pthread_mutex_lock(&dev->lock);
+    bool changed = dev->state != state || strcmp(dev->reason, reason ? reason : "") != 0;
+    dev->state = state;
+    snprintf(dev->reason, sizeof(dev->reason), "%s", reason ? reason : "");
+    pthread_mutex_unlock(&dev->lock);
+    if (changed) {
+        log_msg(state == AGW_STATE_UP ? AGW_LOG_INFO : AGW_LOG_WARNING, "device %s: %s%s%s",
+                dev->id, device_state_name(state), reason && *reason ? ": " : "",
+                reason ? reason : "");
+        publish_state(dev);
+    }
+}
+
+static ssize_t note_gone(struct device *dev, ssize_t r)
+{
+    if (r == -ENODEV)
+        dev->lost = true;
+    return r;
+}
+
+static ssize_t host_write(struct agw_device *d, const void *buf, size_t len)
+{
+    struct device *dev = (struct device *)d;
+    if (!dev->opened && !dev->in_open)
+        return -ENODEV;
+    return note_gone(dev, dev->tr.ops->write(&dev->tr, buf, len));
+}
+
+static ssize_t host_read(struct agw_device *d, void *buf, size_t max, int timeout_ms)
+{
+    struct device *dev = (struct device *)d;
+    if (!dev->opened && !dev->in_open)
+        return -ENODEV;
+    ssize_t r = note_gone(dev, dev->tr.ops->read(&dev->tr, buf, max, timeout_ms));
+    if (r > 0)
+        clock_now(&dev->input_time);
+    return r;
+}
+
+static void host_flush_input(struct agw_device *d)
+{
+    struct device *dev = (struct device *)d;
+    dev->tr.ops->flush_input(&dev->tr);
+}
+
+static void host_set_timer(struct agw_device *d, unsigned interval_ms)
+{
+    struct device *dev = (struct device *)d;
+    dev->timer_ms = interval_ms;
+    monotonic_now(&dev->next_timer);
+    add_ms(&dev->next_timer, interval_ms);
+}
+
+static void host_set_userdata(struct agw_device *d, void *data) { ((struct device *)d)->userdata = data; }
+static void *host_userdata(struct agw_device *d) { return ((struct device *)d)->userdata; }
+static const char *host_state_dir(struct agw_device *d)
+{
+    (void)d;
+    return state_dir_value;
+}
+
+static enum agw_transport host_transport(struct agw_device *d)
+{
+    return ((struct device *)d)->transport_kind;
+}
+
+static const struct agw_host host_api = {
+    .struct_size = sizeof(struct agw_host),
+    .device_id = host_device_id,
+    .config = host_config,
+    .log = host_log,
+    .emit = host_emit,
+    .set_state = host_set_state,
+    .write = host_write,
+    .read = host_read,
+    .flush_input = host_flush_input,
+    .set_timer = host_set_timer,
+    .set_userdata = host_set_userdata,
+    .userdata = host_userdata,
+    .state_dir = host_state_dir,
+    .transport = host_transport,
+};
+
+/* ---- the worker ---- */
+
+static void schedule_retry(struct device *dev)
+{
+    dev->backoff_ms = dev->backoff_ms ? dev->backoff_ms * 2 : BACKOFF_FIRST_MS;
+    if (dev->backoff_ms > BACKOFF_MAX_MS)
+        dev->backoff_ms = BACKOFF_MAX_MS;
+    monotonic_now(&dev->retry_at);
+    add_ms(&dev->retry_at, dev->backoff_ms);
+}
+
+static void try_open(struct device *dev)
+{
+    char err[256] = "";
+    dev->tr.ops = transport_ops_for(dev->transport_kind);
+    if (!dev->tr.ops) {
+        host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, "transport not supported by this gateway");
+        schedule_retry(dev);
+        return;
+    }
+    int r = dev->tr.ops->open(&dev->tr, dev->path, dev->baud, err, sizeof(err));
+    if (r < 0) {
+        host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, err);
+        schedule_retry(dev);
+        return;
+    }
+    dev->in_open = true;
+    dev->state_set = false;
+    dev->lost = false;
+    dev->timer_ms = 0;
+    r = dev->plugin->open((struct agw_device *)dev, &host_api);
+    dev->in_open = false;
+    if (r < 0 || dev->lost) {
+        snprintf(err, sizeof(err), "plugin %s could not open the device: %s", dev->plugin->id,
+                 strerror(r < 0 ? -r : ENODEV));
+        if (r >= 0)
+            dev->plugin->close((struct agw_device *)dev);
+        dev->tr.ops->close(&dev->tr);
+        host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, err);
+        schedule_retry(dev);
+        return;
+    }
+    dev->opened = true;
+    dev->backoff_ms = 0;
+    if (!dev->state_set)
+        host_set_state((struct agw_device *)dev, AGW_STATE_UP, "");
+}
+
+static void close_device(struct device *dev, bool removed)
+{
+    if (!dev->opened)
+        return;
+    if (removed && dev->plugin->removed)
+        dev->plugin->removed((struct agw_device *)dev);
+    dev->plugin->close((struct agw_device *)dev);
+    dev->tr.ops->close(&dev->tr);
+    dev->opened = false;
+    dev->timer_ms = 0;
+}
+
+static void handle_lost(struct device *dev)
+{
+    close_device(dev, true);
+    dev->lost = false;
+    host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, "device stopped answering or was unplugged");
+    schedule_retry(dev);
+}
+
+static const char *const status_codes[] = {
+    "ok", "unknown_verb", "bad_args", "device_error", "busy", "timeout", "unsupported",
+};
+
+static void run_command(struct device *dev, struct in_mail *m)
+{
+    json_t *result = NULL;
+    int status;
+    if (!dev->opened) {
+        char reason[DEVICE_REASON_MAX + DEVICE_ID_MAX + 32];
+        snprintf(reason, sizeof(reason), "device %s is not up: %s", dev->id, dev->reason);
+        result = json_pack("{s:s}", "message", reason);
+        status = AGW_CMD_DEVICE_ERROR;
+    } else if (!dev->plugin->command) {
+        status = AGW_CMD_UNKNOWN_VERB;
+    } else {
+        dev->input_time.tv_sec = 0;
+        status = dev->plugin->command((struct agw_device *)dev, m->verb, m->args, &result);
+        if (status > 0 || status < AGW_CMD_UNSUPPORTED)
+            status = AGW_CMD_DEVICE_ERROR;
+    }
+    if (status != AGW_CMD_OK && !json_is_string(json_object_get(result, "message"))) {
+        char msg[DEVICE_ID_MAX + 160];
+        snprintf(msg, sizeof(msg), "device %s: %.64s.%.64s: %s", dev->id,
+                 dev->plugin->device_class, m->verb,
+                 status == AGW_CMD_UNKNOWN_VERB ? "no such verb" : device_status_code(status));
+        json_decref(result);
+        result = json_pack("{s:s}", "message", msg);
+    }
+    post_reply(dev, m->route, status, result);
+    m->route = NULL;
+}
+
+static void free_in_mail(struct device *dev, struct in_mail *m)
+{
+    if (m->route) /* a command that never ran still gets its answer */
+        post_reply(dev, m->route, AGW_CMD_DEVICE_ERROR,
+                   json_pack("{s:s}", "message", "device is being removed"));
+    free(m->verb);
+    json_decref(m->args);
+    free(m);
+}
+
+static void handle_inbox(struct device *dev, bool *removed)
+{
+    struct mail *all = mailbox_take_all(&dev->inbox);
+    while (all) {
+        struct in_mail *m = (struct in_mail *)all;
+        all = all->next;
+        if (m->kind == IN_STOP) {
+            dev->stop = true;
+            *removed = *removed || m->removed;
+        } else if (!dev->stop) {
+            run_command(dev, m);
+        }
+        free_in_mail(dev, m);
+    }
+}
+
+static int next_timeout(struct device *dev)
+{
+    long t = -1;
+    if (!dev->opened)
+        t = ms_until(&dev->retry_at);
+    else if (dev->timer_ms)
+        t = ms_until(&dev->next_timer);
+    return t > 60000 ? 60000 : (int)t;
+}
+
+static void deliver_input(struct device *dev, const uint8_t *buf, ssize_t n)
+{
+    if (n > 0) {
+        clock_now(&dev->input_time);
+        dev->plugin->on_input((struct agw_device *)dev, buf, (size_t)n);
+        dev->input_time.tv_sec = 0;
+    } else if (n == -ENODEV) {
+        dev->lost = true;
+    }
+}
+
+/* Waits for input, mail or the next timer, and hands input to the plugin. */
+static void wait_for_work(struct device *dev, int timeout)
+{
+    uint8_t buf[4096];
+    bool wants_input = dev->opened && dev->plugin->on_input;
+    int fd = wants_input ? dev->tr.ops->pollfd(&dev->tr) : -1;
+    if (wants_input && fd < 0 && dev->tr.ops != &transport_none_ops) {
+        int slice = (timeout < 0 || timeout > HID_POLL_MS) ? HID_POLL_MS : timeout;
+        deliver_input(dev, buf, dev->tr.ops->read(&dev->tr, buf, sizeof(buf), slice));
+        return;
+    }
+    struct pollfd p[2] = {{.fd = dev->inbox.fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    int n = poll(p, fd >= 0 ? 2 : 1, timeout);
+    if (n > 0 && fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+        deliver_input(dev, buf, dev->tr.ops->read(&dev->tr, buf, sizeof(buf), 0));
+}
+
+static void run_timer_if_due(struct device *dev)
+{
+    if (!dev->opened || !dev->timer_ms || !dev->plugin->on_timer || ms_until(&dev->next_timer) > 0)
+        return;
+    monotonic_now(&dev->next_timer);
+    add_ms(&dev->next_timer, dev->timer_ms);
+    dev->input_time.tv_sec = 0;
+    dev->plugin->on_timer((struct agw_device *)dev);
+}
+
+static void *worker_main(void *arg)
+{
+    struct device *dev = arg;
+    bool removed = false;
+    monotonic_now(&dev->retry_at);
+    while (!dev->stop) {
+        if (!dev->opened && ms_until(&dev->retry_at) == 0)
+            try_open(dev);
+        wait_for_work(dev, next_timeout(dev));
+        handle_inbox(dev, &removed);
+        if (dev->stop)
+            break;
+        if (dev->lost)
+            handle_lost(dev);
+        run_timer_if_due(dev);
+        if (dev->lost)
+            handle_lost(dev);
+    }
+    close_device(dev, removed);
+    struct out_mail *m = out_new(dev, OUT_EXITED);
+    if (m)
+        mailbox_post(dev->outbox, &m->link);
+    return NULL;
+}
+
+/* ---- main-thread side ---- */
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+struct device *device_new(const struct device_params *p, struct mailbox *outbox)
+{
+    struct device *dev = calloc(1, sizeof(*dev));
+    if (!dev)
+        return NULL;
+    snprintf(dev->id, sizeof(dev->id), "%s", p->id);
+    dev->plugin = p->plugin;
+    dev->transport_kind = p->transport;
+    dev->path = dup_or_null(p->path);
+    dev->baud = p->baud;
+    dev->location = dup_or_null(p->location);
+    dev->syspath = dup_or_null(p->syspath);
+    dev->settings = calloc(p->n_settings + 1, sizeof(*dev->settings));
+    for (size_t i = 0; dev->settings && i < p->n_settings; i++) {
+        dev->settings[i].key = strdup(p->settings[i].key);
+        dev->settings[i].value = strdup(p->settings[i].value);
+    }
+    dev->n_settings = dev->settings ? p->n_settings : 0;
+    dev->outbox = outbox;
+    dev->tr.fd = -1;
+    dev->state = AGW_STATE_ERROR;
+    snprintf(dev->reason, sizeof(dev->reason), "not opened yet");
+    pthread_mutex_init(&dev->lock, NULL);
+    if (mailbox_init(&dev->inbox) < 0) {
+        device_free(dev);
+        return NULL;
+    }
+    return dev;
+}
+
+int device_start(struct device *dev)
+{
+    int r = pthread_create(&dev->thread, NULL, worker_main, dev);
+    if (r != 0) {
+        log_err("device %s: cannot start its worker thread: %s", dev->id, strerror(r));
+        return -1;
+    }
+    char name[16];
+    snprintf(name, sizeof(name), "dev:%.11s", dev->id);
+    pthread_setname_np(dev->thread, name);
+    dev->thread_started = true;
+    return 0;
+}
+
+void device_request_stop(struct device *dev, bool removed)
+{
+    dev->retiring = true;
+    struct in_mail *m = calloc(1, sizeof(*m));
+    if (!m)
+        return;
+    m->kind = IN_STOP;
+    m->removed = removed;
+    mailbox_post(&dev->inbox, &m->link);
+}
+
+void device_post_command(struct device *dev, char *verb, json_t *args, void *route)
+{
+    struct in_mail *m = calloc(1, sizeof(*m));
+    if (!m) {
+        free(verb);
+        json_decref(args);
+        return;
+    }
+    m->kind = IN_COMMAND;
+    m->verb = verb;
+    m->args = args;
+    m->route = route;
+    mailbox_post(&dev->inbox, &m->link);
+}
+
+void device_free(struct device *dev)
+{
+    if (!dev)
+        return;
+    if (dev->thread_started)
+        pthread_join(dev->thread, NULL);
+    /* Mail that arrived after the worker's last look: answer and drop it. */
+    for (struct mail *m = dev->inbox.fd >= 0 ? mailbox_take_all(&dev->inbox) : NULL; m;) {
+        struct mail *next = m->next;
+        free_in_mail(dev, (struct in_mail *)m);
+        m = next;
+    }
+    mailbox_destroy(&dev->inbox);
+    for (size_t i = 0; i < dev->n_settings; i++) {
+        free(dev->settings[i].key);
+        free(dev->settings[i].value);
+    }
+    free(dev->settings);
+    free(dev->path);
+    free(dev->location);
+    free(dev->syspath);
+    pthread_mutex_destroy(&dev->lock);
+    free(dev);
+}
+
+void device_get_state(struct device *dev, enum agw_state *state, char *reason, size_t len)
+{
+    pthread_mutex_lock(&dev->lock);
+    *state = dev->state;
+    snprintf(reason, len, "%s", dev->reason);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+const char *device_status_code(int status)
+{
+    int i = -status;
+    return (i >= 0 && i < (int)(sizeof(status_codes) / sizeof(status_codes[0]))) ? status_codes[i]
+                                                                                  : "device_error";
+}

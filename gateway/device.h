@@ -1,0 +1,106 @@
+/* A device: its plugin, its transport and the worker thread that runs
+ * both.  The main thread creates, stops and frees devices; everything the
+ * plugin does happens on the worker, which talks to the main thread only
+ * through mailboxes. */
+#ifndef AGW_DEVICE_H
+#define AGW_DEVICE_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "accessgw/plugin.h"
+#include "mailbox.h"
+#include "transport.h"
+
+#define DEVICE_ID_MAX 64
+#define DEVICE_REASON_MAX 160
+
+/* worker -> main */
+enum out_kind { OUT_EVENT, OUT_REPLY, OUT_EXITED };
+struct out_mail {
+    struct mail link;
+    enum out_kind kind;
+    char device[DEVICE_ID_MAX + 1];
+    char cls[49], event[49];
+    json_t *data;                              /* event data, or reply result / error */
+    const struct agw_personal_field *personal; /* the plugin's, when data may hold personal fields */
+    struct timespec time;
+    void *route;                               /* reply: the control request's return address */
+    int status;                                /* reply: enum agw_cmd_status */
+};
+
+/* main -> worker */
+enum in_kind { IN_COMMAND, IN_STOP };
+struct in_mail {
+    struct mail link;
+    enum in_kind kind;
+    char *verb;
+    json_t *args;
+    void *route;
+    bool removed; /* IN_STOP: the hardware is gone, tell the plugin before close */
+};
+
+struct device_setting {
+    char *key, *value;
+};
+
+struct device {
+    char id[DEVICE_ID_MAX + 1];
+    const struct agw_plugin *plugin;
+    enum agw_transport transport_kind;
+    char *path;
+    unsigned baud;
+    char *location;
+    char *syspath;  /* hotplugged: the udev syspath; NULL for [device] sections */
+    struct device_setting *settings;
+    size_t n_settings;
+
+    struct mailbox inbox;
+    struct mailbox *outbox; /* the main loop's */
+    pthread_t thread;
+    bool thread_started;
+    bool retiring;          /* main: stop requested, waiting for OUT_EXITED */
+
+    /* worker-owned */
+    struct transport tr;
+    bool opened, lost, stop, in_open, state_set;
+    unsigned timer_ms;
+    struct timespec next_timer, retry_at, input_time;
+    unsigned backoff_ms;
+    void *userdata;
+
+    pthread_mutex_t lock;   /* guards state and reason, read by the main thread */
+    enum agw_state state;
+    char reason[DEVICE_REASON_MAX];
+};
+
+struct device_params {
+    const char *id;
+    const struct agw_plugin *plugin;
+    enum agw_transport transport;
+    const char *path;
+    unsigned baud;
+    const char *location;
+    const char *syspath;
+    const struct device_setting *settings;
+    size_t n_settings;
+};
+
+struct device *device_new(const struct device_params *p, struct mailbox *outbox);
+int device_start(struct device *dev);
+/* Asks the worker to stop; OUT_EXITED arrives on the outbox when it has. */
+void device_request_stop(struct device *dev, bool removed);
+/* Joins the worker (after OUT_EXITED) and frees everything. */
+void device_free(struct device *dev);
+/* Hands a control request to the worker; takes verb, args and route. */
+void device_post_command(struct device *dev, char *verb, json_t *args, void *route);
+void device_get_state(struct device *dev, enum agw_state *state, char *reason, size_t len);
+const char *device_state_name(enum agw_state s);
+/* "unknown_verb", "bad_args", ... for an enum agw_cmd_status */
+const char *device_status_code(int status);
+/* The directory plugins are given by state_dir(); set before any device starts. */
+void device_set_state_dir(const char *dir);
+/* Timestamp helper shared with the main loop */
+void clock_now(struct timespec *ts);
+#endif

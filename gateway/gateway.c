@@ -1,0 +1,691 @@
+#define _GNU_SOURCE
+#include "gateway.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "bus.h"
+#include "config.h"
+#include "control.h"
+#include "curve.h"
+#include "device.h"
+#include "hotplug.h"
+#include "loader.h"
+#include "log.h"
+#include "mailbox.h"
+#include "state.h"
+
+#define STOP_GRACE_MS 5000
+
+struct gateway {
+    struct gateway_conf conf;
+    struct plugin_set plugins;
+    void *zctx;
+    struct bus bus;
+    void *control, *zap;
+    struct key_list keys;
+    struct mailbox outbox;
+    int sigfd;
+    struct hotplug *hotplug;
+    struct device **devs;
+    size_t n_devs;
+    struct timespec started;      /* monotonic */
+    struct timespec next_heartbeat;
+    uint64_t watchdog_usec;
+    bool running;
+};
+
+/* ---- time ---- */
+
+static void mono_now(struct timespec *ts) { clock_gettime(CLOCK_MONOTONIC, ts); }
+
+static long elapsed_ms(const struct timespec *from)
+{
+    struct timespec now;
+    mono_now(&now);
+    return (now.tv_sec - from->tv_sec) * 1000 + (now.tv_nsec - from->tv_nsec) / 1000000;
+}
+
+static long ms_until(const struct timespec *when)
+{
+    long ms = -elapsed_ms(when);
+    return ms < 0 ? 0 : ms;
+}
+
+/* ---- publishing ---- */
+
+static void publish_gateway_event(struct gateway *g, const char *event, json_t *data)
+{
+    struct timespec now;
+    clock_now(&now);
+    bus_publish(&g->bus, "gateway", g->bus.gateway_id, event, false, data, NULL, &now);
+}
+
+static void publish_device_event(struct gateway *g, const char *device, const char *event,
+                                 json_t *data)
+{
+    struct timespec now;
+    clock_now(&now);
+    bus_publish(&g->bus, "device", device, event, true, data, NULL, &now);
+}
+
+static void publish_heartbeat(struct gateway *g)
+{
+    json_t *data = json_pack("{s:I, s:I, s:I}", "seq", (json_int_t)(g->bus.seq + 1), "uptime_s",
+                             (json_int_t)(elapsed_ms(&g->started) / 1000), "devices",
+                             (json_int_t)g->n_devs);
+    publish_gateway_event(g, "heartbeat", data);
+    if (g->watchdog_usec)
+        sd_notify(0, "WATCHDOG=1");
+    g->next_heartbeat.tv_sec += g->conf.heartbeat_ms / 1000;
+    g->next_heartbeat.tv_nsec += (long)(g->conf.heartbeat_ms % 1000) * 1000000L;
+    if (g->next_heartbeat.tv_nsec >= 1000000000L) {
+        g->next_heartbeat.tv_sec++;
+        g->next_heartbeat.tv_nsec -= 1000000000L;
+    }
+    if (ms_until(&g->next_heartbeat) == 0 && elapsed_ms(&g->next_heartbeat) > 5000)
+        mono_now(&g->next_heartbeat); /* the clock jumped or we were stopped: don't burst */
+}
+
+/* ---- the device registry ---- */
+
+static struct device *find_device(struct gateway *g, const char *id, bool include_retiring)
+{
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (strcmp(g->devs[i]->id, id) == 0 && (include_retiring || !g->devs[i]->retiring))
+            return g->devs[i];
+    return NULL;
+}
+
+static json_t *device_description(const struct device *dev)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "plugin", dev->plugin->id, "class",
+                          dev->plugin->device_class, "transport", transport_name(dev->transport_kind),
+                          "hotplug", dev->syspath != NULL);
+    if (dev->path)
+        json_object_set_new(o, "path", json_string(dev->path));
+    if (dev->location)
+        json_object_set_new(o, "location", json_string(dev->location));
+    return o;
+}
+
+static void add_device(struct gateway *g, const struct device_params *p)
+{
+    struct device **grown = realloc(g->devs, (g->n_devs + 1) * sizeof(*grown));
+    if (!grown)
+        return;
+    g->devs = grown;
+    struct device *dev = device_new(p, &g->outbox);
+    if (!dev) {
+        log_err("device %s: out of memory", p->id);
+        return;
+    }
+    g->devs[g->n_devs++] = dev;
+    log_info("device %s attached (plugin %s, %s%s%s)", dev->id, dev->plugin->id,
+             transport_name(dev->transport_kind), dev->path ? " " : "", dev->path ? dev->path : "");
+    publish_device_event(g, dev->id, "attached", device_description(dev));
+    device_start(dev);
+}
+
+static void retire_device(struct device *dev, bool removed)
+{
+    if (!dev->retiring)
+        device_request_stop(dev, removed);
+}
+
+static void forget_device(struct gateway *g, struct device *dev)
+{
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (g->devs[i] == dev) {
+            memmove(&g->devs[i], &g->devs[i + 1], (g->n_devs - i - 1) * sizeof(*g->devs));
+            g->n_devs--;
+            break;
+        }
+    device_free(dev);
+}
+
+static void start_static_device(struct gateway *g, const struct device_conf *dc)
+{
+    const struct agw_plugin *p = plugin_set_find(&g->plugins, dc->plugin);
+    if (!p)
+        return; /* config_check_plugins refused this config already */
+    struct device_setting *settings = calloc(dc->section->n_entries + 1, sizeof(*settings));
+    if (!settings)
+        return;
+    for (size_t i = 0; i < dc->section->n_entries; i++)
+        settings[i] = (struct device_setting){dc->section->entries[i].key,
+                                              dc->section->entries[i].value};
+    struct device_params params = {dc->name, p, dc->transport, dc->path, dc->baud, dc->location,
+                                   NULL, settings, dc->section->n_entries};
+    add_device(g, &params);
+    free(settings);
+}
+
+static bool device_matches_conf(const struct device *dev, const struct device_conf *dc)
+{
+    if (dev->n_settings != dc->section->n_entries)
+        return false;
+    for (size_t i = 0; i < dev->n_settings; i++) {
+        const struct ini_entry *e = ini_find(dc->section, dev->settings[i].key);
+        if (!e || strcmp(e->value, dev->settings[i].value) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Brings the running [device] sections in line with the config: stops the
+ * removed and changed ones, starts what is configured and not running.  A
+ * changed device restarts only once its old worker has let go of the port. */
+static void reconcile(struct gateway *g)
+{
+    for (size_t i = 0; i < g->n_devs; i++) {
+        struct device *dev = g->devs[i];
+        if (dev->syspath || dev->retiring)
+            continue;
+        const struct device_conf *dc = config_find_device(&g->conf, dev->id);
+        if (!dc || !device_matches_conf(dev, dc)) {
+            log_info("device %s: %s; stopping it", dev->id,
+                     dc ? "its section changed" : "its section is gone");
+            retire_device(dev, false);
+        }
+    }
+    for (size_t i = 0; i < g->conf.n_devices; i++)
+        if (!find_device(g, g->conf.devices[i].name, true))
+            start_static_device(g, &g->conf.devices[i]);
+}
+
+static bool claimed_by_config(struct gateway *g, const char *devnode)
+{
+    char real[4096];
+    const char *node = realpath(devnode, real) ? real : devnode;
+    for (size_t i = 0; i < g->conf.n_devices; i++) {
+        const char *path = g->conf.devices[i].path;
+        char rp[4096];
+        if (path && (strcmp(path, devnode) == 0 ||
+                     (realpath(path, rp) && strcmp(rp, node) == 0)))
+            return true;
+    }
+    return false;
+}
+
+static void on_hotplug_add(void *ctx, const struct hotplug_match *m)
+{
+    struct gateway *g = ctx;
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (g->devs[i]->syspath && strcmp(g->devs[i]->syspath, m->syspath) == 0 &&
+            !g->devs[i]->retiring)
+            return; /* a duplicate add event */
+    if (claimed_by_config(g, m->devnode)) {
+        log_info("hotplug: %s is declared in a [device] section; not claimed twice", m->devnode);
+        return;
+    }
+    char id[DEVICE_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", m->id);
+    for (int n = 2; find_device(g, id, true) && n < 100; n++)
+        snprintf(id, sizeof(id), "%.58s-%d", m->id, n);
+    struct device_params p = {id, m->plugin, m->transport, m->devnode, 0, NULL, m->syspath, NULL, 0};
+    add_device(g, &p);
+}
+
+static void on_hotplug_remove(void *ctx, const char *syspath)
+{
+    struct gateway *g = ctx;
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (g->devs[i]->syspath && strcmp(g->devs[i]->syspath, syspath) == 0 &&
+            !g->devs[i]->retiring) {
+            log_info("device %s unplugged", g->devs[i]->id);
+            retire_device(g->devs[i], true);
+        }
+}
+
+/* ---- worker mail ---- */
+
+static void deliver_reply(struct gateway *g, struct out_mail *m)
+{
+    struct route *r = m->route;
+    if (m->status == AGW_CMD_OK) {
+        control_reply_ok(g->control, r, m->data);
+        m->data = NULL;
+        return;
+    }
+    json_t *msg = json_object_get(m->data, "message");
+    const char *code = device_status_code(m->status);
+    control_reply_error(g->control, r, code, "%s",
+                        json_is_string(msg) ? json_string_value(msg) : code);
+}
+
+static void handle_exited(struct gateway *g, struct out_mail *m)
+{
+    struct device *dev = NULL;
+    for (size_t i = 0; i < g->n_devs && !dev; i++)
+        if (g->devs[i]->retiring && strcmp(g->devs[i]->id, m->device) == 0)
+            dev = g->devs[i];
+    if (!dev)
+        return;
+    publish_device_event(g, dev->id, "detached",
+                         json_pack("{s:s, s:s}", "plugin", dev->plugin->id, "reason",
+                                   dev->syspath ? "unplugged" : g->running ? "reconfigured"
+                                                                           : "gateway stopping"));
+    log_info("device %s detached", dev->id);
+    forget_device(g, dev);
+    if (g->running)
+        reconcile(g);
+}
+
+static void drain_outbox(struct gateway *g)
+{
+    struct mail *all = mailbox_take_all(&g->outbox);
+    while (all) {
+        struct out_mail *m = (struct out_mail *)all;
+        all = all->next;
+        switch (m->kind) {
+        case OUT_EVENT:
+            bus_publish(&g->bus, m->cls, m->device, m->event, true, m->data, m->personal, &m->time);
+            m->data = NULL;
+            break;
+        case OUT_REPLY: deliver_reply(g, m); break;
+        case OUT_EXITED: handle_exited(g, m); break;
+        }
+        json_decref(m->data);
+        free(m);
+    }
+}
+
+/* ---- control verbs ---- */
+
+static void verb_ping(struct gateway *g, struct control_request *req)
+{
+    control_reply_ok(g->control, req->route,
+                     json_pack("{s:s, s:s, s:I, s:I, s:I}", "gateway", g->bus.gateway_id, "version",
+                               ACCESSGW_VERSION_STRING, "epoch", (json_int_t)g->bus.epoch, "seq",
+                               (json_int_t)g->bus.seq, "uptime_s",
+                               (json_int_t)(elapsed_ms(&g->started) / 1000)));
+}
+
+static void verb_devices(struct gateway *g, struct control_request *req)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < g->n_devs; i++) {
+        struct device *dev = g->devs[i];
+        if (dev->retiring)
+            continue;
+        enum agw_state st;
+        char reason[DEVICE_REASON_MAX];
+        device_get_state(dev, &st, reason, sizeof(reason));
+        json_t *o = device_description(dev);
+        json_object_set_new(o, "id", json_string(dev->id));
+        json_object_set_new(o, "state", json_string(device_state_name(st)));
+        json_object_set_new(o, "reason", json_string(reason));
+        json_array_append_new(list, o);
+    }
+    control_reply_ok(g->control, req->route, json_pack("{s:o}", "devices", list));
+}
+
+static void verb_replay(struct gateway *g, struct control_request *req)
+{
+    json_t *since = json_object_get(req->args, "since_seq");
+    json_t *prefixes = json_object_get(req->args, "prefixes");
+    json_t *limit = json_object_get(req->args, "limit");
+    if (!json_is_integer(since) || json_integer_value(since) < 0) {
+        control_reply_error(g->control, req->route, "bad_args",
+                            "replay needs {\"since_seq\": N} with N a whole number >= 0");
+        return;
+    }
+    if ((prefixes && !json_is_array(prefixes)) || json_array_size(prefixes) > 32 ||
+        (limit && (!json_is_integer(limit) || json_integer_value(limit) < 0))) {
+        control_reply_error(g->control, req->route, "bad_args",
+                            "\"prefixes\" must be an array of at most 32 strings, \"limit\" a "
+                            "whole number");
+        return;
+    }
+    const char *list[32];
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(prefixes); i++) {
+        const char *s = json_string_value(json_array_get(prefixes, i));
+        if (!s) {
+            control_reply_error(g->control, req->route, "bad_args", "prefixes[%zu] is not a string", i);
+            return;
+        }
+        list[n++] = s;
+    }
+    char *result = bus_replay_json(&g->bus, (uint64_t)json_integer_value(since), list, n,
+                                   limit ? (size_t)json_integer_value(limit) : 0);
+    if (!result) {
+        control_reply_error(g->control, req->route, "internal", "out of memory");
+        return;
+    }
+    control_reply_raw(g->control, req->route, result);
+    free(result);
+}
+
+static void verb_for_device(struct gateway *g, struct control_request *req)
+{
+    const char *dot = strchr(req->verb, '.');
+    if (!req->device) {
+        control_reply_error(g->control, req->route, "bad_request",
+                            "verb %.64s needs a \"device\"", req->verb);
+        return;
+    }
+    struct device *dev = find_device(g, req->device, false);
+    if (!dev) {
+        control_reply_error(g->control, req->route, "unknown_device", "no device %.64s",
+                            req->device);
+        return;
+    }
+    size_t cls_len = (size_t)(dot - req->verb);
+    if (strlen(dev->plugin->device_class) != cls_len ||
+        strncmp(dev->plugin->device_class, req->verb, cls_len) != 0 || !dot[1]) {
+        control_reply_error(g->control, req->route, "unknown_verb",
+                            "device %s is a %s device; it has no verb %.64s", dev->id,
+                            dev->plugin->device_class, req->verb);
+        return;
+    }
+    device_post_command(dev, strdup(dot + 1), json_incref(req->args), req->route);
+}
+
+static void handle_control(struct gateway *g)
+{
+    struct control_request req;
+    if (!control_recv(g->control, &req))
+        return;
+    if (strcmp(req.verb, "ping") == 0)
+        verb_ping(g, &req);
+    else if (strcmp(req.verb, "devices") == 0)
+        verb_devices(g, &req);
+    else if (strcmp(req.verb, "replay") == 0)
+        verb_replay(g, &req);
+    else if (strchr(req.verb, '.'))
+        verb_for_device(g, &req);
+    else
+        control_reply_error(g->control, req.route, "unknown_verb", "no verb %.64s", req.verb);
+    control_request_done(&req);
+}
+
+/* ---- configuration ---- */
+
+static int load_keys(struct gateway *g, const struct gateway_conf *conf, struct key_list *keys,
+                     char *secret, char *err, size_t errlen)
+{
+    memset(keys, 0, sizeof(*keys));
+    if (!conf->private_events)
+        return 0;
+    if (curve_read_key_file(conf->curve_secret_key, secret, err, errlen) < 0 ||
+        curve_load_authorized(conf->authorized_keys, keys, err, errlen) < 0)
+        return -1;
+    (void)g;
+    return 0;
+}
+
+static int load_config_and_plugins(struct gateway_conf *conf, struct plugin_set *plugins,
+                                   const char *path, char *err, size_t errlen)
+{
+    if (config_load(path, conf, err, errlen) < 0)
+        return -1;
+    if (plugins->n == 0 && plugin_set_load_dir(plugins, conf->plugin_dir) < 0) {
+        snprintf(err, errlen, "%s: plugin_dir %s cannot be read", path, conf->plugin_dir);
+        return -1;
+    }
+    return config_check_plugins(conf, plugins, err, errlen);
+}
+
+static void reload(struct gateway *g)
+{
+    char err[1024];
+    struct gateway_conf fresh;
+    log_notice("SIGHUP: reloading %s", g->conf.path);
+    if (config_load(g->conf.path, &fresh, err, sizeof(err)) < 0) {
+        log_err("reload refused, keeping the running config: %s", err);
+        return;
+    }
+    if (config_check_plugins(&fresh, &g->plugins, err, sizeof(err)) < 0) {
+        log_err("reload refused, keeping the running config: %s", err);
+        config_free(&fresh);
+        return;
+    }
+    struct key_list keys;
+    char secret[Z85_KEY_LEN + 1];
+    if (load_keys(g, &fresh, &keys, secret, err, sizeof(err)) < 0) {
+        log_err("reload refused, keeping the running config: %s", err);
+        config_free(&fresh);
+        return;
+    }
+    explicit_bzero(secret, sizeof(secret));
+    if (strcmp(fresh.events, g->conf.events) || strcmp(fresh.control, g->conf.control) ||
+        strcmp(fresh.id, g->conf.id))
+        log_warn("reload: [gateway] id and [bus] endpoints change only at restart");
+    curve_free_authorized(&g->keys);
+    g->keys = keys;
+    /* Running devices hold copies of their settings, so the old config can go. */
+    struct gateway_conf old = g->conf;
+    g->conf = fresh;
+    config_free(&old);
+    log_set_level(g->conf.log_level);
+    reconcile(g);
+}
+
+/* ---- start and stop ---- */
+
+static int setup_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    /* Blocked before any worker starts, so only the signalfd sees them. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void handle_signal(struct gateway *g)
+{
+    struct signalfd_siginfo si;
+    while (read(g->sigfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            sd_notify(0, "RELOADING=1");
+            reload(g);
+            sd_notify(0, "READY=1");
+        } else {
+            log_notice("%s: stopping", strsignal((int)si.ssi_signo));
+            g->running = false;
+        }
+    }
+}
+
+static int open_bus(struct gateway *g, char *err, size_t errlen)
+{
+    uint64_t epoch;
+    char secret[Z85_KEY_LEN + 1] = "";
+    if (state_next_epoch(g->conf.state_dir, &epoch, err, errlen) < 0)
+        return -1;
+    if (load_keys(g, &g->conf, &g->keys, secret, err, errlen) < 0)
+        return -1;
+    g->zctx = zmq_ctx_new();
+    if (g->conf.private_events && !(g->zap = zap_bind(g->zctx, err, errlen)))
+        return -1;
+    struct bus_options o = {g->conf.id, g->conf.events, g->conf.private_events,
+                            g->conf.private_events ? secret : NULL, g->conf.history,
+                            g->conf.sndhwm, epoch};
+    int r = bus_open(&g->bus, g->zctx, &o, err, errlen);
+    explicit_bzero(secret, sizeof(secret));
+    if (r < 0)
+        return -1;
+    g->control = control_bind(g->zctx, g->conf.control, err, errlen);
+    return g->control ? 0 : -1;
+}
+
+static void publish_started(struct gateway *g)
+{
+    json_t *plugins = json_array();
+    for (size_t i = 0; i < g->plugins.n; i++)
+        json_array_append_new(plugins, json_string(g->plugins.items[i].desc->id));
+    publish_gateway_event(g, "started",
+                          json_pack("{s:s, s:I, s:o, s:s, s:s}", "version", ACCESSGW_VERSION_STRING,
+                                    "epoch", (json_int_t)g->bus.epoch, "plugins", plugins,
+                                    "events", g->conf.events, "control", g->conf.control));
+    log_notice("gateway %s started: epoch %llu, %zu plugin(s), events on %s, control on %s%s%s",
+               g->conf.id, (unsigned long long)g->bus.epoch, g->plugins.n, g->conf.events,
+               g->conf.control, g->conf.private_events ? ", private events on " : "",
+               g->conf.private_events ? g->conf.private_events : "");
+}
+
+static void start_hotplug(struct gateway *g)
+{
+    if (!g->conf.hotplug)
+        return;
+    g->hotplug = hotplug_open(on_hotplug_add, on_hotplug_remove, g);
+    if (g->hotplug)
+        hotplug_enumerate(g->hotplug, &g->plugins); /* the monitor already listens */
+}
+
+static void poll_once(struct gateway *g)
+{
+    zmq_pollitem_t items[5] = {
+        {g->control, 0, ZMQ_POLLIN, 0},
+        {NULL, g->outbox.fd, ZMQ_POLLIN, 0},
+        {NULL, g->sigfd, ZMQ_POLLIN, 0},
+        {g->zap, 0, ZMQ_POLLIN, 0},
+        {NULL, g->hotplug ? hotplug_fd(g->hotplug) : -1, ZMQ_POLLIN, 0},
+    };
+    int n = 3 + (g->zap != NULL);
+    if (g->hotplug) {
+        items[n] = items[4];
+        n++;
+    }
+    long timeout = ms_until(&g->next_heartbeat);
+    if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
+        log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
+        usleep(10000);
+        return;
+    }
+    if (items[1].revents)
+        drain_outbox(g);
+    if (items[0].revents)
+        for (int i = 0; i < 64; i++) { /* a burst of requests cannot starve the rest */
+            int events = 0;
+            size_t len = sizeof(events);
+            zmq_getsockopt(g->control, ZMQ_EVENTS, &events, &len);
+            if (!(events & ZMQ_POLLIN))
+                break;
+            handle_control(g);
+        }
+    if (g->zap && items[3].revents)
+        zap_handle(g->zap, &g->keys);
+    if (g->hotplug && items[n - 1].revents)
+        hotplug_dispatch(g->hotplug, &g->plugins);
+    if (items[2].revents)
+        handle_signal(g);
+    if (ms_until(&g->next_heartbeat) == 0)
+        publish_heartbeat(g);
+}
+
+static void stop_devices(struct gateway *g)
+{
+    for (size_t i = 0; i < g->n_devs; i++)
+        retire_device(g->devs[i], false);
+    struct timespec start;
+    mono_now(&start);
+    while (g->n_devs > 0 && elapsed_ms(&start) < STOP_GRACE_MS) {
+        zmq_pollitem_t item = {NULL, g->outbox.fd, ZMQ_POLLIN, 0};
+        zmq_poll(&item, 1, 100);
+        drain_outbox(g);
+    }
+    if (g->n_devs > 0)
+        log_err("%zu device(s) did not stop within %d ms; exiting anyway", g->n_devs, STOP_GRACE_MS);
+}
+
+static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
+{
+    if (g->bus.pub) {
+        stop_devices(g);
+        publish_gateway_event(g, "stopped", json_pack("{s:I}", "seq", (json_int_t)g->bus.seq + 1));
+    }
+    hotplug_close(g->hotplug);
+    if (g->control)
+        zmq_close(g->control);
+    bus_close(&g->bus);
+    if (g->zap)
+        zmq_close(g->zap);
+    bool clean = g->n_devs == 0 && !devices_may_hang;
+    if (g->zctx)
+        zmq_ctx_term(g->zctx);
+    if (clean) {
+        free(g->devs);
+        transports_global_exit();
+        plugin_set_free(&g->plugins);
+    }
+    curve_free_authorized(&g->keys);
+    config_free(&g->conf);
+    if (g->sigfd >= 0)
+        close(g->sigfd);
+    mailbox_destroy(&g->outbox);
+}
+
+int gateway_run(const char *config_path)
+{
+    struct gateway g = {.sigfd = -1, .running = true};
+    char err[1024];
+    log_init("accessgwd");
+    g.sigfd = setup_signals();
+    if (mailbox_init(&g.outbox) < 0 || g.sigfd < 0 ||
+        load_config_and_plugins(&g.conf, &g.plugins, config_path, err, sizeof(err)) < 0) {
+        log_err("%s", err[0] ? err : strerror(errno));
+        plugin_set_free(&g.plugins);
+        config_free(&g.conf);
+        return 1;
+    }
+    log_set_level(g.conf.log_level);
+    device_set_state_dir(g.conf.state_dir);
+    if (transports_global_init() < 0 || open_bus(&g, err, sizeof(err)) < 0) {
+        log_err("%s", err);
+        shutdown_gateway(&g, false);
+        return 1;
+    }
+    mono_now(&g.started);
+    g.next_heartbeat = g.started;
+    sd_watchdog_enabled(0, &g.watchdog_usec);
+    publish_started(&g);
+    start_hotplug(&g);
+    reconcile(&g);
+    sd_notify(0, "READY=1");
+    while (g.running)
+        poll_once(&g);
+    sd_notify(0, "STOPPING=1");
+    shutdown_gateway(&g, false);
+    log_notice("stopped");
+    return 0;
+}
+
+int gateway_check_config(const char *config_path)
+{
+    struct gateway_conf conf;
+    struct plugin_set plugins = {0};
+    char err[1024] = "";
+    log_init("accessgwd");
+    log_set_level(4);
+    int rc = load_config_and_plugins(&conf, &plugins, config_path, err, sizeof(err));
+    if (rc == 0 && conf.private_events) {
+        struct key_list keys;
+        char secret[Z85_KEY_LEN + 1];
+        rc = load_keys(NULL, &conf, &keys, secret, err, sizeof(err));
+        explicit_bzero(secret, sizeof(secret));
+        curve_free_authorized(&keys);
+    }
+    if (rc < 0)
+        fprintf(stderr, "%s\n", err);
+    else
+        printf("%s: OK (%zu device(s), %zu plugin(s))\n", config_path, conf.n_devices, plugins.n);
+    if (rc == 0 || conf.path)
+        config_free(&conf);
+    plugin_set_free(&plugins);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,193 @@
+#define _GNU_SOURCE
+#include "loader.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "log.h"
+
+bool plugin_accepts_key(const struct agw_plugin *p, const char *key)
+{
+    for (const char *const *k = p->config_keys; k && *k; k++) {
+        size_t n = strlen(*k);
+        if (n >= 2 && strcmp(*k + n - 2, ".*") == 0) {
+            if (strncmp(key, *k, n - 1) == 0 && key[n - 1] != '\0')
+                return true;
+        } else if (strcmp(*k, key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool valid_plugin_id(const char *id)
+{
+    if (!id || !*id || strlen(id) > 64)
+        return false;
+    for (const char *c = id; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+            return false;
+    return true;
+}
+
+const char *plugin_check_descriptor(const struct agw_plugin *p, size_t avail, char *buf,
+                                    size_t buflen)
+{
+    /* Read the four header words before trusting anything else. */
+    if (avail && avail < 4 * sizeof(uint32_t))
+        return "descriptor symbol is too small to hold a header";
+    if (p->magic != AGW_PLUGIN_MAGIC) {
+        snprintf(buf, buflen, "wrong magic 0x%08x (expected 0x%08x): not an accessgw plugin",
+                 p->magic, AGW_PLUGIN_MAGIC);
+        return buf;
+    }
+    if (p->abi_major != AGW_ABI_MAJOR) {
+        snprintf(buf, buflen, "built for plugin ABI %u.%u, this gateway speaks %u.%u",
+                 p->abi_major, p->abi_minor, AGW_ABI_MAJOR, AGW_ABI_MINOR);
+        return buf;
+    }
+    if (p->struct_size < AGW_PLUGIN_MIN_SIZE || (avail && avail < AGW_PLUGIN_MIN_SIZE)) {
+        snprintf(buf, buflen, "descriptor is %u bytes, ABI %d.0 needs at least %zu",
+                 p->struct_size, AGW_ABI_MAJOR, (size_t)AGW_PLUGIN_MIN_SIZE);
+        return buf;
+    }
+    if (!valid_plugin_id(p->id))
+        return "plugin id missing or not made of a-z 0-9 - _";
+    if (!p->device_class || !valid_plugin_id(p->device_class))
+        return "device_class missing or not made of a-z 0-9 - _";
+    if (!p->open)
+        return "mandatory callback 'open' is NULL";
+    if (!p->close)
+        return "mandatory callback 'close' is NULL";
+    for (size_t i = 0; i < sizeof(p->reserved) / sizeof(p->reserved[0]); i++)
+        if (p->reserved[i])
+            return "reserved fields are not NULL (built against a newer SDK?)";
+    return NULL;
+}
+
+/* The size of the exported symbol, from the ELF symbol table, 0 if unknown. */
+static size_t symbol_size(void *addr)
+{
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) && sym)
+        return sym->st_size;
+    return 0;
+}
+
+static bool file_is_safe(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        log_err("plugin %s refused: %s", path, strerror(errno));
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        log_err("plugin %s refused: not a regular file", path);
+        return false;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        log_err("plugin %s refused: group- or world-writable (mode %03o); anyone in that group "
+                "could run code as the gateway", path, (unsigned)(st.st_mode & 0777));
+        return false;
+    }
+    return true;
+}
+
+int plugin_set_load_file(struct plugin_set *set, const char *path)
+{
+    if (!file_is_safe(path))
+        return -1;
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        log_err("plugin %s refused: %s", path, dlerror());
+        return -1;
+    }
+    const struct agw_plugin *p = dlsym(h, AGW_PLUGIN_SYMBOL);
+    if (!p) {
+        log_err("plugin %s refused: no '%s' descriptor symbol", path, AGW_PLUGIN_SYMBOL);
+        dlclose(h);
+        return -1;
+    }
+    char why[256];
+    const char *reason = plugin_check_descriptor(p, symbol_size((void *)p), why, sizeof(why));
+    for (size_t i = 0; !reason && i < set->n; i++)
+        if (strcmp(set->items[i].desc->id, p->id) == 0) {
+            snprintf(why, sizeof(why), "duplicate plugin id '%s' (already loaded from %s)", p->id,
+                     set->items[i].path);
+            reason = why;
+        }
+    if (reason) {
+        log_err("plugin %s refused: %s", path, reason);
+        dlclose(h);
+        return -1;
+    }
+    struct loaded_plugin *grown = realloc(set->items, (set->n + 1) * sizeof(*grown));
+    if (!grown) {
+        dlclose(h);
+        return -1;
+    }
+    set->items = grown;
+    set->items[set->n++] = (struct loaded_plugin){p, h, strdup(path)};
+    log_info("plugin %s %s loaded (class %s, ABI %u.%u) from %s", p->id,
+             p->version ? p->version : "", p->device_class, p->abi_major, p->abi_minor, path);
+    return 0;
+}
+
+static int compare_names(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int is_shared_object(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return n > 3 && strcmp(d->d_name + n - 3, ".so") == 0;
+}
+
+int plugin_set_load_dir(struct plugin_set *set, const char *dir)
+{
+    struct dirent **names;
+    /* Sorted, so that which of two duplicate ids wins never depends on the file system. */
+    int n = scandir(dir, &names, is_shared_object, compare_names);
+    if (n < 0) {
+        log_err("plugin directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int loaded = 0;
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+        if (plugin_set_load_file(set, path) == 0)
+            loaded++;
+        free(names[i]);
+    }
+    free(names);
+    return loaded;
+}
+
+void plugin_set_free(struct plugin_set *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        dlclose(set->items[i].handle);
+        free(set->items[i].path);
+    }
+    free(set->items);
+    set->items = NULL;
+    set->n = 0;
+}
+
+const struct agw_plugin *plugin_set_find(const struct plugin_set *set, const char *id)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->items[i].desc->id, id) == 0)
+            return set->items[i].desc;
+    return NULL;
+}

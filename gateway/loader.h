@@ -1,0 +1,36 @@
+/* Loading plugins: dlopen, then a strict check of the exported descriptor.
+ * A refused plugin gets one log line saying why; the others still load. */
+#ifndef AGW_LOADER_H
+#define AGW_LOADER_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "accessgw/plugin.h"
+
+struct loaded_plugin {
+    const struct agw_plugin *desc;
+    void *handle; /* dlopen handle */
+    char *path;
+};
+
+struct plugin_set {
+    struct loaded_plugin *items;
+    size_t n;
+};
+
+/* Loads every *.so in dir.  Returns the number loaded, -1 if dir is unreadable. */
+int plugin_set_load_dir(struct plugin_set *set, const char *dir);
+/* Loads one file; 0, or -1 after logging the reason. */
+int plugin_set_load_file(struct plugin_set *set, const char *path);
+void plugin_set_free(struct plugin_set *set);
+const struct agw_plugin *plugin_set_find(const struct plugin_set *set, const char *id);
+
+/* Checks a descriptor; NULL when acceptable, else the reason (static text
+ * or written into buf). `avail` is the descriptor's size as the ELF symbol
+ * table says, 0 when unknown. */
+const char *plugin_check_descriptor(const struct agw_plugin *p, size_t avail, char *buf,
+                                    size_t buflen);
+/* Whether a [device] key belongs to the plugin; "button.*" in config_keys
+ * accepts every key starting with "button.". */
+bool plugin_accepts_key(const struct agw_plugin *p, const char *key);
+#endif

@@ -1,0 +1,18 @@
+/* Logging to stderr, with syslog "<N>" prefixes when stderr is the journal. */
+#ifndef AGW_LOG_H
+#define AGW_LOG_H
+#include <stdarg.h>
+
+void log_init(const char *program);
+void log_set_level(int level);          /* syslog priority; messages above it are dropped */
+int log_level_parse(const char *name);  /* "debug" -> 7, -1 when unknown */
+int log_enabled(int level);
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(int level, const char *fmt, va_list ap);
+
+#define log_err(...) log_msg(3, __VA_ARGS__)
+#define log_warn(...) log_msg(4, __VA_ARGS__)
+#define log_notice(...) log_msg(5, __VA_ARGS__)
+#define log_info(...) log_msg(6, __VA_ARGS__)
+#define log_debug(...) log_msg(7, __VA_ARGS__)
+#endif

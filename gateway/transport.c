@@ -1,0 +1,64 @@
+#include "transport.h"
+
+#include <errno.h>
+#include <hidapi/hidapi.h>
+#include <stdio.h>
+
+#include "log.h"
+
+static int none_open(struct transport *t, const char *path, unsigned baud, char *err, size_t len)
+{
+    (void)path, (void)baud, (void)err, (void)len;
+    t->fd = -1;
+    return 0;
+}
+static void none_close(struct transport *t) { (void)t; }
+static ssize_t none_read(struct transport *t, void *buf, size_t max, int timeout_ms)
+{
+    (void)t, (void)buf, (void)max, (void)timeout_ms;
+    return -ENOTSUP;
+}
+static ssize_t none_write(struct transport *t, const void *buf, size_t len)
+{
+    (void)t, (void)buf, (void)len;
+    return -ENOTSUP;
+}
+static void none_flush(struct transport *t) { (void)t; }
+static int none_pollfd(struct transport *t)
+{
+    (void)t;
+    return -1;
+}
+
+const struct transport_ops transport_none_ops = {
+    "none", none_open, none_close, none_read, none_write, none_flush, none_pollfd,
+};
+
+const struct transport_ops *transport_ops_for(enum agw_transport kind)
+{
+    switch (kind) {
+    case AGW_TRANSPORT_NONE: return &transport_none_ops;
+    case AGW_TRANSPORT_SERIAL: return &transport_serial_ops;
+    case AGW_TRANSPORT_USB: return &transport_usb_ops;
+    case AGW_TRANSPORT_HIDRAW: return &transport_hid_ops;
+    default: return NULL; /* bluez: see docs/ and the hearing issue */
+    }
+}
+
+int usb_global_init(void);
+void usb_global_exit(void);
+
+int transports_global_init(void)
+{
+    if (hid_init() != 0) {
+        log_err("hidapi: hid_init failed");
+        return -1;
+    }
+    return usb_global_init();
+}
+
+void transports_global_exit(void)
+{
+    usb_global_exit();
+    hid_exit();
+}
