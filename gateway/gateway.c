@@ -40,6 +40,7 @@ struct gateway {
     struct timespec started;      /* monotonic */
     struct timespec next_heartbeat;
     uint64_t watchdog_usec;
+    char curve_public[Z85_KEY_LEN + 1]; /* of private_events: clients need it, it is not secret */
     bool running;
 };
 
@@ -303,11 +304,13 @@ static void drain_outbox(struct gateway *g)
 
 static void verb_ping(struct gateway *g, struct control_request *req)
 {
-    control_reply_ok(g->control, req->route,
-                     json_pack("{s:s, s:s, s:I, s:I, s:I}", "gateway", g->bus.gateway_id, "version",
-                               ACCESSGW_VERSION_STRING, "epoch", (json_int_t)g->bus.epoch, "seq",
-                               (json_int_t)g->bus.seq, "uptime_s",
-                               (json_int_t)(elapsed_ms(&g->started) / 1000)));
+    json_t *result = json_pack("{s:s, s:s, s:I, s:I, s:I}", "gateway", g->bus.gateway_id,
+                               "version", ACCESSGW_VERSION_STRING, "epoch",
+                               (json_int_t)g->bus.epoch, "seq", (json_int_t)g->bus.seq,
+                               "uptime_s", (json_int_t)(elapsed_ms(&g->started) / 1000));
+    if (g->curve_public[0])
+        json_object_set_new(result, "private_events_key", json_string(g->curve_public));
+    control_reply_ok(g->control, req->route, result);
 }
 
 static void verb_devices(struct gateway *g, struct control_request *req)
@@ -515,6 +518,11 @@ static int open_bus(struct gateway *g, char *err, size_t errlen)
     struct bus_options o = {g->conf.id, g->conf.events, g->conf.private_events,
                             g->conf.private_events ? secret : NULL, g->conf.history,
                             g->conf.sndhwm, epoch};
+    if (g->conf.private_events && zmq_curve_public(g->curve_public, secret) < 0) {
+        snprintf(err, errlen, "%s: not a valid CURVE secret key", g->conf.curve_secret_key);
+        explicit_bzero(secret, sizeof(secret));
+        return -1;
+    }
     int r = bus_open(&g->bus, g->zctx, &o, err, errlen);
     explicit_bzero(secret, sizeof(secret));
     if (r < 0)

@@ -1,0 +1,52 @@
+/* Test plugins for the loader: one source, one descriptor flaw per build
+ * (VARIANT_*), so every refusal the loader makes is exercised for real. */
+#include <stddef.h>
+#include <accessgw/plugin.h>
+
+#ifndef PLUGIN_ID
+#define PLUGIN_ID "testgood"
+#endif
+
+__attribute__((unused)) static int t_open(struct agw_device *dev, const struct agw_host *host)
+{
+    (void)dev, (void)host;
+    return 0;
+}
+__attribute__((unused)) static void t_close(struct agw_device *dev) { (void)dev; }
+
+#if defined(VARIANT_SHORT_STRUCT)
+/* An "old" plugin whose descriptor stops before the callbacks. */
+struct short_plugin {
+    uint32_t magic, abi_major, abi_minor, struct_size;
+    const char *id, *device_class;
+};
+__attribute__((visibility("default"))) const struct short_plugin agw_plugin = {
+    AGW_PLUGIN_MAGIC, AGW_ABI_MAJOR, AGW_ABI_MINOR, sizeof(struct short_plugin), PLUGIN_ID, "test"};
+#elif defined(VARIANT_NO_SYMBOL)
+__attribute__((visibility("default"))) int not_a_plugin = 1;
+#else
+__attribute__((visibility("default"))) const struct agw_plugin agw_plugin = {
+#if defined(VARIANT_BAD_MAGIC)
+    .magic = 0xdeadbeef,
+#else
+    .magic = AGW_PLUGIN_MAGIC,
+#endif
+#if defined(VARIANT_BAD_MAJOR)
+    .abi_major = AGW_ABI_MAJOR + 1,
+#else
+    .abi_major = AGW_ABI_MAJOR,
+#endif
+    .abi_minor = AGW_ABI_MINOR,
+    .struct_size = sizeof(struct agw_plugin),
+    .id = PLUGIN_ID,
+    .device_class = "test",
+    .version = "0",
+    .transports = AGW_TRANSPORT_BIT(AGW_TRANSPORT_NONE),
+#if !defined(VARIANT_NO_OPEN)
+    .open = t_open,
+#endif
+#if !defined(VARIANT_NO_CLOSE)
+    .close = t_close,
+#endif
+};
+#endif

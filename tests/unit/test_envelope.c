@@ -1,0 +1,90 @@
+/* The CloudEvents envelope: exact fields, parseable JSON, topic shape. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "envelope.h"
+
+static struct event_meta sample(void)
+{
+    struct event_meta m = {"hall-1", "reader-1", "idcard", "read", true, 7, 1042, {0, 0}};
+    m.time.tv_sec = 1795406400; /* 2026-11-23T04:00:00Z */
+    m.time.tv_nsec = 123456789;
+    return m;
+}
+
+static void envelope_has_every_field(void **state)
+{
+    (void)state;
+    struct event_meta m = sample();
+    size_t len;
+    char *text = envelope_encode(&m, "{\"a\":1}", &len);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), len);
+    json_t *o = json_loads(text, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "specversion")), "1.0");
+    assert_string_equal(json_string_value(json_object_get(o, "id")), "hall-1:7:1042");
+    assert_string_equal(json_string_value(json_object_get(o, "source")), "accessgw://hall-1/reader-1");
+    assert_string_equal(json_string_value(json_object_get(o, "type")), "accessgw.idcard.read");
+    assert_string_equal(json_string_value(json_object_get(o, "subject")), "reader-1");
+    assert_string_equal(json_string_value(json_object_get(o, "time")), "2026-11-23T04:00:00.123456Z");
+    assert_string_equal(json_string_value(json_object_get(o, "datacontenttype")), "application/json");
+    assert_int_equal(json_integer_value(json_object_get(o, "epoch")), 7);
+    assert_int_equal(json_integer_value(json_object_get(o, "seq")), 1042);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "data"), "a")), 1);
+    json_decref(o);
+    free(text);
+}
+
+static void gateway_source_has_no_device(void **state)
+{
+    (void)state;
+    struct event_meta m = sample();
+    m.device_source = false;
+    m.subject = "hall-1";
+    m.cls = "gateway";
+    m.event = "heartbeat";
+    char *text = envelope_encode(&m, "{}", NULL);
+    json_t *o = json_loads(text, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "source")), "accessgw://hall-1");
+    json_decref(o);
+    free(text);
+}
+
+static void topic_is_class_device_event(void **state)
+{
+    (void)state;
+    struct event_meta m = sample();
+    char buf[64];
+    assert_int_equal(envelope_topic(buf, sizeof(buf), &m), (int)strlen("idcard/reader-1/read"));
+    assert_string_equal(buf, "idcard/reader-1/read");
+    assert_int_equal(envelope_topic(buf, 8, &m), -1);
+}
+
+static void names_are_checked(void **state)
+{
+    (void)state;
+    assert_true(envelope_valid_name("preset-changed"));
+    assert_true(envelope_valid_name("battery_low"));
+    assert_false(envelope_valid_name(""));
+    assert_false(envelope_valid_name("Read"));
+    assert_false(envelope_valid_name("a/b"));
+    assert_false(envelope_valid_name("a\"b"));
+    assert_false(envelope_valid_name("0123456789012345678901234567890123456789012345678"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(envelope_has_every_field),
+        cmocka_unit_test(gateway_source_has_no_device),
+        cmocka_unit_test(topic_is_class_device_event),
+        cmocka_unit_test(names_are_checked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
