@@ -159,7 +159,7 @@ static int parse_request(void *sock, struct route *r, const char *body, size_t l
         return 0;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         control_reply_error(sock, r, "bad_json", "line %d column %d: %s", jerr.line, jerr.column,
                             jerr.text);
@@ -207,7 +207,7 @@ int control_recv(void *sock, struct control_request *req)
             log_debug("control: dropped a message with %d frame(s): no request", total);
     } else {
         /* [identity] [empty]? request: anything else cannot be a request. */
-        bool delimiter = zmq_msg_size(&f[1]) == 0;
+        bool delimiter = total >= 3 && zmq_msg_size(&f[1]) == 0;
         int body_index = delimiter ? 2 : 1;
         struct route *r = route_from(&f[0], delimiter);
         if (!r) {

@@ -1,0 +1,121 @@
+"""Signals: SIGTERM stops cleanly, SIGHUP reloads only what changed;
+--check-config and --version; refusing to start without personal-data keys."""
+import os
+import signal
+import subprocess
+import time
+
+from agwtest import ACCESSGWD, Gateway, Subscriber
+
+A = "[device a]\nplugin = skeleton\ntransport = none\ninterval_ms = 100\n"
+B = "[device b]\nplugin = skeleton\ntransport = none\ninterval_ms = 100\n"
+B2 = "[device b]\nplugin = skeleton\ntransport = none\ninterval_ms = 150\n"
+C = "[device c]\nplugin = skeleton\ntransport = none\ninterval_ms = 100\n"
+
+
+def test_sigterm_stops_cleanly(tmp_path):
+    gw = Gateway(tmp_path, A)
+    sub = Subscriber(gw.events)
+    gw.start()
+    sub.wait_topic("skeleton/a/counter")
+    gw.signal(signal.SIGTERM)
+    assert gw.proc.wait(10) == 0
+    rest = [t for t, _ in sub.collect(0.5)]
+    assert "device/a/detached" in rest
+    assert rest[-1] == "gateway/hall-1/stopped"
+    assert "stopped" in gw.log_text()
+
+
+def test_sigint_stops_cleanly(tmp_path):
+    gw = Gateway(tmp_path, A)
+    gw.start()
+    gw.signal(signal.SIGINT)
+    assert gw.proc.wait(10) == 0
+
+
+def test_sighup_reloads_only_what_changed(tmp_path):
+    gw = Gateway(tmp_path, A + B)
+    sub = Subscriber(gw.events, ["device/"])
+    gw.start()
+    sub.catch_up(gw)
+    try:
+        sub.wait_topic("device/b/state")
+        gw.write_config(A + B2 + C)
+        gw.signal(signal.SIGHUP)
+        sub.wait_topic("device/c/attached")
+        sub.wait_topic("device/b/attached")
+        topics = [t for t, _ in sub.seen]
+        assert "device/b/detached" in topics
+        assert topics.index("device/b/detached") < len(topics) - 1 - topics[::-1].index("device/b/attached")
+        assert "device/a/detached" not in topics  # untouched device keeps running
+        devs = {d["id"]: d for d in gw.request({"verb": "devices"})["result"]["devices"]}
+        assert set(devs) == {"a", "b", "c"}
+        # a broken config is refused on reload and the running one stays
+        with open(gw.config, "a") as f:
+            f.write("[device d]\nplugin = skeleton\ntransport = none\nbogus = 1\n")
+        gw.signal(signal.SIGHUP)
+        time.sleep(0.5)
+        assert gw.proc.poll() is None
+        assert "reload refused" in gw.log_text() and "unknown key 'bogus' in [device d]" in gw.log_text()
+        assert {d["id"] for d in gw.request({"verb": "devices"})["result"]["devices"]} == {"a", "b", "c"}
+        # removing a section detaches that device
+        gw.write_config(A)
+        gw.signal(signal.SIGHUP)
+        sub.wait_topic("device/c/detached")
+        time.sleep(0.3)
+        assert {d["id"] for d in gw.request({"verb": "devices"})["result"]["devices"]} == {"a"}
+    finally:
+        gw.stop()
+
+
+def test_check_config(tmp_path):
+    gw = Gateway(tmp_path, A)
+    ok = subprocess.run([ACCESSGWD, "--check-config", gw.config], capture_output=True, text=True)
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    gw.write_config(A.replace("interval_ms", "interval_msec"))
+    bad = subprocess.run([ACCESSGWD, "--check-config", gw.config], capture_output=True, text=True)
+    assert bad.returncode == 1
+    lines = open(gw.config).read().splitlines()
+    line = lines.index("interval_msec = 100") + 1
+    assert "%s:%d: unknown key 'interval_msec' in [device a]" % (gw.config, line) in bad.stderr
+
+
+def test_version():
+    out = subprocess.run([ACCESSGWD, "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("accessgwd ")
+
+
+def test_private_events_without_key_files_refuses_to_start(tmp_path):
+    gw = Gateway(tmp_path, "", bus_extra="private_events = tcp://127.0.0.1:1\n"
+                 "curve_secret_key = %s/missing.key\nauthorized_keys = %s/missing\n"
+                 % (tmp_path, tmp_path))
+    gw.start(wait=False)
+    assert gw.proc.wait(10) == 1
+    assert "missing.key: No such file or directory" in gw.log_text()
+
+
+def test_unreadable_device_is_retried_not_fatal(tmp_path):
+    gw = Gateway(tmp_path, "[device r]\nplugin = skeleton\ntransport = serial\n"
+                 "path = %s/ttyNOPE\n" % tmp_path)
+    sub = Subscriber(gw.events, ["device/"])
+    gw.start()
+    sub.catch_up(gw)
+    try:
+        st = sub.wait_topic("device/r/state")
+        assert st["data"]["state"] == "error" and "No such file" in st["data"]["reason"]
+        devs = gw.request({"verb": "devices"})["result"]["devices"]
+        assert devs[0]["state"] == "error"
+        reply = gw.send("r", "skeleton.reset")
+        assert reply["ok"] is False and reply["error"]["code"] == "device_error"
+        assert "not up" in reply["error"]["message"]
+    finally:
+        gw.stop()
+
+
+def test_journal_prefixes_under_systemd(tmp_path):
+    env = dict(os.environ, JOURNAL_STREAM="8:1234")
+    gw = Gateway(tmp_path, "", env=env)
+    gw.start()
+    gw.stop()
+    lines = [l for l in gw.log_text().splitlines() if l]
+    assert lines and all(l.startswith("<") and l[2] == ">" for l in lines), lines[:3]

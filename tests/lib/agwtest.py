@@ -1,0 +1,225 @@
+"""Shared helpers for accessgw's integration tests: a real accessgwd
+process, real ZeroMQ sockets (pyzmq), and the project's JSON Schemas."""
+import glob
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import zmq
+
+SOURCE = os.environ.get("ACCESSGW_SOURCE",
+                        os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILD = os.environ.get("ACCESSGW_BUILD", os.path.join(SOURCE, "build"))
+ACCESSGWD = os.path.join(BUILD, "gateway", "accessgwd")
+ACCESSGWCTL = os.path.join(BUILD, "gateway", "accessgwctl")
+PLUGIN_DIR = os.path.join(BUILD, "plugins")
+EMULATORS = os.path.join(SOURCE, "tests", "emulators")
+PYTHON = "/usr/bin/python3"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gateway:
+    """An accessgwd on free loopback ports, its config and log in tmpdir."""
+
+    def __init__(self, tmpdir, devices="", gateway_extra="", bus_extra="", gateway_id="hall-1",
+                 plugin_dir=PLUGIN_DIR, log_level="debug", hotplug=False, env=None):
+        self.tmpdir = str(tmpdir)
+        self.id = gateway_id
+        self.events = "tcp://127.0.0.1:%d" % free_port()
+        self.control = "tcp://127.0.0.1:%d" % free_port()
+        self.private = None
+        self.config = os.path.join(self.tmpdir, "gw.ini")
+        self.log_path = os.path.join(self.tmpdir, "gateway.log")
+        self.state_dir = os.path.join(self.tmpdir, "state")
+        self.plugin_dir = plugin_dir
+        self.env = env
+        self.proc = None
+        self.write_config(devices, gateway_extra, bus_extra, log_level, hotplug)
+
+    def write_config(self, devices="", gateway_extra="", bus_extra="", log_level="debug",
+                     hotplug=False):
+        text = ("[gateway]\nid = %s\nplugin_dir = %s\nstate_dir = %s\nlog_level = %s\n"
+                "hotplug = %s\nheartbeat_ms = 500\n%s\n[bus]\nevents = %s\ncontrol = %s\n%s\n%s"
+                % (self.id, self.plugin_dir, self.state_dir, log_level,
+                   "yes" if hotplug else "no", gateway_extra, self.events, self.control,
+                   bus_extra, devices))
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def start(self, wait=True, command=None):
+        self.log = open(self.log_path, "ab")
+        cmd = (command or []) + [ACCESSGWD, "--config", self.config]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=self.env or os.environ.copy())
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("accessgwd exited %s:\n%s" % (self.proc.returncode,
+                                                                   self.log_text()))
+            try:
+                reply = self.request({"id": "ready", "verb": "ping"}, timeout=0.3)
+                if reply.get("ok"):
+                    return reply["result"]
+            except TimeoutError:
+                pass
+        raise AssertionError("accessgwd did not answer ping:\n" + self.log_text())
+
+    def request(self, req, timeout=5.0, raw=None):
+        ctx = zmq.Context.instance()
+        s = ctx.socket(zmq.DEALER)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(self.control)
+        try:
+            if raw is not None:
+                s.send_multipart(raw if isinstance(raw, list) else [raw])
+            else:
+                s.send(json.dumps(req).encode())
+            if not s.poll(int(timeout * 1000)):
+                raise TimeoutError("no reply to %r" % (req if raw is None else raw[:80]))
+            return json.loads(s.recv())
+        finally:
+            s.close()
+
+    def send(self, device, verb, args=None, timeout=5.0):
+        return self.request({"id": "t", "verb": verb, "device": device, "args": args or {}},
+                            timeout=timeout)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+class Subscriber:
+    """A SUB socket; connect it before the gateway starts to see every event."""
+
+    def __init__(self, endpoint, prefixes=("",), curve=None):
+        self.sock = zmq.Context.instance().socket(zmq.SUB)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        if curve:
+            server_public, public, secret = curve
+            self.sock.curve_serverkey = server_public
+            self.sock.curve_publickey = public
+            self.sock.curve_secretkey = secret
+        self.sock.setsockopt(zmq.RECONNECT_IVL, 10)
+        for p in prefixes:
+            self.sock.setsockopt(zmq.SUBSCRIBE, p.encode())
+        self.prefixes = list(prefixes)
+        self.sock.connect(endpoint)
+        self.seen = []
+        self.pending = []
+        self.replayed_upto = (0, 0)  # (epoch, seq) covered by catch_up()
+
+    def catch_up(self, gw, since=0):
+        """The bus contract's recovery: events published before this socket
+        joined (PUB drops them) are asked for with replay, de-duplicated by seq."""
+        reply = gw.request({"verb": "replay", "args": {
+            "since_seq": since, "prefixes": [p for p in self.prefixes if p]}})
+        assert reply["ok"], reply
+        events = [(e["topic"], e["event"]) for e in reply["result"]["events"]]
+        have = {(ev["epoch"], ev["seq"]) for _, ev in self.seen + self.pending}
+        self.pending += [(t, ev) for t, ev in events if (ev["epoch"], ev["seq"]) not in have]
+        self.pending.sort(key=lambda te: te[1]["seq"])
+        if events:
+            self.replayed_upto = (events[-1][1]["epoch"], events[-1][1]["seq"])
+        return self
+
+    def recv(self, timeout=5.0):
+        while True:
+            if self.pending:
+                got = self.pending.pop(0)
+                self.seen.append(got)
+                return got
+            if not self.sock.poll(int(timeout * 1000)):
+                return None
+            topic, body = self.sock.recv_multipart()
+            ev = json.loads(body)
+            epoch, upto = self.replayed_upto
+            if ev["epoch"] == epoch and ev["seq"] <= upto:
+                continue  # already delivered by catch_up()
+            self.seen.append((topic.decode(), ev))
+            return topic.decode(), ev
+
+    def wait_for(self, pred, timeout=10.0, what="event"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = self.recv(max(0.01, deadline - time.time()))
+            if got and pred(*got):
+                return got
+        raise AssertionError("no %s within %.1fs; saw topics %s" %
+                             (what, timeout, [t for t, _ in self.seen[-20:]]))
+
+    def wait_topic(self, topic, timeout=10.0):
+        return self.wait_for(lambda t, e: t == topic, timeout, what=topic)[1]
+
+    def collect(self, seconds):
+        end = time.time() + seconds
+        out = []
+        while time.time() < end:
+            got = self.recv(max(0.01, end - time.time()))
+            if got:
+                out.append(got)
+        return out
+
+    def close(self):
+        self.sock.close()
+
+
+_schemas = None
+
+
+def schemas():
+    """docs/schemas: envelope.json and events/<class>.<event>.json."""
+    global _schemas
+    if _schemas is None:
+        base = os.path.join(SOURCE, "docs", "schemas")
+        with open(os.path.join(base, "envelope.json")) as f:
+            _schemas = {"envelope": json.load(f)}
+        for path in glob.glob(os.path.join(base, "events", "*.json")):
+            with open(path) as f:
+                _schemas[os.path.basename(path)[:-5]] = json.load(f)
+    return _schemas
+
+
+def validate_event(topic, ev):
+    """Checks the envelope and the data against the project's JSON Schemas."""
+    import jsonschema
+    s = schemas()
+    jsonschema.validate(ev, s["envelope"])
+    name = ev["type"][len("accessgw."):]
+    assert name in s, "no JSON Schema for event type %s (docs/schemas/events/%s.json)" % (
+        ev["type"], name)
+    jsonschema.validate(ev["data"], s[name])
+    cls, subject, event = topic.split("/")
+    assert ev["type"] == "accessgw.%s.%s" % (cls, event)
+    assert ev["subject"] == subject
