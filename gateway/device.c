@@ -11,6 +11,7 @@
 
 #include "envelope.h"
 #include "log.h"
+#include "mask.h"
 
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
@@ -339,6 +340,12 @@ static void run_command(struct device *dev, struct in_mail *m)
         status = dev->plugin->command((struct agw_device *)dev, m->verb, m->args, &result);
         if (status > 0 || status < AGW_CMD_UNSUPPORTED)
             status = AGW_CMD_DEVICE_ERROR;
+    }
+    if (status == AGW_CMD_OK && mask_has_personal(result, dev->plugin->personal)) {
+        /* the control socket is as public as the events endpoint */
+        json_t *masked = mask_public_view(result, dev->plugin->personal);
+        mask_wipe_decref(result);
+        result = masked;
     }
     if (status != AGW_CMD_OK && !json_is_string(json_object_get(result, "message"))) {
         char msg[DEVICE_ID_MAX + 160];
