@@ -44,6 +44,8 @@ void sam_decoder_init(struct sam_decoder *d)
     d->len = 0;
     d->pending = 0;
     d->consumed = 0;
+    d->garbage = 0;
+    d->garbage_at = 0;
 }
 
 static void drop(struct sam_decoder *d, size_t n)
@@ -99,10 +101,20 @@ enum sam_next sam_decoder_next(struct sam_decoder *d, struct sam_frame *f, struc
     }
     size_t start = find_preamble(d);
     if (start > 0) {
-        uint64_t at = d->consumed;
+        if (!d->garbage)
+            d->garbage_at = d->consumed;
+        d->garbage += start;
         drop(d, start);
-        return fail(err, SAM_ERR_GARBAGE, at, "skipped %u byte(s) before a frame preamble",
-                    (unsigned)start);
+    }
+    if (d->len < SAM_PREAMBLE_LEN)
+        return SAM_NEED_MORE; /* maybe the start of a preamble: wait for more */
+    /* Garbage is reported once a real preamble ends it, so the report is
+     * the same however the stream was chunked. */
+    if (d->garbage) {
+        size_t n = d->garbage;
+        d->garbage = 0;
+        return fail(err, SAM_ERR_GARBAGE, d->garbage_at, "skipped %zu byte(s) before a frame preamble",
+                    n);
     }
     if (d->len < SAM_HEADER_LEN)
         return SAM_NEED_MORE;

@@ -67,6 +67,8 @@ struct sam_decoder {
     size_t len;
     size_t pending;    /* size of the frame last returned, dropped at the next call */
     uint64_t consumed; /* stream offset of buf[0], for error messages */
+    size_t garbage;    /* bytes skipped since the last frame, not yet reported */
+    uint64_t garbage_at;
 };
 
 struct sam_frame {

@@ -107,7 +107,8 @@ int main(int argc, char **argv)
                                      "offset", (int)err.offset, "message", err.message));
         }
     }
-    if (d.len)
-        print_json(json_pack("{s:i}", "incomplete_bytes", (int)d.len));
+    if (d.len || d.garbage)
+        print_json(json_pack("{s:i, s:i}", "incomplete_bytes", (int)d.len, "unreported_garbage",
+                             (int)d.garbage));
     return 0;
 }
