@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""A umockdev testbed with hotpluggable hidraw devices, driven over stdin,
+for tests and the demo.  Run it under `umockdev-wrapper`, which preloads
+umockdev into this process and every program it starts:
+
+    umockdev-wrapper /usr/bin/python3 hid_testbed.py -- accessgwd --config gw.ini
+
+Commands on stdin, one per line (each answered with "ok ..." on stdout):
+    add NAME VID PID [USAGE_PAGE]   plug in a HID device (emits a udev "add")
+    report NAME HEX                 the device sends an input report
+    remove NAME                     unplug it (udev "remove")
+    quit
+"""
+import os
+import subprocess
+import sys
+
+import gi
+
+gi.require_version("UMockdev", "1.0")
+from gi.repository import UMockdev  # noqa: E402
+
+# A minimal vendor-page descriptor (8-byte input and output reports), or a
+# consumer-control one when the usage page is 0x0C.
+VENDOR_DESC = bytes.fromhex("06 00 ff 09 01 a1 01 15 00 26 ff 00 75 08 95 08 09 01 81 02"
+                            " 95 08 09 02 91 02 c0".replace(" ", ""))
+CONSUMER_DESC = bytes.fromhex("05 0c 09 01 a1 01 15 00 26 ff 03 19 00 2a ff 03 75 10 95 01"
+                              " 81 00 c0".replace(" ", ""))
+
+
+class Testbed:
+    def __init__(self):
+        self.tb = UMockdev.Testbed.new()
+        self.devices = {}
+        self.slots = {}
+        self.next_minor = 0
+
+    def add(self, name, vid, pid, usage_page=0xFF00):
+        # re-plugged into the same port: same port and serial number, a new hidraw node
+        slot = self.slots.setdefault(name, len(self.slots))
+        n = self.next_minor
+        self.next_minor += 1
+        desc = CONSUMER_DESC if usage_page == 0x0C else VENDOR_DESC
+        port = "1-%d" % (slot + 1)
+        usb = "/devices/pci0000:00/0000:00:14.0/usb1/%s" % port
+        hid = "%s/%s:1.0/0003:%04X:%04X.%04X" % (usb, port, vid, pid, n + 1)
+        serial = "SN%04d" % slot
+        raw = "%s/hidraw/hidraw%d" % (hid, n)
+        # parents first, as the kernel announces them: the hidraw uevent finds its USB parent
+        record = "\n".join([
+            "P: " + usb, "E: SUBSYSTEM=usb", "E: DEVTYPE=usb_device",
+            "E: PRODUCT=%x/%x/100" % (vid, pid), "A: idVendor=%04x\\n" % vid,
+            "A: idProduct=%04x\\n" % pid, "A: serial=%s\\n" % serial, "A: busnum=1\\n",
+            "A: devnum=%d\\n" % (n + 2), "",
+            "P: " + hid, "E: SUBSYSTEM=hid", "E: HID_ID=0003:%08X:%08X" % (vid, pid),
+            "E: HID_NAME=%s" % name, "H: report_descriptor=%s" % desc.hex().upper(), "",
+            "P: " + raw, "N: hidraw%d" % n, "E: DEVNAME=/dev/hidraw%d" % n,
+            "E: SUBSYSTEM=hidraw", "E: MAJOR=241", "E: MINOR=%d" % n, "A: dev=241:%d\\n" % n,
+            "L: device=../../../0003:%04X:%04X.%04X" % (vid, pid, n + 1), ""])
+        ioctl = ("@DEV /dev/hidraw%d\nHIDIOCGRDESCSIZE 0 %s\nHIDIOCGRDESC 0 %s%s\n" %
+                 (n, len(desc).to_bytes(4, "little").hex(), len(desc).to_bytes(4, "little").hex(),
+                  desc.hex()))
+        path = os.path.join(self.tb.get_root_dir(), "hidraw%d.ioctl" % n)
+        with open(path, "w") as f:
+            f.write(ioctl)
+        self.tb.load_ioctl("/dev/hidraw%d" % n, path)
+        self.tb.add_from_string(record)
+        self.devices[name] = ("/sys" + usb, "/sys" + hid, "/sys" + raw, n)
+        return "/dev/hidraw%d" % n
+
+    def report(self, name, data):
+        _, _, raw, n = self.devices[name]
+        fd = self.tb.get_dev_fd("/dev/hidraw%d" % n)
+        os.write(fd, data)
+
+    def remove(self, name):
+        usb, hid, raw, _ = self.devices.pop(name)
+        for syspath in (raw, hid, usb):
+            self.tb.uevent(syspath, "remove")
+            self.tb.remove_device(syspath)
+
+
+def main():
+    args = sys.argv[1:]
+    if args and args[0] == "--":
+        args = args[1:]
+    tb = Testbed()
+    child = subprocess.Popen(args) if args else None
+    print("ok ready %s" % tb.tb.get_root_dir(), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        try:
+            if words[0] == "add":
+                page = int(words[4], 16) if len(words) > 4 else 0xFF00
+                node = tb.add(words[1], int(words[2], 16), int(words[3], 16), page)
+                print("ok added %s" % node, flush=True)
+            elif words[0] == "report":
+                tb.report(words[1], bytes.fromhex(words[2]))
+                print("ok reported", flush=True)
+            elif words[0] == "remove":
+                tb.remove(words[1])
+                print("ok removed", flush=True)
+            elif words[0] == "quit":
+                break
+            else:
+                print("error unknown command %s" % words[0], flush=True)
+        except Exception as e:  # report, keep serving
+            print("error %s" % e, flush=True)
+    if child:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        print("ok exit %d" % child.returncode, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Hotplug through udev: a umockdev hidraw device plugged in after the
+gateway started is matched against the plugins' ID tables, attached, read
+through hidapi, and detached when it is unplugged."""
+import os
+import subprocess
+
+from agwtest import ACCESSGWD, EMULATORS, PYTHON, Gateway, Subscriber, validate_event
+
+
+class HidTestbed:
+    def __init__(self, tmp_path, gw):
+        env = dict(os.environ, TMPDIR=str(tmp_path))
+        self.proc = subprocess.Popen(
+            ["umockdev-wrapper", PYTHON, os.path.join(EMULATORS, "hid_testbed.py"), "--",
+             ACCESSGWD, "--config", gw.config],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(gw.log_path, "ab"),
+            text=True, env=env)
+        assert self.expect_ok().startswith("ok ready")
+
+    def expect_ok(self, timeout=20):
+        import select
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            self.proc.kill()
+            raise AssertionError("the umockdev testbed did not answer")
+        line = self.proc.stdout.readline().strip()
+        assert line.startswith("ok"), line
+        return line
+
+    def do(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.expect_ok()
+
+    def close(self):
+        try:
+            assert self.do("quit") == "ok exit 0"  # the gateway stopped cleanly
+        finally:
+            self.proc.wait(10)
+
+
+def test_hidraw_hotplug_attach_read_detach(tmp_path):
+    gw = Gateway(tmp_path, "", hotplug=True)
+    sub = Subscriber(gw.events, ["device/", "skeleton/"])
+    tb = HidTestbed(tmp_path, gw)
+    try:
+        gw.proc = tb.proc  # the gateway runs inside the testbed wrapper
+        gw.wait_ready()
+        sub.catch_up(gw)
+        assert tb.do("add pad 1209 0001").endswith("/dev/hidraw0")
+        attached = sub.wait_topic("device/skeleton-sn0000/attached")
+        validate_event("device/skeleton-sn0000/attached", attached)
+        assert attached["data"]["hotplug"] is True and attached["data"]["transport"] == "hidraw"
+        assert attached["data"]["path"] == "/dev/hidraw0"
+        assert sub.wait_topic("device/skeleton-sn0000/state")["data"]["state"] == "up"
+        tb.do("report pad 0102030405060708")
+        rep = sub.wait_topic("skeleton/skeleton-sn0000/report")
+        assert rep["data"]["hex"] == "0102030405060708"
+        reply = gw.send("skeleton-sn0000", "skeleton.reset", {"value": 3})
+        assert reply["ok"] and reply["result"] == {"count": 3}
+        # a device no plugin claims is left alone
+        tb.do("add arduino 2341 0043")
+        tb.do("remove pad")
+        detached = sub.wait_topic("device/skeleton-sn0000/detached")
+        assert detached["data"]["reason"] == "unplugged"
+        devs = gw.request({"verb": "devices"})["result"]["devices"]
+        assert devs == []
+        # re-plugged into the same port: the same id comes back
+        tb.do("add pad 1209 0001")
+        assert sub.wait_topic("device/skeleton-sn0000/attached")["data"]["path"] == "/dev/hidraw2"
+    finally:
+        sub.close()
+        tb.close()
+    assert "claimed by skeleton" in gw.log_text()
