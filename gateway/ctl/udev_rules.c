@@ -37,6 +37,7 @@ static void print_row(FILE *out, const struct agw_plugin *p, const struct agw_id
 int udev_rules_print(FILE *out, const char *plugin_dir, bool generic)
 {
     log_init("accessgwctl");
+    log_set_level(4); /* refusals only: the rules go to stdout */
     struct plugin_set set = {0};
     if (plugin_set_load_dir(&set, plugin_dir) < 0)
         return -1;
@@ -45,8 +46,9 @@ int udev_rules_print(FILE *out, const char *plugin_dir, bool generic)
                  "mode 0660.\n",
             generic ? " for generic USB-serial bridges (opt-in)" : "", generic ? " --generic" : "");
     if (generic)
-        fprintf(out, "# Each rule matches only the serial number an installer names (@SERIAL@),\n"
-                     "# so other adapters of the same model (an Arduino, a modem) stay untouched.\n");
+        fprintf(out, "# udev/install.sh --with-generic SERIAL... writes each rule once per serial\n"
+                     "# number named: other adapters of the same model (an Arduino, a modem)\n"
+                     "# stay untouched.\n");
     fprintf(out, "ACTION==\"remove\", GOTO=\"accessgw_end\"\n");
     for (size_t i = 0; i < set.n; i++) {
         const struct agw_plugin *p = set.items[i].desc;
