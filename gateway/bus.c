@@ -131,38 +131,84 @@ static void publish_private_twin(struct bus *bus, const struct event_meta *m, co
     mask_wipe_free(env);
 }
 
-uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, const char *event,
-                     bool device_source, json_t *data, const struct agw_personal_field *personal,
-                     const struct timespec *time)
+/* Assigns the next seq, sends the public event and keeps it for replay. */
+static char *publish_public(struct bus *bus, const struct event_meta *m, char *topic,
+                            size_t topic_len, const char *data_json)
 {
-    bool has_personal = personal && mask_has_personal(data, personal);
-    json_t *pub_data = has_personal ? mask_public_view(data, personal) : json_incref(data);
-    char *data_json = pub_data ? encode_data(pub_data) : NULL;
-    json_decref(pub_data);
-    struct event_meta m = {bus->gateway_id, subject, cls, event, device_source,
-                           bus->epoch, bus->seq + 1, *time};
-    char topic[256];
-    int topic_len = envelope_topic(topic, sizeof(topic), &m);
     size_t env_len = 0;
-    char *env = (data_json && topic_len > 0) ? envelope_encode(&m, data_json, &env_len) : NULL;
-    free(data_json);
-    if (!env) {
-        log_err("event %s/%s/%s could not be encoded; not published", cls, subject, event);
-        has_personal ? mask_wipe_decref(data) : json_decref(data);
-        return 0;
-    }
-    bus->seq++;
-    send_two_frames(bus->pub, topic, (size_t)topic_len, env, env_len);
-    if (has_personal && bus->priv)
-        publish_private_twin(bus, &m, topic, (size_t)topic_len, data);
-    has_personal ? mask_wipe_decref(data) : json_decref(data);
+    char *env = envelope_encode(m, data_json, &env_len);
+    if (!env)
+        return NULL;
+    bus->seq = m->seq;
+    send_two_frames(bus->pub, topic, topic_len, env, env_len);
     char *topic_copy = strdup(topic);
     if (topic_copy)
         history_append(bus, bus->seq, topic_copy, env, env_len);
     else
         free(env);
     bus->published++;
-    return bus->seq;
+    return topic;
+}
+
+static bool prepare(struct bus *bus, struct event_meta *m, const char *cls, const char *subject,
+                    const char *event, bool device_source, const struct timespec *time,
+                    char *topic, size_t topic_size, int *topic_len)
+{
+    *m = (struct event_meta){bus->gateway_id, subject, cls, event, device_source,
+                             bus->epoch, bus->seq + 1, *time};
+    *topic_len = envelope_topic(topic, topic_size, m);
+    if (*topic_len < 0)
+        log_err("event %s/%s/%s: topic too long; not published", cls, subject, event);
+    return *topic_len > 0;
+}
+
+uint64_t bus_publish_encoded(struct bus *bus, const char *cls, const char *subject,
+                             const char *event, bool device_source, char *data_json,
+                             const struct timespec *time)
+{
+    struct event_meta m;
+    char topic[256];
+    int topic_len;
+    uint64_t seq = 0;
+    if (data_json && prepare(bus, &m, cls, subject, event, device_source, time, topic,
+                             sizeof(topic), &topic_len) &&
+        publish_public(bus, &m, topic, (size_t)topic_len, data_json))
+        seq = bus->seq;
+    else
+        log_err("event %s/%s/%s could not be encoded; not published", cls, subject, event);
+    free(data_json);
+    return seq;
+}
+
+uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, const char *event,
+                     bool device_source, json_t *data, const struct agw_personal_field *personal,
+                     const struct timespec *time)
+{
+    if (!personal || !mask_has_personal(data, personal)) {
+        uint64_t seq = bus_publish_encoded(bus, cls, subject, event, device_source,
+                                           encode_data(data), time);
+        json_decref(data);
+        return seq;
+    }
+    json_t *pub_data = mask_public_view(data, personal);
+    char *data_json = pub_data ? encode_data(pub_data) : NULL;
+    json_decref(pub_data);
+    struct event_meta m;
+    char topic[256];
+    int topic_len;
+    uint64_t seq = 0;
+    if (data_json && prepare(bus, &m, cls, subject, event, device_source, time, topic,
+                             sizeof(topic), &topic_len) &&
+        publish_public(bus, &m, topic, (size_t)topic_len, data_json)) {
+        seq = bus->seq;
+        if (bus->priv) /* the full twin: same topic, id, epoch, seq and time */
+            publish_private_twin(bus, &m, topic, (size_t)topic_len, data);
+    } else {
+        log_err("event %s/%s/%s could not be encoded; not published", cls, subject, event);
+    }
+    free(data_json);
+    mask_wipe_decref(data);
+    return seq;
 }
 
 /* ---- replay ---- */

@@ -44,6 +44,10 @@ void bus_close(struct bus *bus);
 uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, const char *event,
                      bool device_source, json_t *data, const struct agw_personal_field *personal,
                      const struct timespec *time);
+/* The same for data already encoded as a JSON object text (never personal); takes data_json. */
+uint64_t bus_publish_encoded(struct bus *bus, const char *cls, const char *subject,
+                             const char *event, bool device_source, char *data_json,
+                             const struct timespec *time);
 
 /* The held events with seq > since (optionally only topics with one of the
  * prefixes) as a JSON text: {"epoch":E,"first_seq":F,"last_seq":L,

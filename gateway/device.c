@@ -66,7 +66,7 @@ static struct out_mail *out_new(struct device *dev, enum out_kind kind)
 /* Backpressure: a device flooding faster than the bus publishes waits
  * here (its bytes wait in the kernel) instead of growing memory or losing
  * events. */
-#define OUTBOX_HIGH_WATER 50000
+#define OUTBOX_HIGH_WATER 5000
 
 static void wait_for_outbox_room(struct device *dev)
 {
@@ -85,8 +85,14 @@ static void post_event(struct device *dev, const char *cls, const char *event, j
     }
     snprintf(m->cls, sizeof(m->cls), "%s", cls);
     snprintf(m->event, sizeof(m->event), "%s", event);
-    m->data = data;
     m->personal = personal ? dev->plugin->personal : NULL;
+    if (m->personal) {
+        m->data = data; /* the main thread masks it */
+    } else {
+        /* encoded here, on the device's thread, to spare the one that publishes */
+        m->data_json = json_dumps(data, JSON_COMPACT);
+        json_decref(data);
+    }
     if (when)
         m->time = *when;
     else

@@ -24,6 +24,7 @@ struct out_mail {
     char device[DEVICE_ID_MAX + 1];
     char cls[49], event[49];
     json_t *data;                              /* event data, or reply result / error */
+    char *data_json;                           /* event data already encoded (no personal fields) */
     const struct agw_personal_field *personal; /* the plugin's, when data may hold personal fields */
     struct timespec time;
     void *route;                               /* reply: the control request's return address */

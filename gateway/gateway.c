@@ -289,8 +289,14 @@ static void drain_outbox(struct gateway *g)
         all = all->next;
         switch (m->kind) {
         case OUT_EVENT:
-            bus_publish(&g->bus, m->cls, m->device, m->event, true, m->data, m->personal, &m->time);
+            if (m->data_json)
+                bus_publish_encoded(&g->bus, m->cls, m->device, m->event, true, m->data_json,
+                                    &m->time);
+            else if (m->data)
+                bus_publish(&g->bus, m->cls, m->device, m->event, true, m->data, m->personal,
+                            &m->time);
             m->data = NULL;
+            m->data_json = NULL;
             break;
         case OUT_REPLY: deliver_reply(g, m); break;
         case OUT_EXITED: handle_exited(g, m); break;

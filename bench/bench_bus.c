@@ -1,0 +1,436 @@
+/*
+ * bench_bus: the gateway's overhead measured against raw libzmq, in one run.
+ *
+ *  1. raw libzmq: PUB -> SUB on loopback TCP, two-frame messages the size
+ *     of a gateway event: throughput, and latency at a paced rate.
+ *  2. the gateway: bytes written to a pty -> skeleton plugin -> envelope ->
+ *     PUB -> SUB: the same two figures, and the ratios.
+ *  3. the gateway idle for 10 s: CPU time used, and its peak RSS.
+ *
+ * Usage: bench_bus BUILD_DIR   (prints a report; exits 0)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define N_THROUGHPUT 200000
+#define N_LATENCY 5000
+#define LATENCY_RATE_HZ 2000
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Sleeps until the next slot of a paced run (no spinning: the machine has two cores). */
+static void pace(double *next, double interval)
+{
+    double wait = *next - now_s();
+    if (wait > 0) {
+        struct timespec ts = {(time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    *next += interval;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void percentiles(long long *v, int n, double *p50, double *p99)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_ll);
+    *p50 = v[n / 2] / 1000.0;
+    *p99 = v[(int)(n * 0.99)] / 1000.0;
+}
+
+/* The sent timestamp travels inside the message as "t=<ns>;" */
+static long long stamp_in(const char *body, size_t len)
+{
+    const char *p = memmem(body, len, "t=", 2);
+    return p ? atoll(p + 2) : 0;
+}
+
+/* ---- 1. raw libzmq ---- */
+
+struct raw_args {
+    void *ctx;
+    const char *endpoint;
+    int count, paced;
+    size_t body_len;
+};
+
+static void *raw_publisher(void *arg)
+{
+    struct raw_args *a = arg;
+    void *pub = zmq_socket(a->ctx, ZMQ_PUB);
+    int hwm = 0;
+    zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_bind(pub, a->endpoint);
+    usleep(300000); /* slow joiner */
+    char body[1024];
+    memset(body, 'x', sizeof(body));
+    double interval = 1.0 / LATENCY_RATE_HZ, next = now_s();
+    for (int i = 0; i < a->count; i++) {
+        if (a->paced)
+            pace(&next, interval);
+        int n = snprintf(body, sizeof(body), "{\"t=%lld;\"", now_ns());
+        body[n] = 'x';
+        zmq_send(pub, "skeleton/bench-1/line", 21, ZMQ_SNDMORE);
+        zmq_send(pub, body, a->body_len, 0);
+    }
+    zmq_send(pub, "end", 3, ZMQ_SNDMORE);
+    zmq_send(pub, "", 0, 0);
+    sleep(1);
+    zmq_close(pub);
+    return NULL;
+}
+
+/* Receives until `count` messages or an "end" topic; latencies into lat if given. */
+static int receive(void *sub, int count, long long *lat, double *elapsed)
+{
+    char topic[256], body[4096];
+    int got = 0;
+    double start = 0;
+    while (got < count) {
+        zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 5000) <= 0)
+            break;
+        int tn = zmq_recv(sub, topic, sizeof(topic), 0);
+        int bn = zmq_recv(sub, body, sizeof(body) - 1, 0);
+        if (tn == 3 && memcmp(topic, "end", 3) == 0)
+            break;
+        if (bn < 0)
+            continue;
+        if (tn >= 9 && memcmp(topic, "skeleton/", 9) != 0)
+            continue;
+        if (got == 0)
+            start = now_s();
+        if (lat)
+            lat[got] = now_ns() - stamp_in(body, (size_t)(bn < (int)sizeof(body) ? bn : (int)sizeof(body)));
+        got++;
+    }
+    *elapsed = now_s() - start;
+    return got;
+}
+
+static void *sub_socket(void *ctx, const char *endpoint)
+{
+    void *sub = zmq_socket(ctx, ZMQ_SUB);
+    int hwm = 0;
+    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    zmq_connect(sub, endpoint);
+    return sub;
+}
+
+static void raw_run(size_t body_len, double *rate, double *p50, double *p99)
+{
+    void *ctx = zmq_ctx_new();
+    const char *ep = "tcp://127.0.0.1:47811", *ep2 = "tcp://127.0.0.1:47812";
+    static long long lat[N_LATENCY];
+    double elapsed;
+    struct raw_args a = {ctx, ep, N_THROUGHPUT, 0, body_len};
+    void *sub = sub_socket(ctx, ep);
+    pthread_t t;
+    pthread_create(&t, NULL, raw_publisher, &a);
+    int got = receive(sub, N_THROUGHPUT, NULL, &elapsed);
+    pthread_join(t, NULL);
+    *rate = got / elapsed;
+    zmq_close(sub);
+    sub = sub_socket(ctx, ep2); /* fresh sockets: nothing left over from the flood */
+    a.endpoint = ep2;
+    a.count = N_LATENCY;
+    a.paced = 1;
+    pthread_create(&t, NULL, raw_publisher, &a);
+    got = receive(sub, N_LATENCY, lat, &elapsed);
+    pthread_join(t, NULL);
+    percentiles(lat, got, p50, p99);
+    zmq_close(sub);
+    zmq_ctx_term(ctx);
+}
+
+/* ---- 2. through the gateway ---- */
+
+struct gw {
+    pid_t pid;
+    int master;
+    char dir[64];
+    char events[64];
+};
+
+static int start_gateway(struct gw *g, const char *build)
+{
+    snprintf(g->dir, sizeof(g->dir), "/tmp/agw-bench-XXXXXX");
+    if (!mkdtemp(g->dir))
+        return -1;
+    int slave;
+    if (openpty(&g->master, &slave, NULL, NULL, NULL) < 0)
+        return -1;
+    struct termios tio;
+    tcgetattr(g->master, &tio);
+    cfmakeraw(&tio);
+    tcsetattr(g->master, TCSANOW, &tio);
+    char cfg[256], text[2048];
+    snprintf(cfg, sizeof(cfg), "%s/gw.ini", g->dir);
+    snprintf(g->events, sizeof(g->events), "tcp://127.0.0.1:47821");
+    snprintf(text, sizeof(text),
+             "[gateway]\nid = bench\nplugin_dir = %s/plugins\nstate_dir = %s/state\n"
+             "log_level = warning\nhotplug = no\n[bus]\nevents = %s\ncontrol = tcp://127.0.0.1:47822\n"
+             "history = 10000\n[device bench-1]\nplugin = skeleton\ntransport = serial\npath = %s\n"
+             "baud = 115200\n",
+             build, g->dir, g->events, ttyname(slave));
+    FILE *f = fopen(cfg, "w");
+    fputs(text, f);
+    fclose(f);
+    char bin[512];
+    snprintf(bin, sizeof(bin), "%s/gateway/accessgwd", build);
+    g->pid = fork();
+    if (g->pid == 0) {
+        execl(bin, bin, "--config", cfg, (char *)NULL);
+        _exit(127);
+    }
+    close(slave);
+    usleep(500000);
+    return 0;
+}
+
+void write_lines(int fd, int count, int paced);
+void write_lines(int fd, int count, int paced)
+{
+    char line[256];
+    double interval = 1.0 / LATENCY_RATE_HZ, next = now_s();
+    /* a 60-character text line: the event it becomes is the size raw_run sends */
+    for (int i = 0; i < count; i++) {
+        if (paced)
+            pace(&next, interval);
+        int n = snprintf(line, sizeof(line), "t=%lld;%040d\n", now_ns(), i);
+        for (int off = 0; off < n;) {
+            ssize_t w = write(fd, line + off, (size_t)(n - off));
+            if (w > 0)
+                off += (int)w;
+            else if (errno == EAGAIN || errno == EINTR)
+                usleep(50);
+            else
+                return;
+        }
+    }
+}
+
+struct writer_args {
+    int fd, count, paced;
+};
+
+void *writer(void *arg);
+void *writer(void *arg)
+{
+    struct writer_args *a = arg;
+    usleep(300000);
+    write_lines(a->fd, a->count, a->paced);
+    return NULL;
+}
+
+/* ---- 1b. the device hop alone: pty -> a reader thread -> raw PUB -> SUB ---- */
+
+struct pty_relay {
+    void *ctx;
+    int fd;
+    size_t body_len;
+    volatile int stop;
+};
+
+static void *relay_main(void *arg)
+{
+    struct pty_relay *r = arg;
+    void *pub = zmq_socket(r->ctx, ZMQ_PUB);
+    int hwm = 0;
+    zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_bind(pub, "tcp://127.0.0.1:47813");
+    char buf[4096], line[1024];
+    size_t len = 0;
+    memset(line, 'x', sizeof(line));
+    while (!r->stop) {
+        struct pollfd p = {r->fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t n = read(r->fd, buf, sizeof(buf));
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] != '\n') {
+                if (len < sizeof(line))
+                    line[len++] = buf[i];
+                continue;
+            }
+            zmq_send(pub, "skeleton/bench-1/line", 21, ZMQ_SNDMORE);
+            zmq_send(pub, line, r->body_len, 0);
+            memset(line, 'x', len);
+            len = 0;
+        }
+    }
+    zmq_close(pub);
+    return NULL;
+}
+
+static void pty_baseline(size_t body_len, double *p50, double *p99)
+{
+    int master, slave;
+    openpty(&master, &slave, NULL, NULL, NULL);
+    struct termios tio;
+    tcgetattr(slave, &tio);
+    cfmakeraw(&tio);
+    tcsetattr(slave, TCSANOW, &tio);
+    void *ctx = zmq_ctx_new();
+    struct pty_relay r = {ctx, slave, body_len, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, relay_main, &r);
+    void *sub = sub_socket(ctx, "tcp://127.0.0.1:47813");
+    static long long lat[N_LATENCY];
+    double elapsed;
+    struct writer_args w = {master, N_LATENCY, 1};
+    pthread_t wt;
+    pthread_create(&wt, NULL, writer, &w);
+    int got = receive(sub, N_LATENCY, lat, &elapsed);
+    pthread_join(wt, NULL);
+    r.stop = 1;
+    pthread_join(t, NULL);
+    percentiles(lat, got, p50, p99);
+    zmq_close(sub);
+    zmq_ctx_term(ctx);
+    close(master);
+    close(slave);
+}
+
+
+static size_t gateway_run(struct gw *g, double *rate, double *p50, double *p99)
+{
+    void *ctx = zmq_ctx_new();
+    void *sub = sub_socket(ctx, g->events);
+    static long long lat[N_LATENCY];
+    double elapsed;
+    /* measure one event's size first */
+    struct writer_args a = {g->master, 1, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, writer, &a);
+    char topic[256], body[4096];
+    size_t event_size = 0;
+    for (int tries = 0; tries < 50 && !event_size; tries++) {
+        zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 2000) <= 0)
+            break;
+        int tn = zmq_recv(sub, topic, sizeof(topic), 0);
+        int bn = zmq_recv(sub, body, sizeof(body), 0);
+        if (tn > 9 && memcmp(topic, "skeleton/", 9) == 0)
+            event_size = (size_t)bn;
+    }
+    pthread_join(t, NULL);
+    a.count = N_THROUGHPUT;
+    pthread_create(&t, NULL, writer, &a);
+    int got = receive(sub, N_THROUGHPUT, NULL, &elapsed);
+    pthread_join(t, NULL);
+    *rate = got / elapsed;
+    if (got < N_THROUGHPUT)
+        fprintf(stderr, "bench: only %d of %d gateway events arrived\n", got, N_THROUGHPUT);
+    a.count = N_LATENCY;
+    a.paced = 1;
+    pthread_create(&t, NULL, writer, &a);
+    got = receive(sub, N_LATENCY, lat, &elapsed);
+    pthread_join(t, NULL);
+    percentiles(lat, got, p50, p99);
+    zmq_close(sub);
+    zmq_ctx_term(ctx);
+    return event_size;
+}
+
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, sizeof(buf), f)) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    char *p = strrchr(buf, ')');
+    unsigned long utime = 0, stime = 0;
+    /* fields after the comm: state(3) ... utime(14) stime(15) */
+    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime);
+    return (double)(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+static long peak_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: bench_bus BUILD_DIR\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct gw g;
+    if (start_gateway(&g, argv[1]) < 0) {
+        perror("bench: gateway");
+        return 1;
+    }
+    double idle_start = cpu_seconds(g.pid);
+    sleep(10);
+    double idle_cpu = cpu_seconds(g.pid) - idle_start;
+    long rss_idle = peak_rss_kib(g.pid);
+    double g_rate, g_p50, g_p99;
+    size_t event_size = gateway_run(&g, &g_rate, &g_p50, &g_p99);
+    long rss_peak = peak_rss_kib(g.pid);
+    kill(g.pid, SIGTERM);
+    waitpid(g.pid, NULL, 0);
+    double r_rate, r_p50, r_p99, p_p50, p_p99;
+    raw_run(event_size ? event_size : 330, &r_rate, &r_p50, &r_p99);
+    pty_baseline(event_size ? event_size : 330, &p_p50, &p_p99);
+
+    printf("accessgw bench (%zu-byte events, %d for throughput, %d paced at %d/s for latency)\n",
+           event_size, N_THROUGHPUT, N_LATENCY, LATENCY_RATE_HZ);
+    printf("%-34s %12s %10s %10s\n", "", "events/s", "p50 us", "p99 us");
+    printf("%-34s %12.0f %10.1f %10.1f\n", "raw libzmq PUB->SUB", r_rate, r_p50, r_p99);
+    printf("%-34s %12s %10.1f %10.1f\n", "pty -> thread -> raw PUB->SUB", "-", p_p50, p_p99);
+    printf("%-34s %12.0f %10.1f %10.1f\n", "gateway pty->plugin->bus->SUB", g_rate, g_p50, g_p99);
+    printf("throughput ratio gateway/raw: %.0f%% (target >= 50%%)\n", 100.0 * g_rate / r_rate);
+    printf("added p99 latency vs raw libzmq: %.1f us; vs pty + raw libzmq: %.1f us (target <= 100 us)\n",
+           g_p99 - r_p99, g_p99 - p_p99);
+    printf("idle CPU over 10 s: %.3f s = %.3f%% (target < 0.1%%)\n", idle_cpu, idle_cpu * 10.0);
+    printf("RSS: %ld KiB after start, peak %ld KiB under load (target < 10 MiB at idle)\n",
+           rss_idle, rss_peak);
+    return 0;
+}
