@@ -1,6 +1,6 @@
-/* USB devices with a vendor-specific bulk interface, through libusb.  The
- * device node is opened by path and wrapped, so a udev-found device and a
- * configured path take the same route. */
+/* USB devices with a vendor-specific bulk interface, through libusb.  A
+ * device is named by its node, /dev/bus/usb/BUS/ADDRESS, whether udev found
+ * it or the config names it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libusb.h>
@@ -18,8 +18,6 @@ void usb_global_exit(void);
 
 int usb_global_init(void)
 {
-    /* Device nodes come from udev or the config, never from libusb's own scan. */
-    libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
     int r = libusb_init(&usb_ctx);
     if (r < 0) {
         log_err("libusb_init: %s", libusb_strerror(r));
@@ -83,31 +81,51 @@ static int find_bulk_interface(struct transport *t, const struct libusb_config_d
     return -1;
 }
 
+/* /dev/bus/usb/BBB/DDD -> the libusb device with that bus number and address. */
+static libusb_device *find_by_path(const char *path)
+{
+    unsigned bus, addr;
+    if (sscanf(path, "/dev/bus/usb/%u/%u", &bus, &addr) != 2)
+        return NULL;
+    libusb_device **list, *found = NULL;
+    ssize_t n = libusb_get_device_list(usb_ctx, &list);
+    for (ssize_t i = 0; i < n && !found; i++)
+        if (libusb_get_bus_number(list[i]) == bus && libusb_get_device_address(list[i]) == addr)
+            found = libusb_ref_device(list[i]);
+    if (n >= 0)
+        libusb_free_device_list(list, 1);
+    return found;
+}
+
 static int usb_open(struct transport *t, const char *path, unsigned baud, char *err, size_t errlen)
 {
     (void)baud;
-    t->fd = open(path, O_RDWR | O_CLOEXEC);
-    if (t->fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "%s: %s%s", path, strerror(e),
-                 e == EACCES ? " (is the service user in the accessgw group? see udev/)" : "");
-        return -e;
+    t->fd = -1;
+    libusb_device *dev = find_by_path(path);
+    if (!dev) {
+        snprintf(err, errlen, "%s: no such USB device (expected /dev/bus/usb/BUS/ADDRESS)", path);
+        return -ENODEV;
     }
     libusb_device_handle *h = NULL;
-    int r = libusb_wrap_sys_device(usb_ctx, (intptr_t)t->fd, &h);
     struct libusb_config_descriptor *cfg = NULL;
+    int r = libusb_open(dev, &h);
     if (r == 0)
-        r = libusb_get_active_config_descriptor(libusb_get_device(h), &cfg);
+        r = libusb_get_active_config_descriptor(dev, &cfg);
+    libusb_unref_device(dev);
     if (r == 0 && find_bulk_interface(t, cfg) < 0) {
         snprintf(err, errlen, "%s: no interface with bulk IN and OUT endpoints", path);
         r = LIBUSB_ERROR_NOT_FOUND;
     } else if (r < 0) {
-        snprintf(err, errlen, "%s: %s", path, libusb_strerror(r));
+        snprintf(err, errlen, "%s: %s%s", path, libusb_strerror(r),
+                 r == LIBUSB_ERROR_ACCESS ? " (is the service user in the accessgw group? see udev/)"
+                                          : "");
     }
     if (cfg)
         libusb_free_config_descriptor(cfg);
     if (r == 0) {
-        libusb_set_auto_detach_kernel_driver(h, 1);
+        /* A kernel driver bound to the vendor interface (rare) is detached first. */
+        if (libusb_kernel_driver_active(h, t->interface) == 1)
+            libusb_detach_kernel_driver(h, t->interface);
         r = libusb_claim_interface(h, t->interface);
         if (r < 0)
             snprintf(err, errlen, "%s: cannot claim interface %d: %s", path, t->interface,
@@ -116,8 +134,6 @@ static int usb_open(struct transport *t, const char *path, unsigned baud, char *
     if (r < 0) {
         if (h)
             libusb_close(h);
-        close(t->fd);
-        t->fd = -1;
         return -errno_of(r);
     }
     t->handle = h;
@@ -131,9 +147,6 @@ static void usb_close(struct transport *t)
         libusb_close(t->handle);
     }
     t->handle = NULL;
-    if (t->fd >= 0)
-        close(t->fd);
-    t->fd = -1;
 }
 
 static ssize_t usb_read(struct transport *t, void *buf, size_t max, int timeout_ms)
