@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,15 +204,24 @@ static void reconcile(struct gateway *g)
             start_static_device(g, &g->conf.devices[i]);
 }
 
+/* Same device node, however it is named (a /dev/serial/by-id link, say). */
+static bool same_node(const char *a, const struct stat *b)
+{
+    struct stat st;
+    if (stat(a, &st) < 0)
+        return false;
+    if (S_ISCHR(st.st_mode) && S_ISCHR(b->st_mode))
+        return st.st_rdev == b->st_rdev;
+    return st.st_dev == b->st_dev && st.st_ino == b->st_ino;
+}
+
 static bool claimed_by_config(struct gateway *g, const char *devnode)
 {
-    char real[4096];
-    const char *node = realpath(devnode, real) ? real : devnode;
+    struct stat node;
+    bool have_node = stat(devnode, &node) == 0;
     for (size_t i = 0; i < g->conf.n_devices; i++) {
         const char *path = g->conf.devices[i].path;
-        char rp[4096];
-        if (path && (strcmp(path, devnode) == 0 ||
-                     (realpath(path, rp) && strcmp(rp, node) == 0)))
+        if (path && (strcmp(path, devnode) == 0 || (have_node && same_node(path, &node))))
             return true;
     }
     return false;

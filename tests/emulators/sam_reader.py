@@ -18,8 +18,10 @@ MODES = ("normal", "garbage", "bytewise", "silent")
 
 
 class SamReader:
-    def __init__(self, link, fingerprint_reads=True):
+    def __init__(self, link, baud=0):
         self.link = link
+        self.baud = baud        # > 0: bytes take their wire time (10 bits each), as on a real link
+        self.find_ok_at = None  # when the last find that found a card arrived (for the benchmark)
         self.card = None
         self.mode = "normal"
         self.next_status = {}   # cmd -> sw3 to answer once (e.g. {0x30: 0x41})
@@ -115,6 +117,14 @@ class SamReader:
             self.master = None
             os.unlink(self.link)
             return
+        if self.baud:  # paced against a fixed schedule, so sleep overshoots do not add up
+            start = time.monotonic()
+            for i in range(0, len(data), 16):
+                due = start + (i + len(data[i:i + 16])) * 10.0 / self.baud
+                if due > time.monotonic():  # bytes arrive when their last bit has
+                    time.sleep(due - time.monotonic())
+                os.write(self.master, data[i:i + 16])
+            return
         if self.mode == "bytewise":
             for i in range(len(data)):
                 os.write(self.master, data[i:i + 1])
@@ -159,6 +169,10 @@ class SamReader:
                     continue
                 cmd, para = frame[7], frame[8]
                 self.commands.append((cmd, para))
+                if (cmd, para) == (0x20, 0x01) and self.card is not None and self.find_ok_at is None:
+                    self.find_ok_at = time.time()  # the find command started on the wire now
+                if self.baud:  # the command's own time on the wire
+                    time.sleep(len(frame) * 10.0 / self.baud)
                 if self.mode == "silent":
                     continue
                 self._send(self._answer(cmd, para))
