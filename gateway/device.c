@@ -12,6 +12,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "mask.h"
+#include "state.h"
 
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
@@ -124,6 +125,15 @@ static const char *host_config(struct agw_device *d, const char *key)
         if (strcmp(dev->settings[i].key, key) == 0)
             return dev->settings[i].value;
     return NULL;
+}
+
+static const char *host_config_nth(struct agw_device *d, size_t n, const char **value)
+{
+    struct device *dev = (struct device *)d;
+    if (n >= dev->n_settings)
+        return NULL;
+    *value = dev->settings[n].value;
+    return dev->settings[n].key;
 }
 
 static void host_log(struct agw_device *d, int level, const char *fmt, ...)
@@ -241,6 +251,44 @@ static enum agw_transport host_transport(struct agw_device *d)
     return ((struct device *)d)->transport_kind;
 }
 
+static void state_file_name(struct device *dev, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s.%s.json", dev->plugin->id, dev->id);
+}
+
+static int host_save_state(struct agw_device *d, const json_t *state)
+{
+    struct device *dev = (struct device *)d;
+    char name[160];
+    state_file_name(dev, name, sizeof(name));
+    char *text = json_dumps(state, JSON_COMPACT);
+    if (!text)
+        return -EINVAL;
+    int r = state_write_file(state_dir_value, name, text, strlen(text));
+    int e = errno;
+    free(text);
+    if (r < 0) {
+        log_err("device %s: cannot save its state to %s/%s: %s", dev->id, state_dir_value, name,
+                strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
+static json_t *host_load_state(struct agw_device *d)
+{
+    struct device *dev = (struct device *)d;
+    char name[160], path[4096];
+    state_file_name(dev, name, sizeof(name));
+    snprintf(path, sizeof(path), "%s/%s", state_dir_value, name);
+    json_error_t err;
+    json_t *state = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!state && errno != ENOENT && access(path, F_OK) == 0)
+        log_err("device %s: %s:%d: unreadable state, starting empty: %s", dev->id, path, err.line,
+                err.text);
+    return state;
+}
+
 static const struct agw_host host_api = {
     .struct_size = sizeof(struct agw_host),
     .device_id = host_device_id,
@@ -256,6 +304,9 @@ static const struct agw_host host_api = {
     .userdata = host_userdata,
     .state_dir = host_state_dir,
     .transport = host_transport,
+    .save_state = host_save_state,
+    .load_state = host_load_state,
+    .config_nth = host_config_nth,
 };
 
 /* ---- the worker ---- */
@@ -296,7 +347,9 @@ static void try_open(struct device *dev)
         if (r >= 0)
             dev->plugin->close((struct agw_device *)dev);
         dev->tr.ops->close(&dev->tr);
-        host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, err);
+        /* the plugin's own reason (a bad config value, say) says more than errno */
+        if (!(dev->state_set && dev->state == AGW_STATE_ERROR))
+            host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, err);
         schedule_retry(dev);
         return;
     }

@@ -8,18 +8,19 @@ As a program (demo):   sam_reader.py --link PATH [--cycle SECONDS]
 import argparse
 import os
 import random
+import select
 import threading
 import time
-import tty
 
 import samcard
+from ptydev import PtyDevice
 
 MODES = ("normal", "garbage", "bytewise", "silent")
 
 
-class SamReader:
+class SamReader(PtyDevice):
     def __init__(self, link, baud=0):
-        self.link = link
+        super().__init__(link)
         self.baud = baud        # > 0: bytes take their wire time (10 bits each), as on a real link
         self.find_ok_at = None  # when the last find that found a card arrived (for the benchmark)
         self.card = None
@@ -29,21 +30,8 @@ class SamReader:
         self.unplug_on_read = False
         self.commands = []      # (cmd, para) seen, for assertions
         self.lock = threading.Lock()
-        self.master = None
         self.stopped = threading.Event()
         self.thread = None
-
-    # -- the pty --------------------------------------------------------------
-    def open_pty(self):
-        master, slave = os.openpty()
-        tty.setraw(master)
-        name = os.ttyname(slave)
-        tmp = self.link + ".tmp"
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        os.symlink(name, tmp)
-        os.replace(tmp, self.link)
-        self.master, self._slave = master, slave  # keep the slave open: no EIO before the gateway opens it
 
     def start(self):
         self.open_pty()
@@ -55,13 +43,7 @@ class SamReader:
         self.stopped.set()
         if self.thread:
             self.thread.join(2)
-        for fd in (self.master, getattr(self, "_slave", None)):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self.master = None
+        self.close_pty()
 
     def replug(self):
         """A new pty behind the same link: what a USB adapter re-plugged looks like."""
@@ -112,10 +94,7 @@ class SamReader:
             os.write(self.master, data[:len(data) // 2])
             time.sleep(0.05)
             self.stopped.set()  # mid-frame: the reader vanishes
-            os.close(self.master)
-            os.close(self._slave)
-            self.master = None
-            os.unlink(self.link)
+            self.close_pty(unlink=True)
             return
         if self.baud:  # paced against a fixed schedule, so sleep overshoots do not add up
             start = time.monotonic()
@@ -136,7 +115,6 @@ class SamReader:
     def _run(self):
         buf = b""
         while not self.stopped.is_set():
-            import select
             try:
                 r, _, _ = select.select([self.master], [], [], 0.1)
             except (OSError, ValueError):

@@ -127,6 +127,14 @@ struct agw_host {
     const char *(*state_dir)(struct agw_device *dev);
     /* Which transport the device was opened with. */
     enum agw_transport (*transport)(struct agw_device *dev);
+    /* Durable per-device state (state_dir/<plugin>.<device>.json): written
+     * atomically and fsync'd before save_state returns 0; load_state returns
+     * a new reference or NULL when there is none. */
+    int (*save_state)(struct agw_device *dev, const json_t *state);
+    json_t *(*load_state)(struct agw_device *dev);
+    /* The n-th key of the device's config section (NULL past the end), its
+     * value in *value: for families of keys such as button.A1B2C5. */
+    const char *(*config_nth)(struct agw_device *dev, size_t n, const char **value);
 };
 
 struct agw_plugin {
@@ -143,7 +151,8 @@ struct agw_plugin {
     uint32_t transports;                  /* AGW_TRANSPORT_BIT()s the plugin can drive */
 
     /* mandatory */
-    int (*open)(struct agw_device *dev, const struct agw_host *host); /* 0 or -errno */
+    /* 0 or -errno; a plugin that refuses its config calls set_state(ERROR, why) first */
+    int (*open)(struct agw_device *dev, const struct agw_host *host);
     void (*close)(struct agw_device *dev);
     /* optional: NULL when unused */
     void (*on_input)(struct agw_device *dev, const uint8_t *buf, size_t len);

@@ -1,0 +1,218 @@
+"""callbell-rf end to end: emulated receivers on a pty, the real gateway,
+pyzmq subscribers.  No emergency press may disappear before it is acknowledged."""
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from agwtest import Gateway, Subscriber, validate_event
+from rf_receiver import RfReceiver
+
+TOILET = 0xA1B2C5     # emergency, Accessible toilet 2F
+DESK = 0x0ABCD2       # service, Help desk
+CANCEL = 0xA1B2C7     # cancel, Accessible toilet 2F
+STRANGER = 0x123456
+
+
+def bell_config(link, fmt, extra=""):
+    return ("[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\nbaud = %d\n"
+            "format = %s\nlocation = Zone A\nrepeat_s = 1\nescalate_s = 3\ndedup_ms = 1000\n"
+            "button.A1B2C5 = emergency, Accessible toilet 2F\n"
+            "button.0ABCD2 = service, Help desk\n"
+            "button.A1B2C7 = cancel, Accessible toilet 2F\n%s"
+            % (link, 19200 if fmt == "rfbridge" else 9600, fmt, extra))
+
+
+def start(tmp_path, fmt="rfbridge", extra=""):
+    rx = RfReceiver(str(tmp_path / "ttyRF"), fmt).start()
+    gw = Gateway(tmp_path, bell_config(rx.link, fmt, extra))
+    sub = Subscriber(gw.events, ["callbell/", "device/bell-1/"])
+    gw.start()
+    sub.catch_up(gw)
+    sub.wait_for(lambda t, e: t == "device/bell-1/state" and e["data"]["state"] == "up")
+    return rx, gw, sub
+
+
+def calls(sub, topic, seconds):
+    return [e for t, e in sub.collect(seconds) if t == topic]
+
+
+@pytest.fixture
+def rig(tmp_path):
+    rx, gw, sub = start(tmp_path)
+    yield rx, gw, sub
+    sub.close()
+    gw.stop()
+    rx.stop()
+
+
+def test_press_repeat_until_ack(rig):
+    rx, gw, sub = rig
+    rx.press(TOILET, repeats=4)
+    first = sub.wait_topic("callbell/bell-1/pressed")
+    validate_event("callbell/bell-1/pressed", first)
+    d = first["data"]
+    assert d["code"] == "A1B2C5" and d["address"] == "A1B2C" and d["key"] == 5
+    assert d["kind"] == "emergency" and d["location"] == "Accessible toilet 2F"
+    assert d["repeat"] == 0 and "reason" not in d
+    assert rx.received.count(b"\xaa\xa0\x55") >= 4  # every RF frame acknowledged to the bridge
+    again = sub.wait_topic("callbell/bell-1/pressed", 3)  # re-published, same call
+    assert again["data"]["call_id"] == d["call_id"] and again["data"]["repeat"] == 1
+    assert again["data"]["reason"] == "not_acknowledged"
+    open_calls = gw.send("bell-1", "callbell.open")["result"]["calls"]
+    assert [c["call_id"] for c in open_calls] == [d["call_id"]]
+    reply = gw.send("bell-1", "callbell.ack", {"call_id": d["call_id"], "by": "staff-07"})
+    assert reply["ok"], reply
+    ack = sub.wait_topic("callbell/bell-1/acknowledged")
+    validate_event("callbell/bell-1/acknowledged", ack)
+    assert ack["data"]["call_id"] == d["call_id"] and ack["data"]["by"] == "staff-07"
+    assert ack["data"]["after_ms"] >= 1000
+    assert calls(sub, "callbell/bell-1/pressed", 2.0) == []  # no repeats after the ack
+    assert gw.send("bell-1", "callbell.open")["result"]["calls"] == []
+
+
+def test_one_press_despite_repeats(rig):
+    rx, gw, sub = rig
+    rx.press(DESK, repeats=6, gap_s=0.1)
+    pressed = calls(sub, "callbell/bell-1/pressed", 1.5)
+    new = [e for e in pressed if e["data"]["repeat"] == 0]
+    assert len(new) == 1 and new[0]["data"]["kind"] == "service"
+    # anything else is the same call re-published because nobody acknowledged it
+    assert {e["data"]["call_id"] for e in pressed} == {new[0]["data"]["call_id"]}
+
+
+def test_emergency_escalates_service_does_not(rig):
+    rx, gw, sub = rig
+    rx.press(TOILET)
+    rx.press(DESK)
+    esc = sub.wait_topic("callbell/bell-1/escalated", 6)
+    validate_event("callbell/bell-1/escalated", esc)
+    assert esc["data"]["kind"] == "emergency" and esc["data"]["after_ms"] >= 3000
+    assert [e for e in calls(sub, "callbell/bell-1/escalated", 1.5)] == []  # once, and not the service call
+    assert len(gw.send("bell-1", "callbell.open")["result"]["calls"]) == 2  # escalated calls stay open
+
+
+def test_cancel_button_closes_calls_at_its_location(rig):
+    rx, gw, sub = rig
+    rx.press(TOILET)
+    call_id = sub.wait_topic("callbell/bell-1/pressed")["data"]["call_id"]
+    rx.press(CANCEL)
+    c = sub.wait_topic("callbell/bell-1/cancelled")
+    validate_event("callbell/bell-1/cancelled", c)
+    assert c["data"]["call_id"] == call_id and c["data"]["by"] == "cancel_button"
+    assert gw.send("bell-1", "callbell.open")["result"]["calls"] == []
+
+
+def test_ack_errors(rig):
+    rx, gw, sub = rig
+    r = gw.send("bell-1", "callbell.ack", {"call_id": "nope", "by": "x"})
+    assert r["ok"] is False and r["error"]["code"] == "bad_args"
+    r = gw.send("bell-1", "callbell.ack", {"call_id": "x"})
+    assert r["ok"] is False and r["error"]["code"] == "bad_args"
+    r = gw.send("bell-1", "callbell.learn", {"kind": "party", "location": "x"})
+    assert r["ok"] is False and r["error"]["code"] == "bad_args"
+
+
+def test_garbage_and_split_frames(rig):
+    rx, gw, sub = rig
+    frame = rx.frame(DESK)
+    rx.write(b"\x00\x17\xaa")  # noise, and a lone AA
+    for b in frame:  # one byte at a time
+        rx.write(bytes([b]))
+        time.sleep(0.002)
+    assert sub.wait_topic("callbell/bell-1/pressed")["data"]["code"] == "0ABCD2"
+
+
+def test_unknown_then_learn_survives_restart(tmp_path):
+    rx, gw, sub = start(tmp_path)
+    try:
+        rx.press(STRANGER)
+        unk = sub.wait_topic("callbell/bell-1/unknown")
+        validate_event("callbell/bell-1/unknown", unk)
+        assert unk["data"]["code"] == "123456"
+        r = gw.send("bell-1", "callbell.learn", {"kind": "service", "location": "Window 9"})
+        assert r["ok"] and r["result"]["learning"] is True
+        time.sleep(1.1)  # past dedup
+        rx.press(STRANGER)
+        learned = sub.wait_topic("callbell/bell-1/learned")
+        validate_event("callbell/bell-1/learned", learned)
+        assert learned["data"]["location"] == "Window 9"
+        time.sleep(1.1)
+        rx.press(STRANGER)
+        p = sub.wait_topic("callbell/bell-1/pressed")["data"]
+        assert p["location"] == "Window 9" and p["kind"] == "service"
+        gw.send("bell-1", "callbell.ack", {"call_id": p["call_id"], "by": "t"})
+    finally:
+        sub.close()
+        gw.stop()
+    sub = Subscriber(gw.events, ["callbell/"])
+    gw.start()
+    try:
+        time.sleep(0.5)
+        rx.press(STRANGER)
+        p = sub.wait_topic("callbell/bell-1/pressed")["data"]
+        assert p["location"] == "Window 9"  # learned, and persisted
+    finally:
+        sub.close()
+        gw.stop()
+        rx.stop()
+
+
+def test_crash_with_open_call_is_republished_after_restart(tmp_path):
+    rx, gw, sub = start(tmp_path, fmt="fd-df")
+    rx.press(TOILET)
+    call_id = sub.wait_topic("callbell/bell-1/pressed")["data"]["call_id"]
+    gw.proc.send_signal(signal.SIGKILL)  # a crash: no clean shutdown
+    gw.proc.wait()
+    sub.close()
+    state = [f for f in os.listdir(gw.state_dir) if f.startswith("callbell-rf.")]
+    assert state, "no durable state was written"
+    sub = Subscriber(gw.events, ["callbell/"])
+    gw.start()
+    sub.catch_up(gw)
+    try:
+        again = sub.wait_topic("callbell/bell-1/pressed")
+        assert again["data"]["call_id"] == call_id
+        assert again["data"]["reason"] == "restored_after_restart"
+        assert again["epoch"] == 2
+        r = gw.send("bell-1", "callbell.ack", {"call_id": call_id, "by": "night-guard"})
+        assert r["ok"], r
+        assert sub.wait_topic("callbell/bell-1/acknowledged")["data"]["by"] == "night-guard"
+    finally:
+        sub.close()
+        gw.stop()
+        rx.stop()
+    with open(os.path.join(gw.state_dir, state[0])) as f:
+        assert json.load(f)["calls"] == []
+
+
+def test_subscriber_down_during_press_gets_it_by_replay(rig):
+    rx, gw, sub = rig
+    sub.close()
+    rx.press(TOILET)
+    time.sleep(0.5)
+    late = Subscriber(gw.events, ["callbell/"])
+    try:
+        late.catch_up(gw)
+        p = late.wait_topic("callbell/bell-1/pressed", 2)
+        assert p["data"]["code"] == "A1B2C5" and p["data"]["repeat"] == 0
+    finally:
+        late.close()
+
+
+def test_bad_button_line_is_a_clear_device_error(tmp_path):
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    gw = Gateway(tmp_path, bell_config(rx.link, "fd-df", "button.XYZ = panic, Somewhere\n"))
+    sub = Subscriber(gw.events, ["device/"])
+    gw.start()
+    sub.catch_up(gw)
+    try:
+        st = sub.wait_for(lambda t, e: t == "device/bell-1/state" and e["data"]["state"] == "error")
+        assert "button.XYZ: the code must be 6 hex digits" in st[1]["data"]["reason"]
+        assert gw.proc.poll() is None
+    finally:
+        sub.close()
+        gw.stop()
+        rx.stop()
