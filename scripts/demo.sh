@@ -26,20 +26,25 @@ trap cleanup EXIT INT TERM
 
 /usr/bin/python3 tests/emulators/sam_reader.py --link "$dir/ttySAM" --cycle 6 &
 pids="$pids $!"
+/usr/bin/python3 tests/emulators/rf_receiver.py --link "$dir/ttyRF" --format rfbridge --every 25 &
+pids="$pids $!"
 sleep 0.3
 build/gateway/accessgwd --config "$dir/hall.ini" 2>"$dir/gateway.log" &
 pids="$pids $!"
 
 cat <<MSG
 accessgw demo hall: gateway log in $dir/gateway.log, config $dir/hall.ini
-An emulated ID-card reader at Window 3 gets a card every few seconds.
+An emulated ID-card reader at Window 3 gets a card every few seconds; an emulated
+emergency button (Accessible toilet 2F) is pressed every 25 s and repeats until acknowledged.
 Public events follow (personal data masked).  In another terminal try:
   $ctl devices
   $ctl watch --private --key $dir/demo-app idcard/     (the full record, CURVE only)
   $ctl send reader-1 idcard.read
+  $ctl send bell-1 callbell.open
+  $ctl send bell-1 callbell.ack '{"call_id":"<from the pressed event>","by":"staff-1"}'
 MSG
 if [ -n "${DEMO_SECONDS:-}" ]; then
-    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ device/ || true
+    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ callbell/ device/ || true
 else
-    "$ctl" watch --since 0 idcard/ device/
+    "$ctl" watch --since 0 idcard/ callbell/ device/
 fi

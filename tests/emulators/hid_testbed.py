@@ -6,7 +6,9 @@ umockdev into this process and every program it starts:
     umockdev-wrapper /usr/bin/python3 hid_testbed.py -- accessgwd --config gw.ini
 
 Commands on stdin, one per line (each answered with "ok ..." on stdout):
-    add NAME VID PID [USAGE_PAGE]   plug in a HID device (emits a udev "add")
+    add NAME VID PID [USAGE_PAGE]   plug in a HID device (emits a udev "add");
+                                    page 0C: consumer control, 01: boot keyboard, else vendor
+    type NAME TEXT                  a keyboard device types TEXT (hex digits) and Enter
     report NAME HEX                 the device sends an input report
     remove NAME                     unplug it (udev "remove")
     quit
@@ -14,6 +16,7 @@ Commands on stdin, one per line (each answered with "ok ..." on stdout):
 import os
 import subprocess
 import sys
+import time
 
 import gi
 
@@ -24,6 +27,9 @@ from gi.repository import UMockdev  # noqa: E402
 # consumer-control one when the usage page is 0x0C.
 VENDOR_DESC = bytes.fromhex("06 00 ff 09 01 a1 01 15 00 26 ff 00 75 08 95 08 09 01 81 02"
                             " 95 08 09 02 91 02 c0".replace(" ", ""))
+KEYBOARD_DESC = bytes.fromhex(  # the boot keyboard of the HID spec, appendix B.1
+    "05010906a101050719e029e71500250175019508810295017508810195057501050819012905"
+    "910295017503910195067508150025650507190029658100c0")
 CONSUMER_DESC = bytes.fromhex("05 0c 09 01 a1 01 15 00 26 ff 03 19 00 2a ff 03 75 10 95 01"
                               " 81 00 c0".replace(" ", ""))
 
@@ -40,7 +46,7 @@ class Testbed:
         slot = self.slots.setdefault(name, len(self.slots))
         n = self.next_minor
         self.next_minor += 1
-        desc = CONSUMER_DESC if usage_page == 0x0C else VENDOR_DESC
+        desc = {0x0C: CONSUMER_DESC, 0x01: KEYBOARD_DESC}.get(usage_page, VENDOR_DESC)
         port = "1-%d" % (slot + 1)
         usb = "/devices/pci0000:00/0000:00:14.0/usb1/%s" % port
         hid = "%s/%s:1.0/0003:%04X:%04X.%04X" % (usb, port, vid, pid, n + 1)
@@ -80,6 +86,20 @@ class Testbed:
             self.tb.remove_device(syspath)
 
 
+USAGES = {c: 0x04 + i for i, c in enumerate("abcdef")}
+USAGES.update({str(d): 0x1E + d - 1 for d in range(1, 10)})
+USAGES["0"] = 0x27
+
+
+def typed_reports(text):
+    """Boot keyboard reports for TEXT then Enter: each key down, then all up."""
+    out = []
+    for ch in text.lower() + "\n":
+        usage = 0x28 if ch == "\n" else USAGES[ch]
+        out += [bytes([0, 0, usage, 0, 0, 0, 0, 0]), bytes(8)]
+    return out
+
+
 def main():
     args = sys.argv[1:]
     if args and args[0] == "--":
@@ -99,6 +119,11 @@ def main():
             elif words[0] == "report":
                 tb.report(words[1], bytes.fromhex(words[2]))
                 print("ok reported", flush=True)
+            elif words[0] == "type":
+                for report in typed_reports(words[2]):
+                    tb.report(words[1], report)
+                    time.sleep(0.01)  # separate reads, as a real keyboard's reports are
+                print("ok typed", flush=True)
             elif words[0] == "remove":
                 tb.remove(words[1])
                 print("ok removed", flush=True)
