@@ -296,11 +296,46 @@ static void set_defaults(struct gateway_conf *conf)
     conf->sndhwm = 100000;
 }
 
+/* The whole file, NUL-terminated; a config is small. */
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *grown = n < 16 * 1024 * 1024 ? realloc(buf, cap *= 2) : NULL;
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                snprintf(err, errlen, "%s: larger than 16 MiB", path);
+            }
+            buf = grown;
+        }
+    }
+    fclose(f);
+    if (buf)
+        *len = n;
+    return buf;
+}
+
 int config_load(const char *path, struct gateway_conf *conf, char *err, size_t errlen)
 {
     memset(conf, 0, sizeof(*conf));
     err[0] = '\0';
-    if (ini_load(path, &conf->ini, err, errlen) < 0)
+    size_t len;
+    char *text = read_file(path, &len, err, errlen);
+    if (!text)
+        return -1;
+    int r = ini_parse_text(text, len, path, &conf->ini, err, errlen);
+    free(text);
+    if (r < 0)
         return -1;
     conf->path = strdup(path);
     set_defaults(conf);

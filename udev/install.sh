@@ -4,7 +4,7 @@
 # rules generated from the plugins' ID tables, the opt-in rules for generic
 # USB-serial bridges (only the serial numbers named), and the systemd unit.
 #
-#   install.sh install   [--dry-run] [--destdir DIR] [--with-generic SERIAL...]
+#   install.sh install   [--dry-run] [--destdir DIR] [--with-generic PLUGIN:SERIAL...]
 #   install.sh uninstall [--dry-run] [--destdir DIR]
 #
 # It prints each thing it does; a second run changes nothing and says so.
@@ -24,7 +24,10 @@ while [ $# -gt 0 ]; do
         --with-generic)
             shift
             while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do
-                case $1 in *[!A-Za-z0-9._-]*|'') echo "install.sh: serial '$1' must be letters, digits, . _ -" >&2; exit 2 ;; esac
+                case $1 in
+                    *:*:*|:*|*:) echo "install.sh: '$1': write PLUGIN:SERIAL" >&2; exit 2 ;;
+                    *[!A-Za-z0-9._:-]*|'') echo "install.sh: '$1': plugin and serial must be letters, digits, . _ -" >&2; exit 2 ;;
+                esac
                 serials="$serials $1"
                 shift
             done
@@ -79,10 +82,33 @@ drop_file() {
     fi
 }
 
-generic_rules() { # each rule once per serial number the installer named
-    awk -v serials="$serials" '
-        /^[^#].*@SERIAL@/ { n = split(serials, s, " "); for (i = 1; i <= n; i++) { line = $0; gsub(/@SERIAL@/, s[i], line); print line } next }
+generic_plugins() { # the plugins that have opt-in bridge rules
+    sed -n 's/.*ENV{ACCESSGW_PLUGIN}="\([^"]*\)".*/\1/p' "$here/61-accessgw-generic.rules.in" | sort -u
+}
+
+generic_rules() { # each plugin's bridge rules once per serial number named for it
+    awk -v pairs="$serials" '
+        BEGIN { n = split(pairs, p, " ") }
+        /^[^#].*@SERIAL@/ {
+            match($0, /ACCESSGW_PLUGIN}="[^"]*"/); plugin = substr($0, RSTART + 18, RLENGTH - 19)
+            for (i = 1; i <= n; i++) { split(p[i], ps, ":"); if (ps[1] == plugin) { line = $0; gsub(/@SERIAL@/, ps[2], line); print line } }
+            next }
         { print }' "$here/61-accessgw-generic.rules.in"
+}
+
+check_generic_pairs() { # a bare SERIAL is fine only when one plugin has bridge rules
+    only=$(generic_plugins)
+    pairs=
+    for s in $serials; do
+        case $s in
+            *:*) plugin=${s%%:*}
+                 echo "$only" | grep -qx "$plugin" || { echo "install.sh: plugin '$plugin' has no generic-bridge rules (these do: $(echo $only))" >&2; exit 2; }
+                 pairs="$pairs $s" ;;
+            *) [ "$(echo "$only" | wc -l)" = 1 ] || { echo "install.sh: serial '$s': say which plugin the adapter is for, as PLUGIN:SERIAL (one of: $(echo $only))" >&2; exit 2; }
+               pairs="$pairs $only:$s" ;;
+        esac
+    done
+    serials=$pairs
 }
 
 ensure_account() {
@@ -110,6 +136,7 @@ reload_udev() {
     run "$udevadm" trigger --action=add --subsystem-match=usb --subsystem-match=hidraw --subsystem-match=tty
 }
 
+[ -z "$serials" ] || check_generic_pairs
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 if [ "$action" = install ]; then

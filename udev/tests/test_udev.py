@@ -128,13 +128,18 @@ def test_generic_file_only_when_asked(tmp_path):
     root = str(tmp_path / "root")
     run("install", "--destdir", root)
     assert not os.path.exists(os.path.join(root, "etc/udev/rules.d/61-accessgw-generic.rules"))
-    run("install", "--destdir", root, "--with-generic", "A1B2C3", "0001")
+    # two plugins have bridge rules: a bare serial is ambiguous and refused
+    bare = run("install", "--destdir", root, "--with-generic", "A1B2C3", ok=False)
+    assert bare.returncode == 2 and "PLUGIN:SERIAL" in bare.stderr
+    run("install", "--destdir", root, "--with-generic", "idcard-sam:A1B2C3", "callbell-rf:0001")
     with open(os.path.join(root, "etc/udev/rules.d/61-accessgw-generic.rules")) as f:
         text = f.read()
     assert "@SERIAL@" not in text
     lines = rule_lines(text)
-    assert sum('ATTRS{serial}=="A1B2C3"' in l for l in lines) == 2
-    assert sum('ATTRS{serial}=="0001"' in l for l in lines) == 2
+    reader = [l for l in lines if 'ATTRS{serial}=="A1B2C3"' in l]
+    bell = [l for l in lines if 'ATTRS{serial}=="0001"' in l]
+    assert reader and all('ACCESSGW_PLUGIN}="idcard-sam"' in l for l in reader)
+    assert bell and all('ACCESSGW_PLUGIN}="callbell-rf"' in l for l in bell)
     for line in lines:
         check_rule_line(line)
     run("install", "--destdir", root)  # without --with-generic: the opt-in file goes
@@ -143,7 +148,7 @@ def test_generic_file_only_when_asked(tmp_path):
 
 def test_dry_run_writes_nothing(tmp_path):
     root = str(tmp_path / "root")
-    out = run("install", "--dry-run", "--destdir", root, "--with-generic", "X1")
+    out = run("install", "--dry-run", "--destdir", root, "--with-generic", "idcard-sam:X1")
     assert "would install: %s/etc/udev/rules.d/60-accessgw.rules" % root in out.stdout
     assert not os.path.exists(root)
 
@@ -152,6 +157,8 @@ def test_bad_arguments(tmp_path):
     assert run("bogus", ok=False).returncode == 2
     bad = run("install", "--destdir", str(tmp_path), "--with-generic", 'x"; rm -rf /', ok=False)
     assert bad.returncode == 2 and "must be letters" in bad.stderr
+    nope = run("install", "--destdir", str(tmp_path), "--with-generic", "toaster:1", ok=False)
+    assert nope.returncode == 2 and "has no generic-bridge rules" in nope.stderr
 
 
 def test_clear_errors_before_any_change(tmp_path):

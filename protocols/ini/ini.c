@@ -1,7 +1,6 @@
 #include "ini.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,29 +101,34 @@ static int parse_line(struct ini_file *f, char *raw, int line, const char *path,
     return add_entry(&f->sections[f->n_sections - 1], key, value, line);
 }
 
-int ini_load(const char *path, struct ini_file *out, char *err, size_t errlen)
+int ini_parse_text(const char *text, size_t len, const char *name, struct ini_file *out,
+                   char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
+    err[0] = '\0';
     char buf[INI_MAX_LINE];
     int line = 0, rc = 0;
-    while (rc == 0 && fgets(buf, sizeof(buf), fp)) {
+    for (size_t pos = 0; rc == 0 && pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
         line++;
-        size_t len = strlen(buf);
-        if (len == sizeof(buf) - 1 && buf[len - 1] != '\n' && !feof(fp)) {
-            snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, line, INI_MAX_LINE - 2);
+        if (n >= sizeof(buf)) {
+            snprintf(err, errlen, "%s:%d: line longer than %d bytes", name, line, INI_MAX_LINE - 1);
             rc = -1;
             break;
         }
-        rc = parse_line(out, buf, line, path, err, errlen);
+        memcpy(buf, text + pos, n);
+        buf[n] = '\0';
+        if (memchr(buf, '\0', n)) {
+            snprintf(err, errlen, "%s:%d: NUL byte in the line", name, line);
+            rc = -1;
+            break;
+        }
+        rc = parse_line(out, buf, line, name, err, errlen);
         if (rc < 0 && err[0] == '\0')
-            snprintf(err, errlen, "%s:%d: out of memory", path, line);
+            snprintf(err, errlen, "%s:%d: out of memory", name, line);
+        pos += n + 1;
     }
-    fclose(fp);
     if (rc < 0)
         ini_free(out);
     return rc;
