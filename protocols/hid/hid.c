@@ -160,7 +160,7 @@ static void local_item(struct parser *p, unsigned tag, const uint8_t *d, int siz
 {
     uint32_t v = item_unsigned(d, size);
     if (tag == 0x0 && p->l.n_usages < HID_MAX_USAGES)
-        p->l.usages[p->l.n_usages++] = size == 4 ? v : v; /* 4-byte usages keep their page */
+        p->l.usages[p->l.n_usages++] = v; /* a 4-byte usage keeps its page in the high half */
     else if (tag == 0x1)
         p->l.usage_min = v, p->l.has_min = true;
     else if (tag == 0x2)
