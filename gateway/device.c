@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "hotplug.h"
 #include "log.h"
 #include "mask.h"
 #include "state.h"
@@ -289,6 +290,34 @@ static json_t *host_load_state(struct agw_device *d)
     return state;
 }
 
+static int host_hid_ids(struct agw_device *d, uint16_t *vid, uint16_t *pid)
+{
+    struct device *dev = (struct device *)d;
+    uint8_t desc[1];
+    int r = dev->path ? hotplug_hid_info(dev->path, vid, pid, desc, sizeof(desc)) : -ENODEV;
+    return r < 0 ? r : 0;
+}
+
+static ssize_t host_hid_descriptor(struct agw_device *d, uint8_t *buf, size_t max)
+{
+    struct device *dev = (struct device *)d;
+    uint16_t vid, pid;
+    return dev->path ? hotplug_hid_info(dev->path, &vid, &pid, buf, max) : -ENODEV;
+}
+
+static void host_set_info(struct agw_device *d, const char *key, const char *value)
+{
+    struct device *dev = (struct device *)d;
+    pthread_mutex_lock(&dev->lock);
+    if (!dev->info)
+        dev->info = json_object();
+    if (value)
+        json_object_set_new(dev->info, key, json_string(value));
+    else
+        json_object_del(dev->info, key);
+    pthread_mutex_unlock(&dev->lock);
+}
+
 static const struct agw_host host_api = {
     .struct_size = sizeof(struct agw_host),
     .device_id = host_device_id,
@@ -307,6 +336,9 @@ static const struct agw_host host_api = {
     .save_state = host_save_state,
     .load_state = host_load_state,
     .config_nth = host_config_nth,
+    .hid_ids = host_hid_ids,
+    .hid_descriptor = host_hid_descriptor,
+    .set_info = host_set_info,
 };
 
 /* ---- the worker ---- */
@@ -612,8 +644,17 @@ void device_free(struct device *dev)
     free(dev->path);
     free(dev->location);
     free(dev->syspath);
+    json_decref(dev->info);
     pthread_mutex_destroy(&dev->lock);
     free(dev);
+}
+
+json_t *device_get_info(struct device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    json_t *copy = dev->info ? json_deep_copy(dev->info) : json_object();
+    pthread_mutex_unlock(&dev->lock);
+    return copy;
 }
 
 void device_get_state(struct device *dev, enum agw_state *state, char *reason, size_t len)

@@ -71,9 +71,10 @@ struct device {
     unsigned backoff_ms;
     void *userdata;
 
-    pthread_mutex_t lock;   /* guards state and reason, read by the main thread */
+    pthread_mutex_t lock;   /* guards state, reason and info, read by the main thread */
     enum agw_state state;
     char reason[DEVICE_REASON_MAX];
+    json_t *info;           /* set_info(): shown by the devices verb */
 };
 
 struct device_params {
@@ -97,6 +98,8 @@ void device_free(struct device *dev);
 /* Hands a control request to the worker; takes verb, args and route. */
 void device_post_command(struct device *dev, char *verb, json_t *args, void *route);
 void device_get_state(struct device *dev, enum agw_state *state, char *reason, size_t len);
+/* A copy of what the plugin published with set_info (an object, maybe empty). */
+json_t *device_get_info(struct device *dev);
 const char *device_state_name(enum agw_state s);
 /* "unknown_verb", "bad_args", ... for an enum agw_cmd_status */
 const char *device_status_code(int status);

@@ -343,6 +343,10 @@ static void verb_devices(struct gateway *g, struct control_request *req)
         json_object_set_new(o, "id", json_string(dev->id));
         json_object_set_new(o, "state", json_string(device_state_name(st)));
         json_object_set_new(o, "reason", json_string(reason));
+        json_t *info = device_get_info(dev);
+        if (json_object_size(info))
+            json_object_set(o, "info", info);
+        json_decref(info);
         json_array_append_new(list, o);
     }
     control_reply_ok(g->control, req->route, json_pack("{s:o}", "devices", list));

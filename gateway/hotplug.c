@@ -1,6 +1,7 @@
 #include "hotplug.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <libudev.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hid.h"
 #include "log.h"
 
 struct hotplug {
@@ -82,34 +84,66 @@ static unsigned hex_attr(struct udev_device *d, const char *name)
     return v ? (unsigned)strtoul(v, NULL, 16) : 0;
 }
 
-/* The first Usage Page item of a report descriptor: enough to tell a
- * keypad from a consumer-control remote.  Walks items by their size bits. */
-static unsigned first_usage_page(struct udev_device *hid)
+static ssize_t read_descriptor(struct udev_device *hid, uint8_t *buf, size_t max)
 {
     char path[600];
     snprintf(path, sizeof(path), "%s/report_descriptor", udev_device_get_syspath(hid));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
-    unsigned char d[4096];
-    ssize_t n = read(fd, d, sizeof(d));
+        return -errno;
+    ssize_t n = read(fd, buf, max);
+    int e = errno;
     close(fd);
-    for (ssize_t i = 0; i < n;) {
-        unsigned char prefix = d[i];
-        if (prefix == 0xFE) /* long item: skip by its length byte */
-            return 0;
-        int size = (prefix & 3) == 3 ? 4 : (prefix & 3);
-        if (i + 1 + size > n)
-            return 0;
-        if ((prefix & 0xFC) == 0x04) { /* global Usage Page */
-            unsigned v = 0;
-            for (int k = size - 1; k >= 0; k--)
-                v = (v << 8) | d[i + 1 + k];
-            return v;
-        }
-        i += 1 + size;
-    }
+    return n < 0 ? -e : n;
+}
+
+static int hid_parent_ids(struct udev_device *hid, uint16_t *vid, uint16_t *pid)
+{
+    const char *hid_id = hid ? udev_device_get_property_value(hid, "HID_ID") : NULL;
+    unsigned bus, v, p;
+    if (!hid_id || sscanf(hid_id, "%x:%x:%x", &bus, &v, &p) != 3)
+        return -ENOENT;
+    *vid = (uint16_t)v;
+    *pid = (uint16_t)p;
     return 0;
+}
+
+int hotplug_hid_info(const char *devnode, uint16_t *vid, uint16_t *pid, uint8_t *desc, size_t max)
+{
+    struct udev *udev = udev_new();
+    if (!udev)
+        return -ENOMEM;
+    /* found by enumeration, which works the same under a real udev and umockdev */
+    struct udev_enumerate *e = udev_enumerate_new(udev);
+    udev_enumerate_add_match_subsystem(e, "hidraw");
+    udev_enumerate_scan_devices(e);
+    int rc = -ENODEV;
+    struct udev_list_entry *entry;
+    udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(e))
+    {
+        struct udev_device *d = udev_device_new_from_syspath(udev, udev_list_entry_get_name(entry));
+        const char *node = d ? udev_device_get_devnode(d) : NULL;
+        if (node && strcmp(node, devnode) == 0) {
+            struct udev_device *hid = udev_device_get_parent_with_subsystem_devtype(d, "hid", NULL);
+            rc = hid_parent_ids(hid, vid, pid);
+            if (rc == 0)
+                rc = (int)read_descriptor(hid, desc, max);
+        }
+        if (d)
+            udev_device_unref(d);
+        if (rc != -ENODEV)
+            break;
+    }
+    udev_enumerate_unref(e);
+    udev_unref(udev);
+    return rc;
+}
+
+static unsigned first_usage_page(struct udev_device *hid)
+{
+    uint8_t d[4096];
+    ssize_t n = read_descriptor(hid, d, sizeof(d));
+    return n > 0 ? hid_first_usage_page(d, (size_t)n) : 0;
 }
 
 static void sanitize_into(char *out, size_t len, const char *in)
@@ -154,10 +188,11 @@ static bool classify(struct udev_device *dev, enum agw_bus *bus, unsigned *vid, 
     }
     if (strcmp(subsystem, "hidraw") == 0) {
         struct udev_device *hid = udev_device_get_parent_with_subsystem_devtype(dev, "hid", NULL);
-        const char *hid_id = hid ? udev_device_get_property_value(hid, "HID_ID") : NULL;
-        unsigned busno;
-        if (!hid_id || sscanf(hid_id, "%x:%x:%x", &busno, vid, pid) != 3)
+        uint16_t v, p;
+        if (hid_parent_ids(hid, &v, &p) < 0)
             return false;
+        *vid = v;
+        *pid = p;
         *bus = AGW_BUS_HID;
         *usage_page = first_usage_page(hid);
         return true;

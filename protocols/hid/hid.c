@@ -316,6 +316,22 @@ int hid_build(const struct hid_map *map, enum hid_kind kind, uint8_t report_id,
     return (int)total;
 }
 
+uint16_t hid_first_usage_page(const uint8_t *desc, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        uint8_t prefix = desc[i];
+        if (prefix == 0xFE)
+            return 0;
+        int size = (prefix & 3) == 3 ? 4 : (prefix & 3);
+        if (i + 1 + (size_t)size > len)
+            return 0;
+        if ((prefix & 0xFC) == 0x04)
+            return (uint16_t)item_unsigned(desc + i + 1, size);
+        i += 1 + (size_t)size;
+    }
+    return 0;
+}
+
 static const struct {
     uint16_t page;
     const char *name;

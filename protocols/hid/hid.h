@@ -66,6 +66,10 @@ int hid_build(const struct hid_map *map, enum hid_kind kind, uint8_t report_id,
               const struct hid_value *values, size_t n, uint8_t *out, size_t outlen,
               struct hid_error *err);
 
+/* The page of the first Usage Page item (the top-level collection's page:
+ * 0x01 for keyboards, 0x0C for consumer controls), 0 when none. */
+uint16_t hid_first_usage_page(const uint8_t *desc, size_t len);
+
 const char *hid_page_name(uint16_t page); /* "consumer", "keyboard", ... or NULL */
 int hid_page_parse(const char *name, uint16_t *page);
 #endif

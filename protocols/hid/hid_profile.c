@@ -76,7 +76,9 @@ static int parse_bytes(const char *s, uint8_t *bytes, uint8_t *mask, size_t max,
 
 static bool allowed(const char *const *actions, const char *a)
 {
-    for (; actions && *actions; actions++)
+    if (!actions) /* listing profiles of every class: any action name */
+        return true;
+    for (; *actions; actions++)
         if (strcmp(*actions, a) == 0)
             return true;
     return false;

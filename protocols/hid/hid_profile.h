@@ -52,7 +52,8 @@ struct profile {
     size_t n_outputs;
 };
 
-/* actions: the action names this class of device accepts (NULL-terminated). */
+/* actions: the action names this class of device accepts (NULL-terminated;
+ * NULL accepts any, for tools that list profiles of every class). */
 int profile_parse(const char *text, size_t len, const char *file, const char *const *actions,
                   struct profile *out, char *err, size_t errlen);
 

@@ -9,6 +9,7 @@ Commands on stdin, one per line (each answered with "ok ..." on stdout):
     add NAME VID PID [USAGE_PAGE]   plug in a HID device (emits a udev "add");
                                     page 0C: consumer control, 01: boot keyboard, else vendor
     type NAME TEXT                  a keyboard device types TEXT (hex digits) and Enter
+    written NAME                    what the program wrote to the device (output reports), hex
     report NAME HEX                 the device sends an input report
     remove NAME                     unplug it (udev "remove")
     quit
@@ -79,6 +80,15 @@ class Testbed:
         fd = self.tb.get_dev_fd("/dev/hidraw%d" % n)
         os.write(fd, data)
 
+    def written(self, name):
+        _, _, _, n = self.devices[name]
+        fd = self.tb.get_dev_fd("/dev/hidraw%d" % n)
+        os.set_blocking(fd, False)
+        try:
+            return os.read(fd, 4096)
+        except BlockingIOError:
+            return b""
+
     def remove(self, name):
         usb, hid, raw, _ = self.devices.pop(name)
         for syspath in (raw, hid, usb):
@@ -118,12 +128,15 @@ def main():
                 print("ok added %s" % node, flush=True)
             elif words[0] == "report":
                 tb.report(words[1], bytes.fromhex(words[2]))
+                time.sleep(0.02)  # a real hidraw read returns one report; keep them apart
                 print("ok reported", flush=True)
             elif words[0] == "type":
                 for report in typed_reports(words[2]):
                     tb.report(words[1], report)
-                    time.sleep(0.01)  # separate reads, as a real keyboard's reports are
+                    time.sleep(0.02)  # separate reads, as a real keyboard's reports are
                 print("ok typed", flush=True)
+            elif words[0] == "written":
+                print("ok written %s" % tb.written(words[1]).hex(), flush=True)
             elif words[0] == "remove":
                 tb.remove(words[1])
                 print("ok removed", flush=True)

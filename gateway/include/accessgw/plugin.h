@@ -135,6 +135,13 @@ struct agw_host {
     /* The n-th key of the device's config section (NULL past the end), its
      * value in *value: for families of keys such as button.A1B2C5. */
     const char *(*config_nth)(struct agw_device *dev, size_t n, const char **value);
+    /* hidraw devices: the USB (or Bluetooth) VID:PID and the report
+     * descriptor, from udev/sysfs.  0, or -errno. */
+    int (*hid_ids)(struct agw_device *dev, uint16_t *vid, uint16_t *pid);
+    ssize_t (*hid_descriptor)(struct agw_device *dev, uint8_t *buf, size_t max);
+    /* A key/value shown for this device by the `devices` verb (e.g. which
+     * profile it matched); value NULL removes the key. */
+    void (*set_info)(struct agw_device *dev, const char *key, const char *value);
 };
 
 struct agw_plugin {

@@ -1,0 +1,113 @@
+#include "profile_dirs.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ACCESSGW_PROFILE_DIR
+#define ACCESSGW_PROFILE_DIR "/usr/local/share/accessgw/profiles"
+#endif
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = malloc(65536);
+    *len = buf ? fread(buf, 1, 65535, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+/* Index of a profile loaded from a file of this base name, or -1. */
+static int same_file(const struct profile_set *set, const char *base)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        const char *b = strrchr(set->items[i].file, '/');
+        if (strcmp(b ? b + 1 : set->items[i].file, base) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static void load_dir(struct agw_device *dev, const struct agw_host *host, const char *dir,
+                     const char *device_class, const char *const *actions, struct profile_set *set)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        const char *base = names[i]->d_name;
+        size_t bl = strlen(base);
+        char path[4096], err[512];
+        size_t len;
+        snprintf(path, sizeof(path), "%s/%s", dir, base);
+        char *text = bl > 4 && strcmp(base + bl - 4, ".ini") == 0 ? slurp(path, &len) : NULL;
+        struct profile *grown = text ? realloc(set->items, (set->n + 1) * sizeof(*grown)) : NULL;
+        if (grown) {
+            set->items = grown;
+            struct profile *p = &set->items[set->n];
+            if (profile_parse(text, len, path, actions, p, err, sizeof(err)) < 0)
+                host->log(dev, AGW_LOG_ERR, "profile skipped: %s", err);
+            else if (strcmp(p->device_class, device_class) == 0) {
+                int old = same_file(set, base);
+                if (old >= 0) /* a later directory overrides the file */
+                    set->items[old] = *p;
+                else
+                    set->n++;
+            }
+        }
+        free(text);
+        free(names[i]);
+    }
+    if (n >= 0)
+        free(names);
+}
+
+int profiles_load(struct agw_device *dev, const struct agw_host *host, const char *dir,
+                  const char *device_class, const char *const *actions, struct profile_set *out)
+{
+    out->items = NULL;
+    out->n = 0;
+    const char *env = getenv("ACCESSGW_PROFILE_PATH"); /* dir:dir..., for tests and trials */
+    if (dir) {
+        load_dir(dev, host, dir, device_class, actions, out);
+    } else if (env && *env) {
+        char copy[4096];
+        snprintf(copy, sizeof(copy), "%s", env);
+        for (char *d = strtok(copy, ":"); d; d = strtok(NULL, ":"))
+            load_dir(dev, host, d, device_class, actions, out);
+    } else {
+        load_dir(dev, host, ACCESSGW_PROFILE_DIR, device_class, actions, out);
+        load_dir(dev, host, "/etc/accessgw/profiles", device_class, actions, out);
+    }
+    return (int)out->n;
+}
+
+void profiles_free(struct profile_set *set)
+{
+    free(set->items);
+    set->items = NULL;
+    set->n = 0;
+}
+
+const struct profile *profiles_choose(struct agw_device *dev, const struct agw_host *host,
+                                      const struct profile_set *set, uint16_t vid, uint16_t pid,
+                                      uint16_t usage_page)
+{
+    const char *name = host->config(dev, "profile");
+    const struct profile *p = profile_select(set->items, set->n, name, vid, pid, usage_page);
+    if (!p) {
+        char why[160];
+        if (name)
+            snprintf(why, sizeof(why), "no profile named '%.60s' (%zu loaded)", name, set->n);
+        else
+            snprintf(why, sizeof(why), "no profile matches %04x:%04x (%zu loaded)", vid, pid, set->n);
+        host->set_state(dev, AGW_STATE_ERROR, why);
+        return NULL;
+    }
+    host->set_info(dev, "profile", p->name);
+    host->set_info(dev, "profile_file", p->file);
+    host->log(dev, AGW_LOG_INFO, "profile %s (%s) for %04x:%04x", p->name, p->file, vid, pid);
+    return p;
+}

@@ -1,0 +1,138 @@
+"""magnifier-hid end to end: umockdev hidraw keypads plugged into a running
+gateway, read through hidapi, mapped by profiles; commands written back as
+output reports."""
+import os
+import select
+import shutil
+import subprocess
+import time
+
+from agwtest import ACCESSGWD, EMULATORS, PYTHON, SOURCE, Gateway, Subscriber, validate_event
+
+PROFILES = os.path.join(SOURCE, "plugins", "magnifier-hid", "profiles")
+
+
+class Testbed:
+    def __init__(self, tmp_path, gw, profile_dir):
+        env = dict(os.environ, TMPDIR=str(tmp_path), ACCESSGW_PROFILE_PATH=profile_dir)
+        self.proc = subprocess.Popen(
+            ["umockdev-wrapper", PYTHON, os.path.join(EMULATORS, "hid_testbed.py"), "--",
+             ACCESSGWD, "--config", gw.config], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=open(gw.log_path, "ab"), text=True, env=env)
+        assert self.line().startswith("ok ready")
+
+    def line(self):
+        assert select.select([self.proc.stdout], [], [], 20)[0], "testbed silent"
+        return self.proc.stdout.readline().strip()
+
+    def do(self, cmd):
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        out = self.line()
+        assert out.startswith("ok"), out
+        return out
+
+    def close(self):
+        try:
+            self.do("quit")
+        finally:
+            self.proc.wait(20)
+
+
+def rig(tmp_path, devices="", profile_dir=PROFILES):
+    gw = Gateway(tmp_path, devices, hotplug=True)
+    sub = Subscriber(gw.events, ["magnifier/", "device/"])
+    tb = Testbed(tmp_path, gw, profile_dir)
+    gw.proc = tb.proc
+    gw.wait_ready()
+    sub.catch_up(gw)
+    return gw, sub, tb
+
+
+def controls(sub, dev, seconds):
+    return [e["data"] for t, e in sub.collect(seconds) if t == "magnifier/%s/control" % dev]
+
+
+def test_vendor_keypad_hotplug_keys_commands_remove(tmp_path):
+    gw, sub, tb = rig(tmp_path)
+    dev = "magnifier-hid-sn0000"
+    try:
+        tb.do("add keypad 1209 a11e")
+        att = sub.wait_topic("device/%s/attached" % dev)
+        assert att["data"]["plugin"] == "magnifier-hid"
+        first = sub.wait_topic("magnifier/%s/state" % dev)
+        validate_event("magnifier/%s/state" % dev, first)
+        assert first["data"] == {"zoom_level": 1, "mode": "colour", "frozen": False, "brightness": 5}
+        devs = {d["id"]: d for d in gw.request({"verb": "devices"})["result"]["devices"]}
+        assert devs[dev]["info"]["profile"] == "vendor-keypad-a11e"
+        # a short press: one control event, however often the report repeats
+        tb.do("report keypad 0101000000000000")
+        tb.do("report keypad 0101000000000000")
+        tb.do("report keypad 0100000000000000")
+        c = sub.wait_topic("magnifier/%s/control" % dev)
+        validate_event("magnifier/%s/control" % dev, c)
+        assert c["data"] == {"action": "zoom_in", "repeat": False, "level": 2}
+        assert controls(sub, dev, 0.7) == []
+        # a held key steps at a steady rate (400 ms delay, then every 200 ms) until released
+        tb.do("report keypad 0101000000000000")
+        time.sleep(1.25)
+        tb.do("report keypad 0100000000000000")
+        held = [d for d in controls(sub, dev, 0.6)]
+        assert held[0] == {"action": "zoom_in", "repeat": False, "level": 3}
+        steps = [d for d in held if d["repeat"]]
+        assert 3 <= len(steps) <= 6, held
+        assert [d["level"] for d in held] == list(range(3, 3 + len(held)))
+        tb.do("report keypad 0301000000000000")  # mode key
+        tb.do("report keypad 0000000000000000")
+        c = sub.wait_topic("magnifier/%s/control" % dev)
+        assert c["data"]["action"] == "mode_next" and c["data"]["mode"] == "grey"
+        # set_zoom goes out as the profile's output report
+        r = gw.send(dev, "magnifier.set_zoom", {"level": 7})
+        assert r["ok"] and r["result"]["zoom_level"] == 7, r
+        sub.wait_for(lambda t, e: t == "magnifier/%s/state" % dev and e["data"]["zoom_level"] == 7)
+        time.sleep(0.2)
+        assert tb.do("written keypad") == "ok written 1007000000000000"
+        r = gw.send(dev, "magnifier.set_mode", {"mode": "inverted"})
+        assert r["ok"] and r["result"]["mode"] == "inverted"
+        r = gw.send(dev, "magnifier.set_mode", {"mode": "purple"})
+        assert r["error"]["code"] == "bad_args"
+        tb.do("remove keypad")
+        sub.wait_topic("device/%s/detached" % dev)
+    finally:
+        sub.close()
+        tb.close()
+
+
+def test_default_profile_consumer_control_and_no_output(tmp_path):
+    gw, sub, tb = rig(tmp_path, "[device mag-1]\nplugin = magnifier-hid\ntransport = hidraw\n"
+                      "path = /dev/hidraw0\nlocation = Reading corner\n")
+    try:
+        tb.do("add remote 2222 0001 0C")  # an unknown keypad: the default profile takes it
+        st = sub.wait_for(lambda t, e: t == "device/mag-1/state" and e["data"]["state"] == "up", 15)
+        devs = {d["id"]: d for d in gw.request({"verb": "devices"})["result"]["devices"]}
+        assert devs["mag-1"]["info"]["profile"] == "generic-consumer"
+        tb.do("report remote 2d02")  # AC Zoom In (usage 0x022D) in the 16-bit array
+        tb.do("report remote 0000")
+        c = sub.wait_topic("magnifier/mag-1/control")
+        assert c["data"]["action"] == "zoom_in" and c["data"]["location"] == "Reading corner"
+        r = gw.send("mag-1", "magnifier.set_zoom", {"level": 2})
+        assert r["ok"] is False and r["error"]["code"] == "unsupported"
+        assert "has no [output] set_zoom" in r["error"]["message"]
+    finally:
+        sub.close()
+        tb.close()
+
+
+def test_broken_profile_is_named_and_others_still_load(tmp_path):
+    pdir = tmp_path / "profiles"
+    shutil.copytree(PROFILES, pdir)
+    (pdir / "broken.ini").write_text("[profile]\nname = broken\nclass = magnifier\nmatch = *\n"
+                                     "[input]\nconsumer:0x022D = teleport\n")
+    gw, sub, tb = rig(tmp_path, profile_dir=str(pdir))
+    try:
+        tb.do("add keypad 1209 a11e")
+        sub.wait_topic("magnifier/magnifier-hid-sn0000/state")
+        assert "profile skipped: %s/broken.ini:6: unknown action 'teleport'" % pdir in gw.log_text()
+    finally:
+        sub.close()
+        tb.close()
