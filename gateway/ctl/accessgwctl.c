@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "../curve.h"
+#include "profiles.h"
 #include "udev_rules.h"
 
 struct options {
@@ -21,6 +22,7 @@ struct options {
     const char *key, *server_key;
     long long since;
     long long count;
+    const char *profile_dir;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -42,7 +44,9 @@ static int usage(FILE *out)
             "'{\"session\":\"Q-1\"}'\n"
             "  request JSON               send a raw control request\n"
             "  keygen NAME                write NAME.key (secret, 0600) and NAME.pub\n"
-            "  udev-rules [--plugin-dir DIR] [--generic]   print udev rules from the plugins\n");
+            "  udev-rules [--plugin-dir DIR] [--generic]   print udev rules from the plugins\n"
+            "  profiles [--profile-dir DIR[:DIR...]]        device profiles, their errors, and\n"
+            "                             which device uses which (when the gateway answers)\n");
     return out == stderr ? 2 : 0;
 }
 
@@ -352,7 +356,7 @@ static int cmd_keygen(int argc, char **argv)
 
 struct cli {
     struct options o;
-    const char *plugin_dir;
+    const char *plugin_dir, *profile_dir;
     bool generic, events_given;
 };
 
@@ -363,7 +367,7 @@ static const struct option long_opts[] = {
     {"server-key", required_argument, NULL, 's'}, {"since", required_argument, NULL, 'S'},
     {"count", required_argument, NULL, 'n'},    {"plugin-dir", required_argument, NULL, 'd'},
     {"generic", no_argument, NULL, 'g'},        {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"profile-dir", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0},
 };
 
 /* Options may stand before and after the command: optstring starts with
@@ -384,11 +388,27 @@ static int parse_options(int argc, char **argv, const char *optstring, struct cl
         case 'n': a->o.count = atoll(optarg); break;
         case 'd': a->plugin_dir = optarg; break;
         case 'g': a->generic = true; break;
+        case 'P': a->profile_dir = optarg; break;
         case 'h': return 1;
         default: return -1;
         }
     }
     return 0;
+}
+
+static int cmd_profiles(void *zctx, const struct options *o, const char *dirs)
+{
+    struct options quick = *o;
+    quick.timeout_ms = 1000; /* the listing does not need a running gateway */
+    json_t *req = json_pack("{s:s, s:s}", "id", "ctl", "verb", "devices");
+    json_t *reply = request(zctx, &quick, req);
+    json_decref(req);
+    json_t *devices = json_object_get(json_object_get(reply, "result"), "devices");
+    if (!devices)
+        fprintf(stderr, "accessgwctl: (no gateway answered: device matches not shown)\n");
+    int rc = profiles_print(stdout, dirs, devices);
+    json_decref(reply);
+    return rc;
 }
 
 static int run_command(const char *cmd, struct options *o, int rest, char **args)
@@ -399,6 +419,8 @@ static int run_command(const char *cmd, struct options *o, int rest, char **args
     int rc;
     if (strcmp(cmd, "watch") == 0)
         rc = cmd_watch(zctx, o, rest, args);
+    else if (strcmp(cmd, "profiles") == 0)
+        rc = rest ? usage(stderr) : cmd_profiles(zctx, o, o->profile_dir);
     else if (strcmp(cmd, "devices") == 0)
         rc = rest ? usage(stderr) : cmd_devices(zctx, o);
     else if (strcmp(cmd, "ping") == 0)
@@ -416,17 +438,22 @@ static int run_command(const char *cmd, struct options *o, int rest, char **args
 int main(int argc, char **argv)
 {
     struct cli a = {{"tcp://127.0.0.1:5560", "tcp://127.0.0.1:5561", 5000, false, false, NULL,
-                     NULL, -1, 0},
-                    ACCESSGW_PLUGIN_DIR, false, false};
-    int r = parse_options(argc, argv, "+e:c:t:jpk:s:S:n:d:gh", &a);
+                     NULL, -1, 0, NULL},
+                    ACCESSGW_PLUGIN_DIR, NULL, false, false};
+    int r = parse_options(argc, argv, "+e:c:t:jpk:s:S:n:d:P:gh", &a);
     if (r != 0 || optind >= argc)
         return usage(r > 0 ? stdout : stderr);
     const char *cmd = argv[optind];
     optind++;
     int cmd_index = optind;
     (void)cmd_index;
-    if (parse_options(argc, argv, "e:c:t:jpk:s:S:n:d:gh", &a) != 0)
+    if (parse_options(argc, argv, "e:c:t:jpk:s:S:n:d:P:gh", &a) != 0)
         return usage(stderr);
+    if (!a.profile_dir) {
+        const char *env = getenv("ACCESSGW_PROFILE_PATH");
+        a.profile_dir = env && *env ? env : ACCESSGW_PROFILE_DIR ":/etc/accessgw/profiles";
+    }
+    a.o.profile_dir = a.profile_dir;
     if (a.o.private_events && !a.events_given)
         a.o.events = "tcp://127.0.0.1:5562";
     int rest = argc - optind;

@@ -75,7 +75,8 @@ int profiles_load(struct agw_device *dev, const struct agw_host *host, const cha
     } else if (env && *env) {
         char copy[4096];
         snprintf(copy, sizeof(copy), "%s", env);
-        for (char *d = strtok(copy, ":"); d; d = strtok(NULL, ":"))
+        char *save = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
             load_dir(dev, host, d, device_class, actions, out);
     } else {
         load_dir(dev, host, ACCESSGW_PROFILE_DIR, device_class, actions, out);

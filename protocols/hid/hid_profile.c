@@ -88,7 +88,8 @@ static int parse_match(struct ctx *c, const struct ini_entry *e, struct profile 
 {
     char buf[512];
     snprintf(buf, sizeof(buf), "%s", e->value);
-    for (char *tok = strtok(buf, " ,"); tok; tok = strtok(NULL, " ,")) {
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save)) {
         unsigned vid, pid;
         char extra;
         if (strcmp(tok, "*") == 0) {

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import time
 
-from agwtest import ACCESSGWD, EMULATORS, PYTHON, SOURCE, Gateway, Subscriber, validate_event
+from agwtest import ACCESSGWCTL, ACCESSGWD, EMULATORS, PYTHON, SOURCE, Gateway, Subscriber, validate_event
 
 PROFILES = os.path.join(SOURCE, "plugins", "magnifier-hid", "profiles")
 
@@ -128,11 +128,20 @@ def test_broken_profile_is_named_and_others_still_load(tmp_path):
     shutil.copytree(PROFILES, pdir)
     (pdir / "broken.ini").write_text("[profile]\nname = broken\nclass = magnifier\nmatch = *\n"
                                      "[input]\nconsumer:0x022D = teleport\n")
+    (pdir / "typo.ini").write_text("[profile]\nname = typo\nclass = magnifier\nmatch = 12:34:56\n")
     gw, sub, tb = rig(tmp_path, profile_dir=str(pdir))
     try:
         tb.do("add keypad 1209 a11e")
         sub.wait_topic("magnifier/magnifier-hid-sn0000/state")
         assert "profile skipped: %s/broken.ini:6: unknown action 'teleport'" % pdir in gw.log_text()
+        assert "profile skipped: %s/typo.ini:4: match: '12:34:56'" % pdir in gw.log_text()
+        # accessgwctl profiles: what is on disk, its errors, and who uses what
+        out = subprocess.run([ACCESSGWCTL, "--control", gw.control, "profiles", "--profile-dir",
+                              str(pdir)], capture_output=True, text=True)
+        assert out.returncode == 1  # a profile has an error
+        assert "ERROR %s/typo.ini:4: match: '12:34:56'" % pdir in out.stdout
+        assert "vendor-keypad-a11e" in out.stdout and "generic-consumer" in out.stdout
+        assert "used by device magnifier-hid-sn0000 (up)" in out.stdout
     finally:
         sub.close()
         tb.close()
