@@ -97,7 +97,19 @@ const struct profile *profiles_choose(struct agw_device *dev, const struct agw_h
                                       uint16_t usage_page)
 {
     const char *name = host->config(dev, "profile");
-    const struct profile *p = profile_select(set->items, set->n, name, vid, pid, usage_page);
+    /* only profiles written for this device's transport (or for any) */
+    const char *transport = host->transport(dev) == AGW_TRANSPORT_SERIAL ? "serial" : "hidraw";
+    struct profile *fit = malloc((set->n + 1) * sizeof(*fit));
+    size_t n = 0;
+    for (size_t i = 0; fit && i < set->n; i++)
+        if (!set->items[i].transport[0] || strcmp(set->items[i].transport, transport) == 0)
+            fit[n++] = set->items[i];
+    const struct profile *chosen = fit ? profile_select(fit, n, name, vid, pid, usage_page) : NULL;
+    const struct profile *p = NULL;
+    for (size_t i = 0; chosen && i < set->n; i++) /* point into the set, which outlives fit */
+        if (strcmp(set->items[i].file, chosen->file) == 0)
+            p = &set->items[i];
+    free(fit);
     if (!p) {
         char why[160];
         if (name)

@@ -175,7 +175,8 @@ static int send_output(struct agw_device *dev, struct magnifier *m, const char *
         return AGW_CMD_UNSUPPORTED;
     }
     uint8_t report[64];
-    size_t len = profile_render(o, (uint8_t)value, report, sizeof(report));
+    int checksum_at;
+    size_t len = profile_render(o, (uint8_t)value, 0, report, sizeof(report), &checksum_at);
     ssize_t w = host->write(dev, report, len);
     if (w < 0) {
         *result = json_pack("{s:s}", "message", strerror((int)-w));

@@ -37,12 +37,9 @@ static int parse_number(const char *s, long min, long max, long *out)
 }
 
 /* "FF" or "??" pairs separated by spaces */
-static int parse_bytes(const char *s, uint8_t *bytes, uint8_t *mask, size_t max, size_t *len,
-                       int *placeholder)
+static int parse_pattern(const char *s, uint8_t *bytes, uint8_t *mask, size_t max, size_t *len)
 {
     *len = 0;
-    if (placeholder)
-        *placeholder = -1;
     while (*s) {
         if (isspace((unsigned char)*s)) {
             s++;
@@ -50,13 +47,7 @@ static int parse_bytes(const char *s, uint8_t *bytes, uint8_t *mask, size_t max,
         }
         if (*len == max)
             return -1;
-        if (placeholder && strncmp(s, "{value}", 7) == 0 && *placeholder < 0) {
-            *placeholder = (int)*len;
-            bytes[(*len)++] = 0;
-            s += 7;
-            continue;
-        }
-        if (mask && s[0] == '?' && s[1] == '?') {
+        if (s[0] == '?' && s[1] == '?') {
             bytes[*len] = 0;
             mask[(*len)++] = 0;
             s += 2;
@@ -66,9 +57,41 @@ static int parse_bytes(const char *s, uint8_t *bytes, uint8_t *mask, size_t max,
             return -1;
         char hex[3] = {s[0], s[1], 0};
         bytes[*len] = (uint8_t)strtoul(hex, NULL, 16);
-        if (mask)
-            mask[*len] = 0xFF;
-        (*len)++;
+        mask[(*len)++] = 0xFF;
+        s += 2;
+    }
+    return *len ? 0 : -1;
+}
+
+/* hex bytes and at most one each of {value}, {address}, {checksum} */
+static int parse_template(const char *s, int16_t *tokens, size_t max, size_t *len)
+{
+    static const struct { const char *name; int16_t token; } names[] = {
+        {"{value}", PROFILE_VALUE}, {"{address}", PROFILE_ADDRESS}, {"{checksum}", PROFILE_CHECKSUM}};
+    unsigned seen = 0;
+    *len = 0;
+    while (*s) {
+        if (isspace((unsigned char)*s)) {
+            s++;
+            continue;
+        }
+        if (*len == max)
+            return -1;
+        size_t k = 0;
+        while (k < 3 && strncmp(s, names[k].name, strlen(names[k].name)) != 0)
+            k++;
+        if (k < 3) {
+            if (seen & (1u << k))
+                return -1;
+            seen |= 1u << k;
+            tokens[(*len)++] = names[k].token;
+            s += strlen(names[k].name);
+            continue;
+        }
+        if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+            return -1;
+        char hex[3] = {s[0], s[1], 0};
+        tokens[(*len)++] = (int16_t)strtoul(hex, NULL, 16);
         s += 2;
     }
     return *len ? 0 : -1;
@@ -113,6 +136,11 @@ static int parse_header(struct ctx *c, const struct ini_section *s, struct profi
             snprintf(p->name, sizeof(p->name), "%s", e->value);
         else if (strcmp(e->key, "class") == 0)
             snprintf(p->device_class, sizeof(p->device_class), "%s", e->value);
+        else if (strcmp(e->key, "transport") == 0) {
+            if (strcmp(e->value, "serial") && strcmp(e->value, "hidraw"))
+                return fail(c, e->line, "transport must be serial or hidraw");
+            snprintf(p->transport, sizeof(p->transport), "%s", e->value);
+        }
         else if (strcmp(e->key, "match") == 0) {
             if (parse_match(c, e, p) < 0)
                 return -1;
@@ -154,11 +182,13 @@ static int parse_binding(struct ctx *c, const struct ini_entry *e, const char *c
     snprintf(page, sizeof(page), "%.*s", (int)(colon - e->key), e->key);
     if (strcmp(page, "raw") == 0) {
         b->raw = true;
-        if (parse_bytes(colon + 1, b->pattern, b->mask, PROFILE_PATTERN, &b->pattern_len, NULL) < 0)
+        if (parse_pattern(colon + 1, b->pattern, b->mask, PROFILE_PATTERN, &b->pattern_len) < 0)
             return fail(c, e->line, "raw pattern must be hex bytes or ?? (at most %d)", PROFILE_PATTERN);
     } else {
         long v;
-        if (hid_page_parse(page, &b->page) < 0) {
+        if (strcmp(page, "key") == 0)
+            b->page = PROFILE_PAGE_KEY;
+        else if (hid_page_parse(page, &b->page) < 0) {
             if (parse_number(page, 1, 0xFFFF, &v) < 0)
                 return fail(c, e->line, "unknown usage page '%s' (consumer, keyboard, button, "
                             "generic_desktop, vendor or a number)", page);
@@ -183,8 +213,9 @@ static int parse_output(struct ctx *c, const struct ini_entry *e, struct profile
     struct profile_output *o = &p->outputs[p->n_outputs];
     snprintf(o->command, sizeof(o->command), "%s", e->key);
     o->line = e->line;
-    if (parse_bytes(e->value, o->bytes, NULL, sizeof(o->bytes), &o->len, &o->placeholder) < 0)
-        return fail(c, e->line, "output '%s' must be hex bytes with at most one {value}", e->key);
+    if (parse_template(e->value, o->tokens, sizeof(o->tokens) / sizeof(o->tokens[0]), &o->len) < 0)
+        return fail(c, e->line, "output '%s' must be hex bytes with at most one each of {value}, "
+                    "{address}, {checksum}", e->key);
     p->n_outputs++;
     return 0;
 }
@@ -210,11 +241,24 @@ int profile_parse(const char *text, size_t len, const char *file, const char *co
         } else if (strcmp(s->name, "input") == 0) {
             for (size_t k = 0; rc == 0 && k < s->n_entries; k++)
                 rc = parse_binding(&c, &s->entries[k], actions, out);
+        } else if (strcmp(s->name, "frame") == 0) {
+            for (size_t k = 0; rc == 0 && k < s->n_entries; k++) {
+                const struct ini_entry *e = &s->entries[k];
+                if (out->n_frame == sizeof(out->frame) / sizeof(out->frame[0]))
+                    rc = fail(&c, e->line, "too many [frame] keys");
+                else
+                    out->frame[out->n_frame++] = (struct profile_setting){"", "", e->line};
+                if (rc == 0) {
+                    snprintf(out->frame[out->n_frame - 1].key, 32, "%s", e->key);
+                    snprintf(out->frame[out->n_frame - 1].value, 64, "%s", e->value);
+                }
+            }
         } else if (strcmp(s->name, "output") == 0) {
             for (size_t k = 0; rc == 0 && k < s->n_entries; k++)
                 rc = parse_output(&c, &s->entries[k], out);
         } else {
-            rc = fail(&c, s->line, "unknown section [%s] (expected [profile], [input], [output])",
+            rc = fail(&c, s->line, "unknown section [%s] (expected [profile], [input], [output], "
+                      "[frame])",
                       s->name);
         }
     }
@@ -289,12 +333,17 @@ const struct profile_output *profile_output(const struct profile *p, const char 
     return NULL;
 }
 
-size_t profile_render(const struct profile_output *o, uint8_t value, uint8_t *out, size_t max)
+size_t profile_render(const struct profile_output *o, uint8_t value, uint8_t address, uint8_t *out,
+                      size_t max, int *checksum_at)
 {
     if (o->len > max)
         return 0;
-    memcpy(out, o->bytes, o->len);
-    if (o->placeholder >= 0)
-        out[o->placeholder] = value;
+    *checksum_at = -1;
+    for (size_t i = 0; i < o->len; i++) {
+        int16_t t = o->tokens[i];
+        out[i] = t >= 0 ? (uint8_t)t : t == PROFILE_VALUE ? value : t == PROFILE_ADDRESS ? address : 0;
+        if (t == PROFILE_CHECKSUM)
+            *checksum_at = (int)i;
+    }
     return o->len;
 }

@@ -28,11 +28,21 @@ struct profile_binding {
     int line;
 };
 
+/* An output template byte: a literal (0-255) or one of these placeholders. */
+enum { PROFILE_VALUE = -1, PROFILE_ADDRESS = -2, PROFILE_CHECKSUM = -3 };
+
 struct profile_output {
-    char command[32];               /* set_zoom, set_mode, prompt, ... */
-    uint8_t bytes[64];
+    char command[32];               /* set_zoom, set_mode, prompt, thanks, ... */
+    int16_t tokens[64];
     size_t len;
-    int placeholder;                /* index of the {value} byte, -1 when none */
+    int line;
+};
+
+/* Key codes of serial pads bind as key:0xNN, on this pseudo usage page. */
+#define PROFILE_PAGE_KEY 0xFFFF
+
+struct profile_setting {
+    char key[32], value[64];
     int line;
 };
 
@@ -40,6 +50,7 @@ struct profile {
     char name[64];
     char file[256];
     char device_class[32];
+    char transport[16];             /* serial | hidraw | "" (any) */
     bool match_any;
     struct { uint16_t vid, pid; } match[PROFILE_MAX_MATCH];
     size_t n_match;
@@ -50,6 +61,8 @@ struct profile {
     size_t n_bindings;
     struct profile_output outputs[PROFILE_MAX_OUTPUTS];
     size_t n_outputs;
+    struct profile_setting frame[16]; /* [frame]: serial framing, read by the plugin */
+    size_t n_frame;
 };
 
 /* actions: the action names this class of device accepts (NULL-terminated;
@@ -69,6 +82,8 @@ const struct profile_binding *profile_find_usage(const struct profile *p, uint16
 const struct profile_binding *profile_find_raw(const struct profile *p, const uint8_t *report,
                                                size_t len);
 const struct profile_output *profile_output(const struct profile *p, const char *command);
-/* The output's bytes with its placeholder set to value; returns the length. */
-size_t profile_render(const struct profile_output *o, uint8_t value, uint8_t *out, size_t max);
+/* The output's bytes with {value} and {address} filled in; *checksum_at is
+ * where {checksum} stands (-1: none) for the caller to fill.  Returns the length. */
+size_t profile_render(const struct profile_output *o, uint8_t value, uint8_t address, uint8_t *out,
+                      size_t max, int *checksum_at);
 #endif

@@ -1,0 +1,34 @@
+#!/usr/bin/python3
+"""Writes the golden input streams for the evaluation-pad frames (rs485-5key)."""
+import os
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
+PROFILE = "../../../../plugins/evalpad/profiles/rs485-5key.ini"
+
+
+def frame(addr, key, corrupt=False):
+    body = bytes([addr, key, 0])
+    x = 0
+    for b in body:
+        x ^= b
+    return b"\x02" + body + bytes([x ^ (0x5A if corrupt else 0)]) + b"\x03"
+
+
+def write(name, note, data):
+    with open(os.path.join(OUT, name + ".hex"), "w") as f:
+        f.write("# %s\n#profile %s\n#pads 1 2\n" % (note, PROFILE))
+        for i in range(0, len(data), 32):
+            f.write(data[i:i + 32].hex() + "\n")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    write("two_pads_every_key", "pads 1 and 2 on one bus, every key",
+          b"".join(frame(a, k) for a in (1, 2) for k in range(1, 6)))
+    write("errors", "a bad checksum, garbage, an unknown address, an unknown key, a bad end byte",
+          frame(1, 1, corrupt=True) + b"\xff\x00" + frame(7, 2) + frame(2, 9)
+          + frame(1, 3)[:-1] + b"\x04" + frame(2, 4))
+
+
+if __name__ == "__main__":
+    main()
