@@ -11,6 +11,7 @@
 
 #include "envelope.h"
 #include "hotplug.h"
+#include "config.h"
 #include "log.h"
 #include "mask.h"
 #include "state.h"
@@ -76,8 +77,9 @@ static void wait_for_outbox_room(struct device *dev)
         usleep(1000);
 }
 
-static void post_event(struct device *dev, const char *cls, const char *event, json_t *data,
-                       bool personal, const struct timespec *when)
+/* subject: the device (NULL) or one of its children */
+static void post_event(struct device *dev, const char *subject, const char *cls, const char *event,
+                       json_t *data, bool personal, const struct timespec *when)
 {
     wait_for_outbox_room(dev);
     struct out_mail *m = out_new(dev, OUT_EVENT);
@@ -85,6 +87,8 @@ static void post_event(struct device *dev, const char *cls, const char *event, j
         json_decref(data);
         return;
     }
+    if (subject)
+        snprintf(m->device, sizeof(m->device), "%s", subject);
     snprintf(m->cls, sizeof(m->cls), "%s", cls);
     snprintf(m->event, sizeof(m->event), "%s", event);
     m->personal = personal ? dev->plugin->personal : NULL;
@@ -169,7 +173,7 @@ static int host_emit(struct agw_device *d, const char *event, json_t *data)
     }
     if (dev->location && !json_object_get(data, "location"))
         json_object_set_new(data, "location", json_string(dev->location));
-    post_event(dev, dev->plugin->device_class, event, data, dev->plugin->personal != NULL,
+    post_event(dev, NULL, dev->plugin->device_class, event, data, dev->plugin->personal != NULL,
                dev->input_time.tv_sec ? &dev->input_time : NULL);
     return 0;
 }
@@ -178,7 +182,7 @@ static void publish_state(struct device *dev)
 {
     json_t *data = json_pack("{s:s, s:s}", "state", device_state_name(dev->state), "reason",
                              dev->reason);
-    post_event(dev, "device", "state", data, false, NULL);
+    post_event(dev, NULL, "device", "state", data, false, NULL);
 }
 
 static void host_set_state(struct agw_device *d, enum agw_state state, const char *reason)
@@ -318,6 +322,70 @@ static void host_set_info(struct agw_device *d, const char *key, const char *val
     pthread_mutex_unlock(&dev->lock);
 }
 
+static bool child_known(struct device *dev, const char *id)
+{
+    for (size_t i = 0; i < dev->n_children; i++)
+        if (strcmp(dev->children[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+static int host_add_child(struct agw_device *d, const char *child_id, const char *location)
+{
+    struct device *dev = (struct device *)d;
+    if (!child_id || strlen(child_id) > DEVICE_ID_MAX || !config_valid_name(child_id) ||
+        strcmp(child_id, dev->id) == 0)
+        return -EINVAL;
+    pthread_mutex_lock(&dev->lock);
+    int r = 0;
+    if (child_known(dev, child_id)) {
+        r = -EEXIST;
+    } else {
+        struct device_child *grown = realloc(dev->children, (dev->n_children + 1) * sizeof(*grown));
+        if (!grown) {
+            r = -ENOMEM;
+        } else {
+            dev->children = grown;
+            struct device_child *c = &dev->children[dev->n_children++];
+            snprintf(c->id, sizeof(c->id), "%s", child_id);
+            snprintf(c->location, sizeof(c->location), "%s", location ? location : "");
+        }
+    }
+    pthread_mutex_unlock(&dev->lock);
+    if (r == 0) {
+        json_t *data = json_pack("{s:s, s:s, s:s, s:b, s:s}", "plugin", dev->plugin->id, "class",
+                                 dev->plugin->device_class, "transport",
+                                 transport_name(dev->transport_kind), "hotplug", 0, "parent", dev->id);
+        if (location && *location)
+            json_object_set_new(data, "location", json_string(location));
+        post_event(dev, child_id, "device", "attached", data, false, NULL);
+    }
+    return r;
+}
+
+static int host_emit_for(struct agw_device *d, const char *child_id, const char *event, json_t *data)
+{
+    struct device *dev = (struct device *)d;
+    pthread_mutex_lock(&dev->lock);
+    bool known = child_id && child_known(dev, child_id);
+    pthread_mutex_unlock(&dev->lock);
+    if (!known || !event || !envelope_valid_name(event) || (data && !json_is_object(data))) {
+        log_err("device %s (%s): emit_for refused (unknown child or bad event)", dev->id,
+                dev->plugin->id);
+        json_decref(data);
+        return -EINVAL;
+    }
+    post_event(dev, child_id, dev->plugin->device_class, event, data ? data : json_object(),
+               dev->plugin->personal != NULL, dev->input_time.tv_sec ? &dev->input_time : NULL);
+    return 0;
+}
+
+static const char *host_command_target(struct agw_device *d)
+{
+    struct device *dev = (struct device *)d;
+    return dev->command_target ? dev->command_target : dev->id;
+}
+
 static const struct agw_host host_api = {
     .struct_size = sizeof(struct agw_host),
     .device_id = host_device_id,
@@ -339,6 +407,9 @@ static const struct agw_host host_api = {
     .hid_ids = host_hid_ids,
     .hid_descriptor = host_hid_descriptor,
     .set_info = host_set_info,
+    .add_child = host_add_child,
+    .emit_for = host_emit_for,
+    .command_target = host_command_target,
 };
 
 /* ---- the worker ---- */
@@ -428,7 +499,9 @@ static void run_command(struct device *dev, struct in_mail *m)
         status = AGW_CMD_UNKNOWN_VERB;
     } else {
         dev->input_time.tv_sec = 0;
+        dev->command_target = m->target;
         status = dev->plugin->command((struct agw_device *)dev, m->verb, m->args, &result);
+        dev->command_target = NULL;
         if (status > 0 || status < AGW_CMD_UNSUPPORTED)
             status = AGW_CMD_DEVICE_ERROR;
     }
@@ -608,7 +681,8 @@ void device_request_stop(struct device *dev, bool removed)
     mailbox_post(&dev->inbox, &m->link);
 }
 
-void device_post_command(struct device *dev, char *verb, json_t *args, void *route)
+void device_post_command(struct device *dev, const char *target, char *verb, json_t *args,
+                         void *route)
 {
     struct in_mail *m = calloc(1, sizeof(*m));
     if (!m) {
@@ -617,6 +691,7 @@ void device_post_command(struct device *dev, char *verb, json_t *args, void *rou
         return;
     }
     m->kind = IN_COMMAND;
+    snprintf(m->target, sizeof(m->target), "%s", target);
     m->verb = verb;
     m->args = args;
     m->route = route;
@@ -645,8 +720,28 @@ void device_free(struct device *dev)
     free(dev->location);
     free(dev->syspath);
     json_decref(dev->info);
+    free(dev->children);
     pthread_mutex_destroy(&dev->lock);
     free(dev);
+}
+
+bool device_has_child(struct device *dev, const char *id)
+{
+    pthread_mutex_lock(&dev->lock);
+    bool known = child_known(dev, id);
+    pthread_mutex_unlock(&dev->lock);
+    return known;
+}
+
+json_t *device_children(struct device *dev)
+{
+    json_t *list = json_array();
+    pthread_mutex_lock(&dev->lock);
+    for (size_t i = 0; i < dev->n_children; i++)
+        json_array_append_new(list, json_pack("{s:s, s:s}", "id", dev->children[i].id, "location",
+                                              dev->children[i].location));
+    pthread_mutex_unlock(&dev->lock);
+    return list;
 }
 
 json_t *device_get_info(struct device *dev)

@@ -39,7 +39,13 @@ struct in_mail {
     char *verb;
     json_t *args;
     void *route;
+    char target[DEVICE_ID_MAX + 1]; /* the device or child id the command was sent to */
     bool removed; /* IN_STOP: the hardware is gone, tell the plugin before close */
+};
+
+struct device_child {
+    char id[DEVICE_ID_MAX + 1];
+    char location[96];
 };
 
 struct device_setting {
@@ -75,6 +81,9 @@ struct device {
     enum agw_state state;
     char reason[DEVICE_REASON_MAX];
     json_t *info;           /* set_info(): shown by the devices verb */
+    struct device_child *children; /* add_child(), under lock */
+    size_t n_children;
+    const char *command_target;    /* worker: during a command */
 };
 
 struct device_params {
@@ -96,7 +105,12 @@ void device_request_stop(struct device *dev, bool removed);
 /* Joins the worker (after OUT_EXITED) and frees everything. */
 void device_free(struct device *dev);
 /* Hands a control request to the worker; takes verb, args and route. */
-void device_post_command(struct device *dev, char *verb, json_t *args, void *route);
+void device_post_command(struct device *dev, const char *target, char *verb, json_t *args,
+                         void *route);
+/* Whether id is one of this device's children (main thread). */
+bool device_has_child(struct device *dev, const char *id);
+/* The children's ids, as a JSON array of {id, location} (main thread). */
+json_t *device_children(struct device *dev);
 void device_get_state(struct device *dev, enum agw_state *state, char *reason, size_t len);
 /* A copy of what the plugin published with set_info (an object, maybe empty). */
 json_t *device_get_info(struct device *dev);

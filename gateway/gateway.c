@@ -107,6 +107,16 @@ static struct device *find_device(struct gateway *g, const char *id, bool includ
     return NULL;
 }
 
+/* The device with this id, or the parent of the child with this id. */
+static struct device *find_target(struct gateway *g, const char *id)
+{
+    struct device *dev = find_device(g, id, false);
+    for (size_t i = 0; !dev && i < g->n_devs; i++)
+        if (!g->devs[i]->retiring && device_has_child(g->devs[i], id))
+            dev = g->devs[i];
+    return dev;
+}
+
 static json_t *device_description(const struct device *dev)
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "plugin", dev->plugin->id, "class",
@@ -285,6 +295,13 @@ static void handle_exited(struct gateway *g, struct out_mail *m)
                          json_pack("{s:s, s:s}", "plugin", dev->plugin->id, "reason",
                                    dev->syspath ? "unplugged" : g->running ? "reconfigured"
                                                                            : "gateway stopping"));
+    json_t *children = device_children(dev);
+    size_t k;
+    json_t *c;
+    json_array_foreach(children, k, c) publish_device_event(
+        g, json_string_value(json_object_get(c, "id")), "detached",
+        json_pack("{s:s, s:s}", "plugin", dev->plugin->id, "reason", "parent detached"));
+    json_decref(children);
     log_info("device %s detached", dev->id);
     forget_device(g, dev);
     if (g->running)
@@ -347,6 +364,22 @@ static void verb_devices(struct gateway *g, struct control_request *req)
         if (json_object_size(info))
             json_object_set(o, "info", info);
         json_decref(info);
+        json_t *children = device_children(dev);
+        size_t k;
+        json_t *c;
+        json_array_foreach(children, k, c)
+        { /* a child shares its parent's transport and state */
+            json_t *child = json_deep_copy(o);
+            json_object_del(child, "info");
+            json_object_set(child, "id", json_object_get(c, "id"));
+            json_object_set_new(child, "parent", json_string(dev->id));
+            if (json_string_length(json_object_get(c, "location")))
+                json_object_set(child, "location", json_object_get(c, "location"));
+            else
+                json_object_del(child, "location");
+            json_array_append_new(list, child);
+        }
+        json_decref(children);
         json_array_append_new(list, o);
     }
     control_reply_ok(g->control, req->route, json_pack("{s:o}", "devices", list));
@@ -397,7 +430,7 @@ static void verb_for_device(struct gateway *g, struct control_request *req)
                             "verb %.64s needs a \"device\"", req->verb);
         return;
     }
-    struct device *dev = find_device(g, req->device, false);
+    struct device *dev = find_target(g, req->device);
     if (!dev) {
         control_reply_error(g->control, req->route, "unknown_device", "no device %.64s",
                             req->device);
@@ -411,7 +444,7 @@ static void verb_for_device(struct gateway *g, struct control_request *req)
                             dev->plugin->device_class, req->verb);
         return;
     }
-    device_post_command(dev, strdup(dot + 1), json_incref(req->args), req->route);
+    device_post_command(dev, req->device, strdup(dot + 1), json_incref(req->args), req->route);
 }
 
 static void handle_control(struct gateway *g)

@@ -1,6 +1,8 @@
 """A device on a pty: the real termios device the gateway opens, behind a
 symlink that survives re-plugging (a new pty, the same path)."""
 import os
+import select
+import threading
 import tty
 
 
@@ -9,6 +11,34 @@ class PtyDevice:
         self.link = link
         self.master = None
         self._slave = None
+        self.received = b""  # what the gateway wrote to the device (with start_collecting)
+        self.stopped = threading.Event()
+        self.thread = None
+
+    def start_collecting(self):
+        """Opens the pty and keeps what the gateway writes in self.received."""
+        self.open_pty()
+        self.thread = threading.Thread(target=self._collect, daemon=True)
+        self.thread.start()
+        return self
+
+    def _collect(self):
+        while not self.stopped.is_set():
+            try:
+                ready, _, _ = select.select([self.master], [], [], 0.1)
+            except (OSError, ValueError, TypeError):
+                return
+            if ready:
+                self.received += self.read_available()
+
+    def write(self, data):
+        os.write(self.master, data)
+
+    def stop(self):
+        self.stopped.set()
+        if self.thread:
+            self.thread.join(2)
+        self.close_pty()
 
     def open_pty(self):
         master, slave = os.openpty()

@@ -6,7 +6,6 @@ As a library:  rx = RfReceiver(link, "rfbridge").start(); rx.press(0xA1B2C5)
 As a program:  rf_receiver.py --link PATH --format fd-df [--every SECONDS --code A1B2C5]
 """
 import argparse
-import threading
 import time
 
 from ptydev import PtyDevice
@@ -23,26 +22,10 @@ def rfbridge_frame(code):
 class RfReceiver(PtyDevice):
     def __init__(self, link, fmt="fd-df"):
         super().__init__(link)
-        self.format = fmt
-        self.received = b""  # what the gateway sent back (RF-bridge acks)
-        self.stopped = threading.Event()
-        self.thread = None
+        self.format = fmt  # self.received collects the gateway's RF-bridge acks
 
     def start(self):
-        self.open_pty()
-        self.thread = threading.Thread(target=self._drain, daemon=True)
-        self.thread.start()
-        return self
-
-    def _drain(self):
-        import select
-        while not self.stopped.is_set():
-            try:
-                r, _, _ = select.select([self.master], [], [], 0.1)
-            except (OSError, ValueError, TypeError):
-                return
-            if r:
-                self.received += self.read_available()
+        return self.start_collecting()
 
     def frame(self, code):
         return fddf_frame(code) if self.format == "fd-df" else rfbridge_frame(code)
@@ -51,16 +34,6 @@ class RfReceiver(PtyDevice):
         for _ in range(repeats):
             self.write(garbage + self.frame(code))
             time.sleep(gap_s)
-
-    def write(self, data):
-        import os
-        os.write(self.master, data)
-
-    def stop(self):
-        self.stopped.set()
-        if self.thread:
-            self.thread.join(2)
-        self.close_pty()
 
 
 def main():

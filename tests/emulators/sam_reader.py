@@ -30,8 +30,6 @@ class SamReader(PtyDevice):
         self.unplug_on_read = False
         self.commands = []      # (cmd, para) seen, for assertions
         self.lock = threading.Lock()
-        self.stopped = threading.Event()
-        self.thread = None
 
     def start(self):
         self.open_pty()

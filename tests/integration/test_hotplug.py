@@ -1,41 +1,7 @@
 """Hotplug through udev: a umockdev hidraw device plugged in after the
 gateway started is matched against the plugins' ID tables, attached, read
 through hidapi, and detached when it is unplugged."""
-import os
-import subprocess
-
-from agwtest import ACCESSGWD, EMULATORS, PYTHON, Gateway, Subscriber, validate_event
-
-
-class HidTestbed:
-    def __init__(self, tmp_path, gw):
-        env = dict(os.environ, TMPDIR=str(tmp_path))
-        self.proc = subprocess.Popen(
-            ["umockdev-wrapper", PYTHON, os.path.join(EMULATORS, "hid_testbed.py"), "--",
-             ACCESSGWD, "--config", gw.config],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(gw.log_path, "ab"),
-            text=True, env=env)
-        assert self.expect_ok().startswith("ok ready")
-
-    def expect_ok(self, timeout=20):
-        import select
-        if not select.select([self.proc.stdout], [], [], timeout)[0]:
-            self.proc.kill()
-            raise AssertionError("the umockdev testbed did not answer")
-        line = self.proc.stdout.readline().strip()
-        assert line.startswith("ok"), line
-        return line
-
-    def do(self, command):
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self.expect_ok()
-
-    def close(self):
-        try:
-            assert self.do("quit") == "ok exit 0"  # the gateway stopped cleanly
-        finally:
-            self.proc.wait(10)
+from agwtest import Gateway, HidTestbed, Subscriber, validate_event
 
 
 def test_hidraw_hotplug_attach_read_detach(tmp_path):
@@ -43,8 +9,6 @@ def test_hidraw_hotplug_attach_read_detach(tmp_path):
     sub = Subscriber(gw.events, ["device/", "skeleton/"])
     tb = HidTestbed(tmp_path, gw)
     try:
-        gw.proc = tb.proc  # the gateway runs inside the testbed wrapper
-        gw.wait_ready()
         sub.catch_up(gw)
         assert tb.do("add pad 1209 0001").endswith("/dev/hidraw0")
         attached = sub.wait_topic("device/skeleton-sn0000/attached")
@@ -69,5 +33,5 @@ def test_hidraw_hotplug_attach_read_detach(tmp_path):
         assert sub.wait_topic("device/skeleton-sn0000/attached")["data"]["path"] == "/dev/hidraw2"
     finally:
         sub.close()
-        tb.close()
+        assert tb.close() == 0  # the gateway stopped cleanly
     assert "claimed by skeleton" in gw.log_text()

@@ -223,3 +223,42 @@ def validate_event(topic, ev):
     cls, subject, event = topic.split("/")
     assert ev["type"] == "accessgw.%s.%s" % (cls, event)
     assert ev["subject"] == subject
+
+
+class HidTestbed:
+    """tests/emulators/hid_testbed.py under umockdev-wrapper, with the gateway
+    started inside it (so it sees the emulated /dev and /sys); commands over
+    stdin: add / report / type / written / remove."""
+
+    def __init__(self, tmp_path, gw, **env):
+        import select  # noqa: F401  (used by line())
+        full_env = dict(os.environ, TMPDIR=str(tmp_path), **env)
+        self.proc = subprocess.Popen(
+            ["umockdev-wrapper", PYTHON, os.path.join(EMULATORS, "hid_testbed.py"), "--",
+             ACCESSGWD, "--config", gw.config], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=open(gw.log_path, "ab"), text=True, env=full_env)
+        assert self.line().startswith("ok ready")
+        gw.proc = self.proc  # the gateway's exit is the testbed's
+        gw.wait_ready()
+
+    def line(self, timeout=20):
+        import select
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            self.proc.kill()
+            raise AssertionError("the umockdev testbed did not answer")
+        return self.proc.stdout.readline().strip()
+
+    def do(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        out = self.line()
+        assert out.startswith("ok"), out
+        return out
+
+    def close(self):
+        """Stops the gateway (SIGTERM) and the testbed; the gateway's exit status."""
+        try:
+            out = self.do("quit")
+            return int(out.split()[-1])
+        finally:
+            self.proc.wait(20)

@@ -142,6 +142,12 @@ struct agw_host {
     /* A key/value shown for this device by the `devices` verb (e.g. which
      * profile it matched); value NULL removes the key. */
     void (*set_info)(struct agw_device *dev, const char *key, const char *value);
+    /* Devices behind this one (several addressed pads on one RS-485 port):
+     * each child id gets its own topics and is a target of device verbs;
+     * command_target() says which id the running command was sent to. */
+    int (*add_child)(struct agw_device *dev, const char *child_id, const char *location);
+    int (*emit_for)(struct agw_device *dev, const char *child_id, const char *event, json_t *data);
+    const char *(*command_target)(struct agw_device *dev);
 };
 
 struct agw_plugin {

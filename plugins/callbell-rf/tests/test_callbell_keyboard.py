@@ -1,10 +1,6 @@
 """callbell-rf with a keyboard-style receiver: a umockdev hidraw boot
 keyboard that "types" the code and Enter, read through hidapi."""
-import os
-import subprocess
-import select
-
-from agwtest import ACCESSGWD, EMULATORS, PYTHON, Gateway, Subscriber, validate_event
+from agwtest import Gateway, HidTestbed, Subscriber, validate_event
 
 
 def test_keyboard_receiver_press_and_ack(tmp_path):
@@ -12,32 +8,16 @@ def test_keyboard_receiver_press_and_ack(tmp_path):
                  "path = /dev/hidraw0\nformat = keyboard\nrepeat_s = 30\n"
                  "button.A1B2C5 = emergency, Accessible toilet 2F\n")
     sub = Subscriber(gw.events, ["callbell/", "device/"])
-    tb = subprocess.Popen(["umockdev-wrapper", PYTHON, os.path.join(EMULATORS, "hid_testbed.py"),
-                           "--", ACCESSGWD, "--config", gw.config],
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                          stderr=open(gw.log_path, "ab"), env=dict(os.environ, TMPDIR=str(tmp_path)))
-
-    def do(cmd):
-        tb.stdin.write(cmd + "\n")
-        tb.stdin.flush()
-        assert select.select([tb.stdout], [], [], 20)[0], "testbed silent"
-        line = tb.stdout.readline().strip()
-        assert line.startswith("ok"), line
-        return line
-
+    tb = HidTestbed(tmp_path, gw)
     try:
-        assert select.select([tb.stdout], [], [], 20)[0]
-        assert tb.stdout.readline().startswith("ok ready")
-        gw.proc = tb
-        gw.wait_ready()
-        do("add receiver 1a2c 0e24 01")  # the configured node appears: the retry opens it
+        tb.do("add receiver 1a2c 0e24 01")  # the configured node appears: the retry opens it
         sub.catch_up(gw)
         sub.wait_for(lambda t, e: t == "device/bell-kbd/state" and e["data"]["state"] == "up", 15)
-        do("type receiver a1b2c5")
+        tb.do("type receiver a1b2c5")
         p = sub.wait_topic("callbell/bell-kbd/pressed")
         validate_event("callbell/bell-kbd/pressed", p)
         assert p["data"]["code"] == "A1B2C5" and p["data"]["kind"] == "emergency"
-        do("type receiver a1b2c5")  # the transmitter's repeat, typed again: the same press
+        tb.do("type receiver a1b2c5")  # the transmitter's repeat, typed again: the same press
         r = gw.send("bell-kbd", "callbell.ack", {"call_id": p["data"]["call_id"], "by": "desk"})
         assert r["ok"], r
         assert sub.wait_topic("callbell/bell-kbd/acknowledged")["data"]["by"] == "desk"
@@ -45,6 +25,4 @@ def test_keyboard_receiver_press_and_ack(tmp_path):
                 and e["data"]["repeat"] == 0] == [p]
     finally:
         sub.close()
-        tb.stdin.write("quit\n")
-        tb.stdin.flush()
-        tb.wait(20)
+        tb.close()

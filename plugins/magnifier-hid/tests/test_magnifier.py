@@ -2,49 +2,19 @@
 gateway, read through hidapi, mapped by profiles; commands written back as
 output reports."""
 import os
-import select
 import shutil
 import subprocess
 import time
 
-from agwtest import ACCESSGWCTL, ACCESSGWD, EMULATORS, PYTHON, SOURCE, Gateway, Subscriber, validate_event
+from agwtest import ACCESSGWCTL, SOURCE, Gateway, HidTestbed, Subscriber, validate_event
 
 PROFILES = os.path.join(SOURCE, "plugins", "magnifier-hid", "profiles")
-
-
-class Testbed:
-    def __init__(self, tmp_path, gw, profile_dir):
-        env = dict(os.environ, TMPDIR=str(tmp_path), ACCESSGW_PROFILE_PATH=profile_dir)
-        self.proc = subprocess.Popen(
-            ["umockdev-wrapper", PYTHON, os.path.join(EMULATORS, "hid_testbed.py"), "--",
-             ACCESSGWD, "--config", gw.config], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=open(gw.log_path, "ab"), text=True, env=env)
-        assert self.line().startswith("ok ready")
-
-    def line(self):
-        assert select.select([self.proc.stdout], [], [], 20)[0], "testbed silent"
-        return self.proc.stdout.readline().strip()
-
-    def do(self, cmd):
-        self.proc.stdin.write(cmd + "\n")
-        self.proc.stdin.flush()
-        out = self.line()
-        assert out.startswith("ok"), out
-        return out
-
-    def close(self):
-        try:
-            self.do("quit")
-        finally:
-            self.proc.wait(20)
 
 
 def rig(tmp_path, devices="", profile_dir=PROFILES):
     gw = Gateway(tmp_path, devices, hotplug=True)
     sub = Subscriber(gw.events, ["magnifier/", "device/"])
-    tb = Testbed(tmp_path, gw, profile_dir)
-    gw.proc = tb.proc
-    gw.wait_ready()
+    tb = HidTestbed(tmp_path, gw, ACCESSGW_PROFILE_PATH=profile_dir)
     sub.catch_up(gw)
     return gw, sub, tb
 
