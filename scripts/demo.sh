@@ -20,6 +20,7 @@ sed -e "s|@DIR@|$dir|g" -e "s|@BUILD@|$top/build|g" demo/hall.ini.in > "$dir/hal
 pids=""
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done
+    pkill -f "accessgwd --config $dir/hall.ini" 2>/dev/null || true
     wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
@@ -28,23 +29,50 @@ trap cleanup EXIT INT TERM
 pids="$pids $!"
 /usr/bin/python3 tests/emulators/rf_receiver.py --link "$dir/ttyRF" --format rfbridge --every 25 &
 pids="$pids $!"
+/usr/bin/python3 tests/emulators/pad_bus.py --link "$dir/ttyPAD" --every 11 &
+pids="$pids $!"
 sleep 0.3
-build/gateway/accessgwd --config "$dir/hall.ini" 2>"$dir/gateway.log" &
+# The gateway runs inside a umockdev testbed (emulated /dev and /sys), where a
+# magnifier keypad is plugged in and its zoom key pressed now and then.
+keypad_script() {
+    sleep 2
+    echo "add keypad 1209 a11e"
+    while sleep 8; do
+        echo "report keypad 0101000000000000"
+        echo "report keypad 0100000000000000"
+    done
+}
+keypad_script | TMPDIR="$dir" ACCESSGW_PROFILE_PATH="$top/plugins/magnifier-hid/profiles:$top/plugins/evalpad/profiles" \
+    umockdev-wrapper /usr/bin/python3 tests/emulators/hid_testbed.py -- \
+    build/gateway/accessgwd --config "$dir/hall.ini" >/dev/null 2>"$dir/gateway.log" &
+pids="$pids $!"
+invitations() { # the window software at Window 3 asks for a rating every 20 s
+    n=1
+    while sleep 20; do
+        "$ctl" send pad-3 evaluation.invite "{\"session\":\"Q-$n\",\"staff\":\"S-01\",\"timeout_s\":15}" >/dev/null 2>&1 || true
+        n=$((n + 1))
+    done
+}
+invitations &
 pids="$pids $!"
 
 cat <<MSG
 accessgw demo hall: gateway log in $dir/gateway.log, config $dir/hall.ini
 An emulated ID-card reader at Window 3 gets a card every few seconds; an emulated
-emergency button (Accessible toilet 2F) is pressed every 25 s and repeats until acknowledged.
+emergency button (Accessible toilet 2F) is pressed every 25 s and repeats until acknowledged;
+Window 3 invites a satisfaction rating every 20 s and two pads are pressed now and then; a
+magnifier keypad's zoom key is pressed every 8 s.
 Public events follow (personal data masked).  In another terminal try:
   $ctl devices
   $ctl watch --private --key $dir/demo-app idcard/     (the full record, CURVE only)
   $ctl send reader-1 idcard.read
   $ctl send bell-1 callbell.open
   $ctl send bell-1 callbell.ack '{"call_id":"<from the pressed event>","by":"staff-1"}'
+  $ctl send pad-4 evaluation.invite '{"session":"Q-100","timeout_s":60}'
+  $ctl send magnifier-hid-sn0000 magnifier.set_zoom '{"level":4}'
 MSG
 if [ -n "${DEMO_SECONDS:-}" ]; then
-    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ callbell/ device/ || true
+    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ callbell/ evaluation/ magnifier/ device/ || true
 else
-    "$ctl" watch --since 0 idcard/ callbell/ device/
+    "$ctl" watch --since 0 idcard/ callbell/ evaluation/ magnifier/ device/
 fi

@@ -25,7 +25,7 @@ def test_committed_rules_do_not_drift():
     for name, args in (("60-accessgw.rules", ()), ("61-accessgw-generic.rules.in", ("--generic",))):
         with open(os.path.join(UDEV, name)) as f:
             assert f.read() == generate(*args), (
-                "udev/%s differs from `accessgwctl udev-rules %s`: regenerate and commit it"
+                "udev/%s differs from `accessgwctl udev-rules %s`: run `make -C build udev-rules` and commit udev/"
                 % (name, " ".join(args)))
 
 
