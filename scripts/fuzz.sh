@@ -4,7 +4,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-runs=${RUNS:-20000}
+runs=${RUNS:-200000}
 CC=clang cmake -S . -B build-fuzz -DACCESSGW_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzzers
 found=0
