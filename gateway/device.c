@@ -2,6 +2,7 @@
 #include "device.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -386,6 +387,30 @@ static const char *host_command_target(struct agw_device *d)
     return dev->command_target ? dev->command_target : dev->id;
 }
 
+static struct transport *ble_transport(struct device *dev)
+{
+    return dev->tr.ops == &transport_bluez_ops && (dev->opened || dev->in_open) ? &dev->tr : NULL;
+}
+
+static ssize_t host_gatt_read(struct agw_device *d, const char *uuid, uint8_t *buf, size_t max)
+{
+    struct transport *t = ble_transport((struct device *)d);
+    return t ? bluez_gatt_read(t, uuid, buf, max) : -ENOTSUP;
+}
+
+static int host_gatt_write(struct agw_device *d, const char *uuid, const uint8_t *data, size_t len,
+                           uint8_t *att_error)
+{
+    struct transport *t = ble_transport((struct device *)d);
+    return t ? bluez_gatt_write(t, uuid, data, len, att_error) : -ENOTSUP;
+}
+
+static int host_gatt_notify(struct agw_device *d, const char *uuid)
+{
+    struct transport *t = ble_transport((struct device *)d);
+    return t ? bluez_gatt_notify(t, uuid) : -ENOTSUP;
+}
+
 static const struct agw_host host_api = {
     .struct_size = sizeof(struct agw_host),
     .device_id = host_device_id,
@@ -410,7 +435,32 @@ static const struct agw_host host_api = {
     .add_child = host_add_child,
     .emit_for = host_emit_for,
     .command_target = host_command_target,
+    .gatt_read = host_gatt_read,
+    .gatt_write = host_gatt_write,
+    .gatt_notify = host_gatt_notify,
 };
+
+/* ---- ABI 1.1 callbacks, only when the plugin's descriptor has them ---- */
+
+#define HAS_FIELD(p, field) \
+    ((p)->struct_size >= offsetof(struct agw_plugin, field) + sizeof((p)->field) && (p)->field)
+
+static void sink_notify(void *ctx, const char *uuid, const uint8_t *value, size_t len)
+{
+    struct device *dev = ctx;
+    if (dev->opened && HAS_FIELD(dev->plugin, on_notify)) {
+        clock_now(&dev->input_time);
+        dev->plugin->on_notify((struct agw_device *)dev, uuid, value, len);
+        dev->input_time.tv_sec = 0;
+    }
+}
+
+static void sink_link(void *ctx, bool up, const char *why)
+{
+    struct device *dev = ctx;
+    if (dev->opened && HAS_FIELD(dev->plugin, on_link))
+        dev->plugin->on_link((struct agw_device *)dev, up, why);
+}
 
 /* ---- the worker ---- */
 
@@ -460,6 +510,8 @@ static void try_open(struct device *dev)
     dev->backoff_ms = 0;
     if (!dev->state_set)
         host_set_state((struct agw_device *)dev, AGW_STATE_UP, "");
+    if (dev->tr.ops == &transport_bluez_ops) /* tell the plugin where the link stands */
+        sink_link(dev, bluez_link_up(&dev->tr), bluez_link_up(&dev->tr) ? "connected" : "not connected");
 }
 
 static void close_device(struct device *dev, bool removed)
@@ -570,10 +622,27 @@ static void deliver_input(struct device *dev, const uint8_t *buf, ssize_t n)
     }
 }
 
+/* Event-driven transports: dispatch what waits (sd-bus may hold messages it
+ * already read while answering a call, so this runs before and after polling). */
+static void process_events(struct device *dev)
+{
+    struct transport_sink sink = {dev, sink_notify, sink_link};
+    if (dev->opened && dev->tr.ops->process && dev->tr.ops->process(&dev->tr, &sink) == -ENODEV)
+        dev->lost = true;
+}
+
 /* Waits for input, mail or the next timer, and hands input to the plugin. */
 static void wait_for_work(struct device *dev, int timeout)
 {
     uint8_t buf[4096];
+    if (dev->opened && dev->tr.ops->process) {
+        process_events(dev);
+        struct pollfd p[2] = {{.fd = dev->inbox.fd, .events = POLLIN},
+                              {.fd = dev->tr.ops->pollfd(&dev->tr), .events = POLLIN}};
+        poll(p, 2, timeout);
+        process_events(dev);
+        return;
+    }
     bool wants_input = dev->opened && dev->plugin->on_input;
     int fd = wants_input ? dev->tr.ops->pollfd(&dev->tr) : -1;
     if (wants_input && fd < 0 && dev->tr.ops != &transport_none_ops) {

@@ -122,7 +122,8 @@ static json_t *device_description(const struct device *dev)
     json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "plugin", dev->plugin->id, "class",
                           dev->plugin->device_class, "transport", transport_name(dev->transport_kind),
                           "hotplug", dev->syspath != NULL);
-    if (dev->path)
+    /* a Bluetooth address identifies a visitor's hearing aid: never published */
+    if (dev->path && dev->transport_kind != AGW_TRANSPORT_BLUEZ)
         json_object_set_new(o, "path", json_string(dev->path));
     if (dev->location)
         json_object_set_new(o, "location", json_string(dev->location));
@@ -175,7 +176,9 @@ static void start_static_device(struct gateway *g, const struct device_conf *dc)
     for (size_t i = 0; i < dc->section->n_entries; i++)
         settings[i] = (struct device_setting){dc->section->entries[i].key,
                                               dc->section->entries[i].value};
-    struct device_params params = {dc->name, p, dc->transport, dc->path, dc->baud, dc->location,
+    /* a Bluetooth device is found by its address */
+    const char *where = dc->transport == AGW_TRANSPORT_BLUEZ ? dc->address : dc->path;
+    struct device_params params = {dc->name, p, dc->transport, where, dc->baud, dc->location,
                                    NULL, settings, dc->section->n_entries};
     add_device(g, &params);
     free(settings);

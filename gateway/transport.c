@@ -31,7 +31,7 @@ static int none_pollfd(struct transport *t)
 }
 
 const struct transport_ops transport_none_ops = {
-    "none", none_open, none_close, none_read, none_write, none_flush, none_pollfd,
+    "none", none_open, none_close, none_read, none_write, none_flush, none_pollfd, NULL,
 };
 
 const struct transport_ops *transport_ops_for(enum agw_transport kind)
@@ -41,7 +41,8 @@ const struct transport_ops *transport_ops_for(enum agw_transport kind)
     case AGW_TRANSPORT_SERIAL: return &transport_serial_ops;
     case AGW_TRANSPORT_USB: return &transport_usb_ops;
     case AGW_TRANSPORT_HIDRAW: return &transport_hid_ops;
-    default: return NULL; /* bluez: see docs/ and the hearing issue */
+    case AGW_TRANSPORT_BLUEZ: return &transport_bluez_ops;
+    default: return NULL;
     }
 }
 

@@ -3,12 +3,21 @@
  * operation is blocking with a timeout and runs on the device's worker. */
 #ifndef AGW_TRANSPORT_H
 #define AGW_TRANSPORT_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "accessgw/plugin.h"
 
 struct transport;
+
+/* Where event-driven transports (BlueZ) deliver what happened. */
+struct transport_sink {
+    void *ctx;
+    void (*notify)(void *ctx, const char *uuid, const uint8_t *value, size_t len);
+    void (*link)(void *ctx, bool up, const char *why);
+};
 
 struct transport_ops {
     const char *name;
@@ -21,6 +30,8 @@ struct transport_ops {
     void (*flush_input)(struct transport *t);
     /* an fd that polls readable when input waits, or -1 (then read() is polled) */
     int (*pollfd)(struct transport *t);
+    /* event-driven transports: handle what is waiting on pollfd; -ENODEV when lost */
+    int (*process)(struct transport *t, const struct transport_sink *sink);
 };
 
 struct transport {
@@ -38,5 +49,12 @@ int transports_global_init(void);
 void transports_global_exit(void);
 
 extern const struct transport_ops transport_none_ops, transport_serial_ops,
-    transport_usb_ops, transport_hid_ops;
+    transport_usb_ops, transport_hid_ops, transport_bluez_ops;
+
+/* BlueZ GATT access (transport_bluez.c) */
+ssize_t bluez_gatt_read(struct transport *t, const char *uuid, uint8_t *buf, size_t max);
+int bluez_gatt_write(struct transport *t, const char *uuid, const uint8_t *data, size_t len,
+                     uint8_t *att_error);
+int bluez_gatt_notify(struct transport *t, const char *uuid);
+bool bluez_link_up(struct transport *t);
 #endif

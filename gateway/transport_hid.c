@@ -57,5 +57,5 @@ static int hid_transport_pollfd(struct transport *t)
 
 const struct transport_ops transport_hid_ops = {
     "hidraw", hid_transport_open, hid_transport_close, hid_transport_read,
-    hid_transport_write, hid_transport_flush, hid_transport_pollfd,
+    hid_transport_write, hid_transport_flush, hid_transport_pollfd, NULL,
 };

@@ -126,5 +126,5 @@ static void serial_flush(struct transport *t) { tcflush(t->fd, TCIFLUSH); }
 static int serial_pollfd(struct transport *t) { return t->fd; }
 
 const struct transport_ops transport_serial_ops = {
-    "serial", serial_open, serial_close, serial_read, serial_write, serial_flush, serial_pollfd,
+    "serial", serial_open, serial_close, serial_read, serial_write, serial_flush, serial_pollfd, NULL,
 };

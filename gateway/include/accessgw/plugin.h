@@ -28,7 +28,7 @@ extern "C" {
 
 #define AGW_PLUGIN_MAGIC 0x31574741u /* "AGW1" */
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 0
+#define AGW_ABI_MINOR 1
 #define AGW_PLUGIN_SYMBOL "agw_plugin"
 
 /* Where a device of an ID-table row is found. */
@@ -148,6 +148,14 @@ struct agw_host {
     int (*add_child)(struct agw_device *dev, const char *child_id, const char *location);
     int (*emit_for)(struct agw_device *dev, const char *child_id, const char *event, json_t *data);
     const char *(*command_target)(struct agw_device *dev);
+    /* Bluetooth LE (transport bluez): GATT characteristics of the device by
+     * UUID (lower-case 128-bit form), through BlueZ on the system bus.
+     * gatt_read: bytes read or -errno; gatt_write: 0, -errno, or -EPROTO with
+     * the ATT error code the device answered in *att_error. */
+    ssize_t (*gatt_read)(struct agw_device *dev, const char *uuid, uint8_t *buf, size_t max);
+    int (*gatt_write)(struct agw_device *dev, const char *uuid, const uint8_t *data, size_t len,
+                      uint8_t *att_error);
+    int (*gatt_notify)(struct agw_device *dev, const char *uuid); /* StartNotify */
 };
 
 struct agw_plugin {
@@ -176,9 +184,17 @@ struct agw_plugin {
     int (*command)(struct agw_device *dev, const char *verb, json_t *args, json_t **result);
 
     void *reserved[8]; /* must be NULL */
+
+    /* ABI 1.1: Bluetooth LE devices (optional) */
+    /* a notification or a changed value of a characteristic (BlueZ Battery1
+     * percentage arrives as the Battery Level characteristic) */
+    void (*on_notify)(struct agw_device *dev, const char *uuid, const uint8_t *value, size_t len);
+    /* the device connected with its services resolved (up), or was lost */
+    void (*on_link)(struct agw_device *dev, int up, const char *why);
 };
 
-/* Minimum size the loader accepts: the ABI 1.0 struct. */
+/* Minimum size the loader accepts: the ABI 1.0 struct (later fields are
+ * used only when struct_size says the plugin has them). */
 #define AGW_PLUGIN_MIN_SIZE (offsetof(struct agw_plugin, reserved) + 8 * sizeof(void *))
 
 /* Fills magic, versions and size so a plugin author cannot get them wrong:

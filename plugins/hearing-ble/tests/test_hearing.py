@@ -1,0 +1,141 @@
+"""hearing-ble end to end: a mock org.bluez with a hearing aid
+(tests/emulators/mock_bluez.py) on a private dbus-daemon, the gateway's real
+sd-bus BlueZ transport, pyzmq subscribers."""
+import os
+import select
+import subprocess
+
+import pytest
+
+from agwtest import EMULATORS, PYTHON, Gateway, Subscriber, validate_event
+
+ADDRESS = "AA:BB:CC:DD:EE:01"
+
+
+class MockBluez:
+    def __init__(self, tmp_path):
+        self.daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                                       stdout=subprocess.PIPE, text=True)
+        self.address = self.daemon.stdout.readline().strip()
+        self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address, MOCK_BLUEZ_ADDRESS=ADDRESS)
+        self.proc = subprocess.Popen([PYTHON, os.path.join(EMULATORS, "mock_bluez.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=self.env)
+        assert self.line() == "ok ready"
+
+    def line(self):
+        assert select.select([self.proc.stdout], [], [], 10)[0], "mock bluez silent"
+        return self.proc.stdout.readline().strip()
+
+    def do(self, cmd):
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        assert self.line().startswith("ok")
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+        self.daemon.terminate()
+        self.daemon.wait(5)
+
+
+@pytest.fixture
+def rig(tmp_path):
+    bluez = MockBluez(tmp_path)
+    gw = Gateway(tmp_path, "[device aid-1]\nplugin = hearing-ble\ntransport = bluez\n"
+                 "address = %s\nbattery_low = 25\nlocation = Hearing zone\n" % ADDRESS,
+                 env=bluez.env)
+    sub = Subscriber(gw.events, ["hearing/", "device/"])
+    gw.start()
+    sub.catch_up(gw)
+    yield bluez, gw, sub
+    sub.close()
+    gw.stop()
+    bluez.close()
+
+
+def status_with_presets(sub):
+    return sub.wait_for(lambda t, e: t == "hearing/aid-1/status" and e["data"]["presets"])[1]
+
+
+def test_connect_status_preset_volume_battery(rig):
+    bluez, gw, sub = rig
+    st = status_with_presets(sub)
+    validate_event("hearing/aid-1/status", st)
+    d = st["data"]
+    assert d["connected"] is True and d["type"] == "monaural" and d["battery_pct"] == 80
+    assert [p["name"] for p in d["presets"]] == ["Universal", "Hall loop", "Quiet"]
+    assert d["active_preset"] == {"index": 1, "name": "Universal"}
+    assert d["volume"] == 100 and d["mute"] is False and d["location"] == "Hearing zone"
+    attached = [e for t, e in sub.seen if t == "device/aid-1/attached"][0]
+    assert "path" not in attached["data"] and ADDRESS not in str(sub.seen)  # no address anywhere
+    # the hall programme, with one command
+    r = gw.send("aid-1", "hearing.set_preset", {"index": 2})
+    assert r["ok"], r
+    pc = sub.wait_topic("hearing/aid-1/preset-changed")
+    validate_event("hearing/aid-1/preset-changed", pc)
+    assert pc["data"]["active_preset"] == {"index": 2, "name": "Hall loop"}
+    assert pc["data"]["previous_index"] == 1
+    r = gw.send("aid-1", "hearing.set_volume", {"volume": 180})
+    assert r["ok"], r
+    vc = sub.wait_topic("hearing/aid-1/volume-changed")
+    validate_event("hearing/aid-1/volume-changed", vc)
+    assert vc["data"]["volume"] == 180 and vc["data"]["mute"] is False
+    assert gw.send("aid-1", "hearing.mute")["ok"]
+    assert sub.wait_topic("hearing/aid-1/volume-changed")["data"]["mute"] is True
+    bluez.do("bump-counter")  # someone else changed the volume: the counter is stale
+    assert gw.send("aid-1", "hearing.set_volume", {"volume": 90})["ok"]  # re-read, retried once
+    assert sub.wait_topic("hearing/aid-1/volume-changed")["data"]["volume"] == 90
+    assert gw.send("aid-1", "hearing.next_preset")["ok"]
+    assert sub.wait_topic("hearing/aid-1/preset-changed")["data"]["active_preset"]["index"] == 3
+    bluez.do("battery 20")
+    low = sub.wait_topic("hearing/aid-1/battery-low")
+    validate_event("hearing/aid-1/battery-low", low)
+    assert low["data"] == {"battery_pct": 20, "threshold": 25, "location": "Hearing zone"}
+
+
+def test_device_errors_are_named(rig):
+    bluez, gw, sub = rig
+    status_with_presets(sub)
+    r = gw.send("aid-1", "hearing.set_preset", {"index": 9})
+    assert r["ok"] is False and r["error"]["code"] == "device_error"
+    assert "preset_operation_not_possible" in r["error"]["message"]
+    assert gw.send("aid-1", "hearing.set_volume", {"volume": 300})["error"]["code"] == "bad_args"
+
+
+def test_disconnect_stale_reconnect(rig):
+    bluez, gw, sub = rig
+    status_with_presets(sub)
+    bluez.do("disconnect")
+    st = sub.wait_for(lambda t, e: t == "device/aid-1/state" and e["data"]["state"] == "stale")
+    assert st[1]["data"]["reason"] == "disconnected"
+    r = gw.send("aid-1", "hearing.set_preset", {"index": 2})
+    assert r["ok"] is False and "not connected" in r["error"]["message"]
+    bluez.do("connect")
+    sub.wait_for(lambda t, e: t == "device/aid-1/state" and e["data"]["state"] == "up")
+    assert status_with_presets(sub)["data"]["connected"] is True
+
+
+def test_bluetoothd_restart(rig):
+    bluez, gw, sub = rig
+    status_with_presets(sub)
+    bluez.do("restart")
+    st = sub.wait_for(lambda t, e: t == "device/aid-1/state" and e["data"]["state"] == "stale")
+    assert "bluetoothd went away" in st[1]["data"]["reason"]
+    sub.wait_for(lambda t, e: t == "device/aid-1/state" and e["data"]["state"] == "up", 10)
+    status_with_presets(sub)
+    assert gw.send("aid-1", "hearing.set_preset", {"index": 2})["ok"]
+
+
+def test_malformed_notifications(rig):
+    bluez, gw, sub = rig
+    status_with_presets(sub)
+    bluez.do("garbage")
+    errs = [sub.wait_topic("hearing/aid-1/error")["data"] for _ in range(2)]
+    validate_event("hearing/aid-1/error", {"specversion": "1.0", "id": "x:1:1", "source": "accessgw://x",
+                                          "type": "accessgw.hearing.error", "subject": "aid-1",
+                                          "time": "2026-01-01T00:00:00.000000Z",
+                                          "datacontenttype": "application/json", "epoch": 1, "seq": 1,
+                                          "data": errs[0]})
+    assert {e["characteristic"] for e in errs} == {"volume_state", "preset_control_point"}
+    assert gw.request({"verb": "ping"})["ok"] and gw.proc.poll() is None
