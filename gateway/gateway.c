@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "ble_hotplug.h"
 #include "bus.h"
 #include "config.h"
 #include "control.h"
@@ -36,6 +38,7 @@ struct gateway {
     struct mailbox outbox;
     int sigfd;
     struct hotplug *hotplug;
+    struct ble_hotplug *ble;
     struct device **devs;
     size_t n_devs;
     struct timespec started;      /* monotonic */
@@ -256,6 +259,28 @@ static void on_hotplug_add(void *ctx, const struct hotplug_match *m)
     for (int n = 2; find_device(g, id, true) && n < 100; n++)
         snprintf(id, sizeof(id), "%.58s-%d", m->id, n);
     struct device_params p = {id, m->plugin, m->transport, m->devnode, 0, NULL, m->syspath, NULL, 0};
+    add_device(g, &p);
+}
+
+static bool address_configured(struct gateway *g, const char *address)
+{
+    for (size_t i = 0; i < g->conf.n_devices; i++)
+        if (g->conf.devices[i].address && !strcasecmp(g->conf.devices[i].address, address))
+            return true;
+    return false;
+}
+
+static void on_ble_add(void *ctx, const struct ble_match *m)
+{
+    struct gateway *g = ctx;
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (g->devs[i]->syspath && !strcmp(g->devs[i]->syspath, m->object_path) && !g->devs[i]->retiring)
+            return; /* already attached */
+    if (address_configured(g, m->address) || find_device(g, m->id, true))
+        return;
+    log_info("Bluetooth hotplug: %s claimed by %s", m->id, m->plugin->id);
+    struct device_params p = {m->id, m->plugin, AGW_TRANSPORT_BLUEZ, m->address, 0, NULL,
+                              m->object_path, NULL, 0};
     add_device(g, &p);
 }
 
@@ -606,6 +631,7 @@ static void start_hotplug(struct gateway *g)
 {
     if (!g->conf.hotplug)
         return;
+    g->ble = ble_hotplug_open(&g->plugins, on_ble_add, on_hotplug_remove, g);
     g->hotplug = hotplug_open(on_hotplug_add, on_hotplug_remove, g);
     if (g->hotplug)
         hotplug_enumerate(g->hotplug, &g->plugins); /* the monitor already listens */
@@ -613,17 +639,23 @@ static void start_hotplug(struct gateway *g)
 
 static void poll_once(struct gateway *g)
 {
-    zmq_pollitem_t items[5] = {
+    zmq_pollitem_t items[6] = {
         {g->control, 0, ZMQ_POLLIN, 0},
         {NULL, g->outbox.fd, ZMQ_POLLIN, 0},
         {NULL, g->sigfd, ZMQ_POLLIN, 0},
         {g->zap, 0, ZMQ_POLLIN, 0},
         {NULL, g->hotplug ? hotplug_fd(g->hotplug) : -1, ZMQ_POLLIN, 0},
+        {NULL, g->ble ? ble_hotplug_fd(g->ble) : -1, ZMQ_POLLIN, 0},
     };
     int n = 3 + (g->zap != NULL);
+    int udev_item = -1;
     if (g->hotplug) {
         items[n] = items[4];
-        n++;
+        udev_item = n++;
+    }
+    if (g->ble) {
+        ble_hotplug_process(g->ble); /* sd-bus may hold messages it already read */
+        items[n++] = items[5];
     }
     long timeout = ms_until(&g->next_heartbeat);
     if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
@@ -644,8 +676,10 @@ static void poll_once(struct gateway *g)
         }
     if (g->zap && items[3].revents)
         zap_handle(g->zap, &g->keys);
-    if (g->hotplug && items[n - 1].revents)
+    if (udev_item >= 0 && items[udev_item].revents)
         hotplug_dispatch(g->hotplug, &g->plugins);
+    if (g->ble)
+        ble_hotplug_process(g->ble);
     if (items[2].revents)
         handle_signal(g);
     if (ms_until(&g->next_heartbeat) == 0)
@@ -674,6 +708,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
         publish_gateway_event(g, "stopped", json_pack("{s:I}", "seq", (json_int_t)g->bus.seq + 1));
     }
     hotplug_close(g->hotplug);
+    ble_hotplug_close(g->ble);
     if (g->control)
         zmq_close(g->control);
     bus_close(&g->bus);

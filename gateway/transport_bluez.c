@@ -9,13 +9,14 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
+#include "bluez_objects.h"
 #include "log.h"
 #include "transport.h"
 
-#define BLUEZ "org.bluez"
-#define DEVICE_IFACE "org.bluez.Device1"
-#define CHAR_IFACE "org.bluez.GattCharacteristic1"
-#define BATTERY_IFACE "org.bluez.Battery1"
+#define BLUEZ BLUEZ_NAME
+#define DEVICE_IFACE BLUEZ_DEVICE_IFACE
+#define CHAR_IFACE BLUEZ_CHAR_IFACE
+#define BATTERY_IFACE BLUEZ_BATTERY_IFACE
 #define BATTERY_LEVEL_UUID "00002a19-0000-1000-8000-00805f9b34fb"
 #define MAX_CHARS 64
 
@@ -35,113 +36,18 @@ struct bluez {
     bool rescan;
 };
 
-static void lower(char *s)
+static void collect(void *ctx, const char *path, const char *iface, const struct bluez_props *p)
 {
-    for (; *s; s++)
-        *s = (char)tolower((unsigned char)*s);
-}
-
-/* Reads a{sv} and keeps what the device and characteristic interfaces need. */
-static int read_props(sd_bus_message *m, const char *iface, struct bluez *b, const char *path,
-                      char *uuid, size_t uuid_len, bool *is_ours)
-{
-    int r = sd_bus_message_enter_container(m, 'a', "{sv}");
-    if (r < 0)
-        return r;
-    while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-        const char *name;
-        if ((r = sd_bus_message_read(m, "s", &name)) < 0)
-            return r;
-        bool is_device = strcmp(iface, DEVICE_IFACE) == 0;
-        if (is_device && strcmp(name, "Address") == 0) {
-            const char *addr;
-            if ((r = sd_bus_message_read(m, "v", "s", &addr)) < 0)
-                return r;
-            *is_ours = strcasecmp(addr, b->address) == 0;
-        } else if (is_device && (!strcmp(name, "Connected") || !strcmp(name, "ServicesResolved"))) {
-            int v;
-            if ((r = sd_bus_message_read(m, "v", "b", &v)) < 0)
-                return r;
-            if (b->device_path[0] && strcmp(path, b->device_path) == 0)
-                *(strcmp(name, "Connected") == 0 ? &b->connected : &b->resolved) = v;
-        } else if (!is_device && strcmp(name, "UUID") == 0 && uuid) {
-            const char *u;
-            if ((r = sd_bus_message_read(m, "v", "s", &u)) < 0)
-                return r;
-            snprintf(uuid, uuid_len, "%s", u);
-            lower(uuid);
-        } else if ((r = sd_bus_message_skip(m, "v")) < 0) {
-            return r;
-        }
-        if ((r = sd_bus_message_exit_container(m)) < 0)
-            return r;
+    struct bluez *b = ctx;
+    if (!strcmp(iface, BLUEZ_DEVICE_IFACE) && !strcasecmp(p->address, b->address)) {
+        snprintf(b->device_path, sizeof(b->device_path), "%s", path);
+        b->connected = p->connected > 0;
+        b->resolved = p->resolved > 0;
+    } else if (!strcmp(iface, BLUEZ_CHAR_IFACE) && p->uuid[0] && b->n_chars < MAX_CHARS) {
+        /* kept for now; only those under the device's path survive the scan */
+        snprintf(b->chars[b->n_chars].uuid, sizeof(b->chars[0].uuid), "%s", p->uuid);
+        snprintf(b->chars[b->n_chars++].path, sizeof(b->chars[0].path), "%s", path);
     }
-    return r < 0 ? r : sd_bus_message_exit_container(m);
-}
-
-/* One object of GetManagedObjects: oa{sa{sv}} */
-static int read_object(sd_bus_message *m, struct bluez *b, bool find_device)
-{
-    const char *path;
-    int r = sd_bus_message_read(m, "o", &path);
-    if (r < 0 || (r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}")) < 0)
-        return r;
-    while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-        const char *iface;
-        if ((r = sd_bus_message_read(m, "s", &iface)) < 0)
-            return r;
-        char uuid[40] = "";
-        bool ours = false;
-        if (find_device && strcmp(iface, DEVICE_IFACE) == 0) {
-            if ((r = read_props(m, iface, b, path, NULL, 0, &ours)) < 0)
-                return r;
-            if (ours) {
-                snprintf(b->device_path, sizeof(b->device_path), "%s", path);
-                find_device = false;
-            }
-        } else if (!find_device && strcmp(iface, DEVICE_IFACE) == 0 && b->device_path[0] &&
-                   strcmp(path, b->device_path) == 0) {
-            if ((r = read_props(m, iface, b, path, NULL, 0, &ours)) < 0)
-                return r;
-        } else if (!find_device && strcmp(iface, CHAR_IFACE) == 0 && b->device_path[0] &&
-                   strncmp(path, b->device_path, strlen(b->device_path)) == 0) {
-            if ((r = read_props(m, iface, b, path, uuid, sizeof(uuid), &ours)) < 0)
-                return r;
-            if (uuid[0] && b->n_chars < MAX_CHARS) {
-                snprintf(b->chars[b->n_chars].uuid, sizeof(b->chars[0].uuid), "%s", uuid);
-                snprintf(b->chars[b->n_chars++].path, sizeof(b->chars[0].path), "%s", path);
-            }
-        } else if ((r = sd_bus_message_skip(m, "a{sv}")) < 0) {
-            return r;
-        }
-        if ((r = sd_bus_message_exit_container(m)) < 0)
-            return r;
-    }
-    return r < 0 ? r : sd_bus_message_exit_container(m);
-}
-
-/* pass 0 finds the device by address, pass 1 its state and characteristics */
-static int scan_pass(struct bluez *b, bool find_device, char *err, size_t errlen)
-{
-    sd_bus_error error = SD_BUS_ERROR_NULL;
-    sd_bus_message *reply = NULL;
-    int r = sd_bus_call_method(b->bus, BLUEZ, "/", "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", &error, &reply, "");
-    if (r < 0) {
-        snprintf(err, errlen, "BlueZ does not answer: %s", error.message ? error.message : strerror(-r));
-        sd_bus_error_free(&error);
-        return r;
-    }
-    r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-    while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-        if ((r = read_object(reply, b, find_device)) < 0 ||
-            (r = sd_bus_message_exit_container(reply)) < 0)
-            break;
-    }
-    sd_bus_message_unref(reply);
-    if (r < 0)
-        snprintf(err, errlen, "unreadable answer from BlueZ: %s", strerror(-r));
-    return r;
 }
 
 static int scan(struct bluez *b, char *err, size_t errlen)
@@ -149,14 +55,19 @@ static int scan(struct bluez *b, char *err, size_t errlen)
     b->device_path[0] = '\0';
     b->n_chars = 0;
     b->connected = b->resolved = false;
-    int r = scan_pass(b, true, err, errlen);
+    int r = bluez_walk_objects(b->bus, collect, b, err, errlen);
     if (r < 0)
         return r;
     if (!b->device_path[0]) {
         snprintf(err, errlen, "BlueZ knows no device %s (paired and in range?)", b->address);
         return -ENODEV;
     }
-    return scan_pass(b, false, err, errlen);
+    size_t keep = 0, n = strlen(b->device_path);
+    for (size_t i = 0; i < b->n_chars; i++)
+        if (!strncmp(b->chars[i].path, b->device_path, n) && b->chars[i].path[n] == '/')
+            b->chars[keep++] = b->chars[i];
+    b->n_chars = keep;
+    return 0;
 }
 
 static void report_link(struct bluez *b, const char *why)

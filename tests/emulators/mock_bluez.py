@@ -4,7 +4,7 @@ Device1/Battery1 objects BlueZ exports and the GATT services of a hearing
 aid (HAS 0x1854 with presets, VCS 0x1844 with the change counter, BAS),
 answering control-point writes with notifications as a real one does.
 Run it on a private bus (DBUS_SYSTEM_BUS_ADDRESS).  Commands on stdin:
-    disconnect | connect | battery N | garbage | restart | quit
+    disconnect | connect | battery N | garbage | bump-counter | restart | remove | quit
 """
 import os
 import sys
@@ -79,6 +79,10 @@ class Root(dbus.service.Object):
 
     @dbus.service.signal(OM, signature="oa{sa{sv}}")
     def InterfacesAdded(self, path, ifaces):
+        pass
+
+    @dbus.service.signal(OM, signature="oas")
+    def InterfacesRemoved(self, path, ifaces):
         pass
 
 
@@ -183,6 +187,11 @@ class HearingAid:
             self.unexport()
             self.bus.release_name(BUS_NAME)
             GLib.timeout_add(300, self.come_back)
+        elif words[0] == "remove":                # unpaired: the device object goes
+            self.unexport()
+            self.root = Root(self.bus, self)
+            self.objects = []
+            self.root.InterfacesRemoved(dbus.ObjectPath(DEV_PATH), ["org.bluez.Device1", "org.bluez.Battery1"])
         elif words[0] == "quit":
             loop.quit()
 

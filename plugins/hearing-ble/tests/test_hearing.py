@@ -139,3 +139,26 @@ def test_malformed_notifications(rig):
                                           "data": errs[0]})
     assert {e["characteristic"] for e in errs} == {"volume_state", "preset_control_point"}
     assert gw.request({"verb": "ping"})["ok"] and gw.proc.poll() is None
+
+
+def test_bluetooth_hotplug_by_service_uuid(tmp_path):
+    """No [device] section: BlueZ's device exposing HAS is found and attached,
+    under an id that does not carry its address."""
+    bluez = MockBluez(tmp_path)
+    gw = Gateway(tmp_path, "", hotplug=True, env=bluez.env)
+    sub = Subscriber(gw.events, ["hearing/", "device/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        t, att = sub.wait_for(lambda t, e: t.startswith("device/hearing-ble-") and t.endswith("/attached"))
+        dev = t.split("/")[1]
+        assert ADDRESS not in t and ADDRESS.replace(":", "_") not in dev
+        assert att["data"]["hotplug"] is True and "path" not in att["data"]
+        st = sub.wait_for(lambda t, e: t == "hearing/%s/status" % dev and e["data"]["presets"])[1]
+        assert st["data"]["active_preset"]["name"] == "Universal"
+        bluez.do("remove")
+        assert sub.wait_topic("device/%s/detached" % dev)["data"]["reason"] == "unplugged"
+    finally:
+        sub.close()
+        gw.stop()
+        bluez.close()
