@@ -21,6 +21,7 @@ pids=""
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     pkill -f "accessgwd --config $dir/hall.ini" 2>/dev/null || true
+    pkill -P $$ 2>/dev/null || true  # the emulators' feeding loops
     wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
@@ -31,7 +32,21 @@ pids="$pids $!"
 pids="$pids $!"
 /usr/bin/python3 tests/emulators/pad_bus.py --link "$dir/ttyPAD" --every 11 &
 pids="$pids $!"
-sleep 0.3
+# A private D-Bus with a mock BlueZ and its hearing aid: the gateway's "system bus".
+dbus-daemon --session --nofork --print-address=3 3>"$dir/dbus.address" >/dev/null &
+pids="$pids $!"
+while [ ! -s "$dir/dbus.address" ]; do sleep 0.1; done
+export DBUS_SYSTEM_BUS_ADDRESS="$(head -n 1 "$dir/dbus.address")"
+bluez_script() { # the wearer's battery drains a little (stops when the mock is gone)
+    pct=30
+    while sleep 10; do
+        pct=$((pct > 5 ? pct - 4 : 30))
+        echo "battery $pct" || return
+    done
+}
+bluez_script | /usr/bin/python3 tests/emulators/mock_bluez.py >/dev/null &
+pids="$pids $!"
+sleep 0.5
 # The gateway runs inside a umockdev testbed (emulated /dev and /sys), where a
 # magnifier keypad is plugged in and its zoom key pressed now and then.
 keypad_script() {
@@ -53,7 +68,7 @@ invitations() { # the window software at Window 3 asks for a rating every 20 s
         n=$((n + 1))
     done
 }
-invitations &
+invitations >/dev/null &
 pids="$pids $!"
 
 cat <<MSG
@@ -61,7 +76,7 @@ accessgw demo hall: gateway log in $dir/gateway.log, config $dir/hall.ini
 An emulated ID-card reader at Window 3 gets a card every few seconds; an emulated
 emergency button (Accessible toilet 2F) is pressed every 25 s and repeats until acknowledged;
 Window 3 invites a satisfaction rating every 20 s and two pads are pressed now and then; a
-magnifier keypad's zoom key is pressed every 8 s.
+magnifier keypad's zoom key is pressed every 8 s; a hearing aid is connected (mock BlueZ).
 Public events follow (personal data masked).  In another terminal try:
   $ctl devices
   $ctl watch --private --key $dir/demo-app idcard/     (the full record, CURVE only)
@@ -70,9 +85,10 @@ Public events follow (personal data masked).  In another terminal try:
   $ctl send bell-1 callbell.ack '{"call_id":"<from the pressed event>","by":"staff-1"}'
   $ctl send pad-4 evaluation.invite '{"session":"Q-100","timeout_s":60}'
   $ctl send magnifier-hid-sn0000 magnifier.set_zoom '{"level":4}'
+  $ctl send aid-1 hearing.set_preset '{"index":2}'
 MSG
 if [ -n "${DEMO_SECONDS:-}" ]; then
-    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ callbell/ evaluation/ magnifier/ device/ || true
+    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ callbell/ evaluation/ magnifier/ hearing/ device/ || true
 else
-    "$ctl" watch --since 0 idcard/ callbell/ evaluation/ magnifier/ device/
+    "$ctl" watch --since 0 idcard/ callbell/ evaluation/ magnifier/ hearing/ device/
 fi

@@ -47,7 +47,11 @@ static void load_dir(struct agw_device *dev, const struct agw_host *host, const 
         if (grown) {
             set->items = grown;
             struct profile *p = &set->items[set->n];
-            if (profile_parse(text, len, path, actions, p, err, sizeof(err)) < 0)
+            /* a shared directory holds other classes' profiles: check actions only for ours */
+            int r = profile_parse(text, len, path, NULL, p, err, sizeof(err));
+            if (r == 0 && strcmp(p->device_class, device_class) == 0)
+                r = profile_parse(text, len, path, actions, p, err, sizeof(err));
+            if (r < 0)
                 host->log(dev, AGW_LOG_ERR, "profile skipped: %s", err);
             else if (strcmp(p->device_class, device_class) == 0) {
                 int old = same_file(set, base);
