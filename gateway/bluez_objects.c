@@ -41,7 +41,12 @@ int bluez_read_props(sd_bus_message *m, struct bluez_props *p)
             return r;
         if (!strcmp(name, "Address") && (r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
             snprintf(p->address, sizeof(p->address), "%s", s);
-        else if (!strcmp(name, "UUID") && (r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
+        else if (!strcmp(name, "Alias") && (r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
+            snprintf(p->name, sizeof(p->name), "%s", s);
+        else if (!strcmp(name, "Name") && (r = sd_bus_message_read(m, "v", "s", &s)) >= 0) {
+            if (!p->name[0])
+                snprintf(p->name, sizeof(p->name), "%s", s);
+        } else if (!strcmp(name, "UUID") && (r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
             lower_copy(p->uuid, sizeof(p->uuid), s);
         else if (!strcmp(name, "UUIDs"))
             r = read_uuids(m, p);
@@ -50,7 +55,7 @@ int bluez_read_props(sd_bus_message *m, struct bluez_props *p)
         else if (!strcmp(name, "ServicesResolved") && (r = sd_bus_message_read(m, "v", "b", &b)) >= 0)
             p->resolved = b;
         else if (strcmp(name, "Address") && strcmp(name, "UUID") && strcmp(name, "Connected") &&
-                 strcmp(name, "ServicesResolved"))
+                 strcmp(name, "ServicesResolved") && strcmp(name, "Alias") && strcmp(name, "Name"))
             r = sd_bus_message_skip(m, "v");
         if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
             return r;

@@ -14,6 +14,7 @@
 /* The properties of one interface that callers care about. */
 struct bluez_props {
     char address[18];
+    char name[64];           /* Device1.Alias (what the user named it), else Name */
     char uuid[40];           /* GattCharacteristic1.UUID, lower case */
     char uuids[16][40];      /* Device1.UUIDs, lower case */
     size_t n_uuids;

@@ -411,6 +411,12 @@ static int host_gatt_notify(struct agw_device *d, const char *uuid)
     return t ? bluez_gatt_notify(t, uuid) : -ENOTSUP;
 }
 
+static const char *host_ble_name(struct agw_device *d)
+{
+    struct transport *t = ble_transport((struct device *)d);
+    return t ? bluez_name(t) : "";
+}
+
 static const struct agw_host host_api = {
     .struct_size = sizeof(struct agw_host),
     .device_id = host_device_id,
@@ -438,6 +444,7 @@ static const struct agw_host host_api = {
     .gatt_read = host_gatt_read,
     .gatt_write = host_gatt_write,
     .gatt_notify = host_gatt_notify,
+    .ble_name = host_ble_name,
 };
 
 /* ---- ABI 1.1 callbacks, only when the plugin's descriptor has them ---- */

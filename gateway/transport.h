@@ -57,4 +57,5 @@ int bluez_gatt_write(struct transport *t, const char *uuid, const uint8_t *data,
                      uint8_t *att_error);
 int bluez_gatt_notify(struct transport *t, const char *uuid);
 bool bluez_link_up(struct transport *t);
+const char *bluez_name(struct transport *t);
 #endif

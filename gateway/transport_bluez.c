@@ -29,6 +29,7 @@ struct bluez {
     sd_bus *bus;
     char address[18];
     char device_path[256];
+    char name[64];
     bool connected, resolved, link_up, owner_gone;
     struct gatt_char chars[MAX_CHARS];
     size_t n_chars;
@@ -41,6 +42,7 @@ static void collect(void *ctx, const char *path, const char *iface, const struct
     struct bluez *b = ctx;
     if (!strcmp(iface, BLUEZ_DEVICE_IFACE) && !strcasecmp(p->address, b->address)) {
         snprintf(b->device_path, sizeof(b->device_path), "%s", path);
+        snprintf(b->name, sizeof(b->name), "%s", p->name);
         b->connected = p->connected > 0;
         b->resolved = p->resolved > 0;
     } else if (!strcmp(iface, BLUEZ_CHAR_IFACE) && p->uuid[0] && b->n_chars < MAX_CHARS) {
@@ -225,6 +227,7 @@ int bluez_gatt_write(struct transport *t, const char *uuid, const uint8_t *data,
                      uint8_t *att_error);
 int bluez_gatt_notify(struct transport *t, const char *uuid);
 bool bluez_link_up(struct transport *t);
+const char *bluez_name(struct transport *t);
 
 ssize_t bluez_gatt_read(struct transport *t, const char *uuid, uint8_t *buf, size_t max)
 {
@@ -287,6 +290,12 @@ int bluez_gatt_notify(struct transport *t, const char *uuid)
     int r = sd_bus_call_method(b->bus, BLUEZ, path, CHAR_IFACE, "StartNotify", &error, NULL, "");
     sd_bus_error_free(&error);
     return r < 0 ? -EIO : 0;
+}
+
+const char *bluez_name(struct transport *t)
+{
+    struct bluez *b = t->handle;
+    return b ? b->name : "";
 }
 
 bool bluez_link_up(struct transport *t)

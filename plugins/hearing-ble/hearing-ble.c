@@ -86,9 +86,12 @@ static json_t *active_json(const struct aid *a)
     return o;
 }
 
-static json_t *status_json(const struct aid *a)
+static json_t *status_json(struct agw_device *dev, const struct aid *a)
 {
     json_t *o = json_pack("{s:b}", "connected", a->link);
+    const char *name = host->ble_name(dev);
+    if (name && *name)
+        json_object_set_new(o, "name", json_string(name));
     if (a->has_features)
         json_object_set_new(o, "type", json_string(has_type_name(a->features.type)));
     if (a->battery >= 0)
@@ -134,7 +137,7 @@ static void on_control_point(struct agw_device *dev, struct aid *a, const uint8_
     if (m.opcode == HAS_OP_READ_PRESET_RESPONSE) {
         upsert_preset(a, &m.preset);
         if (m.is_last) /* the list is complete: the whole picture */
-            host->emit(dev, "status", status_json(a));
+            host->emit(dev, "status", status_json(dev, a));
         return;
     }
     if (m.change_id == HAS_CHANGE_GENERIC)
@@ -147,7 +150,7 @@ static void on_control_point(struct agw_device *dev, struct aid *a, const uint8_
             p->available = m.change_id == HAS_CHANGE_AVAILABLE;
     }
     if (m.is_last)
-        host->emit(dev, "status", status_json(a));
+        host->emit(dev, "status", status_json(dev, a));
 }
 
 static void hearing_notify(struct agw_device *dev, const char *uuid, const uint8_t *v, size_t len)
@@ -234,7 +237,7 @@ static void start(struct agw_device *dev, struct aid *a)
     uint8_t req[3], att = 0;
     size_t n = has_encode_read_presets(1, 0xFF, req);
     if (host->gatt_write(dev, HAS_UUID_CONTROL_POINT, req, n, &att) < 0) /* no HAS: status now */
-        host->emit(dev, "status", status_json(a));
+        host->emit(dev, "status", status_json(dev, a));
     if (a->battery >= 0)
         on_battery(dev, a, (uint8_t)a->battery);
 }
@@ -248,7 +251,7 @@ static void hearing_link(struct agw_device *dev, int up, const char *why)
         start(dev, a);
     } else {
         host->set_state(dev, AGW_STATE_STALE, why);
-        host->emit(dev, "status", status_json(a));
+        host->emit(dev, "status", status_json(dev, a));
     }
 }
 
@@ -303,7 +306,7 @@ static int hearing_command(struct agw_device *dev, const char *verb, json_t *arg
 {
     struct aid *a = self(dev);
     if (!strcmp(verb, "status")) {
-        *result = status_json(a);
+        *result = status_json(dev, a);
         return AGW_CMD_OK;
     }
     if (!a->link) {

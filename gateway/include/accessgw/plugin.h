@@ -156,6 +156,8 @@ struct agw_host {
     int (*gatt_write)(struct agw_device *dev, const char *uuid, const uint8_t *data, size_t len,
                       uint8_t *att_error);
     int (*gatt_notify)(struct agw_device *dev, const char *uuid); /* StartNotify */
+    /* The device's name as BlueZ knows it (Alias, else Name); "" when none. */
+    const char *(*ble_name)(struct agw_device *dev);
 };
 
 struct agw_plugin {
