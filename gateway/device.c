@@ -310,6 +310,12 @@ static ssize_t host_hid_descriptor(struct agw_device *d, uint8_t *buf, size_t ma
     return dev->path ? hotplug_hid_info(dev->path, &vid, &pid, buf, max) : -ENODEV;
 }
 
+static int host_hid_names(struct agw_device *d, int *interface, char *product, size_t len)
+{
+    struct device *dev = (struct device *)d;
+    return dev->path ? hotplug_hid_names(dev->path, interface, product, len) : -ENODEV;
+}
+
 static void host_set_info(struct agw_device *d, const char *key, const char *value)
 {
     struct device *dev = (struct device *)d;
@@ -437,6 +443,7 @@ static const struct agw_host host_api = {
     .config_nth = host_config_nth,
     .hid_ids = host_hid_ids,
     .hid_descriptor = host_hid_descriptor,
+    .hid_names = host_hid_names,
     .set_info = host_set_info,
     .add_child = host_add_child,
     .emit_for = host_emit_for,

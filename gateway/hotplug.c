@@ -108,7 +108,8 @@ static int hid_parent_ids(struct udev_device *hid, uint16_t *vid, uint16_t *pid)
     return 0;
 }
 
-int hotplug_hid_info(const char *devnode, uint16_t *vid, uint16_t *pid, uint8_t *desc, size_t max)
+/* Calls fn on the hidraw device whose node is devnode; returns fn's result or -ENODEV. */
+static int with_hidraw(const char *devnode, int (*fn)(struct udev_device *d, void *ctx), void *ctx)
 {
     struct udev *udev = udev_new();
     if (!udev)
@@ -123,12 +124,8 @@ int hotplug_hid_info(const char *devnode, uint16_t *vid, uint16_t *pid, uint8_t 
     {
         struct udev_device *d = udev_device_new_from_syspath(udev, udev_list_entry_get_name(entry));
         const char *node = d ? udev_device_get_devnode(d) : NULL;
-        if (node && strcmp(node, devnode) == 0) {
-            struct udev_device *hid = udev_device_get_parent_with_subsystem_devtype(d, "hid", NULL);
-            rc = hid_parent_ids(hid, vid, pid);
-            if (rc == 0)
-                rc = (int)read_descriptor(hid, desc, max);
-        }
+        if (node && strcmp(node, devnode) == 0)
+            rc = fn(d, ctx);
         if (d)
             udev_device_unref(d);
         if (rc != -ENODEV)
@@ -137,6 +134,47 @@ int hotplug_hid_info(const char *devnode, uint16_t *vid, uint16_t *pid, uint8_t 
     udev_enumerate_unref(e);
     udev_unref(udev);
     return rc;
+}
+
+struct hid_info_ctx {
+    uint16_t *vid, *pid;
+    uint8_t *desc;
+    size_t max;
+    int *interface;
+    char *product;
+    size_t len;
+};
+
+static int take_info(struct udev_device *d, void *ctx)
+{
+    struct hid_info_ctx *c = ctx;
+    struct udev_device *hid = udev_device_get_parent_with_subsystem_devtype(d, "hid", NULL);
+    int rc = hid_parent_ids(hid, c->vid, c->pid);
+    return rc == 0 ? (int)read_descriptor(hid, c->desc, c->max) : rc;
+}
+
+static int take_names(struct udev_device *d, void *ctx)
+{
+    struct hid_info_ctx *c = ctx;
+    struct udev_device *hid = udev_device_get_parent_with_subsystem_devtype(d, "hid", NULL);
+    struct udev_device *intf = udev_device_get_parent_with_subsystem_devtype(d, "usb", "usb_interface");
+    const char *name = hid ? udev_device_get_property_value(hid, "HID_NAME") : NULL;
+    const char *num = intf ? udev_device_get_sysattr_value(intf, "bInterfaceNumber") : NULL;
+    *c->interface = num ? (int)strtol(num, NULL, 16) : -1;
+    snprintf(c->product, c->len, "%s", name ? name : "");
+    return 0;
+}
+
+int hotplug_hid_info(const char *devnode, uint16_t *vid, uint16_t *pid, uint8_t *desc, size_t max)
+{
+    struct hid_info_ctx c = {vid, pid, desc, max, NULL, NULL, 0};
+    return with_hidraw(devnode, take_info, &c);
+}
+
+int hotplug_hid_names(const char *devnode, int *interface, char *product, size_t len)
+{
+    struct hid_info_ctx c = {NULL, NULL, NULL, 0, interface, product, len};
+    return with_hidraw(devnode, take_names, &c);
 }
 
 static unsigned first_usage_page(struct udev_device *hid)

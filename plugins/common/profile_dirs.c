@@ -108,7 +108,12 @@ const struct profile *profiles_choose(struct agw_device *dev, const struct agw_h
     for (size_t i = 0; fit && i < set->n; i++)
         if (!set->items[i].transport[0] || strcmp(set->items[i].transport, transport) == 0)
             fit[n++] = set->items[i];
-    const struct profile *chosen = fit ? profile_select(fit, n, name, vid, pid, usage_page) : NULL;
+    int interface = -1;
+    char product[128] = "";
+    if (host->transport(dev) == AGW_TRANSPORT_HIDRAW)
+        host->hid_names(dev, &interface, product, sizeof(product));
+    struct profile_device d = {vid, pid, usage_page, interface, product};
+    const struct profile *chosen = fit ? profile_select(fit, n, name, &d) : NULL;
     const struct profile *p = NULL;
     for (size_t i = 0; chosen && i < set->n; i++) /* point into the set, which outlives fit */
         if (strcmp(set->items[i].file, chosen->file) == 0)

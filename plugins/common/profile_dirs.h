@@ -24,4 +24,5 @@ void profiles_free(struct profile_set *set);
 const struct profile *profiles_choose(struct agw_device *dev, const struct agw_host *host,
                                       const struct profile_set *set, uint16_t vid, uint16_t pid,
                                       uint16_t usage_page);
+
 #endif

@@ -148,6 +148,12 @@ static int parse_header(struct ctx *c, const struct ini_section *s, struct profi
             if (parse_number(e->value, 1, 0xFFFF, &v) < 0)
                 return fail(c, e->line, "usage_page must be a number such as 0x0C");
             p->usage_page = (uint16_t)v;
+        } else if (strcmp(e->key, "interface") == 0) {
+            if (parse_number(e->value, 0, 255, &v) < 0)
+                return fail(c, e->line, "interface must be a USB interface number 0-255");
+            p->interface = (int)v;
+        } else if (strcmp(e->key, "product") == 0) {
+            snprintf(p->product, sizeof(p->product), "%s", e->value);
         } else if (strcmp(e->key, "priority") == 0) {
             if (parse_number(e->value, -1000, 1000, &v) < 0)
                 return fail(c, e->line, "priority must be -1000..1000");
@@ -228,6 +234,7 @@ int profile_parse(const char *text, size_t len, const char *file, const char *co
     snprintf(out->file, sizeof(out->file), "%s", file);
     out->repeat_delay_ms = 500;
     out->repeat_ms = 250;
+    out->interface = -1;
     if (ini_parse_text(text, len, file, &ini, err, errlen) < 0)
         return -1;
     struct ctx c = {file, err, errlen};
@@ -268,20 +275,22 @@ int profile_parse(const char *text, size_t len, const char *file, const char *co
     return rc;
 }
 
-static bool matches(const struct profile *p, uint16_t vid, uint16_t pid, uint16_t usage_page)
+static bool matches(const struct profile *p, const struct profile_device *d)
 {
-    if (p->usage_page && p->usage_page != usage_page)
+    if ((p->usage_page && p->usage_page != d->usage_page) ||
+        (p->interface >= 0 && p->interface != d->interface) ||
+        (p->product[0] && !(d->product && strstr(d->product, p->product))))
         return false;
     if (p->match_any)
         return true;
     for (size_t i = 0; i < p->n_match; i++)
-        if (p->match[i].vid == vid && p->match[i].pid == pid)
+        if (p->match[i].vid == d->vid && p->match[i].pid == d->pid)
             return true;
     return false;
 }
 
 const struct profile *profile_select(const struct profile *profiles, size_t n, const char *name,
-                                     uint16_t vid, uint16_t pid, uint16_t usage_page)
+                                     const struct profile_device *dev)
 {
     const struct profile *best = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -293,7 +302,7 @@ const struct profile *profile_select(const struct profile *profiles, size_t n, c
         }
         /* an exact VID:PID beats a catch-all of the same priority */
         int score = p->priority * 2 + (p->match_any ? 0 : 1);
-        if (matches(p, vid, pid, usage_page) &&
+        if (matches(p, dev) &&
             (!best || score > best->priority * 2 + (best->match_any ? 0 : 1)))
             best = p;
     }

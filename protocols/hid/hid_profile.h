@@ -55,6 +55,8 @@ struct profile {
     struct { uint16_t vid, pid; } match[PROFILE_MAX_MATCH];
     size_t n_match;
     uint16_t usage_page;            /* 0 = any */
+    int interface;                  /* USB interface number; -1 = any */
+    char product[64];               /* a substring of the product name; "" = any */
     int priority;
     unsigned repeat_delay_ms, repeat_ms;
     struct profile_binding bindings[PROFILE_MAX_BINDINGS];
@@ -70,11 +72,18 @@ struct profile {
 int profile_parse(const char *text, size_t len, const char *file, const char *const *actions,
                   struct profile *out, char *err, size_t errlen);
 
+/* What a device offers to match a profile against. */
+struct profile_device {
+    uint16_t vid, pid, usage_page;
+    int interface;       /* -1: unknown */
+    const char *product; /* "" when unknown */
+};
+
 /* The best profile for a device: a named one if given, else the highest
  * priority whose match list names vid:pid (or matches any) and whose usage
- * page, if set, is the device's. */
+ * page, interface and product, where set, are the device's. */
 const struct profile *profile_select(const struct profile *profiles, size_t n, const char *name,
-                                     uint16_t vid, uint16_t pid, uint16_t usage_page);
+                                     const struct profile_device *dev);
 
 /* The binding a usage or a raw report triggers, NULL when none. */
 const struct profile_binding *profile_find_usage(const struct profile *p, uint16_t page,

@@ -139,6 +139,8 @@ struct agw_host {
      * descriptor, from udev/sysfs.  0, or -errno. */
     int (*hid_ids)(struct agw_device *dev, uint16_t *vid, uint16_t *pid);
     ssize_t (*hid_descriptor)(struct agw_device *dev, uint8_t *buf, size_t max);
+    /* ... and its USB interface number (-1: none) and product name, for profile matching */
+    int (*hid_names)(struct agw_device *dev, int *interface, char *product, size_t len);
     /* A key/value shown for this device by the `devices` verb (e.g. which
      * profile it matched); value NULL removes the key. */
     void (*set_info)(struct agw_device *dev, const char *key, const char *value);

@@ -115,3 +115,24 @@ def test_broken_profile_is_named_and_others_still_load(tmp_path):
     finally:
         sub.close()
         tb.close()
+
+
+def test_profile_matched_by_product_name(tmp_path):
+    pdir = tmp_path / "profiles"
+    shutil.copytree(PROFILES, pdir)
+    (pdir / "by-name.ini").write_text("[profile]\nname = by-name\nclass = magnifier\nmatch = *\n"
+                                      "product = remote\n[input]\nconsumer:0x022D = zoom_out\n")
+    (pdir / "other.ini").write_text("[profile]\nname = other\nclass = magnifier\nmatch = *\n"
+                                    "priority = 50\nproduct = Some Other Keypad\n")
+    gw, sub, tb = rig(tmp_path, "[device mag-1]\nplugin = magnifier-hid\ntransport = hidraw\n"
+                      "path = /dev/hidraw0\n", profile_dir=str(pdir))
+    try:
+        tb.do("add remote 2222 0001 0C")  # its HID name is "remote"
+        sub.wait_for(lambda t, e: t == "device/mag-1/state" and e["data"]["state"] == "up", 15)
+        devs = {d["id"]: d for d in gw.request({"verb": "devices"})["result"]["devices"]}
+        assert devs["mag-1"]["info"]["profile"] == "by-name"
+        tb.do("report remote 2d02")
+        assert sub.wait_topic("magnifier/mag-1/control")["data"]["action"] == "zoom_out"
+    finally:
+        sub.close()
+        tb.close()

@@ -163,11 +163,22 @@ static void profile_selection(void **state)
     assert_int_equal(profile_parse(any, strlen(any), "a", actions, &ps[0], err, sizeof(err)), 0);
     assert_int_equal(profile_parse(one, strlen(one), "b", actions, &ps[1], err, sizeof(err)), 0);
     assert_int_equal(profile_parse(page, strlen(page), "c", actions, &ps[2], err, sizeof(err)), 0);
-    assert_string_equal(profile_select(ps, 3, NULL, 0x1209, 0xA11F, 0xFF00)->name, "one");
-    assert_string_equal(profile_select(ps, 3, NULL, 0x1234, 0x0001, 0x0C)->name, "page");
-    assert_string_equal(profile_select(ps, 3, NULL, 0x1234, 0x0001, 0x01)->name, "any");
-    assert_string_equal(profile_select(ps, 3, "any", 0x1209, 0xA11E, 0)->name, "any");
-    assert_null(profile_select(ps, 3, "missing", 0, 0, 0));
+    struct profile_device a = {0x1209, 0xA11F, 0xFF00, 0, ""}, b = {0x1234, 0x0001, 0x0C, 0, ""},
+                          c = {0x1234, 0x0001, 0x01, 0, "ACME Keypad"};
+    assert_string_equal(profile_select(ps, 3, NULL, &a)->name, "one");
+    assert_string_equal(profile_select(ps, 3, NULL, &b)->name, "page");
+    assert_string_equal(profile_select(ps, 3, NULL, &c)->name, "any");
+    assert_string_equal(profile_select(ps, 3, "any", &a)->name, "any");
+    assert_null(profile_select(ps, 3, "missing", &a));
+    /* interface and product narrow a match */
+    static struct profile narrow;
+    const char *txt = "[profile]\nname = narrow\nmatch = 1234:0001\ninterface = 1\nproduct = ACME\n";
+    assert_int_equal(profile_parse(txt, strlen(txt), "d", actions, &narrow, err, sizeof(err)), 0);
+    assert_null(profile_select(&narrow, 1, NULL, &c)); /* interface 0 */
+    c.interface = 1;
+    assert_string_equal(profile_select(&narrow, 1, NULL, &c)->name, "narrow");
+    c.product = "Other Keypad";
+    assert_null(profile_select(&narrow, 1, NULL, &c));
 }
 
 int main(void)
