@@ -162,20 +162,30 @@ static bool prepare(struct bus *bus, struct event_meta *m, const char *cls, cons
     return *topic_len > 0;
 }
 
-uint64_t bus_publish_encoded(struct bus *bus, const char *cls, const char *subject,
-                             const char *event, bool device_source, char *data_json,
-                             const struct timespec *time)
+/* The one place that assigns seq: the public event, then its private twin. */
+static uint64_t publish(struct bus *bus, const char *cls, const char *subject, const char *event,
+                        bool device_source, const char *public_json, json_t *full,
+                        const struct timespec *time)
 {
     struct event_meta m;
     char topic[256];
     int topic_len;
-    uint64_t seq = 0;
-    if (data_json && prepare(bus, &m, cls, subject, event, device_source, time, topic,
-                             sizeof(topic), &topic_len) &&
-        publish_public(bus, &m, topic, (size_t)topic_len, data_json))
-        seq = bus->seq;
-    else
+    if (!public_json || !prepare(bus, &m, cls, subject, event, device_source, time, topic,
+                                 sizeof(topic), &topic_len) ||
+        !publish_public(bus, &m, topic, (size_t)topic_len, public_json)) {
         log_err("event %s/%s/%s could not be encoded; not published", cls, subject, event);
+        return 0;
+    }
+    if (full && bus->priv) /* the full twin: same topic, id, epoch, seq and time */
+        publish_private_twin(bus, &m, topic, (size_t)topic_len, full);
+    return bus->seq;
+}
+
+uint64_t bus_publish_encoded(struct bus *bus, const char *cls, const char *subject,
+                             const char *event, bool device_source, char *data_json,
+                             const struct timespec *time)
+{
+    uint64_t seq = publish(bus, cls, subject, event, device_source, data_json, NULL, time);
     free(data_json);
     return seq;
 }
@@ -184,30 +194,17 @@ uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, cons
                      bool device_source, json_t *data, const struct agw_personal_field *personal,
                      const struct timespec *time)
 {
-    if (!personal || !mask_has_personal(data, personal)) {
-        uint64_t seq = bus_publish_encoded(bus, cls, subject, event, device_source,
-                                           encode_data(data), time);
-        json_decref(data);
-        return seq;
-    }
-    json_t *pub_data = mask_public_view(data, personal);
-    char *data_json = pub_data ? encode_data(pub_data) : NULL;
+    bool has_personal = personal && mask_has_personal(data, personal);
+    json_t *pub_data = has_personal ? mask_public_view(data, personal) : json_incref(data);
+    char *public_json = pub_data ? encode_data(pub_data) : NULL;
     json_decref(pub_data);
-    struct event_meta m;
-    char topic[256];
-    int topic_len;
-    uint64_t seq = 0;
-    if (data_json && prepare(bus, &m, cls, subject, event, device_source, time, topic,
-                             sizeof(topic), &topic_len) &&
-        publish_public(bus, &m, topic, (size_t)topic_len, data_json)) {
-        seq = bus->seq;
-        if (bus->priv) /* the full twin: same topic, id, epoch, seq and time */
-            publish_private_twin(bus, &m, topic, (size_t)topic_len, data);
-    } else {
-        log_err("event %s/%s/%s could not be encoded; not published", cls, subject, event);
-    }
-    free(data_json);
-    mask_wipe_decref(data);
+    uint64_t seq = publish(bus, cls, subject, event, device_source, public_json,
+                           has_personal ? data : NULL, time);
+    free(public_json);
+    if (has_personal)
+        mask_wipe_decref(data);
+    else
+        json_decref(data);
     return seq;
 }
 

@@ -1,28 +1,11 @@
 /* Golden-test driver: a receiver's byte stream (or keyboard reports, one a
  * line) in, JSON lines of codes and errors out.  "#format NAME" picks the format. */
-#include <ctype.h>
 #include <stdio.h>
+#include "hexio.h"
 #include <stdlib.h>
 #include <string.h>
 
 #include "ev1527.h"
-
-static size_t parse_hex(const char *line, uint8_t *out, size_t max)
-{
-    size_t n = 0;
-    for (const char *p = line; p[0] && p[1] && n < max;) {
-        if (isspace((unsigned char)*p)) {
-            p++;
-            continue;
-        }
-        unsigned v;
-        if (sscanf(p, "%2x", &v) != 1)
-            break;
-        out[n++] = (uint8_t)v;
-        p += 2;
-    }
-    return n;
-}
 
 static void print_code(const struct ev_code *c)
 {
@@ -65,7 +48,7 @@ int main(int argc, char **argv)
             if (!keyboard_started++)
                 ev_decoder_init(&d, format);
             uint8_t report[64];
-            size_t len = parse_hex(line, report, sizeof(report));
+            size_t len = hex_parse(line, report, sizeof(report));
             struct ev_code c;
             struct ev_error e;
             enum ev_next r = ev_keyboard_report(&d, report, len, &c, &e);
@@ -75,7 +58,7 @@ int main(int argc, char **argv)
                 print_error(&e);
             continue;
         }
-        n += parse_hex(line, stream + n, sizeof(stream) - n);
+        n += hex_parse(line, stream + n, sizeof(stream) - n);
     }
     fclose(f);
     if (format == EV_FORMAT_KEYBOARD)

@@ -2,9 +2,9 @@
  * JSON lines of pressed/released actions and errors out.
  *   #descriptor HEX       #profile PATH (relative to the .hex file)
  * then one input report per line. */
-#include <ctype.h>
 #include <libgen.h>
 #include <stdio.h>
+#include "hexio.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,23 +15,6 @@
 static const char *const actions[] = {"zoom_in", "zoom_out", "zoom_set", "mode_next", "mode_set",
                                       "freeze", "unfreeze", "freeze_toggle", "brightness_up",
                                       "brightness_down", "rate", NULL};
-
-static size_t parse_hex(const char *s, uint8_t *out, size_t max)
-{
-    size_t n = 0;
-    for (; s[0] && s[1] && n < max;) {
-        if (isspace((unsigned char)*s)) {
-            s++;
-            continue;
-        }
-        unsigned v;
-        if (sscanf(s, "%2x", &v) != 1)
-            break;
-        out[n++] = (uint8_t)v;
-        s += 2;
-    }
-    return n;
-}
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -65,7 +48,7 @@ int main(int argc, char **argv)
         line[strcspn(line, "\r\n")] = '\0';
         if (strncmp(line, "#descriptor ", 12) == 0) {
             uint8_t desc[4096];
-            size_t n = parse_hex(line + 12, desc, sizeof(desc));
+            size_t n = hex_parse(line + 12, desc, sizeof(desc));
             if (hid_parse(desc, n, &map, &err) < 0)
                 printf("{\"descriptor_error\":\"%s\",\"offset\":%zu}\n", err.message, err.offset);
             else
@@ -87,7 +70,7 @@ int main(int argc, char **argv)
         if (line[0] == '#' || !line[0])
             continue;
         uint8_t report[256];
-        size_t n = parse_hex(line, report, sizeof(report));
+        size_t n = hex_parse(line, report, sizeof(report));
         struct keypad_event ev[16];
         int got = keypad_report(&k, report, n, ev, 16, &err);
         if (got < 0) {

@@ -1,17 +1,14 @@
 #!/usr/bin/python3
 """Writes the golden input streams for the evaluation-pad frames (rs485-5key)."""
 import os
+import sys
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests", "emulators"))
+from pad_bus import frame  # noqa: E402  (the emulator's frames are the golden inputs)
+
+OUT = os.path.join(HERE, "golden")
 PROFILE = "../../../../plugins/evalpad/profiles/rs485-5key.ini"
-
-
-def frame(addr, key, corrupt=False):
-    body = bytes([addr, key, 0])
-    x = 0
-    for b in body:
-        x ^= b
-    return b"\x02" + body + bytes([x ^ (0x5A if corrupt else 0)]) + b"\x03"
 
 
 def write(name, note, data):

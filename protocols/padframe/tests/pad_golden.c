@@ -1,12 +1,12 @@
 /* Golden-test driver: a profile ([frame] and [input]), the bus's pad
  * addresses, and a byte stream in; frames, ratings and errors out.
  *   #profile PATH (relative to the .hex file)   #pads 1 2 */
-#include <ctype.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexio.h"
 #include "hid_profile.h"
 #include "padframe.h"
 
@@ -62,16 +62,7 @@ int main(int argc, char **argv)
         }
         if (line[0] == '#')
             continue;
-        for (char *p = line; p[0] && p[1] && n < sizeof(stream);) {
-            if (isspace((unsigned char)*p)) {
-                p++;
-                continue;
-            }
-            unsigned v;
-            sscanf(p, "%2x", &v);
-            stream[n++] = (uint8_t)v;
-            p += 2;
-        }
+        n += hex_parse(line, stream + n, sizeof(stream) - n);
     }
     fclose(f);
     static struct pad_decoder d;

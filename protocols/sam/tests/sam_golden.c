@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexio.h"
 #include "sam.h"
 #include "sam_json.h"
 
@@ -20,17 +21,7 @@ static size_t read_hex(FILE *f, uint8_t *out, size_t max, int *fingerprint)
                 *fingerprint = 1;
             continue;
         }
-        for (char *p = line; p[0] && p[1];) {
-            if (isspace((unsigned char)*p)) {
-                p++;
-                continue;
-            }
-            unsigned v;
-            if (sscanf(p, "%2x", &v) != 1 || n >= max)
-                return n;
-            out[n++] = (uint8_t)v;
-            p += 2;
-        }
+        n += hex_parse(line, out + n, max - n);
     }
     return n;
 }
