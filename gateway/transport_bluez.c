@@ -61,7 +61,8 @@ static int scan(struct bluez *b, char *err, size_t errlen)
     if (r < 0)
         return r;
     if (!b->device_path[0]) {
-        snprintf(err, errlen, "BlueZ knows no device %s (paired and in range?)", b->address);
+        /* the address is not repeated: it identifies a visitor's hearing aid */
+        snprintf(err, errlen, "BlueZ knows no device with the configured address (paired?)");
         return -ENODEV;
     }
     size_t keep = 0, n = strlen(b->device_path);
