@@ -121,6 +121,13 @@ static void skeleton_input(struct agw_device *dev, const uint8_t *buf, size_t le
         take_text(dev, s, buf, len);
 }
 
+/* Called when the device is gone (unplugged), before close: no I/O now. */
+static void skeleton_removed(struct agw_device *dev)
+{
+    host->log(dev, AGW_LOG_INFO, "removed: the device is gone, %llu input(s) seen",
+              (unsigned long long)self(dev)->inputs);
+}
+
 static int skeleton_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
 {
     struct skeleton *s = self(dev);
@@ -149,4 +156,5 @@ AGW_PLUGIN_DEFINE(
     .close = skeleton_close,
     .on_input = skeleton_input,
     .on_timer = skeleton_timer,
+    .removed = skeleton_removed,
     .command = skeleton_command);

@@ -34,4 +34,8 @@ def test_hidraw_hotplug_attach_read_detach(tmp_path):
     finally:
         sub.close()
         assert tb.close() == 0  # the gateway stopped cleanly
-    assert "claimed by skeleton" in gw.log_text()
+    log = gw.log_text()
+    assert "claimed by skeleton" in log
+    # unplugged: the plugin was told the device is gone before it was closed and detached
+    told = log.index("device skeleton-sn0000 (skeleton): removed: the device is gone, 1 input(s) seen")
+    assert told < log.index("device skeleton-sn0000 detached")

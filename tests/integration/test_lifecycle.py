@@ -119,3 +119,23 @@ def test_journal_prefixes_under_systemd(tmp_path):
     gw.stop()
     lines = [l for l in gw.log_text().splitlines() if l]
     assert lines and all(l.startswith("<") and l[2] == ">" for l in lines), lines[:3]
+
+
+def test_sd_notify_ready_and_stopping(tmp_path):
+    """Under systemd (NOTIFY_SOCKET) the gateway says READY=1 once serving and STOPPING=1."""
+    import socket
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    gw = Gateway(tmp_path, A, env=dict(os.environ, NOTIFY_SOCKET=path))
+    gw.start()
+    try:
+        assert b"READY=1" in sock.recv(4096)
+        gw.signal(signal.SIGHUP)
+        assert b"RELOADING=1" in sock.recv(4096)
+        assert b"READY=1" in sock.recv(4096)
+    finally:
+        gw.stop()
+    assert b"STOPPING=1" in sock.recv(4096)
+    sock.close()
