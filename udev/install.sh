@@ -4,7 +4,7 @@
 # rules generated from the plugins' ID tables, the opt-in rules for generic
 # USB-serial bridges (only the serial numbers named), and the systemd unit.
 #
-#   install.sh install   [--dry-run] [--destdir DIR] [--with-generic PLUGIN:SERIAL...]
+#   install.sh install   [--dry-run] [--destdir DIR] [--with-generic [PLUGIN:]SERIAL...]
 #   install.sh uninstall [--dry-run] [--destdir DIR]
 #
 # It prints each thing it does; a second run changes nothing and says so.
@@ -86,29 +86,41 @@ generic_plugins() { # the plugins that have opt-in bridge rules
     sed -n 's/.*ENV{ACCESSGW_PLUGIN}="\([^"]*\)".*/\1/p' "$here/61-accessgw-generic.rules.in" | sort -u
 }
 
-generic_rules() { # each plugin's bridge rules once per serial number named for it
+generic_plugins() { # the plugins that have opt-in bridge rules
+    sed -n 's/.*ENV{ACCESSGW_PLUGIN}="\([^"]*\)".*/\1/p' "$here/61-accessgw-generic.rules.in" | sort -u
+}
+
+# PLUGIN:SERIAL: that plugin's bridge rules for the adapter with this serial
+# number (hotplug then claims it for the plugin).  A bare SERIAL: access only
+# (group accessgw, mode 0660) for a bridge with this serial number, whatever
+# plugin it serves; declare it in a [device] section.
+generic_rules() {
     awk -v pairs="$serials" '
         BEGIN { n = split(pairs, p, " ") }
         /^[^#].*@SERIAL@/ {
             match($0, /ACCESSGW_PLUGIN}="[^"]*"/); plugin = substr($0, RSTART + 18, RLENGTH - 19)
-            for (i = 1; i <= n; i++) { split(p[i], ps, ":"); if (ps[1] == plugin) { line = $0; gsub(/@SERIAL@/, ps[2], line); print line } }
+            for (i = 1; i <= n; i++) {
+                split(p[i], ps, ":")
+                if (ps[2] == "" ) {  # bare serial: once per bridge model, no plugin claim
+                    line = $0; sub(/, ENV\{ACCESSGW_PLUGIN\}="[^"]*"/, "", line); gsub(/@SERIAL@/, ps[1], line)
+                    if (!(line in seen)) { seen[line] = 1; print line }
+                } else if (ps[1] == plugin) {
+                    line = $0; gsub(/@SERIAL@/, ps[2], line); print line
+                }
+            }
             next }
         { print }' "$here/61-accessgw-generic.rules.in"
 }
 
-check_generic_pairs() { # a bare SERIAL is fine only when one plugin has bridge rules
+check_generic_pairs() {
     only=$(generic_plugins)
-    pairs=
     for s in $serials; do
         case $s in
             *:*) plugin=${s%%:*}
-                 echo "$only" | grep -qx "$plugin" || { echo "install.sh: plugin '$plugin' has no generic-bridge rules (these do: $(echo $only))" >&2; exit 2; }
-                 pairs="$pairs $s" ;;
-            *) [ "$(echo "$only" | wc -l)" = 1 ] || { echo "install.sh: serial '$s': say which plugin the adapter is for, as PLUGIN:SERIAL (one of: $(echo $only))" >&2; exit 2; }
-               pairs="$pairs $only:$s" ;;
+                 echo "$only" | grep -qx "$plugin" || { echo "install.sh: plugin '$plugin' has no generic-bridge rules (these do: $(echo $only))" >&2; exit 2; } ;;
+            *) say "note: serial $s gets access only; name a plugin (PLUGIN:$s, one of: $(echo $only)) to have hotplug claim it" ;;
         esac
     done
-    serials=$pairs
 }
 
 ensure_account() {

@@ -128,9 +128,15 @@ def test_generic_file_only_when_asked(tmp_path):
     root = str(tmp_path / "root")
     run("install", "--destdir", root)
     assert not os.path.exists(os.path.join(root, "etc/udev/rules.d/61-accessgw-generic.rules"))
-    # two plugins have bridge rules: a bare serial is ambiguous and refused
-    bare = run("install", "--destdir", root, "--with-generic", "A1B2C3", ok=False)
-    assert bare.returncode == 2 and "PLUGIN:SERIAL" in bare.stderr
+    # a bare serial: access for that adapter, but no plugin claims it (two plugins could)
+    bare = run("install", "--destdir", root, "--with-generic", "A1B2C3")
+    assert "access only" in bare.stdout
+    with open(os.path.join(root, "etc/udev/rules.d/61-accessgw-generic.rules")) as f:
+        lines = rule_lines(f.read())
+    ch340 = [l for l in lines if '"1a86"' in l and 'ATTRS{serial}=="A1B2C3"' in l]
+    assert len(ch340) == 1 and "ACCESSGW_PLUGIN" not in ch340[0] and 'MODE="0660"' in ch340[0]
+    for line in lines:
+        check_rule_line(line)
     run("install", "--destdir", root, "--with-generic", "idcard-sam:A1B2C3", "callbell-rf:0001")
     with open(os.path.join(root, "etc/udev/rules.d/61-accessgw-generic.rules")) as f:
         text = f.read()
