@@ -4,9 +4,9 @@
 set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libzmq3-dev libusb-1.0-0-dev libhidapi-dev libudev-dev libsystemd-dev
-libjansson-dev libinih-dev libcmocka-dev
-python3 python3-pytest python3-zmq python3-dbus python3-dbusmock python3-gi python3-jsonschema dbus
-umockdev gir1.2-umockdev-1.0 libumockdev-dev udev"
+libjansson-dev libcmocka-dev
+python3 python3-pytest python3-zmq python3-dbus python3-gi python3-jsonschema dbus
+umockdev gir1.2-umockdev-1.0 udev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
