@@ -319,10 +319,11 @@ static void handle_exited(struct gateway *g, struct out_mail *m)
             dev = g->devs[i];
     if (!dev)
         return;
+    const char *reason = !g->running     ? "gateway stopping"
+                         : dev->syspath ? "unplugged"
+                                        : "reconfigured";
     publish_device_event(g, dev->id, "detached",
-                         json_pack("{s:s, s:s}", "plugin", dev->plugin->id, "reason",
-                                   dev->syspath ? "unplugged" : g->running ? "reconfigured"
-                                                                           : "gateway stopping"));
+                         json_pack("{s:s, s:s}", "plugin", dev->plugin->id, "reason", reason));
     json_t *children = device_children(dev);
     size_t k;
     json_t *c;
