@@ -26,6 +26,8 @@ struct aid {
     uint8_t active;
     struct vcs_state vol;
     bool has_vol;
+    struct asha_properties asha;
+    bool has_asha;
     int battery; /* -1: unknown */
     unsigned battery_low;
     bool low_reported;
@@ -94,6 +96,12 @@ static json_t *status_json(struct agw_device *dev, const struct aid *a)
         json_object_set_new(o, "name", json_string(name));
     if (a->has_features)
         json_object_set_new(o, "type", json_string(has_type_name(a->features.type)));
+    else if (a->has_asha) /* an ASHA-only aid: binaural or not is all it says */
+        json_object_set_new(o, "type", json_string(a->asha.binaural ? "binaural" : "monaural"));
+    if (a->has_asha)
+        json_object_set_new(o, "asha", json_pack("{s:s, s:b}", "side",
+                                                 a->asha.right_side ? "right" : "left", "binaural",
+                                                 a->asha.binaural));
     if (a->battery >= 0)
         json_object_set_new(o, "battery_pct", json_integer(a->battery));
     json_object_set_new(o, "active_preset", active_json(a));
@@ -214,6 +222,14 @@ static void take_volume(struct agw_device *dev, struct aid *a, const uint8_t *v,
         value_error(dev, "volume_state", &err);
 }
 
+static void take_asha(struct agw_device *dev, struct aid *a, const uint8_t *v, size_t n)
+{
+    struct has_error err;
+    a->has_asha = asha_parse_properties(v, n, &a->asha, &err) == 0;
+    if (!a->has_asha)
+        value_error(dev, "asha_properties", &err);
+}
+
 static void take_battery(struct agw_device *dev, struct aid *a, const uint8_t *v, size_t n)
 {
     struct has_error err;
@@ -230,6 +246,7 @@ static void start(struct agw_device *dev, struct aid *a)
     read_value(dev, HAS_UUID_ACTIVE_PRESET, "active preset", take_active);
     read_value(dev, VCS_UUID_STATE, "volume state", take_volume);
     read_value(dev, BAS_UUID_LEVEL, "battery level", take_battery);
+    read_value(dev, ASHA_UUID_PROPERTIES, "ASHA properties", take_asha);
     static const char *const notified[] = {HAS_UUID_CONTROL_POINT, HAS_UUID_ACTIVE_PRESET,
                                            VCS_UUID_STATE, BAS_UUID_LEVEL};
     for (size_t i = 0; i < 4; i++)

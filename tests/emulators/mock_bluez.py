@@ -102,18 +102,21 @@ class HearingAid:
                                   "Connected": True, "ServicesResolved": True,
                                   "UUIDs": dbus.Array([uuid16(0x1854), uuid16(0x1844), uuid16(0x180F)], signature="s")},
             "org.bluez.Battery1": {"Percentage": dbus.Byte(self.battery)}})
-        s_has, s_vcs, s_bas = (DEV_PATH + "/service000%d" % i for i in (1, 2, 3))
+        s_has, s_vcs, s_bas, s_asha = (DEV_PATH + "/service000%d" % i for i in (1, 2, 3, 4))
         services = [Obj(b, p, {"org.bluez.GattService1": {"UUID": uuid16(u), "Primary": True,
                                                            "Device": dbus.ObjectPath(DEV_PATH)}})
-                    for p, u in ((s_has, 0x1854), (s_vcs, 0x1844), (s_bas, 0x180F))]
+                    for p, u in ((s_has, 0x1854), (s_vcs, 0x1844), (s_bas, 0x180F), (s_asha, 0xFDF0))]
         self.features = Characteristic(b, s_has + "/char0001", s_has, uuid16(0x2BDA), [0x31])
         self.cp = Characteristic(b, s_has + "/char0002", s_has, uuid16(0x2BDB), [], self.write_cp)
         self.active_char = Characteristic(b, s_has + "/char0003", s_has, uuid16(0x2BDC), [self.active])
         self.vol = Characteristic(b, s_vcs + "/char0004", s_vcs, uuid16(0x2B7D), self.vol_value())
         self.vcp = Characteristic(b, s_vcs + "/char0005", s_vcs, uuid16(0x2B7E), [], self.write_vcp)
         self.batt = Characteristic(b, s_bas + "/char0006", s_bas, uuid16(0x2A19), [self.battery])
+        # ASHA ReadOnlyProperties: version 1, right side, binaural, HiSyncId, render delay 40 ms
+        self.asha = Characteristic(b, s_asha + "/char0007", s_asha, "6333651e-c481-4a3e-9169-7c902aad37bb",
+                                   [1, 0x03, 1, 2, 3, 4, 5, 6, 7, 8, 1, 40, 0, 0, 0, 2, 0])
         self.objects = [self.device] + services + [self.features, self.cp, self.active_char,
-                                                   self.vol, self.vcp, self.batt]
+                                                   self.vol, self.vcp, self.batt, self.asha]
         self.root = Root(b, self)
 
     def unexport(self):

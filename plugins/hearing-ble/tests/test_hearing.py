@@ -65,6 +65,7 @@ def test_connect_status_preset_volume_battery(rig):
     d = st["data"]
     assert d["connected"] is True and d["type"] == "monaural" and d["battery_pct"] == 80
     assert d["name"] == "Demo Hearing Aid"
+    assert d["asha"] == {"side": "right", "binaural": True}
     assert [p["name"] for p in d["presets"]] == ["Universal", "Hall loop", "Quiet"]
     assert d["active_preset"] == {"index": 1, "name": "Universal"}
     assert d["volume"] == 100 and d["mute"] is False and d["location"] == "Hearing zone"
