@@ -19,7 +19,11 @@
 
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
-#define HID_POLL_MS 50 /* hidapi hides its fd; how often a worker looks at its inbox */
+/* libusb's synchronous bulk API has no fd to poll: a USB worker reads in
+ * slices this long between looks at its inbox */
+#define USB_POLL_MS 50
+/* one hidraw report can be HID_MAX_BUFFER_SIZE (16 KiB) long */
+#define INPUT_BUFFER 16384
 
 static const char *state_dir_value; /* set once by device_set_state_dir() */
 void device_set_state_dir(const char *dir) { state_dir_value = dir; }
@@ -648,7 +652,7 @@ static void process_events(struct device *dev)
 /* Waits for input, mail or the next timer, and hands input to the plugin. */
 static void wait_for_work(struct device *dev, int timeout)
 {
-    uint8_t buf[4096];
+    uint8_t buf[INPUT_BUFFER];
     if (dev->opened && dev->tr.ops->process) {
         process_events(dev);
         struct pollfd p[2] = {{.fd = dev->inbox.fd, .events = POLLIN},
@@ -660,7 +664,7 @@ static void wait_for_work(struct device *dev, int timeout)
     bool wants_input = dev->opened && dev->plugin->on_input;
     int fd = wants_input ? dev->tr.ops->pollfd(&dev->tr) : -1;
     if (wants_input && fd < 0 && dev->tr.ops != &transport_none_ops) {
-        int slice = (timeout < 0 || timeout > HID_POLL_MS) ? HID_POLL_MS : timeout;
+        int slice = (timeout < 0 || timeout > USB_POLL_MS) ? USB_POLL_MS : timeout;
         deliver_input(dev, buf, dev->tr.ops->read(&dev->tr, buf, sizeof(buf), slice));
         return;
     }

@@ -1,5 +1,5 @@
 /* Transports the host owns and lends to plugins: serial (termios), USB
- * (libusb, vendor bulk interface), hidraw (hidapi) and none.  Every
+ * (libusb, vendor bulk interface), hidraw and none.  Every
  * operation is blocking with a timeout and runs on the device's worker. */
 #ifndef AGW_TRANSPORT_H
 #define AGW_TRANSPORT_H
@@ -37,13 +37,21 @@ struct transport_ops {
 struct transport {
     const struct transport_ops *ops;
     int fd;
-    void *handle;   /* hid_device * or libusb_device_handle * */
+    void *handle;   /* libusb_device_handle * */
     unsigned char ep_in, ep_out;
     int interface;
     size_t packet;  /* USB max packet size */
 };
 
 const struct transport_ops *transport_ops_for(enum agw_transport kind);
+
+/* Character devices (serial ttys, hidraw): open O_NONBLOCK, poll+read with a
+ * timeout, write everything; -ENODEV once the device is gone. */
+int transport_fd_open(struct transport *t, const char *path, char *err, size_t errlen);
+void transport_fd_close(struct transport *t);
+ssize_t transport_fd_read(struct transport *t, void *buf, size_t max, int timeout_ms);
+ssize_t transport_fd_write(struct transport *t, const void *buf, size_t len);
+int transport_fd_pollfd(struct transport *t);
 /* Once, from the main thread, before any worker starts. */
 int transports_global_init(void);
 void transports_global_exit(void);

@@ -1,8 +1,14 @@
-/* hidraw devices through hidapi: reports in, reports out. */
-#include <errno.h>
-#include <hidapi/hidapi.h>
-#include <stdio.h>
-#include <string.h>
+/* hidraw devices: one report per read(), one report per write().
+ *
+ * The node is opened directly rather than through hidapi: hidapi keeps its
+ * file descriptor to itself, so a worker could only wait for a report by
+ * polling hid_read_timeout() in slices (a verb to the device waited for the
+ * slice, an idle device woke its thread 20 times a second).  The kernel's
+ * hidraw interface is small and stable (Documentation/hid/hidraw.rst): a
+ * pollable fd, read() returning one input report (its id first when the
+ * device numbers its reports), write() taking one output report (id first,
+ * 0 when unnumbered), POLLHUP/POLLERR and EIO once the device is gone. */
+#include <unistd.h>
 
 #include "transport.h"
 
@@ -10,52 +16,17 @@ static int hid_transport_open(struct transport *t, const char *path, unsigned ba
                               size_t errlen)
 {
     (void)baud;
-    hid_device *h = hid_open_path(path);
-    if (!h) {
-        int e = errno ? errno : ENODEV;
-        snprintf(err, errlen, "%s: cannot open with hidapi: %s%s", path, strerror(e),
-                 e == EACCES ? " (is the service user in the accessgw group? see udev/)" : "");
-        return -e;
-    }
-    hid_set_nonblocking(h, 0);
-    t->handle = h;
-    t->fd = -1;
-    return 0;
-}
-
-static void hid_transport_close(struct transport *t)
-{
-    if (t->handle)
-        hid_close(t->handle);
-    t->handle = NULL;
-}
-
-static ssize_t hid_transport_read(struct transport *t, void *buf, size_t max, int timeout_ms)
-{
-    int n = hid_read_timeout(t->handle, buf, max, timeout_ms);
-    return n < 0 ? -ENODEV : n;
-}
-
-static ssize_t hid_transport_write(struct transport *t, const void *buf, size_t len)
-{
-    int n = hid_write(t->handle, buf, len);
-    return n < 0 ? -EIO : n;
+    return transport_fd_open(t, path, err, errlen);
 }
 
 static void hid_transport_flush(struct transport *t)
 {
     unsigned char junk[256];
-    while (hid_read_timeout(t->handle, junk, sizeof(junk), 0) > 0)
+    while (read(t->fd, junk, sizeof(junk)) > 0)
         ;
 }
 
-static int hid_transport_pollfd(struct transport *t)
-{
-    (void)t;
-    return -1; /* hidapi hides its fd: the worker polls read() with a short timeout */
-}
-
 const struct transport_ops transport_hid_ops = {
-    "hidraw", hid_transport_open, hid_transport_close, hid_transport_read,
-    hid_transport_write, hid_transport_flush, hid_transport_pollfd, NULL,
+    "hidraw", hid_transport_open, transport_fd_close, transport_fd_read, transport_fd_write,
+    hid_transport_flush, transport_fd_pollfd, NULL,
 };

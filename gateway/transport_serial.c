@@ -1,7 +1,5 @@
 /* Serial ports through termios, at any baud rate (termios2 for odd ones). */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -56,16 +54,11 @@ static int serial_configure(int fd, unsigned baud, char *err, size_t errlen)
 static int serial_open(struct transport *t, const char *path, unsigned baud, char *err,
                        size_t errlen)
 {
-    t->fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    if (t->fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "%s: %s%s", path, strerror(e),
-                 e == EACCES ? " (is the service user in the accessgw group? see udev/)" : "");
-        return -e;
-    }
+    int r = transport_fd_open(t, path, err, errlen);
+    if (r < 0)
+        return r;
     if (serial_configure(t->fd, baud ? baud : 9600, err, errlen) < 0) {
-        close(t->fd);
-        t->fd = -1;
+        transport_fd_close(t);
         return -EINVAL;
     }
     /* Keep a second program from interleaving bytes on the same port. */
@@ -74,57 +67,9 @@ static int serial_open(struct transport *t, const char *path, unsigned baud, cha
     return 0;
 }
 
-static void serial_close(struct transport *t)
-{
-    if (t->fd >= 0)
-        close(t->fd);
-    t->fd = -1;
-}
-
-static ssize_t gone_or_errno(int e)
-{
-    return (e == EIO || e == ENXIO || e == ENODEV || e == EBADF) ? -ENODEV : -e;
-}
-
-static ssize_t serial_read(struct transport *t, void *buf, size_t max, int timeout_ms)
-{
-    struct pollfd p = {.fd = t->fd, .events = POLLIN};
-    int r = poll(&p, 1, timeout_ms);
-    if (r < 0)
-        return errno == EINTR ? 0 : -errno;
-    if (r == 0)
-        return 0;
-    ssize_t n = read(t->fd, buf, max);
-    if (n > 0)
-        return n;
-    if (n == 0 || (p.revents & (POLLHUP | POLLERR)))
-        return -ENODEV; /* hung up: a USB adapter pulled, or the pty master closed */
-    return (errno == EAGAIN || errno == EINTR) ? 0 : gone_or_errno(errno);
-}
-
-static ssize_t serial_write(struct transport *t, const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t n = write(t->fd, p, left);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            struct pollfd pf = {.fd = t->fd, .events = POLLOUT};
-            if (poll(&pf, 1, 1000) == 0)
-                return -ETIMEDOUT;
-            continue;
-        }
-        if (n < 0)
-            return gone_or_errno(errno);
-        p += n;
-        left -= (size_t)n;
-    }
-    return (ssize_t)len;
-}
-
 static void serial_flush(struct transport *t) { tcflush(t->fd, TCIFLUSH); }
-static int serial_pollfd(struct transport *t) { return t->fd; }
 
 const struct transport_ops transport_serial_ops = {
-    "serial", serial_open, serial_close, serial_read, serial_write, serial_flush, serial_pollfd, NULL,
+    "serial", serial_open, transport_fd_close, transport_fd_read, transport_fd_write, serial_flush,
+    transport_fd_pollfd, NULL,
 };

@@ -3,7 +3,7 @@
 # Idempotent: packages already present are left alone.
 set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
-libzmq3-dev libusb-1.0-0-dev libhidapi-dev libudev-dev libsystemd-dev
+libzmq3-dev libusb-1.0-0-dev libudev-dev libsystemd-dev
 libjansson-dev libcmocka-dev
 python3 python3-pytest python3-zmq python3-dbus python3-gi python3-jsonschema dbus
 umockdev gir1.2-umockdev-1.0 udev"

@@ -1,6 +1,6 @@
 /*
  * magnifier-hid: electronic video magnifiers' keypads (电子助视器) over
- * hidapi.  Which key does what lives in a device profile (the .ini files in profiles/):
+ * hidraw.  Which key does what lives in a device profile (the .ini files in profiles/):
  * keypresses become magnifier/<dev>/control actions, the plugin keeps the
  * magnifier's state (zoom, colour mode, freeze) and publishes it as
  * magnifier/<dev>/state; set_zoom / set_mode are sent as the profile's
@@ -284,7 +284,7 @@ AGW_PLUGIN_DEFINE(
     .id = "magnifier-hid",
     .device_class = "magnifier",
     .version = "1.0",
-    .description = "electronic magnifier keypads over hidapi, driven by device profiles",
+    .description = "electronic magnifier keypads over hidraw, driven by device profiles",
     .ids = ids,
     .config_keys = config_keys,
     .transports = AGW_TRANSPORT_BIT(AGW_TRANSPORT_HIDRAW),

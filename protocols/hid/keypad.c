@@ -44,12 +44,14 @@ int keypad_report(struct keypad *k, const uint8_t *report, size_t len, struct ke
         return (int)n;
     struct hid_value values[128];
     int got = hid_extract(k->map, report, len, values, 128, err);
+    if (got == HID_ROLLOVER) /* too many keys: what was down stays down */
+        return (int)n;
     if (got < 0)
         return raw ? (int)n : -1;
     uint32_t now[KEYPAD_MAX_DOWN];
     size_t n_now = 0;
     for (int i = 0; i < got && n_now < KEYPAD_MAX_DOWN; i++)
-        if (values[i].value != 0 && values[i].usage != 0) {
+        if (values[i].usage != 0) {
             uint32_t key = ((uint32_t)values[i].usage_page << 16) | (values[i].usage & 0xFFFF);
             if (!contains(now, n_now, key))
                 now[n_now++] = key;

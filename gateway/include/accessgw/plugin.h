@@ -3,7 +3,7 @@
  *
  * A plugin is a shared object in the gateway's plugin_dir that exports one
  * descriptor, declared with AGW_PLUGIN_DEFINE().  The host owns every
- * transport (serial, libusb, hidapi, BlueZ) and the ZeroMQ bus: a plugin
+ * transport (serial, libusb, hidraw, BlueZ) and the ZeroMQ bus: a plugin
  * reads and writes through the agw_host function table and publishes
  * through emit().  All callbacks of one device run on that device's own
  * worker thread, so a plugin may block (within its own timeouts) without
@@ -35,7 +35,7 @@ extern "C" {
 enum agw_bus {
     AGW_BUS_END = 0, /* terminates an ID table */
     AGW_BUS_USB,     /* a libusb device (vendor interface, bulk endpoints) */
-    AGW_BUS_HID,     /* a hidraw node, opened through hidapi */
+    AGW_BUS_HID,     /* a hidraw node */
     AGW_BUS_SERIAL,  /* a tty whose USB parent has this VID:PID */
     AGW_BUS_BLE,     /* a BlueZ device exposing ble_uuid */
 };
