@@ -137,11 +137,15 @@ void ble_hotplug_close(struct ble_hotplug *h)
 
 int ble_hotplug_fd(struct ble_hotplug *h) { return sd_bus_get_fd(h->bus); }
 
+/* Signals that arrive during the walk's synchronous call wait in sd-bus's
+ * queue, not in the socket: dispatch again until nothing is left. */
 void ble_hotplug_process(struct ble_hotplug *h)
 {
-    while (sd_bus_process(h->bus, NULL) > 0)
-        ;
-    if (h->rescan) {
+    for (;;) {
+        while (sd_bus_process(h->bus, NULL) > 0)
+            ;
+        if (!h->rescan)
+            return;
         h->rescan = false;
         char err[200];
         if (bluez_walk_objects(h->bus, consider, h, err, sizeof(err)) < 0)

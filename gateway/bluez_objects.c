@@ -27,37 +27,49 @@ static int read_uuids(sd_bus_message *m, struct bluez_props *p)
     return sd_bus_message_exit_container(m);
 }
 
+/* One property of the dictionary: the ones callers use are read, the rest skipped. */
+static int read_prop(sd_bus_message *m, const char *name, struct bluez_props *p)
+{
+    const char *s;
+    int b, r;
+    uint8_t y;
+    if (!strcmp(name, "Address")) {
+        if ((r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
+            snprintf(p->address, sizeof(p->address), "%s", s);
+    } else if (!strcmp(name, "Alias")) { /* BlueZ always has one: the Name, or the address */
+        if ((r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
+            snprintf(p->name, sizeof(p->name), "%s", s);
+    } else if (!strcmp(name, "Name")) {
+        if ((r = sd_bus_message_read(m, "v", "s", &s)) >= 0 && !p->name[0])
+            snprintf(p->name, sizeof(p->name), "%s", s);
+    } else if (!strcmp(name, "UUID")) {
+        if ((r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
+            lower_copy(p->uuid, sizeof(p->uuid), s);
+    } else if (!strcmp(name, "UUIDs")) {
+        r = read_uuids(m, p);
+    } else if (!strcmp(name, "Connected") || !strcmp(name, "ServicesResolved")) {
+        if ((r = sd_bus_message_read(m, "v", "b", &b)) >= 0)
+            *(name[0] == 'C' ? &p->connected : &p->resolved) = b;
+    } else if (!strcmp(name, "Percentage")) {
+        if ((r = sd_bus_message_read(m, "v", "y", &y)) >= 0)
+            p->percentage = y;
+    } else {
+        r = sd_bus_message_skip(m, "v");
+    }
+    return r;
+}
+
 int bluez_read_props(sd_bus_message *m, struct bluez_props *p)
 {
     memset(p, 0, sizeof(*p));
-    p->connected = p->resolved = -1;
+    p->connected = p->resolved = p->percentage = -1;
     int r = sd_bus_message_enter_container(m, 'a', "{sv}");
     if (r < 0)
         return r;
     while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-        const char *name, *s;
-        int b;
-        if ((r = sd_bus_message_read(m, "s", &name)) < 0)
-            return r;
-        if (!strcmp(name, "Address") && (r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
-            snprintf(p->address, sizeof(p->address), "%s", s);
-        else if (!strcmp(name, "Alias") && (r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
-            snprintf(p->name, sizeof(p->name), "%s", s);
-        else if (!strcmp(name, "Name") && (r = sd_bus_message_read(m, "v", "s", &s)) >= 0) {
-            if (!p->name[0])
-                snprintf(p->name, sizeof(p->name), "%s", s);
-        } else if (!strcmp(name, "UUID") && (r = sd_bus_message_read(m, "v", "s", &s)) >= 0)
-            lower_copy(p->uuid, sizeof(p->uuid), s);
-        else if (!strcmp(name, "UUIDs"))
-            r = read_uuids(m, p);
-        else if (!strcmp(name, "Connected") && (r = sd_bus_message_read(m, "v", "b", &b)) >= 0)
-            p->connected = b;
-        else if (!strcmp(name, "ServicesResolved") && (r = sd_bus_message_read(m, "v", "b", &b)) >= 0)
-            p->resolved = b;
-        else if (strcmp(name, "Address") && strcmp(name, "UUID") && strcmp(name, "Connected") &&
-                 strcmp(name, "ServicesResolved") && strcmp(name, "Alias") && strcmp(name, "Name"))
-            r = sd_bus_message_skip(m, "v");
-        if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
+        const char *name;
+        if ((r = sd_bus_message_read(m, "s", &name)) < 0 || (r = read_prop(m, name, p)) < 0 ||
+            (r = sd_bus_message_exit_container(m)) < 0)
             return r;
     }
     return r < 0 ? r : sd_bus_message_exit_container(m);

@@ -19,6 +19,7 @@ struct bluez_props {
     char uuids[16][40];      /* Device1.UUIDs, lower case */
     size_t n_uuids;
     int connected, resolved; /* -1: not in the dictionary */
+    int percentage;          /* Battery1.Percentage, -1: none */
 };
 
 /* Reads an a{sv} at the cursor into p (unknown entries skipped). */

@@ -1,7 +1,19 @@
 /* Bluetooth LE devices through BlueZ over D-Bus (sd-bus, the system bus or
  * DBUS_SYSTEM_BUS_ADDRESS): the device object found by its address, its
  * GATT characteristics by UUID, notifications as PropertiesChanged, and
- * bluetoothd restarts (org.bluez changing owner) survived by looking again. */
+ * bluetoothd restarts (org.bluez changing owner) survived by looking again.
+ *
+ * What bluetoothd itself does, and the plugins must not see (BlueZ's
+ * doc/org.bluez.GattCharacteristic.rst, src/gatt-client.c, profiles/battery):
+ * - A ReadValue updates the cached Value and so emits PropertiesChanged(Value)
+ *   before the reply: that echo of our own read is not a notification.
+ * - The Battery Service belongs to bluetoothd's battery plugin: the level is
+ *   org.bluez.Battery1.Percentage on the device (registered once connected,
+ *   removed on disconnect), while the GATT service itself is hidden (BlueZ
+ *   5.48-5.54; 5.80+ with GATT.ExportClaimedServices=no) or exported beside it
+ *   (5.55-5.79, Debian 12's 5.66; 5.80+ read-only).  Battery Level 0x2A19 is
+ *   served from Battery1 whenever bluetoothd has it, from GATT only when it
+ *   does not (bluetoothd -P battery), so a plugin reads one level one way. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +35,8 @@
 struct gatt_char {
     char uuid[40];
     char path[256];
+    uint8_t echo[64]; /* the value our last ReadValue returned, until BlueZ echoes it */
+    int echo_len;     /* -1: no echo awaited */
 };
 
 struct bluez {
@@ -35,6 +49,10 @@ struct bluez {
     size_t n_chars;
     const struct transport_sink *sink;
     bool rescan;
+    int battery;          /* Battery1.Percentage of the device, -1: no Battery1 */
+    int battery_told;     /* the level the plugin last got, -1: none */
+    char battery_path[256];
+    int battery_seen;     /* during a scan: a Battery1 found at battery_path */
 };
 
 static void collect(void *ctx, const char *path, const char *iface, const struct bluez_props *p)
@@ -47,8 +65,13 @@ static void collect(void *ctx, const char *path, const char *iface, const struct
         b->resolved = p->resolved > 0;
     } else if (!strcmp(iface, BLUEZ_CHAR_IFACE) && p->uuid[0] && b->n_chars < MAX_CHARS) {
         /* kept for now; only those under the device's path survive the scan */
-        snprintf(b->chars[b->n_chars].uuid, sizeof(b->chars[0].uuid), "%s", p->uuid);
-        snprintf(b->chars[b->n_chars++].path, sizeof(b->chars[0].path), "%s", path);
+        struct gatt_char *c = &b->chars[b->n_chars++];
+        snprintf(c->uuid, sizeof(c->uuid), "%s", p->uuid);
+        snprintf(c->path, sizeof(c->path), "%s", path);
+        c->echo_len = -1;
+    } else if (!strcmp(iface, BLUEZ_BATTERY_IFACE) && p->percentage >= 0) {
+        snprintf(b->battery_path, sizeof(b->battery_path), "%s", path);
+        b->battery_seen = p->percentage;
     }
 }
 
@@ -57,9 +80,12 @@ static int scan(struct bluez *b, char *err, size_t errlen)
     b->device_path[0] = '\0';
     b->n_chars = 0;
     b->connected = b->resolved = false;
+    b->battery_path[0] = '\0';
+    b->battery_seen = -1;
     int r = bluez_walk_objects(b->bus, collect, b, err, errlen);
     if (r < 0)
         return r;
+    b->battery = !strcmp(b->battery_path, b->device_path) ? b->battery_seen : -1;
     if (!b->device_path[0]) {
         /* the address is not repeated: it identifies a visitor's hearing aid */
         snprintf(err, errlen, "BlueZ knows no device with the configured address (paired?)");
@@ -83,12 +109,79 @@ static void report_link(struct bluez *b, const char *why)
         b->sink->link(b->sink->ctx, up, why);
 }
 
-static const char *uuid_of(struct bluez *b, const char *path)
+static struct gatt_char *char_at(struct bluez *b, const char *path)
 {
     for (size_t i = 0; i < b->n_chars; i++)
         if (strcmp(b->chars[i].path, path) == 0)
-            return b->chars[i].uuid;
+            return &b->chars[i];
     return NULL;
+}
+
+static bool is_battery_level(const char *uuid) { return strcasecmp(uuid, BATTERY_LEVEL_UUID) == 0; }
+
+static void tell(struct bluez *b, const char *uuid, const uint8_t *value, size_t len)
+{
+    if (b->sink && b->sink->notify)
+        b->sink->notify(b->sink->ctx, uuid, value, len);
+}
+
+static void tell_battery(struct bluez *b)
+{
+    if (b->battery < 0 || b->battery == b->battery_told)
+        return;
+    uint8_t pct = (uint8_t)b->battery;
+    b->battery_told = b->battery;
+    tell(b, BATTERY_LEVEL_UUID, &pct, 1);
+}
+
+/* A characteristic's Value changed: a notification, or the echo of our read. */
+static void value_changed(struct bluez *b, struct gatt_char *c, const uint8_t *v, size_t len)
+{
+    bool echo = c->echo_len >= 0 && (size_t)c->echo_len == len && !memcmp(c->echo, v, len);
+    c->echo_len = -1;
+    if (echo || (is_battery_level(c->uuid) && b->battery >= 0))
+        return; /* the level comes from Battery1 while bluetoothd has one */
+    tell(b, c->uuid, v, len);
+}
+
+static int char_properties(struct bluez *b, struct gatt_char *c, sd_bus_message *m)
+{
+    if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+        return 0;
+    while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+        const char *name;
+        const void *data;
+        size_t len;
+        if (sd_bus_message_read(m, "s", &name) < 0)
+            return 0;
+        if (strcmp(name, "Value") == 0) {
+            if (sd_bus_message_enter_container(m, 'v', "ay") < 0 ||
+                sd_bus_message_read_array(m, 'y', &data, &len) < 0 ||
+                sd_bus_message_exit_container(m) < 0)
+                return 0;
+            value_changed(b, c, data, len);
+        } else if (sd_bus_message_skip(m, "v") < 0) {
+            return 0;
+        }
+        sd_bus_message_exit_container(m);
+    }
+    return 0;
+}
+
+static void device_properties(struct bluez *b, const struct bluez_props *p)
+{
+    if (p->connected >= 0)
+        b->connected = p->connected;
+    if (p->resolved > 0) {
+        b->resolved = true;
+        b->rescan = true; /* the characteristics may be new objects: report after the scan */
+        return;
+    }
+    if (p->resolved == 0)
+        b->resolved = false;
+    if (p->connected >= 0 || p->resolved == 0)
+        report_link(b, !b->connected ? "disconnected" : b->resolved ? "connected"
+                                                                    : "services being resolved");
 }
 
 static int on_properties(sd_bus_message *m, void *userdata, sd_bus_error *ret)
@@ -98,44 +191,18 @@ static int on_properties(sd_bus_message *m, void *userdata, sd_bus_error *ret)
     const char *path = sd_bus_message_get_path(m), *iface;
     if (!path || sd_bus_message_read(m, "s", &iface) < 0)
         return 0;
-    bool is_char = strcmp(iface, CHAR_IFACE) == 0, is_dev = strcmp(iface, DEVICE_IFACE) == 0;
-    bool is_batt = strcmp(iface, BATTERY_IFACE) == 0;
-    if ((!is_char && !is_dev && !is_batt) || sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+    if (!strcmp(iface, CHAR_IFACE)) {
+        struct gatt_char *c = char_at(b, path);
+        return c ? char_properties(b, c, m) : 0;
+    }
+    struct bluez_props p;
+    if (strcmp(path, b->device_path) || bluez_read_props(m, &p) < 0)
         return 0;
-    while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-        const char *name;
-        if (sd_bus_message_read(m, "s", &name) < 0)
-            return 0;
-        const char *uuid = is_char ? uuid_of(b, path) : NULL;
-        if (uuid && strcmp(name, "Value") == 0) {
-            const void *data;
-            size_t len;
-            if (sd_bus_message_enter_container(m, 'v', "ay") < 0 ||
-                sd_bus_message_read_array(m, 'y', &data, &len) < 0 ||
-                sd_bus_message_exit_container(m) < 0)
-                return 0;
-            if (b->sink && b->sink->notify)
-                b->sink->notify(b->sink->ctx, uuid, data, len);
-        } else if (is_dev && !strcmp(path, b->device_path) &&
-                   (!strcmp(name, "Connected") || !strcmp(name, "ServicesResolved"))) {
-            int v;
-            if (sd_bus_message_read(m, "v", "b", &v) < 0)
-                return 0;
-            *(strcmp(name, "Connected") == 0 ? &b->connected : &b->resolved) = v;
-            if (!strcmp(name, "ServicesResolved") && v)
-                b->rescan = true; /* the characteristics may be new objects */
-            else
-                report_link(b, v ? "connected" : "disconnected");
-        } else if (is_batt && !strcmp(path, b->device_path) && !strcmp(name, "Percentage")) {
-            uint8_t pct;
-            if (sd_bus_message_read(m, "v", "y", &pct) < 0)
-                return 0;
-            if (b->sink && b->sink->notify)
-                b->sink->notify(b->sink->ctx, BATTERY_LEVEL_UUID, &pct, 1);
-        } else if (sd_bus_message_skip(m, "v") < 0) {
-            return 0;
-        }
-        sd_bus_message_exit_container(m);
+    if (!strcmp(iface, DEVICE_IFACE)) {
+        device_properties(b, &p);
+    } else if (!strcmp(iface, BATTERY_IFACE) && p.percentage >= 0) {
+        b->battery = p.percentage;
+        tell_battery(b);
     }
     return 0;
 }
@@ -157,7 +224,9 @@ static int on_owner(sd_bus_message *m, void *userdata, sd_bus_error *ret)
     return 0;
 }
 
-static int on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *ret)
+/* Objects come and go: GATT services after a reconnect, Battery1 once the
+ * battery plugin read the level (and gone at disconnect). */
+static int on_interfaces_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret)
 {
     (void)m, (void)ret;
     ((struct bluez *)userdata)->rescan = true;
@@ -172,6 +241,7 @@ static int bluez_open(struct transport *t, const char *address, unsigned baud, c
     if (!b)
         return -ENOMEM;
     snprintf(b->address, sizeof(b->address), "%s", address ? address : "");
+    b->battery = b->battery_told = -1;
     int r = sd_bus_open_system(&b->bus);
     if (r < 0) {
         snprintf(err, errlen, "system bus: %s", strerror(-r));
@@ -183,7 +253,9 @@ static int bluez_open(struct transport *t, const char *address, unsigned baud, c
         (r = sd_bus_match_signal(b->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                  "org.freedesktop.DBus", "NameOwnerChanged", on_owner, b)) < 0 ||
         (r = sd_bus_match_signal(b->bus, NULL, BLUEZ, "/", "org.freedesktop.DBus.ObjectManager",
-                                 "InterfacesAdded", on_interfaces_added, b)) < 0 ||
+                                 "InterfacesAdded", on_interfaces_changed, b)) < 0 ||
+        (r = sd_bus_match_signal(b->bus, NULL, BLUEZ, "/", "org.freedesktop.DBus.ObjectManager",
+                                 "InterfacesRemoved", on_interfaces_changed, b)) < 0 ||
         (r = scan(b, err, errlen)) < 0) {
         if (!err[0])
             snprintf(err, errlen, "D-Bus: %s", strerror(-r));
@@ -208,19 +280,39 @@ static void bluez_close(struct transport *t)
     t->fd = -1;
 }
 
-static const char *char_path(struct bluez *b, const char *uuid)
+static struct gatt_char *char_by_uuid(struct bluez *b, const char *uuid)
 {
-    for (size_t i = 0; i < b->n_chars; i++)
+    for (size_t i = 0; b && i < b->n_chars; i++)
         if (strcasecmp(b->chars[i].uuid, uuid) == 0)
-            return b->chars[i].path;
+            return &b->chars[i];
     return NULL;
 }
 
-/* "... 0x83 ..." in a BlueZ error: the ATT error the device answered */
+/* The ATT error behind a BlueZ error (src/gatt-client.c create_gatt_dbus_error):
+ * application errors come as "Operation failed with ATT error: 0x83", the
+ * standard ones under names of their own. */
 static int att_error_of(const sd_bus_error *e)
 {
-    const char *p = e->message ? strstr(e->message, "0x") : NULL;
-    return p ? (int)strtol(p, NULL, 16) : -1;
+    static const struct {
+        const char *name, *message;
+        int att;
+    } known[] = {
+        {"org.bluez.Error.NotPermitted", "Read not permitted", 0x02},
+        {"org.bluez.Error.NotPermitted", "Write not permitted", 0x03},
+        {"org.bluez.Error.NotPermitted", "Not paired", 0x05},
+        {"org.bluez.Error.NotSupported", NULL, 0x06},
+        {"org.bluez.Error.InvalidArguments", "Invalid offset", 0x07},
+        {"org.bluez.Error.NotAuthorized", NULL, 0x08},
+        {"org.bluez.Error.InvalidArguments", "Invalid Length", 0x0D},
+    };
+    const char *p = e->message ? strstr(e->message, "ATT error: 0x") : NULL;
+    if (p)
+        return (int)strtol(p + strlen("ATT error: "), NULL, 16);
+    for (size_t i = 0; e->name && i < sizeof(known) / sizeof(known[0]); i++)
+        if (!strcmp(e->name, known[i].name) &&
+            (!known[i].message || (e->message && !strcmp(e->message, known[i].message))))
+            return known[i].att;
+    return -1;
 }
 
 ssize_t bluez_gatt_read(struct transport *t, const char *uuid, uint8_t *buf, size_t max);
@@ -233,18 +325,26 @@ const char *bluez_name(struct transport *t);
 ssize_t bluez_gatt_read(struct transport *t, const char *uuid, uint8_t *buf, size_t max)
 {
     struct bluez *b = t->handle;
-    const char *path = b ? char_path(b, uuid) : NULL;
-    if (!path)
+    if (b && is_battery_level(uuid) && b->battery >= 0 && max > 0) {
+        buf[0] = (uint8_t)b->battery;
+        b->battery_told = b->battery;
+        return 1;
+    }
+    struct gatt_char *c = char_by_uuid(b, uuid);
+    if (!c)
         return -ENOENT;
     sd_bus_error error = SD_BUS_ERROR_NULL;
     sd_bus_message *reply = NULL;
-    int r = sd_bus_call_method(b->bus, BLUEZ, path, CHAR_IFACE, "ReadValue", &error, &reply,
+    int r = sd_bus_call_method(b->bus, BLUEZ, c->path, CHAR_IFACE, "ReadValue", &error, &reply,
                                "a{sv}", 0);
     const void *data;
     size_t len = 0;
     if (r >= 0)
         r = sd_bus_message_read_array(reply, 'y', &data, &len);
     if (r >= 0) {
+        c->echo_len = len <= sizeof(c->echo) ? (int)len : -1;
+        if (c->echo_len >= 0)
+            memcpy(c->echo, data, len);
         if (len > max)
             len = max;
         memcpy(buf, data, len);
@@ -260,9 +360,10 @@ int bluez_gatt_write(struct transport *t, const char *uuid, const uint8_t *data,
                      uint8_t *att_error)
 {
     struct bluez *b = t->handle;
-    const char *path = b ? char_path(b, uuid) : NULL;
-    if (!path)
+    struct gatt_char *c = char_by_uuid(b, uuid);
+    if (!c)
         return -ENOENT;
+    const char *path = c->path;
     sd_bus_message *m = NULL, *reply = NULL;
     sd_bus_error error = SD_BUS_ERROR_NULL;
     int r = sd_bus_message_new_method_call(b->bus, &m, BLUEZ, path, CHAR_IFACE, "WriteValue");
@@ -284,11 +385,13 @@ int bluez_gatt_write(struct transport *t, const char *uuid, const uint8_t *data,
 int bluez_gatt_notify(struct transport *t, const char *uuid)
 {
     struct bluez *b = t->handle;
-    const char *path = b ? char_path(b, uuid) : NULL;
-    if (!path)
+    if (b && is_battery_level(uuid) && b->battery >= 0)
+        return 0; /* Battery1.Percentage changes arrive on their own */
+    struct gatt_char *c = char_by_uuid(b, uuid);
+    if (!c)
         return -ENOENT;
     sd_bus_error error = SD_BUS_ERROR_NULL;
-    int r = sd_bus_call_method(b->bus, BLUEZ, path, CHAR_IFACE, "StartNotify", &error, NULL, "");
+    int r = sd_bus_call_method(b->bus, BLUEZ, c->path, CHAR_IFACE, "StartNotify", &error, NULL, "");
     sd_bus_error_free(&error);
     return r < 0 ? -EIO : 0;
 }
@@ -305,26 +408,33 @@ bool bluez_link_up(struct transport *t)
     return b && b->link_up;
 }
 
+/* Dispatches everything sd-bus holds.  A rescan and the plugin callbacks it
+ * runs make synchronous calls, during which sd-bus queues the signals that
+ * arrive (a Battery1 appearing, the indications a plugin asked for): those
+ * are in no socket buffer any more, so they are dispatched here before the
+ * worker sleeps in poll(). */
 static int bluez_process(struct transport *t, const struct transport_sink *sink)
 {
     struct bluez *b = t->handle;
     b->sink = sink;
-    int r;
-    while ((r = sd_bus_process(b->bus, NULL)) > 0)
-        ;
-    if (r < 0)
-        return -ENODEV; /* the bus connection broke: reopen */
-    if (b->rescan && !b->owner_gone) {
+    for (;;) {
+        int r;
+        while ((r = sd_bus_process(b->bus, NULL)) > 0)
+            ;
+        if (r < 0)
+            return -ENODEV; /* the bus connection broke: reopen */
+        if (!b->rescan || b->owner_gone)
+            return 0;
         b->rescan = false;
         char err[200];
         if (scan(b, err, sizeof(err)) < 0) {
             b->connected = b->resolved = false;
             report_link(b, err);
         } else {
-            report_link(b, "connected");
+            report_link(b, b->connected ? "connected" : "disconnected");
+            tell_battery(b);
         }
     }
-    return 0;
 }
 
 static ssize_t bluez_read(struct transport *t, void *buf, size_t max, int timeout_ms)

@@ -282,6 +282,17 @@ static int refused(json_t **result, const char *what, uint8_t att, const char *n
     return AGW_CMD_DEVICE_ERROR;
 }
 
+/* BlueZ exports no such service: the aid has none, or a bluetoothd plugin
+ * claimed it (5.66's vcp plugin takes VCS when run with -E, experimental). */
+static int absent(json_t **result, const char *service)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "the hearing aid offers no %s over BlueZ (none on the aid, or "
+             "claimed by a bluetoothd plugin)", service);
+    *result = json_pack("{s:s}", "message", msg);
+    return AGW_CMD_UNSUPPORTED;
+}
+
 static int write_cp(struct agw_device *dev, const uint8_t *req, size_t n, const char *what,
                     json_t **result)
 {
@@ -289,6 +300,8 @@ static int write_cp(struct agw_device *dev, const uint8_t *req, size_t n, const 
     int r = host->gatt_write(dev, HAS_UUID_CONTROL_POINT, req, n, &att);
     if (r == -EPROTO)
         return refused(result, what, att, has_cp_error_name(att));
+    if (r == -ENOENT)
+        return absent(result, "Hearing Access Service");
     if (r < 0) {
         *result = json_pack("{s:s}", "message", strerror(-r));
         return AGW_CMD_DEVICE_ERROR;
@@ -313,6 +326,8 @@ static int write_vcs(struct agw_device *dev, struct aid *a, uint8_t op, uint8_t 
         }
         if (r == -EPROTO)
             return refused(result, "the volume", att, vcs_error_name(att));
+        if (r == -ENOENT) /* no VCS on D-Bus: none on the aid, or claimed by bluetoothd -E */
+            return absent(result, "Volume Control Service");
         *result = json_pack("{s:s}", "message", strerror(-r));
         return AGW_CMD_DEVICE_ERROR;
     }

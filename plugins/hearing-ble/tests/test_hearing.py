@@ -1,9 +1,11 @@
 """hearing-ble end to end: a mock org.bluez with a hearing aid
-(tests/emulators/mock_bluez.py) on a private dbus-daemon, the gateway's real
-sd-bus BlueZ transport, pyzmq subscribers."""
+(tests/emulators/mock_bluez.py, which behaves as bluetoothd does: see its
+docstring for the BlueZ sources it follows) on a private dbus-daemon, the
+gateway's real sd-bus BlueZ transport, pyzmq subscribers."""
 import os
 import select
 import subprocess
+import time
 
 import pytest
 
@@ -13,12 +15,12 @@ ADDRESS = "AA:BB:CC:DD:EE:01"
 
 
 class MockBluez:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, *options):
         self.daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
                                        stdout=subprocess.PIPE, text=True)
         self.address = self.daemon.stdout.readline().strip()
         self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address, MOCK_BLUEZ_ADDRESS=ADDRESS)
-        self.proc = subprocess.Popen([PYTHON, os.path.join(EMULATORS, "mock_bluez.py")],
+        self.proc = subprocess.Popen([PYTHON, os.path.join(EMULATORS, "mock_bluez.py"), *options],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env=self.env)
         assert self.line() == "ok ready"
@@ -40,8 +42,8 @@ class MockBluez:
 
 
 @pytest.fixture
-def rig(tmp_path):
-    bluez = MockBluez(tmp_path)
+def rig(tmp_path, request):
+    bluez = MockBluez(tmp_path, *getattr(request, "param", ()))
     gw = Gateway(tmp_path, "[device aid-1]\nplugin = hearing-ble\ntransport = bluez\n"
                  "address = %s\nbattery_low = 25\nlocation = Hearing zone\n" % ADDRESS,
                  env=bluez.env)
@@ -58,9 +60,19 @@ def status_with_presets(sub):
     return sub.wait_for(lambda t, e: t == "hearing/aid-1/status" and e["data"]["presets"])[1]
 
 
+# Which bluetoothd: BAS claimed by its battery plugin (5.48-5.54, 5.80+ with
+# ExportClaimedServices=no), exported beside Battery1 (5.55-5.79, Debian 12),
+# or no battery plugin at all (bluetoothd -P battery).
+BATTERY_MODES = [("--battery", "claimed"), ("--battery", "shared"), ("--battery", "gatt-only")]
+
+
+@pytest.mark.parametrize("rig", BATTERY_MODES, indirect=True, ids=lambda m: m[1])
 def test_connect_status_preset_volume_battery(rig):
     bluez, gw, sub = rig
     st = status_with_presets(sub)
+    sub.collect(0.3)
+    # our own reads are echoed by BlueZ as Value changes: not news, no events
+    assert not [t for t, e in sub.seen if t.endswith(("/preset-changed", "/volume-changed"))]
     validate_event("hearing/aid-1/status", st)
     d = st["data"]
     assert d["connected"] is True and d["type"] == "monaural" and d["battery_pct"] == 80
@@ -94,6 +106,39 @@ def test_connect_status_preset_volume_battery(rig):
     low = sub.wait_topic("hearing/aid-1/battery-low")
     validate_event("hearing/aid-1/battery-low", low)
     assert low["data"] == {"battery_pct": 20, "threshold": 25, "location": "Hearing zone"}
+    # one level, one way: never twice when BlueZ has it both as Battery1 and GATT
+    bluez.do("battery 10")
+    deadline = time.monotonic() + 5
+    while gw.send("aid-1", "hearing.status")["result"].get("battery_pct") != 10:
+        assert time.monotonic() < deadline, "battery level 10 never arrived"
+        time.sleep(0.05)
+    sub.collect(0.3)
+    assert len([t for t, e in sub.seen if t == "hearing/aid-1/battery-low"]) == 1
+
+
+@pytest.mark.parametrize("rig", [("--experimental",)], indirect=True, ids=["vcs-claimed"])
+def test_volume_control_claimed_by_bluetoothd(rig):
+    """bluetoothd -E (5.66): its vcp plugin claims VCS, which D-Bus clients then
+    cannot see: presets still work, volume is refused as unsupported."""
+    bluez, gw, sub = rig
+    d = status_with_presets(sub)["data"]
+    assert "volume" not in d and d["battery_pct"] == 80
+    r = gw.send("aid-1", "hearing.set_volume", {"volume": 90})
+    assert r["ok"] is False and r["error"]["code"] == "unsupported"
+    assert "Volume Control Service" in r["error"]["message"]
+    assert gw.send("aid-1", "hearing.set_preset", {"index": 2})["ok"]
+
+
+def test_battery_follows_battery1_across_reconnect(rig):
+    """Battery1 goes at disconnect and comes back once connected again."""
+    bluez, gw, sub = rig
+    status_with_presets(sub)
+    bluez.do("disconnect")
+    sub.wait_for(lambda t, e: t == "device/aid-1/state" and e["data"]["state"] == "stale")
+    bluez.do("battery 12")   # drained while away: nobody hears it until Battery1 is back
+    bluez.do("connect")
+    low = sub.wait_topic("hearing/aid-1/battery-low")
+    assert low["data"]["battery_pct"] == 12
 
 
 def test_device_errors_are_named(rig):
