@@ -5,9 +5,14 @@ umockdev into this process and every program it starts:
 
     umockdev-wrapper /usr/bin/python3 hid_testbed.py -- accessgwd --config gw.ini
 
+Devices present before the program starts (as at boot) are given before "--":
+    hid_testbed.py --add "NAME VID PID desc=HEX" -- accessgwd ...
+
 Commands on stdin, one per line (each answered with "ok ..." on stdout):
-    add NAME VID PID [USAGE_PAGE]   plug in a HID device (emits a udev "add");
-                                    page 0C: consumer control, 01: boot keyboard, else vendor
+    add NAME VID PID [USAGE_PAGE|desc=HEX]
+                                    plug in a HID device (emits a udev "add"); page 0C:
+                                    consumer control, 01: boot keyboard, else vendor; or
+                                    the report descriptor itself (a real device's)
     type NAME TEXT                  a keyboard device types TEXT (hex digits) and Enter
     written NAME                    what the program wrote to the device (output reports), hex
     report NAME HEX                 the device sends an input report
@@ -42,12 +47,13 @@ class Testbed:
         self.slots = {}
         self.next_minor = 0
 
-    def add(self, name, vid, pid, usage_page=0xFF00):
+    def add(self, name, vid, pid, usage_page=0xFF00, desc=None):
         # re-plugged into the same port: same port and serial number, a new hidraw node
         slot = self.slots.setdefault(name, len(self.slots))
         n = self.next_minor
         self.next_minor += 1
-        desc = {0x0C: CONSUMER_DESC, 0x01: KEYBOARD_DESC}.get(usage_page, VENDOR_DESC)
+        if desc is None:
+            desc = {0x0C: CONSUMER_DESC, 0x01: KEYBOARD_DESC}.get(usage_page, VENDOR_DESC)
         port = "1-%d" % (slot + 1)
         usb = "/devices/pci0000:00/0000:00:14.0/usb1/%s" % port
         hid = "%s/%s:1.0/0003:%04X:%04X.%04X" % (usb, port, vid, pid, n + 1)
@@ -110,11 +116,22 @@ def typed_reports(text):
     return out
 
 
+def add_device(tb, words):
+    """NAME VID PID [USAGE_PAGE|desc=HEX]: the new /dev/hidrawN"""
+    extra = words[3] if len(words) > 3 else "ff00"
+    desc = bytes.fromhex(extra[5:]) if extra.startswith("desc=") else None
+    page = 0xFF00 if desc else int(extra, 16)
+    return tb.add(words[0], int(words[1], 16), int(words[2], 16), page, desc)
+
+
 def main():
     args = sys.argv[1:]
+    tb = Testbed()
+    while len(args) >= 2 and args[0] == "--add":  # plugged in before the program starts
+        add_device(tb, args[1].split())
+        args = args[2:]
     if args and args[0] == "--":
         args = args[1:]
-    tb = Testbed()
     child = subprocess.Popen(args) if args else None
     print("ok ready %s" % tb.tb.get_root_dir(), flush=True)
     for line in sys.stdin:
@@ -123,9 +140,7 @@ def main():
             continue
         try:
             if words[0] == "add":
-                page = int(words[4], 16) if len(words) > 4 else 0xFF00
-                node = tb.add(words[1], int(words[2], 16), int(words[3], 16), page)
-                print("ok added %s" % node, flush=True)
+                print("ok added %s" % add_device(tb, words[1:]), flush=True)
             elif words[0] == "report":
                 tb.report(words[1], bytes.fromhex(words[2]))
                 time.sleep(0.02)  # a real hidraw read returns one report; keep them apart

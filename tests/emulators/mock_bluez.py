@@ -33,6 +33,7 @@ what accessgw expects:
 
 Run it on a private bus (DBUS_SYSTEM_BUS_ADDRESS).  Commands on stdin:
     disconnect | connect | battery N | garbage | bump-counter | restart | remove | quit
+Options set the hearing aid itself: --features, --presets (see --help).
 """
 import argparse
 import os
@@ -58,6 +59,11 @@ DEV_PATH = ADAPTER_PATH + "/dev_" + ADDRESS.replace(":", "_")
 opts = argparse.ArgumentParser()
 opts.add_argument("--battery", choices=["claimed", "shared", "gatt-only"], default="claimed")
 opts.add_argument("--experimental", action="store_true", help="bluetoothd -E: vcp claims VCS")
+opts.add_argument("--features", default="31", help="HAS Hearing Aid Features, hex")
+opts.add_argument("--no-asha", action="store_true", help="an aid without the ASHA service")
+opts.add_argument("--name", default="Demo Hearing Aid")
+opts.add_argument("--presets", default="1:3:Universal,2:2:Hall loop,3:2:Quiet",
+                  help="INDEX:PROPERTIES:NAME,... (properties: 1 writable, 2 available)")
 args = opts.parse_args()
 
 
@@ -171,8 +177,9 @@ class Root(dbus.service.Object):
 class HearingAid:
     def __init__(self, bus):
         self.bus = bus
-        self.presets = [[1, 0x03, "Universal"], [2, 0x02, "Hall loop"], [3, 0x02, "Quiet"]]
-        self.active = 1
+        self.presets = [[int(i), int(p), name] for i, p, name in
+                        (spec.split(":", 2) for spec in args.presets.split(","))]
+        self.active = self.presets[0][0]
         self.volume, self.mute, self.counter = 100, 0, 0
         self.battery = 80
         self.connected = True
@@ -181,6 +188,8 @@ class HearingAid:
     def claimed(self, service):
         if service == 0x180F:
             return args.battery == "claimed"
+        if service == 0xFDF0:
+            return args.no_asha  # not claimed: absent, which looks the same to a client
         return service == 0x1844 and args.experimental
 
     def export(self):
@@ -190,8 +199,7 @@ class HearingAid:
             "Alias": "hall-gw", "Powered": True, "Discoverable": False, "Pairable": True,
             "Discovering": False}})
         self.device = Obj(b, DEV_PATH, {DEVICE: {
-            "Address": ADDRESS, "AddressType": "public", "Name": "Demo Hearing Aid",
-            "Alias": "Demo Hearing Aid", "Paired": True, "Trusted": True, "Blocked": False,
+            "Address": ADDRESS, "AddressType": "public", "Name": args.name, "Alias": args.name, "Paired": True, "Trusted": True, "Blocked": False,
             "LegacyPairing": False, "Connected": True, "Adapter": dbus.ObjectPath(ADAPTER_PATH),
             "UUIDs": dbus.Array([uuid16(u) for u in (0x1800, 0x1801, 0x180F, 0x1844, 0x1854, 0xFDF0)],
                                 signature="s"),
@@ -217,7 +225,7 @@ class HearingAid:
                         "Flags": dbus.Array(["read", "write"], signature="s")}}))
             return c
 
-        self.features = char(0x1854, 0x11, uuid16(0x2BDA), [0x31], ["read"])
+        self.features = char(0x1854, 0x11, uuid16(0x2BDA), bytes.fromhex(args.features), ["read"])
         self.cp = char(0x1854, 0x14, uuid16(0x2BDB), [], ["write", "indicate"], self.write_cp)
         self.active_char = char(0x1854, 0x17, uuid16(0x2BDC), [self.active], ["read", "notify"])
         self.vol = char(0x1844, 0x21, uuid16(0x2B7D), self.vol_value(), ["read", "notify"])

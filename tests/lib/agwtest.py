@@ -3,6 +3,7 @@ process, real ZeroMQ sockets (pyzmq), and the project's JSON Schemas."""
 import glob
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -225,16 +226,51 @@ def validate_event(topic, ev):
     assert ev["subject"] == subject
 
 
+MOCK_BLUEZ_ADDRESS = "AA:BB:CC:DD:EE:01"
+
+
+class MockBluez:
+    """tests/emulators/mock_bluez.py (a hearing aid on a bluetoothd-like org.bluez)
+    on a private dbus-daemon; env carries DBUS_SYSTEM_BUS_ADDRESS for the gateway."""
+
+    def __init__(self, tmp_path=None, *options):
+        self.daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                                       stdout=subprocess.PIPE, text=True)
+        self.address = self.daemon.stdout.readline().strip()
+        self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address,
+                        MOCK_BLUEZ_ADDRESS=MOCK_BLUEZ_ADDRESS)
+        self.proc = subprocess.Popen([PYTHON, os.path.join(EMULATORS, "mock_bluez.py"), *options],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=self.env)
+        assert self.line() == "ok ready"
+
+    def line(self):
+        assert select.select([self.proc.stdout], [], [], 10)[0], "mock bluez silent"
+        return self.proc.stdout.readline().strip()
+
+    def do(self, cmd):
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        assert self.line().startswith("ok")
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+        self.daemon.terminate()
+        self.daemon.wait(5)
+
+
 class HidTestbed:
     """tests/emulators/hid_testbed.py under umockdev-wrapper, with the gateway
     started inside it (so it sees the emulated /dev and /sys); commands over
     stdin: add / report / type / written / remove."""
 
-    def __init__(self, tmp_path, gw, **env):
-        import select  # noqa: F401  (used by line())
+    def __init__(self, tmp_path, gw, present=(), **env):
+        """present: devices plugged in before the gateway starts ("NAME VID PID ...")."""
         full_env = dict(os.environ, TMPDIR=str(tmp_path), **env)
+        before = [arg for device in present for arg in ("--add", device)]
         self.proc = subprocess.Popen(
-            ["umockdev-wrapper", PYTHON, os.path.join(EMULATORS, "hid_testbed.py"), "--",
+            ["umockdev-wrapper", PYTHON, os.path.join(EMULATORS, "hid_testbed.py"), *before, "--",
              ACCESSGWD, "--config", gw.config], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=open(gw.log_path, "ab"), text=True, env=full_env)
         assert self.line().startswith("ok ready")

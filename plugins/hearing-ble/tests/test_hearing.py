@@ -2,43 +2,12 @@
 (tests/emulators/mock_bluez.py, which behaves as bluetoothd does: see its
 docstring for the BlueZ sources it follows) on a private dbus-daemon, the
 gateway's real sd-bus BlueZ transport, pyzmq subscribers."""
-import os
-import select
-import subprocess
 import time
 
 import pytest
 
-from agwtest import EMULATORS, PYTHON, Gateway, Subscriber, validate_event
-
-ADDRESS = "AA:BB:CC:DD:EE:01"
-
-
-class MockBluez:
-    def __init__(self, tmp_path, *options):
-        self.daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                                       stdout=subprocess.PIPE, text=True)
-        self.address = self.daemon.stdout.readline().strip()
-        self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address, MOCK_BLUEZ_ADDRESS=ADDRESS)
-        self.proc = subprocess.Popen([PYTHON, os.path.join(EMULATORS, "mock_bluez.py"), *options],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     env=self.env)
-        assert self.line() == "ok ready"
-
-    def line(self):
-        assert select.select([self.proc.stdout], [], [], 10)[0], "mock bluez silent"
-        return self.proc.stdout.readline().strip()
-
-    def do(self, cmd):
-        self.proc.stdin.write(cmd + "\n")
-        self.proc.stdin.flush()
-        assert self.line().startswith("ok")
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(5)
-        self.daemon.terminate()
-        self.daemon.wait(5)
+from agwtest import MOCK_BLUEZ_ADDRESS as ADDRESS
+from agwtest import Gateway, MockBluez, Subscriber, validate_event
 
 
 @pytest.fixture
