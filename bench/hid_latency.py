@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""Benchmark: a HID device's worker at idle and under verbs.  A magnifier keypad
+(a umockdev hidraw node, its profile's output reports) on a running gateway:
+
+- idle wake-ups: context switches of the device's worker thread over IDLE_S
+  seconds with nothing happening (/proc/<pid>/task/<tid>/status); target 0/s;
+- a verb answered: magnifier.set_zoom (an output report written to the device)
+  round trip at a DEALER client, RUNS times; target < 5 ms.
+
+Usage: bench/hid_latency.py [BUILD_DIR]   (prints the machine's load and cores)"""
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
+if len(sys.argv) > 1:
+    os.environ["ACCESSGW_BUILD"] = os.path.abspath(sys.argv[1])
+
+import zmq  # noqa: E402
+
+from agwtest import SOURCE, Gateway, HidTestbed  # noqa: E402
+
+IDLE_S = 10
+RUNS = 200
+PROFILES = os.path.join(SOURCE, "plugins", "magnifier-hid", "profiles")
+
+
+def gateway_pid(config):
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"accessgwd") and config.encode() in argv:
+            return int(pid)
+    raise SystemExit("accessgwd not found")
+
+
+def worker_switches(pid, device):
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() != ("dev:" + device)[:15]:
+                continue
+        counts = {}
+        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+            for line in f:
+                if "ctxt_switches" in line:
+                    key, value = line.split(":")
+                    counts[key] = int(value)
+        return counts["voluntary_ctxt_switches"] + counts["nonvoluntary_ctxt_switches"]
+    raise SystemExit("worker thread of %s not found" % device)
+
+
+def main():
+    load = os.getloadavg()
+    print("machine: %d cores, load %.2f %.2f %.2f" % (os.cpu_count(), *load))
+    tmp = tempfile.mkdtemp(prefix="agw-hidbench-")
+    gw = Gateway(tmp, "[device kbd-1]\nplugin = magnifier-hid\ntransport = hidraw\n"
+                 "path = /dev/hidraw0\n", log_level="warning")
+    tb = HidTestbed(tmp, gw, ["keypad 1209 a11e"], ACCESSGW_PROFILE_PATH=PROFILES)
+    try:
+        deadline = time.time() + 10
+        while gw.send("kbd-1", "magnifier.state").get("ok") is not True:
+            if time.time() > deadline:
+                raise SystemExit("the keypad never came up")
+            time.sleep(0.1)
+        pid = gateway_pid(gw.config)
+        time.sleep(1)
+        before = worker_switches(pid, "kbd-1")
+        time.sleep(IDLE_S)
+        after = worker_switches(pid, "kbd-1")
+        print("idle: %d wake-ups of the HID worker in %d s = %.1f/s (target 0/s)"
+              % (after - before, IDLE_S, (after - before) / IDLE_S))
+        client = zmq.Context.instance().socket(zmq.DEALER)  # one connection, as an app keeps
+        client.setsockopt(zmq.LINGER, 0)
+        client.connect(gw.control)
+        times = []
+        for i in range(RUNS):
+            request = {"id": str(i), "verb": "magnifier.set_zoom", "device": "kbd-1",
+                       "args": {"level": 1 + i % 4}}
+            t0 = time.perf_counter()
+            client.send(json.dumps(request).encode())
+            reply = json.loads(client.recv())
+            times.append((time.perf_counter() - t0) * 1000)
+            assert reply["ok"], reply
+        client.close()
+        times.sort()
+        print("verb magnifier.set_zoom (output report written): median %.2f ms, p99 %.2f ms, "
+              "max %.2f ms over %d (target < 5 ms)" % (statistics.median(times),
+                                                      times[int(len(times) * 0.99) - 1],
+                                                      times[-1], RUNS))
+    finally:
+        tb.close()
+
+
+if __name__ == "__main__":
+    main()
