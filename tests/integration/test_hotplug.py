@@ -1,6 +1,6 @@
 """Hotplug through udev: a umockdev hidraw device plugged in after the
 gateway started is matched against the plugins' ID tables, attached, read
-through hidapi, and detached when it is unplugged."""
+through its hidraw node, and detached when it is unplugged."""
 from agwtest import Gateway, HidTestbed, Subscriber, validate_event
 
 

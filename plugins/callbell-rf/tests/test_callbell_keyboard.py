@@ -1,5 +1,5 @@
 """callbell-rf with a keyboard-style receiver: a umockdev hidraw boot
-keyboard that "types" the code and Enter, read through hidapi."""
+keyboard that "types" the code and Enter, read through hidraw."""
 from agwtest import Gateway, HidTestbed, Subscriber, validate_event
 
 

@@ -1,5 +1,5 @@
 """magnifier-hid end to end: umockdev hidraw keypads plugged into a running
-gateway, read through hidapi, mapped by profiles; commands written back as
+gateway, read through hidraw, mapped by profiles; commands written back as
 output reports."""
 import os
 import shutil
