@@ -1,4 +1,4 @@
-/* The gateway's configuration: DESIGN.md's INI format, checked strictly.
+/* The gateway's configuration: docs/CONTRACT.md's INI format, checked strictly.
  * Every error names the file, the line and the key. */
 #ifndef AGW_CONFIG_H
 #define AGW_CONFIG_H

@@ -1,5 +1,5 @@
 /* The control socket's wire protocol: one JSON request frame in, one JSON
- * reply frame out (DESIGN.md "Control socket").  Anything malformed gets an
+ * reply frame out (docs/CONTRACT.md "Control socket").  Anything malformed gets an
  * error reply or, when it cannot be answered, is dropped with a log line. */
 #ifndef AGW_CONTROL_H
 #define AGW_CONTROL_H

@@ -1,4 +1,4 @@
-/* accessgwctl: talk to a running accessgwd (DESIGN.md "Programs"). */
+/* accessgwctl: talk to a running accessgwd (docs/CONTRACT.md "Programs"). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>

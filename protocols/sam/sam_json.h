@@ -1,4 +1,4 @@
-/* A decoded card as the data of an idcard/<dev>/read event (DESIGN.md value conventions). */
+/* A decoded card as the data of an idcard/<dev>/read event (docs/CONTRACT.md value conventions). */
 #ifndef AGW_PROTOCOL_SAM_JSON_H
 #define AGW_PROTOCOL_SAM_JSON_H
 #include <jansson.h>
