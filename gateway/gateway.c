@@ -43,6 +43,7 @@ struct gateway {
     size_t n_devs;
     struct timespec started;      /* monotonic */
     struct timespec next_heartbeat;
+    struct timespec next_watchdog;  /* systemd's watchdog, pinged at WATCHDOG_USEC/2 */
     uint64_t watchdog_usec;
     char curve_public[Z85_KEY_LEN + 1]; /* of private_events: clients need it, it is not secret */
     bool running;
@@ -82,20 +83,34 @@ static void publish_device_event(struct gateway *g, const char *device, const ch
     bus_publish(&g->bus, "device", device, event, true, data, NULL, &now);
 }
 
+static void advance_ms(struct timespec *ts, unsigned ms)
+{
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* The watchdog has its own clock: a heartbeat_ms longer than WatchdogSec must
+ * not get a healthy gateway killed. */
+static void ping_watchdog_if_due(struct gateway *g)
+{
+    if (!g->watchdog_usec || ms_until(&g->next_watchdog) > 0)
+        return;
+    sd_notify(0, "WATCHDOG=1");
+    mono_now(&g->next_watchdog);
+    advance_ms(&g->next_watchdog, (unsigned)(g->watchdog_usec / 2000));
+}
+
 static void publish_heartbeat(struct gateway *g)
 {
     json_t *data = json_pack("{s:I, s:I, s:I}", "seq", (json_int_t)(g->bus.seq + 1), "uptime_s",
                              (json_int_t)(elapsed_ms(&g->started) / 1000), "devices",
                              (json_int_t)g->n_devs);
     publish_gateway_event(g, "heartbeat", data);
-    if (g->watchdog_usec)
-        sd_notify(0, "WATCHDOG=1");
-    g->next_heartbeat.tv_sec += g->conf.heartbeat_ms / 1000;
-    g->next_heartbeat.tv_nsec += (long)(g->conf.heartbeat_ms % 1000) * 1000000L;
-    if (g->next_heartbeat.tv_nsec >= 1000000000L) {
-        g->next_heartbeat.tv_sec++;
-        g->next_heartbeat.tv_nsec -= 1000000000L;
-    }
+    advance_ms(&g->next_heartbeat, g->conf.heartbeat_ms);
     if (ms_until(&g->next_heartbeat) == 0 && elapsed_ms(&g->next_heartbeat) > 5000)
         mono_now(&g->next_heartbeat); /* the clock jumped or we were stopped: don't burst */
 }
@@ -659,6 +674,8 @@ static void poll_once(struct gateway *g)
         items[n++] = items[5];
     }
     long timeout = ms_until(&g->next_heartbeat);
+    if (g->watchdog_usec && ms_until(&g->next_watchdog) < timeout)
+        timeout = ms_until(&g->next_watchdog);
     if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
         log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
         usleep(10000);
@@ -685,6 +702,7 @@ static void poll_once(struct gateway *g)
         handle_signal(g);
     if (ms_until(&g->next_heartbeat) == 0)
         publish_heartbeat(g);
+    ping_watchdog_if_due(g);
 }
 
 static void stop_devices(struct gateway *g)
@@ -753,6 +771,7 @@ int gateway_run(const char *config_path)
     mono_now(&g.started);
     g.next_heartbeat = g.started;
     sd_watchdog_enabled(0, &g.watchdog_usec);
+    g.next_watchdog = g.started;
     publish_started(&g);
     start_hotplug(&g);
     reconcile(&g);

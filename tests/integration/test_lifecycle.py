@@ -139,3 +139,28 @@ def test_sd_notify_ready_and_stopping(tmp_path):
         gw.stop()
     assert b"STOPPING=1" in sock.recv(4096)
     sock.close()
+
+
+def test_watchdog_pinged_whatever_the_heartbeat(tmp_path):
+    """WatchdogSec shorter than heartbeat_ms: the watchdog is pinged at WATCHDOG_USEC/2 on
+    its own clock, so a quiet gateway with a one-minute heartbeat is not killed."""
+    import socket
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    gw = Gateway(tmp_path, A, env=dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000"))
+    gw.write_config(A)
+    with open(gw.config) as f:
+        text = f.read().replace("heartbeat_ms = 500", "heartbeat_ms = 60000")
+    with open(gw.config, "w") as f:
+        f.write(text)
+    gw.start()
+    try:
+        pings = 0
+        while pings < 5:  # at least five pings, each within the 0.4 s watchdog period
+            msg = sock.recv(4096)
+            pings += msg.count(b"WATCHDOG=1")
+    finally:
+        gw.stop()
+        sock.close()
