@@ -100,11 +100,20 @@ void curve_free_authorized(struct key_list *keys)
     keys->n = 0;
 }
 
-static int write_key_file(const char *path, const char *key, mode_t mode, char *err, size_t errlen)
+static int write_key_file(const char *path, const char *key, mode_t mode, gid_t group, char *err,
+                          size_t errlen)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0600);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* the group first, then the mode that lets it read: never readable by another group */
+    if (group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) < 0) {
+        snprintf(err, errlen, "%s: cannot give it to group %u: %s", path, (unsigned)group,
+                 strerror(errno));
+        close(fd);
+        unlink(path);
         return -1;
     }
     fchmod(fd, mode); /* whatever the umask says */
@@ -119,7 +128,7 @@ static int write_key_file(const char *path, const char *key, mode_t mode, char *
     return 0;
 }
 
-int curve_keygen(const char *name, char *err, size_t errlen)
+int curve_keygen(const char *name, gid_t group, char *err, size_t errlen)
 {
     char pub[Z85_KEY_LEN + 1], sec[Z85_KEY_LEN + 1];
     if (zmq_curve_keypair(pub, sec) < 0) {
@@ -129,10 +138,10 @@ int curve_keygen(const char *name, char *err, size_t errlen)
     }
     char path[4096];
     snprintf(path, sizeof(path), "%s.key", name);
-    if (write_key_file(path, sec, 0600, err, errlen) < 0)
+    if (write_key_file(path, sec, group == (gid_t)-1 ? 0600 : 0640, group, err, errlen) < 0)
         return -1;
     snprintf(path, sizeof(path), "%s.pub", name);
-    if (write_key_file(path, pub, 0644, err, errlen) < 0)
+    if (write_key_file(path, pub, 0644, (gid_t)-1, err, errlen) < 0)
         return -1;
     return 0;
 }

@@ -4,6 +4,7 @@
 #define AGW_CURVE_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define Z85_KEY_LEN 40
 
@@ -23,7 +24,7 @@ int curve_read_key_file(const char *path, char out[Z85_KEY_LEN + 1], char *err, 
 int curve_load_authorized(const char *path, struct key_list *out, char *err, size_t errlen);
 void curve_free_authorized(struct key_list *keys);
 /* Writes NAME.key (mode 0600) and NAME.pub; 0 or -1 with err. */
-int curve_keygen(const char *name, char *err, size_t errlen);
+int curve_keygen(const char *name, gid_t group, char *err, size_t errlen);
 
 /* ZAP: a REP socket bound at inproc://zeromq.zap.01 BEFORE any CURVE
  * server socket exists (without a handler, libzmq admits every client). */

@@ -2,7 +2,7 @@
 # Installs every Debian 12 package accessgw needs to build, test and run the demo.
 # Idempotent: packages already present are left alone.
 set -eu
-PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
+PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev scdoc man-db
 libzmq3-dev libusb-1.0-0-dev libudev-dev libsystemd-dev
 libjansson-dev libcmocka-dev
 python3 python3-pytest python3-zmq python3-dbus python3-gi python3-jsonschema dbus

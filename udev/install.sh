@@ -160,7 +160,9 @@ if [ "$action" = install ]; then
     else
         drop_file "$generic"  # generic bridges only when asked for
     fi
-    [ ! -f "$here/accessgw.service" ] || put_file "$here/accessgw.service" "$unit" 0644
+    # the unit for an install from source (make install: /usr/local/sbin unless SBINDIR says)
+    sed "s|@SBINDIR@|${SBINDIR:-/usr/local/sbin}|g" "$here/accessgw.service.in" > "$tmp"
+    put_file "$tmp" "$unit" 0644
     reload_udev
 else
     drop_file "$rules"

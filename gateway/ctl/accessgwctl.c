@@ -1,5 +1,6 @@
 /* accessgwctl: talk to a running accessgwd (docs/CONTRACT.md "Programs"). */
 #include <errno.h>
+#include <grp.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -43,7 +44,8 @@ static int usage(FILE *out)
             "  send DEVICE VERB [JSON]    run a device verb, e.g. send pad-3 evaluation.invite "
             "'{\"session\":\"Q-1\"}'\n"
             "  request JSON               send a raw control request\n"
-            "  keygen NAME                write NAME.key (secret, 0600) and NAME.pub\n"
+            "  keygen NAME [--group G]    write NAME.key (secret, 0600, or 0640 to group G)\n"
+            "                             and NAME.pub\n"
             "  udev-rules [--plugin-dir DIR] [--generic]   print udev rules from the plugins\n"
             "  profiles [--profile-dir DIR[:DIR...]]        device profiles, their errors, and\n"
             "                             which device uses which (when the gateway answers)\n");
@@ -341,16 +343,39 @@ static int cmd_watch(void *zctx, const struct options *o, int argc, char **argv)
     return 0;
 }
 
+/* keygen NAME [--group GROUP]: with a group, the secret is 0640 to that group,
+ * so a service running as the group's member can read it and nobody else. */
 static int cmd_keygen(int argc, char **argv)
 {
-    if (argc != 1)
+    const char *name = NULL, *group_name = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--group") == 0 && i + 1 < argc)
+            group_name = argv[++i];
+        else if (!name && argv[i][0] != '-')
+            name = argv[i];
+        else
+            return usage(stderr);
+    }
+    if (!name)
         return usage(stderr);
+    gid_t gid = (gid_t)-1;
+    if (group_name) {
+        struct group *gr = getgrnam(group_name);
+        if (!gr) {
+            fprintf(stderr, "accessgwctl: no group '%s' (the package creates accessgw)\n", group_name);
+            return 1;
+        }
+        gid = gr->gr_gid;
+    }
     char err[512];
-    if (curve_keygen(argv[0], err, sizeof(err)) < 0) {
+    if (curve_keygen(name, gid, err, sizeof(err)) < 0) {
         fprintf(stderr, "accessgwctl: %s\n", err);
         return 1;
     }
-    printf("wrote %s.key (secret, mode 0600) and %s.pub\n", argv[0], argv[0]);
+    if (group_name)
+        printf("wrote %s.key (secret, mode 0640, group %s) and %s.pub\n", name, group_name, name);
+    else
+        printf("wrote %s.key (secret, mode 0600) and %s.pub\n", name, name);
     return 0;
 }
 

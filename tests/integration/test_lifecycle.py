@@ -164,3 +164,22 @@ def test_watchdog_pinged_whatever_the_heartbeat(tmp_path):
     finally:
         gw.stop()
         sock.close()
+
+
+def test_keygen_group_lets_the_service_read_its_key(tmp_path):
+    """keygen --group: the secret is 0640 to that group (the service's), nobody else's."""
+    import grp
+    import stat
+    import subprocess
+    from agwtest import ACCESSGWCTL
+    name = str(tmp_path / "gateway")
+    out = subprocess.run([ACCESSGWCTL, "keygen", name, "--group", "daemon"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    st = os.stat(name + ".key")
+    assert stat.S_IMODE(st.st_mode) == 0o640 and st.st_gid == grp.getgrnam("daemon").gr_gid
+    assert stat.S_IMODE(os.stat(name + ".pub").st_mode) == 0o644
+    bad = subprocess.run([ACCESSGWCTL, "keygen", str(tmp_path / "x"), "--group", "no-such-group"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "no group 'no-such-group'" in bad.stderr
+    assert not os.path.exists(str(tmp_path / "x.key"))

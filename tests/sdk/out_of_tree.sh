@@ -8,7 +8,12 @@ trap 'rm -rf "$tmp"' EXIT
 DESTDIR="$tmp/root" cmake --install "$build" >/dev/null
 pc=$(find "$tmp/root" -name accessgw.pc | head -n 1)
 [ -n "$pc" ] || { echo "FAIL: accessgw.pc not installed"; exit 1; }
-export PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$tmp/root"
+# relocatable: the .pc finds its prefix from where it lies, no sysroot needed
+export PKG_CONFIG_PATH="$(dirname "$pc")"
+case $(pkg-config --variable=plugindir accessgw) in
+    "$tmp/root/"*) ;;
+    *) echo "FAIL: plugindir $(pkg-config --variable=plugindir accessgw) is not under the install root"; exit 1 ;;
+esac
 mkdir -p "$tmp/plugins"
 cp "$src/plugins/skeleton/skeleton.c" "$tmp/my-plugin.c"
 # shellcheck disable=SC2046
