@@ -1,0 +1,228 @@
+"""The Debian package, as an installer meets it: built from this tree with
+dpkg-buildpackage, lintian clean, installed with apt into a bare Debian 12 that
+boots a real systemd (systemd-nspawn), and the hardened service checked there.
+Runs as root (debootstrap, chroot, nspawn); the container base is built once and
+kept in the build tree (tests/package/container_base.sh)."""
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+SOURCE = os.environ.get("ACCESSGW_SOURCE",
+                        os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILD = os.environ.get("ACCESSGW_BUILD", os.path.join(SOURCE, "build"))
+BASE = os.path.join(BUILD, "container-base")
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: debootstrap, nspawn")
+
+
+def run(cmd, timeout=600, check=True, **kw):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and out.returncode != 0:
+        raise AssertionError("%s failed (%d):\n%s\n%s" % (cmd, out.returncode, out.stdout[-3000:],
+                                                            out.stderr[-3000:]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def debs():
+    """The packages, built the Debian way from a copy of this tree."""
+    tmp = tempfile.mkdtemp(prefix="agw-deb-")
+    src = os.path.join(tmp, "accessgw")
+    files = run(["git", "ls-files", "-co", "--exclude-standard"], cwd=SOURCE).stdout.split("\n")
+    for f in files:
+        if f and not f.startswith("build") and os.path.isfile(os.path.join(SOURCE, f)):
+            os.makedirs(os.path.dirname(os.path.join(src, f)), exist_ok=True)
+            shutil.copy2(os.path.join(SOURCE, f), os.path.join(src, f))
+    run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, timeout=900)
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_lintian_clean(debs):
+    """No error and no warning that is not overridden with a reason."""
+    changes = glob.glob(os.path.join(debs, "accessgw_*.changes"))[0]
+    out = run(["lintian", "--fail-on", "error,warning", "--tag-display-limit", "0", changes],
+              check=False)
+    tags = [l for l in out.stdout.splitlines() if re.match(r"^[EW]: ", l)]
+    assert out.returncode == 0 and not tags, out.stdout
+
+
+def test_runtime_package_contents(debs):
+    deb = glob.glob(os.path.join(debs, "accessgw_*_*.deb"))[0]
+    files = run(["dpkg-deb", "-c", deb]).stdout
+    for path in ("./usr/sbin/accessgwd", "./usr/bin/accessgwctl", "./etc/accessgw/accessgw.ini",
+                 "./lib/systemd/system/accessgw.service", "./lib/udev/rules.d/60-accessgw.rules",
+                 "./usr/share/accessgw/profiles/generic-consumer.ini",
+                 "./usr/share/man/man8/accessgwd.8.gz", "./usr/share/man/man5/accessgw.ini.5.gz",
+                 "./usr/share/man/man1/accessgwctl.1.gz"):
+        assert path in files, path
+    assert re.search(r"\./usr/lib/[^/]+/accessgw/plugins/idcard-sam\.so", files)
+    assert "skeleton" not in files  # a template, not a device: it is in -dev's examples
+    conffiles = run(["dpkg-deb", "-I", deb, "conffiles"]).stdout
+    assert "/etc/accessgw/accessgw.ini" in conffiles
+    dev = glob.glob(os.path.join(debs, "accessgw-dev_*.deb"))[0]
+    devfiles = run(["dpkg-deb", "-c", dev]).stdout
+    assert "accessgw/plugin.h" in devfiles and "pkgconfig/accessgw.pc" in devfiles
+    assert "examples/skeleton.c" in devfiles
+
+
+class Container:
+    """A copy of the base with the package installed, booted under nspawn."""
+
+    def __init__(self, debs):
+        run([os.path.join(SOURCE, "tests", "package", "container_base.sh"), BASE], timeout=1800)
+        self.root = tempfile.mkdtemp(prefix="agw-ct-")
+        run(["cp", "-a", BASE + "/.", self.root])
+        deb = glob.glob(os.path.join(debs, "accessgw_*_*.deb"))[0]
+        shutil.copy(deb, os.path.join(self.root, "root", "accessgw.deb"))
+        run(["chroot", self.root, "sh", "-c",
+             "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
+             "/root/accessgw.deb"], timeout=900)
+        self.log = open(os.path.join(self.root + ".log"), "w")
+        self.nspawn = subprocess.Popen(
+            ["systemd-nspawn", "--keep-unit", "--register=no", "-q", "-D", self.root, "-b"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.time() + 60
+        self.pid1 = None
+        while time.time() < deadline and not self.pid1:
+            kids = run(["pgrep", "-P", str(self.nspawn.pid)], check=False).stdout.split()
+            self.pid1 = kids[0] if kids else None
+            time.sleep(0.2)
+        assert self.pid1, "the container's systemd did not start"
+        state = self.sh("systemctl is-system-running --wait", timeout=120, check=False)
+        assert state.stdout.strip() in ("running", "degraded"), state.stdout + self.journal()
+
+    def sh(self, command, timeout=60, check=True):
+        return run(["nsenter", "--target", self.pid1, "--mount", "--uts", "--ipc", "--net",
+                    "--pid", "sh", "-c", command], timeout=timeout, check=check)
+
+    def prop(self, name):
+        return self.sh("systemctl show -p %s --value accessgw" % name).stdout.strip()
+
+    def wait_active(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.sh("systemctl is-active accessgw", check=False).stdout.strip() == "active":
+                return
+            time.sleep(0.3)
+        raise AssertionError("accessgw is not active:\n" + self.journal())
+
+    def journal(self):
+        return self.sh("journalctl -u accessgw --no-pager -n 60", check=False).stdout
+
+    def close(self):
+        self.sh("systemctl poweroff", check=False)
+        try:
+            self.nspawn.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.nspawn.pid, signal.SIGKILL)
+            self.nspawn.wait(10)
+        self.log.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def box(debs):
+    c = Container(debs)
+    yield c
+    c.close()
+
+
+def test_service_starts_ready_and_hardened(box):
+    box.wait_active()
+    assert box.prop("Type") == "notify" and box.prop("User") == "accessgw"
+    assert box.sh("accessgwctl ping").returncode == 0
+    out = box.sh("systemd-analyze security accessgw --no-pager", check=False).stdout
+    level = float(re.search(r"Overall exposure level for accessgw\.service: ([0-9.]+)", out).group(1))
+    assert level <= 2.0, out
+
+
+def test_private_events_with_the_packaged_key_path(box):
+    """keygen --group accessgw: root:accessgw 0640, readable by the service only."""
+    box.sh("accessgwctl keygen /etc/accessgw/gateway --group accessgw && "
+           "accessgwctl keygen /etc/accessgw/window-3 && "
+           "echo \"$(cat /etc/accessgw/window-3.pub) window-3\" > /etc/accessgw/authorized_keys && "
+           "sed -i -e 's|^;private_events|private_events|' -e 's|^;curve_secret_key|curve_secret_key|' "
+           "-e 's|^;authorized_keys|authorized_keys|' /etc/accessgw/accessgw.ini")
+    assert box.sh("stat -c '%U:%G %a' /etc/accessgw/gateway.key").stdout.strip() == "root:accessgw 640"
+    box.sh("systemctl restart accessgw")
+    box.wait_active()
+    ping = box.sh("accessgwctl ping").stdout
+    assert box.sh("cat /etc/accessgw/gateway.pub").stdout.strip() in ping
+    # a listed application gets in (the gateway's ZAP handler says so)
+    box.sh("timeout 3 accessgwctl watch --private --key /etc/accessgw/window-3 idcard/ "
+           ">/dev/null 2>&1; true", timeout=20)
+    assert "admitted subscriber window-3" in box.journal()
+
+
+def test_reload_keeps_it_up(box):
+    pid = box.prop("MainPID")
+    box.sh("systemctl reload accessgw")
+    box.wait_active()
+    assert box.prop("MainPID") == pid
+    assert "RELOADING" not in box.sh("systemctl show -p ActiveState --value accessgw").stdout
+
+
+def test_a_crash_is_restarted(box):
+    restarts = int(box.prop("NRestarts"))
+    pid = box.prop("MainPID")
+    box.sh("systemctl kill -s SEGV accessgw")
+    deadline = time.time() + 30
+    while time.time() < deadline and (box.prop("MainPID") in (pid, "0") or
+                                      int(box.prop("NRestarts")) == restarts):
+        time.sleep(0.3)
+    box.wait_active()
+    assert int(box.prop("NRestarts")) == restarts + 1
+
+
+def test_watchdog_does_not_fire_with_a_long_heartbeat(box):
+    """heartbeat_ms = 60000 under WatchdogSec=4s: pinged on its own clock, never killed."""
+    box.sh("sed -i 's|^\\[gateway\\]|[gateway]\\nheartbeat_ms = 60000|' /etc/accessgw/accessgw.ini && "
+           "mkdir -p /etc/systemd/system/accessgw.service.d && "
+           "printf '[Service]\\nWatchdogSec=4s\\n' > /etc/systemd/system/accessgw.service.d/wd.conf && "
+           "systemctl daemon-reload && systemctl restart accessgw")
+    box.wait_active()
+    restarts, pid = box.prop("NRestarts"), box.prop("MainPID")
+    time.sleep(12)
+    assert box.prop("NRestarts") == restarts and box.prop("MainPID") == pid, box.journal()
+    assert "Watchdog timeout" not in box.journal()
+
+
+def test_a_serial_device_in_the_accessgw_group_is_opened(box):
+    """DevicePolicy=closed lets it reach a ttyUSB node given to its group: the kernel, not
+    the sandbox or the permissions, answers (no usb-serial adapter is behind the node)."""
+    box.sh("mknod -m 0660 /dev/ttyUSB7 c 188 7 && chgrp accessgw /dev/ttyUSB7 && "
+           "printf '\\n[device reader-1]\\nplugin = idcard-sam\\ntransport = serial\\n"
+           "path = /dev/ttyUSB7\\nlocation = Window 3\\n' >> /etc/accessgw/accessgw.ini && "
+           "systemctl reload accessgw")
+    deadline = time.time() + 20
+    reason = ""
+    while time.time() < deadline:
+        devices = box.sh("accessgwctl devices", check=False).stdout
+        line = [l for l in devices.splitlines() if "reader-1" in l]
+        reason = line[0] if line else ""
+        if "No such device" in reason or " up" in reason:
+            break
+        time.sleep(0.5)
+    assert "No such device" in reason, reason + "\n" + box.journal()
+    assert "Permission denied" not in reason and "not permitted" not in reason
+
+
+def test_purge_leaves_nothing_behind(box):
+    box.sh("DEBIAN_FRONTEND=noninteractive apt-get purge -y -q accessgw", timeout=300)
+    left = box.sh("ls -d /etc/accessgw /var/lib/accessgw /var/lib/private/accessgw "
+                  "/lib/systemd/system/accessgw.service /lib/udev/rules.d/60-accessgw.rules "
+                  "/etc/systemd/system/multi-user.target.wants/accessgw.service 2>/dev/null; "
+                  "getent passwd accessgw; getent group accessgw; true").stdout.split()
+    # our own drop-in from the watchdog test is the installer's file, not the package's
+    left = [p for p in left if not p.startswith("/etc/systemd/system/accessgw.service.d")]
+    assert left == [], left
+    assert "ii" not in box.sh("dpkg -l accessgw 2>/dev/null; true").stdout
