@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -22,24 +23,62 @@ static bool is_z85_key(const char *s, size_t n)
     return zmq_z85_decode(bin, copy) != NULL;
 }
 
-int curve_read_key_file(const char *path, char out[Z85_KEY_LEN + 1], char *err, size_t errlen)
+/* "public-key = "..."" in a ZPL certificate (czmq's zcert, pyzmq's
+ * zmq.auth.load_certificate): the key's value, or NULL. */
+static const char *zpl_value(char *line, const char *name)
+{
+    char *p = line + strspn(line, " \t");
+    size_t n = strlen(name);
+    if (strncmp(p, name, n) != 0)
+        return NULL;
+    p += n;
+    p += strspn(p, " \t");
+    if (*p != '=')
+        return NULL;
+    p++;
+    p += strspn(p, " \t\"'");
+    p[strcspn(p, "\"' \t\r\n")] = '\0';
+    return p;
+}
+
+int curve_read_key_file(const char *path, enum curve_which which, char out[Z85_KEY_LEN + 1],
+                        bool *legacy, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    char line[256] = "";
-    if (!fgets(line, sizeof(line), f))
-        line[0] = '\0';
+    const char *name = which == CURVE_SECRET ? "secret-key" : "public-key";
+    char line[512];
+    int lineno = 0, found = 0;
+    *legacy = false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        lineno++;
+        size_t n = strcspn(line, "\r\n");
+        if (lineno == 1 && is_z85_key(line, n)) { /* the one-line form of earlier versions */
+            memcpy(out, line, Z85_KEY_LEN);
+            *legacy = true;
+            found = lineno;
+            break;
+        }
+        const char *v = line[0] == '#' ? NULL : zpl_value(line, name);
+        if (v && !is_z85_key(v, strlen(v))) {
+            snprintf(err, errlen, "%s:%d: %s is not a 40-character Z85 key", path, lineno, name);
+            fclose(f);
+            return -1;
+        }
+        if (v) {
+            memcpy(out, v, Z85_KEY_LEN);
+            found = lineno;
+        }
+    }
     fclose(f);
-    size_t n = strcspn(line, "\r\n");
-    if (!is_z85_key(line, n)) {
-        snprintf(err, errlen, "%s:1: expected a 40-character Z85 key (made by accessgwctl keygen)",
-                 path);
+    if (!found) {
+        snprintf(err, errlen, "%s: no %s (expected a certificate made by accessgwctl keygen, "
+                 "czmq or pyzmq)", path, name);
         return -1;
     }
-    memcpy(out, line, Z85_KEY_LEN);
     out[Z85_KEY_LEN] = '\0';
     return 0;
 }
@@ -100,8 +139,10 @@ void curve_free_authorized(struct key_list *keys)
     keys->n = 0;
 }
 
-static int write_key_file(const char *path, const char *key, mode_t mode, gid_t group, char *err,
-                          size_t errlen)
+/* Writes a ZPL certificate as czmq's zcert_save does, so czmq and pyzmq
+ * (zmq.auth.load_certificate) read it; secret NULL for the public one. */
+static int write_cert(const char *path, const char *public_key, const char *secret_key, mode_t mode,
+                      gid_t group, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0600);
     if (fd < 0) {
@@ -117,11 +158,28 @@ static int write_key_file(const char *path, const char *key, mode_t mode, gid_t 
         return -1;
     }
     fchmod(fd, mode); /* whatever the umask says */
-    char line[Z85_KEY_LEN + 2];
-    snprintf(line, sizeof(line), "%s\n", key);
-    ssize_t n = write(fd, line, strlen(line));
+    char text[1024];
+    time_t now = time(NULL);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", localtime(&now));
+    int len = snprintf(text, sizeof(text),
+                       "#   ****  Generated on %s by accessgwctl  ****\n"
+                       "#   ZeroMQ CURVE %s Certificate\n"
+                       "#   %s\n\n"
+                       "metadata\n"
+                       "curve\n"
+                       "    public-key = \"%s\"\n",
+                       stamp, secret_key ? "**Secret**" : "Public",
+                       secret_key ? "DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions."
+                                  : "Exchange securely, or use a secure mechanism to verify the contents",
+                       public_key);
+    if (secret_key)
+        len += snprintf(text + len, sizeof(text) - (size_t)len, "    secret-key = \"%s\"\n",
+                        secret_key);
+    ssize_t n = write(fd, text, (size_t)len);
     close(fd);
-    if (n != (ssize_t)strlen(line)) {
+    explicit_bzero(text, sizeof(text));
+    if (n != len) {
         snprintf(err, errlen, "%s: short write", path);
         return -1;
     }
@@ -138,12 +196,12 @@ int curve_keygen(const char *name, gid_t group, char *err, size_t errlen)
     }
     char path[4096];
     snprintf(path, sizeof(path), "%s.key", name);
-    if (write_key_file(path, sec, group == (gid_t)-1 ? 0600 : 0640, group, err, errlen) < 0)
+    int rc = write_cert(path, pub, sec, group == (gid_t)-1 ? 0600 : 0640, group, err, errlen);
+    explicit_bzero(sec, sizeof(sec));
+    if (rc < 0)
         return -1;
     snprintf(path, sizeof(path), "%s.pub", name);
-    if (write_key_file(path, pub, 0644, (gid_t)-1, err, errlen) < 0)
-        return -1;
-    return 0;
+    return write_cert(path, pub, NULL, 0644, (gid_t)-1, err, errlen);
 }
 
 void *zap_bind(void *zctx, char *err, size_t errlen)

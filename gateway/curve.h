@@ -18,12 +18,17 @@ struct key_list {
     size_t n;
 };
 
-/* Reads the first line of a keygen file: a 40-character Z85 key. */
-int curve_read_key_file(const char *path, char out[Z85_KEY_LEN + 1], char *err, size_t errlen);
+/* A key from a certificate in the ZPL form czmq and pyzmq use (public-key =
+ * "...", secret-key = "..."), or from the one-line Z85 file of earlier
+ * versions (*legacy set: callers say it is deprecated). */
+enum curve_which { CURVE_PUBLIC, CURVE_SECRET };
+int curve_read_key_file(const char *path, enum curve_which which, char out[Z85_KEY_LEN + 1],
+                        bool *legacy, char *err, size_t errlen);
 /* Parses an authorized_keys file; errors name the file and line. */
 int curve_load_authorized(const char *path, struct key_list *out, char *err, size_t errlen);
 void curve_free_authorized(struct key_list *keys);
-/* Writes NAME.key (mode 0600) and NAME.pub; 0 or -1 with err. */
+/* Writes the certificates NAME.key (secret: mode 0600, or 0640 to group
+ * when it is not -1) and NAME.pub; 0 or -1 with err. */
 int curve_keygen(const char *name, gid_t group, char *err, size_t errlen);
 
 /* ZAP: a REP socket bound at inproc://zeromq.zap.01 BEFORE any CURVE

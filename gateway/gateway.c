@@ -517,9 +517,14 @@ static int load_keys(struct gateway *g, const struct gateway_conf *conf, struct 
     memset(keys, 0, sizeof(*keys));
     if (!conf->private_events)
         return 0;
-    if (curve_read_key_file(conf->curve_secret_key, secret, err, errlen) < 0 ||
+    bool legacy;
+    if (curve_read_key_file(conf->curve_secret_key, CURVE_SECRET, secret, &legacy, err, errlen) < 0 ||
         curve_load_authorized(conf->authorized_keys, keys, err, errlen) < 0)
         return -1;
+    if (legacy)
+        log_notice("%s: a one-line key file of an earlier version; it still works, but "
+                   "`accessgwctl keygen` now writes certificates czmq and pyzmq read too",
+                   conf->curve_secret_key);
     (void)g;
     return 0;
 }

@@ -14,7 +14,8 @@ mkdir -p "$dir"
 ctl="$top/build/gateway/accessgwctl"
 "$ctl" keygen "$dir/gateway" >/dev/null
 "$ctl" keygen "$dir/demo-app" >/dev/null
-echo "$(cat "$dir/demo-app.pub") demo-app" > "$dir/authorized_keys"
+# authorized_keys holds Z85 public keys: the one in the app's certificate
+sed -n 's/^ *public-key = "\(.*\)"$/\1 demo-app/p' "$dir/demo-app.pub" > "$dir/authorized_keys"
 sed -e "s|@DIR@|$dir|g" -e "s|@BUILD@|$top/build|g" demo/hall.ini.in > "$dir/hall.ini"
 
 pids=""

@@ -264,14 +264,15 @@ static int curve_client(void *s, const struct options *o, void *zctx)
         fprintf(stderr, "accessgwctl: --private needs --key NAME (from accessgwctl keygen NAME)\n");
         return -1;
     }
+    bool legacy;
     snprintf(path, sizeof(path), "%s.key", o->key);
-    if (curve_read_key_file(path, sec, err, sizeof(err)) < 0)
+    if (curve_read_key_file(path, CURVE_SECRET, sec, &legacy, err, sizeof(err)) < 0)
         goto fail;
     snprintf(path, sizeof(path), "%s.pub", o->key);
-    if (curve_read_key_file(path, pub, err, sizeof(err)) < 0)
+    if (curve_read_key_file(path, CURVE_PUBLIC, pub, &legacy, err, sizeof(err)) < 0)
         goto fail;
     if (o->server_key) {
-        if (curve_read_key_file(o->server_key, server, err, sizeof(err)) < 0)
+        if (curve_read_key_file(o->server_key, CURVE_PUBLIC, server, &legacy, err, sizeof(err)) < 0)
             goto fail;
     } else {
         /* The gateway's public key is not secret: ask it. */

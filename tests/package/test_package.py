@@ -149,14 +149,16 @@ def test_private_events_with_the_packaged_key_path(box):
     """keygen --group accessgw: root:accessgw 0640, readable by the service only."""
     box.sh("accessgwctl keygen /etc/accessgw/gateway --group accessgw && "
            "accessgwctl keygen /etc/accessgw/window-3 && "
-           "echo \"$(cat /etc/accessgw/window-3.pub) window-3\" > /etc/accessgw/authorized_keys && "
+           "sed -n 's/^ *public-key = \"\\(.*\\)\"$/\\1 window-3/p' /etc/accessgw/window-3.pub "
+           "> /etc/accessgw/authorized_keys && "
            "sed -i -e 's|^;private_events|private_events|' -e 's|^;curve_secret_key|curve_secret_key|' "
            "-e 's|^;authorized_keys|authorized_keys|' /etc/accessgw/accessgw.ini")
     assert box.sh("stat -c '%U:%G %a' /etc/accessgw/gateway.key").stdout.strip() == "root:accessgw 640"
     box.sh("systemctl restart accessgw")
     box.wait_active()
     ping = box.sh("accessgwctl ping").stdout
-    assert box.sh("cat /etc/accessgw/gateway.pub").stdout.strip() in ping
+    gateway_key = re.search(r'public-key = "(.*)"', box.sh("cat /etc/accessgw/gateway.pub").stdout)
+    assert gateway_key.group(1) in ping
     # a listed application gets in (the gateway's ZAP handler says so)
     box.sh("timeout 3 accessgwctl watch --private --key /etc/accessgw/window-3 idcard/ "
            ">/dev/null 2>&1; true", timeout=20)

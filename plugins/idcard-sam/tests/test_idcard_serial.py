@@ -6,8 +6,10 @@ import time
 
 import pytest
 import zmq
+import zmq.auth
 
 from agwtest import ACCESSGWCTL, Gateway, Subscriber, free_port, validate_event
+from agwtest import ACCESSGWD as ACCESSGWD_CHECK
 from sam_reader import SamReader
 import samcard
 
@@ -152,8 +154,9 @@ def keygen(tmp_path, name):
     out = subprocess.run([ACCESSGWCTL, "keygen", str(tmp_path / name)], capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stderr
-    key = open(tmp_path / (name + ".key")).read().strip()
-    pub = open(tmp_path / (name + ".pub")).read().strip()
+    # the certificates czmq and pyzmq read (ZPL), as the contract says
+    pub, key = (k.decode() for k in zmq.auth.load_certificate(str(tmp_path / (name + ".key"))))
+    assert zmq.auth.load_certificate(str(tmp_path / (name + ".pub"))) == (pub.encode(), None)
     assert len(key) == 40 and len(pub) == 40
     assert os.stat(tmp_path / (name + ".key")).st_mode & 0o777 == 0o600
     return pub, key
@@ -221,3 +224,35 @@ def test_debug_log_has_no_personal_data(rig):
     assert "debug" in log  # the gateway really logged at debug level
     for secret in PERSONAL:
         assert secret not in log, "personal data in the debug log: %s" % secret
+
+
+def test_one_line_key_files_of_earlier_versions_still_work(tmp_path):
+    """Key files from before the certificates: read, with a deprecation notice."""
+    pub, key = zmq.curve_keypair()
+    (tmp_path / "old.key").write_text(key.decode() + "\n")
+    (tmp_path / "authorized_keys").write_text("")
+    reader = SamReader(str(tmp_path / "ttySAM")).start()
+    gw = Gateway(tmp_path, reader_config(reader.link),
+                 bus_extra="private_events = tcp://127.0.0.1:%d\ncurve_secret_key = %s\n"
+                 "authorized_keys = %s\n" % (free_port(), tmp_path / "old.key",
+                                             tmp_path / "authorized_keys"))
+    gw.start()
+    try:
+        assert gw.request({"verb": "ping"})["result"]["private_events_key"] == pub.decode()
+        assert "one-line key file of an earlier version" in gw.log_text()
+    finally:
+        gw.stop()
+        reader.stop()
+    # a certificate with a damaged key is refused with the file and line
+    (tmp_path / "bad.key").write_text('metadata\ncurve\n    public-key = "%s"\n'
+                                      '    secret-key = "tooshort"\n' % pub.decode())
+    out = subprocess.run([ACCESSGWD_CHECK, "--check-config", gw.config], capture_output=True,
+                         text=True)
+    assert out.returncode == 0
+    gw.write_config(reader_config(reader.link), bus_extra="private_events = tcp://127.0.0.1:%d\n"
+                    "curve_secret_key = %s\nauthorized_keys = %s\n"
+                    % (free_port(), tmp_path / "bad.key", tmp_path / "authorized_keys"))
+    out = subprocess.run([ACCESSGWD_CHECK, "--check-config", gw.config], capture_output=True,
+                         text=True)
+    assert out.returncode == 1 and "bad.key:4: secret-key is not a 40-character Z85 key" in \
+        out.stdout + out.stderr, out.stdout + out.stderr
