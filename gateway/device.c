@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "hotplug.h"
 #include "config.h"
+#include "loader.h"
 #include "log.h"
 #include "mask.h"
 #include "state.h"
@@ -460,13 +461,10 @@ static const struct agw_host host_api = {
 
 /* ---- ABI 1.1 callbacks, only when the plugin's descriptor has them ---- */
 
-#define HAS_FIELD(p, field) \
-    ((p)->struct_size >= offsetof(struct agw_plugin, field) + sizeof((p)->field) && (p)->field)
-
 static void sink_notify(void *ctx, const char *uuid, const uint8_t *value, size_t len)
 {
     struct device *dev = ctx;
-    if (dev->opened && HAS_FIELD(dev->plugin, on_notify)) {
+    if (dev->opened && AGW_PLUGIN_HAS(dev->plugin, on_notify)) {
         clock_now(&dev->input_time);
         dev->plugin->on_notify((struct agw_device *)dev, uuid, value, len);
         dev->input_time.tv_sec = 0;
@@ -476,7 +474,7 @@ static void sink_notify(void *ctx, const char *uuid, const uint8_t *value, size_
 static void sink_link(void *ctx, bool up, const char *why)
 {
     struct device *dev = ctx;
-    if (dev->opened && HAS_FIELD(dev->plugin, on_link))
+    if (dev->opened && AGW_PLUGIN_HAS(dev->plugin, on_link))
         dev->plugin->on_link((struct agw_device *)dev, up, why);
 }
 

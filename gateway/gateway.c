@@ -390,8 +390,25 @@ static void verb_ping(struct gateway *g, struct control_request *req)
     control_reply_ok(g->control, req->route, result);
 }
 
+/* [{verb, args (a JSON Schema), help}] from the plugin's verb table */
+static json_t *verbs_of(const struct agw_plugin *p)
+{
+    json_t *list = json_array();
+    for (const struct agw_verb *v = AGW_PLUGIN_HAS(p, verbs) ? p->verbs : NULL; v && v->name; v++) {
+        char full[128];
+        snprintf(full, sizeof(full), "%s.%s", p->device_class, v->name);
+        json_t *o = json_pack("{s:s, s:s}", "verb", full, "help", v->help ? v->help : "");
+        json_t *schema = v->args ? json_loads(v->args, 0, NULL) : NULL;
+        if (schema)
+            json_object_set_new(o, "args", schema);
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
 static void verb_devices(struct gateway *g, struct control_request *req)
 {
+    bool with_verbs = json_is_true(json_object_get(req->args, "verbs"));
     json_t *list = json_array();
     for (size_t i = 0; i < g->n_devs; i++) {
         struct device *dev = g->devs[i];
@@ -408,6 +425,8 @@ static void verb_devices(struct gateway *g, struct control_request *req)
         if (json_object_size(info))
             json_object_set(o, "info", info);
         json_decref(info);
+        if (with_verbs)
+            json_object_set_new(o, "verbs", verbs_of(dev->plugin));
         json_t *children = device_children(dev);
         size_t k;
         json_t *c;

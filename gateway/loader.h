@@ -33,4 +33,8 @@ const char *plugin_check_descriptor(const struct agw_plugin *p, size_t avail, ch
 /* Whether a [device] key belongs to the plugin; "button.*" in config_keys
  * accepts every key starting with "button.". */
 bool plugin_accepts_key(const struct agw_plugin *p, const char *key);
+/* A field of a plugin's descriptor that its ABI minor has, and set: later
+ * fields are read only when the plugin's struct_size covers them. */
+#define AGW_PLUGIN_HAS(p, field) \
+    ((p)->struct_size >= offsetof(struct agw_plugin, field) + sizeof((p)->field) && (p)->field)
 #endif

@@ -562,6 +562,19 @@ static int bell_open(struct agw_device *dev, const struct agw_host *h)
 
 static void bell_close(struct agw_device *dev) { free(self(dev)); }
 
+static const struct agw_verb verbs[] = {
+    {"open", NULL, "list the open calls"},
+    {"ack", "{\"type\":\"object\",\"required\":[\"call_id\"],\"properties\":{\"call_id\":"
+            "{\"type\":\"string\"},\"by\":{\"type\":\"string\"}}}",
+     "acknowledge an open call (who answered it in by)"},
+    {"learn", "{\"type\":\"object\",\"required\":[\"kind\",\"location\"],\"properties\":{"
+              "\"kind\":{\"enum\":[\"emergency\",\"service\",\"cancel\"]},\"location\":"
+              "{\"type\":\"string\"},\"timeout_s\":{\"type\":\"integer\",\"minimum\":1,"
+              "\"maximum\":3600}}}",
+     "bind the next unknown button to a kind and location (kept across restarts)"},
+    {NULL, NULL, NULL},
+};
+
 AGW_PLUGIN_DEFINE(
     .id = "callbell-rf",
     .device_class = "callbell",
@@ -574,4 +587,5 @@ AGW_PLUGIN_DEFINE(
     .close = bell_close,
     .on_input = bell_input,
     .on_timer = bell_tick,
-    .command = bell_command);
+    .command = bell_command,
+    .verbs = verbs);

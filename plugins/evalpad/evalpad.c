@@ -479,6 +479,17 @@ static void evalpad_close(struct agw_device *dev)
     }
 }
 
+static const struct agw_verb verbs[] = {
+    {"invite", "{\"type\":\"object\",\"required\":[\"session\"],\"properties\":{\"session\":"
+               "{\"type\":\"string\"},\"staff\":{\"type\":\"string\"},\"service\":{\"type\":"
+               "\"string\"},\"timeout_s\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":3600}}}",
+     "ask the visitor at this pad to rate the service just given"},
+    {"cancel", "{\"type\":\"object\",\"properties\":{\"session\":{\"type\":\"string\"}}}",
+     "withdraw the open invitation"},
+    {"status", NULL, "the open invitation, if any"},
+    {NULL, NULL, NULL},
+};
+
 AGW_PLUGIN_DEFINE(
     .id = "evalpad",
     .device_class = "evaluation",
@@ -491,4 +502,5 @@ AGW_PLUGIN_DEFINE(
     .close = evalpad_close,
     .on_input = evalpad_input,
     .on_timer = evalpad_tick,
-    .command = evalpad_command);
+    .command = evalpad_command,
+    .verbs = verbs);

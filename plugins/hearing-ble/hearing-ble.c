@@ -387,6 +387,21 @@ static int hearing_open(struct agw_device *dev, const struct agw_host *h)
 
 static void hearing_close(struct agw_device *dev) { free(self(dev)); }
 
+static const struct agw_verb verbs[] = {
+    {"status", NULL, "connection, type, battery, presets, active preset, volume"},
+    {"set_preset", "{\"type\":\"object\",\"required\":[\"index\"],\"properties\":{\"index\":"
+                   "{\"type\":\"integer\",\"minimum\":1,\"maximum\":255}}}",
+     "switch to a preset (the hall's loop programme)"},
+    {"next_preset", NULL, "the next available preset"},
+    {"previous_preset", NULL, "the previous available preset"},
+    {"set_volume", "{\"type\":\"object\",\"required\":[\"volume\"],\"properties\":{\"volume\":"
+                   "{\"type\":\"integer\",\"minimum\":0,\"maximum\":255}}}",
+     "set the volume (0-255)"},
+    {"mute", NULL, "mute"},
+    {"unmute", NULL, "unmute"},
+    {NULL, NULL, NULL},
+};
+
 AGW_PLUGIN_DEFINE(
     .id = "hearing-ble",
     .device_class = "hearing",
@@ -399,4 +414,5 @@ AGW_PLUGIN_DEFINE(
     .close = hearing_close,
     .command = hearing_command,
     .on_notify = hearing_notify,
-    .on_link = hearing_link);
+    .on_link = hearing_link,
+    .verbs = verbs);

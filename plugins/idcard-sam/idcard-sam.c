@@ -340,6 +340,11 @@ static int idcard_command(struct agw_device *dev, const char *verb, json_t *args
     return strcmp(f.code, "timeout") == 0 ? AGW_CMD_TIMEOUT : AGW_CMD_DEVICE_ERROR;
 }
 
+static const struct agw_verb verbs[] = {
+    {"read", NULL, "read the card on the reader now; replies with the masked record"},
+    {NULL, NULL, NULL},
+};
+
 AGW_PLUGIN_DEFINE(
     .id = "idcard-sam",
     .device_class = "idcard",
@@ -352,4 +357,5 @@ AGW_PLUGIN_DEFINE(
     .open = idcard_open,
     .close = idcard_close,
     .on_timer = poll_reader,
-    .command = idcard_command);
+    .command = idcard_command,
+    .verbs = verbs);

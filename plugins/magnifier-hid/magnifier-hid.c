@@ -280,6 +280,17 @@ static void magnifier_close(struct agw_device *dev)
     }
 }
 
+static const struct agw_verb verbs[] = {
+    {"state", NULL, "zoom level, colour mode, freeze, brightness and the profile in use"},
+    {"set_zoom", "{\"type\":\"object\",\"required\":[\"level\"],\"properties\":{\"level\":"
+                 "{\"type\":\"integer\",\"minimum\":1}}}",
+     "set the zoom level (1..max_zoom), sent as the profile's output report"},
+    {"set_mode", "{\"type\":\"object\",\"required\":[\"mode\"],\"properties\":{\"mode\":"
+                 "{\"enum\":[\"colour\",\"grey\",\"high_contrast\",\"inverted\"]}}}",
+     "set the colour mode, sent as the profile's output report"},
+    {NULL, NULL, NULL},
+};
+
 AGW_PLUGIN_DEFINE(
     .id = "magnifier-hid",
     .device_class = "magnifier",
@@ -292,4 +303,5 @@ AGW_PLUGIN_DEFINE(
     .close = magnifier_close,
     .on_input = magnifier_input,
     .on_timer = magnifier_timer,
-    .command = magnifier_command);
+    .command = magnifier_command,
+    .verbs = verbs);

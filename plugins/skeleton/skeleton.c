@@ -143,6 +143,12 @@ static int skeleton_command(struct agw_device *dev, const char *verb, json_t *ar
     return AGW_CMD_OK;
 }
 
+static const struct agw_verb skeleton_verbs[] = {
+    {"reset", "{\"type\":\"object\",\"properties\":{\"value\":{\"type\":\"integer\"}}}",
+     "set the counter (to value, default 0); replies {count}"},
+    {NULL, NULL, NULL},
+};
+
 AGW_PLUGIN_DEFINE(
     .id = "skeleton",
     .device_class = "skeleton",
@@ -157,4 +163,5 @@ AGW_PLUGIN_DEFINE(
     .on_input = skeleton_input,
     .on_timer = skeleton_timer,
     .removed = skeleton_removed,
-    .command = skeleton_command);
+    .command = skeleton_command,
+    .verbs = skeleton_verbs);

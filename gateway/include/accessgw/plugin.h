@@ -28,7 +28,7 @@ extern "C" {
 
 #define AGW_PLUGIN_MAGIC 0x31574741u /* "AGW1" */
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 1
+#define AGW_ABI_MINOR 2
 #define AGW_PLUGIN_SYMBOL "agw_plugin"
 
 /* Where a device of an ID-table row is found. */
@@ -99,6 +99,14 @@ enum agw_cmd_status {
 };
 
 struct agw_device; /* opaque; one per attached device */
+
+/* A device verb: name is the part after "<class>." (set_zoom); args a JSON
+ * Schema of its arguments as a string, NULL when it takes none; help one line. */
+struct agw_verb {
+    const char *name;
+    const char *args;
+    const char *help;
+};
 
 /* Services the host gives every plugin.  Only ever grows at the end. */
 struct agw_host {
@@ -195,6 +203,10 @@ struct agw_plugin {
     void (*on_notify)(struct agw_device *dev, const char *uuid, const uint8_t *value, size_t len);
     /* the device connected with its services resolved (up), or was lost */
     void (*on_link)(struct agw_device *dev, int up, const char *why);
+
+    /* ABI 1.2: the verbs command() answers, for `accessgwctl devices --verbs`,
+     * the `devices` verb (args {"verbs": true}) and documentation. */
+    const struct agw_verb *verbs; /* {NULL}-terminated; may be NULL */
 };
 
 /* Minimum size the loader accepts: the ABI 1.0 struct (later fields are
