@@ -26,8 +26,14 @@
 /* one hidraw report can be HID_MAX_BUFFER_SIZE (16 KiB) long */
 #define INPUT_BUFFER 16384
 
-static const char *state_dir_value; /* set once by device_set_state_dir() */
-void device_set_state_dir(const char *dir) { state_dir_value = dir; }
+/* Set once at start, before any worker: a copy, because the configuration it
+ * comes from is freed at every reload while workers keep reading this. */
+static char *state_dir_value;
+void device_set_state_dir(const char *dir)
+{
+    free(state_dir_value);
+    state_dir_value = strdup(dir);
+}
 
 void clock_now(struct timespec *ts) { clock_gettime(CLOCK_REALTIME, ts); }
 

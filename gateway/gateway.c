@@ -583,8 +583,8 @@ static void reload(struct gateway *g)
     }
     explicit_bzero(secret, sizeof(secret));
     if (strcmp(fresh.events, g->conf.events) || strcmp(fresh.control, g->conf.control) ||
-        strcmp(fresh.id, g->conf.id))
-        log_warn("reload: [gateway] id and [bus] endpoints change only at restart");
+        strcmp(fresh.id, g->conf.id) || strcmp(fresh.state_dir, g->conf.state_dir))
+        log_warn("reload: [gateway] id and state_dir and [bus] endpoints change only at restart");
     curve_free_authorized(&g->keys);
     g->keys = keys;
     /* Running devices hold copies of their settings, so the old config can go. */
@@ -628,9 +628,11 @@ static void handle_signal(struct gateway *g)
 static int open_bus(struct gateway *g, char *err, size_t errlen)
 {
     uint64_t epoch;
-    char secret[Z85_KEY_LEN + 1] = "";
-    if (state_next_epoch(g->conf.state_dir, &epoch, err, errlen) < 0)
+    char secret[Z85_KEY_LEN + 1] = "", note[512];
+    if (state_next_epoch(g->conf.state_dir, &epoch, note, sizeof(note), err, errlen) < 0)
         return -1;
+    if (note[0])
+        log_warn("%s", note);
     if (load_keys(g, &g->conf, &g->keys, secret, err, errlen) < 0)
         return -1;
     g->zctx = zmq_ctx_new();

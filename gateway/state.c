@@ -1,12 +1,15 @@
 #include "state.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int write_all(int fd, const void *data, size_t len)
@@ -50,48 +53,112 @@ int state_write_file(const char *dir, const char *name, const void *data, size_t
     return 0;
 }
 
-static int read_epoch(const char *path, uint64_t *epoch, char *err, size_t errlen)
+/* The epoch only rises: subscribers order everything by (epoch, seq), so a reset or a
+ * reuse would silently break each of them.  It is kept twice (epoch and
+ * epoch.bak, each written atomically, each line carrying a checksum), the
+ * highest valid copy wins, and when no copy is valid the wall clock in seconds
+ * (larger than any count of restarts) takes over. */
+#define EPOCH_MAX 9007199254740991ULL /* 2^53-1: exact in every JSON parser */
+
+static uint32_t fnv1a(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+enum epoch_copy { EPOCH_MISSING, EPOCH_VALID, EPOCH_DAMAGED };
+
+/* "42 fnv=1a2b3c4d" (or "42", as versions before the checksum wrote it) */
+static enum epoch_copy read_copy(const char *path, uint64_t *out)
 {
     FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT) {
-            *epoch = 0;
-            return 0;
-        }
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    char buf[32] = "";
+    if (!f)
+        return errno == ENOENT ? EPOCH_MISSING : EPOCH_DAMAGED;
+    char buf[64] = "";
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(buf, &end, 10);
-    if (errno || end == buf || (*end != '\n' && *end != '\0')) {
-        snprintf(err, errlen, "%s:1: not a number; remove the file to restart epochs at 1", path);
-        return -1;
+    size_t digits = strspn(buf, "0123456789");
+    if (digits == 0 || digits > 16)
+        return EPOCH_DAMAGED;
+    uint64_t v = strtoull(buf, NULL, 10);
+    const char *rest = buf + digits;
+    if (strncmp(rest, " fnv=", 5) == 0) {
+        char *end;
+        unsigned long sum = strtoul(rest + 5, &end, 16);
+        if (end != rest + 13 || (*end != '\n' && *end != '\0') || sum != fnv1a(buf, digits))
+            return EPOCH_DAMAGED;
+    } else if (*rest != '\n' && *rest != '\0') {
+        return EPOCH_DAMAGED;
     }
-    *epoch = v;
-    return 0;
+    if (v == 0 || v > EPOCH_MAX)
+        return EPOCH_DAMAGED;
+    *out = v;
+    return EPOCH_VALID;
 }
 
-int state_next_epoch(const char *state_dir, uint64_t *epoch, char *err, size_t errlen)
+/* A state_dir that already holds plugins' state has seen epochs: its epoch
+ * files were removed, not never written. */
+static bool holds_other_state(const char *state_dir)
 {
+    DIR *d = opendir(state_dir);
+    if (!d)
+        return false;
+    bool other = false;
+    struct dirent *e;
+    while (!other && (e = readdir(d)))
+        other = e->d_name[0] != '.' && strncmp(e->d_name, "epoch", 5) != 0;
+    closedir(d);
+    return other;
+}
+
+static int write_copy(const char *state_dir, const char *name, uint64_t epoch)
+{
+    char number[24], text[48];
+    int digits = snprintf(number, sizeof(number), "%" PRIu64, epoch);
+    int n = snprintf(text, sizeof(text), "%s fnv=%08x\n", number, fnv1a(number, (size_t)digits));
+    return state_write_file(state_dir, name, text, (size_t)n);
+}
+
+int state_next_epoch(const char *state_dir, uint64_t *epoch, char *note, size_t notelen, char *err,
+                     size_t errlen)
+{
+    note[0] = '\0';
     if (mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "state_dir %s: %s", state_dir, strerror(errno));
         return -1;
     }
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/epoch", state_dir);
-    uint64_t previous;
-    if (read_epoch(path, &previous, err, errlen) < 0)
+    static const char *const names[2] = {"epoch", "epoch.bak"};
+    uint64_t best = 0, v = 0;
+    int damaged = 0, present = 0;
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", state_dir, names[i]);
+        enum epoch_copy c = read_copy(path, &v);
+        present += c != EPOCH_MISSING;
+        damaged += c == EPOCH_DAMAGED;
+        if (c == EPOCH_VALID && v > best)
+            best = v;
+    }
+    if (best == 0 && (damaged || (!present && holds_other_state(state_dir)))) {
+        uint64_t now = (uint64_t)time(NULL);
+        best = now;
+        snprintf(note, notelen, "%s/epoch is %s and has no valid copy: epochs continue from "
+                 "the clock, at %" PRIu64, state_dir, damaged ? "damaged" : "gone", now + 1);
+    } else if (damaged) {
+        snprintf(note, notelen, "%s: one copy of the epoch was damaged; the other says %" PRIu64,
+                 state_dir, best);
+    }
+    if (best >= EPOCH_MAX) {
+        snprintf(err, errlen, "%s/epoch: %" PRIu64 " is the last epoch a JSON parser counts exactly",
+                 state_dir, best);
         return -1;
-    *epoch = previous + 1;
-    char text[32];
-    int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", *epoch);
-    if (state_write_file(state_dir, "epoch", text, (size_t)n) < 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+    }
+    *epoch = best + 1;
+    if (write_copy(state_dir, names[0], *epoch) < 0 || write_copy(state_dir, names[1], *epoch) < 0) {
+        snprintf(err, errlen, "%s/epoch: cannot write: %s", state_dir, strerror(errno));
         return -1;
     }
     return 0;

@@ -4,8 +4,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Reads state_dir/epoch, adds one, writes it back durably; the new value in *epoch. */
-int state_next_epoch(const char *state_dir, uint64_t *epoch, char *err, size_t errlen);
+/* The next epoch, written back durably before it is used: one more than the
+ * highest valid copy in state_dir (epoch, epoch.bak), never reset or reused.
+ * *note says what was recovered when a copy was damaged ("" otherwise). */
+int state_next_epoch(const char *state_dir, uint64_t *epoch, char *note, size_t notelen, char *err,
+                     size_t errlen);
 /* Writes a whole file atomically (temp file, fsync, rename, fsync dir). */
 int state_write_file(const char *dir, const char *name, const void *data, size_t len);
 #endif

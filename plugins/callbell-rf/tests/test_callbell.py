@@ -216,3 +216,33 @@ def test_bad_button_line_is_a_clear_device_error(tmp_path):
         sub.close()
         gw.stop()
         rx.stop()
+
+
+def test_reload_keeps_open_calls_and_their_durability(tmp_path):
+    """SIGHUP re-opens a receiver whose section changed: its open calls come back, a call
+    pressed after the reload is saved where it should be and survives a kill -9."""
+    rx, gw, sub = start(tmp_path, fmt="fd-df")
+    try:
+        rx.press(TOILET)
+        first = sub.wait_topic("callbell/bell-1/pressed")["data"]["call_id"]
+        gw.write_config(bell_config(rx.link, "fd-df").replace("Zone A", "Zone B"))
+        gw.signal(signal.SIGHUP)
+        again = sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed" and
+                             e["data"].get("reason") == "restored_after_restart")[1]
+        assert again["data"]["call_id"] == first
+        rx.press(DESK)
+        second = sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed" and
+                              e["data"]["kind"] == "service")[1]["data"]["call_id"]
+        assert "cannot save its state" not in gw.log_text(), gw.log_text()
+        gw.proc.send_signal(signal.SIGKILL)
+        gw.proc.wait()
+        sub.close()
+        sub = Subscriber(gw.events, ["callbell/"])
+        gw.start()
+        sub.catch_up(gw)
+        restored = {e["data"]["call_id"] for t, e in sub.collect(2.0) if t == "callbell/bell-1/pressed"}
+        assert {first, second} <= restored, restored
+    finally:
+        sub.close()
+        gw.stop()
+        rx.stop()
