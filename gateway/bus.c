@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "envelope.h"
@@ -46,6 +47,27 @@ static void *bind_pub(void *zctx, const char *endpoint, int sndhwm, const char *
         return NULL;
     }
     return s;
+}
+
+/* The private endpoint anew: ZeroMQ cannot drop one peer of a PUB socket, so a
+ * revoked key's live connection ends with the socket; every subscriber
+ * reconnects by itself and is checked by ZAP against the current keys.  The
+ * port is free again only once the old socket's I/O thread let it go. */
+int bus_reopen_private(struct bus *bus, void *zctx, const struct bus_options *o, char *err,
+                       size_t errlen)
+{
+    if (!bus->priv || !o->private_events)
+        return 0;
+    set_int(bus->priv, ZMQ_LINGER, 0);
+    zmq_unbind(bus->priv, o->private_events);
+    zmq_close(bus->priv);
+    bus->priv = NULL;
+    for (int attempt = 0; attempt < 40 && !bus->priv; attempt++) {
+        bus->priv = bind_pub(zctx, o->private_events, o->sndhwm, o->curve_secret_key, err, errlen);
+        if (!bus->priv)
+            usleep(25000);
+    }
+    return bus->priv ? 0 : -1;
 }
 
 int bus_open(struct bus *bus, void *zctx, const struct bus_options *o, char *err, size_t errlen)

@@ -36,6 +36,10 @@ struct bus_options {
 
 int bus_open(struct bus *bus, void *zctx, const struct bus_options *o, char *err, size_t errlen);
 void bus_close(struct bus *bus);
+/* Closes and binds the private endpoint again, dropping every live connection
+ * (they reconnect and pass ZAP with the keys of now): how a revoked key is cut off. */
+int bus_reopen_private(struct bus *bus, void *zctx, const struct bus_options *o, char *err,
+                       size_t errlen);
 
 /* Publishes one event and returns its seq (0 if it could not be encoded).
  * data is consumed.  With `personal` set, the public socket gets the masked

@@ -46,6 +46,7 @@ struct gateway {
     struct timespec next_watchdog;  /* systemd's watchdog, pinged at WATCHDOG_USEC/2 */
     uint64_t watchdog_usec;
     char curve_public[Z85_KEY_LEN + 1]; /* of private_events: clients need it, it is not secret */
+    char *private_endpoint;             /* as bound at start (endpoints change at restart only) */
     bool running;
 };
 
@@ -560,6 +561,47 @@ static int load_config_and_plugins(struct gateway_conf *conf, struct plugin_set 
     return config_check_plugins(conf, plugins, err, errlen);
 }
 
+static bool key_listed(const struct key_list *keys, const char *z85)
+{
+    for (size_t i = 0; i < keys->n; i++)
+        if (strcmp(keys->keys[i].z85, z85) == 0)
+            return true;
+    return false;
+}
+
+/* Access granted is also taken back: when a key left authorized_keys (or the
+ * gateway's own key changed), live private subscribers are dropped and must
+ * pass ZAP again with the keys of now. */
+static void cut_off_revoked(struct gateway *g, const struct key_list *fresh, const char *secret,
+                            int sndhwm)
+{
+    if (!g->bus.priv || !g->private_endpoint || !secret[0])
+        return;
+    size_t revoked = 0;
+    for (size_t i = 0; i < g->keys.n; i++)
+        if (!key_listed(fresh, g->keys.keys[i].z85)) {
+            log_notice("private events: key %s revoked; its live connections are dropped",
+                       g->keys.keys[i].name);
+            revoked++;
+        }
+    char public_key[Z85_KEY_LEN + 1] = "";
+    bool own_key_changed = zmq_curve_public(public_key, secret) == 0 &&
+                           strcmp(public_key, g->curve_public) != 0;
+    if (!revoked && !own_key_changed)
+        return;
+    struct bus_options o = {.private_events = g->private_endpoint, .curve_secret_key = secret,
+                            .sndhwm = sndhwm};
+    char err[512];
+    if (bus_reopen_private(&g->bus, g->zctx, &o, err, sizeof(err)) < 0) {
+        log_err("private events: %s; the endpoint is closed until a restart", err);
+        return;
+    }
+    if (own_key_changed)
+        memcpy(g->curve_public, public_key, sizeof(public_key));
+    log_notice("private events: endpoint %s reopened; subscribers are checked again",
+               g->private_endpoint);
+}
+
 static void reload(struct gateway *g)
 {
     char err[1024];
@@ -581,6 +623,7 @@ static void reload(struct gateway *g)
         config_free(&fresh);
         return;
     }
+    cut_off_revoked(g, &keys, secret, fresh.sndhwm);
     explicit_bzero(secret, sizeof(secret));
     if (strcmp(fresh.events, g->conf.events) || strcmp(fresh.control, g->conf.control) ||
         strcmp(fresh.id, g->conf.id) || strcmp(fresh.state_dir, g->conf.state_dir))
@@ -641,6 +684,7 @@ static int open_bus(struct gateway *g, char *err, size_t errlen)
     struct bus_options o = {g->conf.id, g->conf.events, g->conf.private_events,
                             g->conf.private_events ? secret : NULL, g->conf.history,
                             g->conf.sndhwm, epoch};
+    g->private_endpoint = g->conf.private_events ? strdup(g->conf.private_events) : NULL;
     if (g->conf.private_events && zmq_curve_public(g->curve_public, secret) < 0) {
         snprintf(err, errlen, "%s: not a valid CURVE secret key", g->conf.curve_secret_key);
         explicit_bzero(secret, sizeof(secret));
@@ -757,6 +801,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
     if (g->control)
         zmq_close(g->control);
     bus_close(&g->bus);
+    free(g->private_endpoint);
     if (g->zap)
         zmq_close(g->zap);
     bool clean = g->n_devs == 0 && !devices_may_hang;
