@@ -12,7 +12,7 @@
 #include "log.h"
 
 static const char *const gateway_keys[] = {"id", "plugin_dir", "state_dir", "log_level",
-                                           "hotplug", "heartbeat_ms", NULL};
+                                           "hotplug", "heartbeat_ms", "insecure_files", NULL};
 static const char *const bus_keys[] = {"events", "control", "private_events", "curve_secret_key",
                                        "authorized_keys", "history", "sndhwm", NULL};
 /* Keys every [device] section may have; plugin keys come from the plugin. */
@@ -174,6 +174,8 @@ static int load_gateway(struct ctx *c, const struct ini_section *s, struct gatew
     if (lvl && (conf->log_level = log_level_parse(lvl->value)) < 0)
         return fail(c, lvl->line, "key 'log_level' in [gateway] must be one of error, warning, "
                     "notice, info, debug, not '%s'", lvl->value);
+    if (get_bool(c, s, "insecure_files", &conf->insecure_files) < 0)
+        return -1;
     if (get_bool(c, s, "hotplug", &conf->hotplug) < 0)
         return -1;
     return get_uint(c, s, "heartbeat_ms", 100, 3600000, &conf->heartbeat_ms);

@@ -30,6 +30,7 @@ struct gateway_conf {
     const char *state_dir;
     int log_level;
     bool hotplug;
+    bool insecure_files; /* development only: trust_check findings are warnings */
     unsigned heartbeat_ms;
     const char *events, *control, *private_events;
     const char *curve_secret_key, *authorized_keys;

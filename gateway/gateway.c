@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "state.h"
+#include "trust.h"
 
 #define STOP_GRACE_MS 5000
 
@@ -538,7 +539,9 @@ static int load_keys(struct gateway *g, const struct gateway_conf *conf, struct 
     if (!conf->private_events)
         return 0;
     bool legacy;
-    if (curve_read_key_file(conf->curve_secret_key, CURVE_SECRET, secret, &legacy, err, errlen) < 0 ||
+    if (trust_check(conf->curve_secret_key, TRUST_SECRET, err, errlen) < 0 ||
+        trust_check(conf->authorized_keys, TRUST_GRANTS, err, errlen) < 0 ||
+        curve_read_key_file(conf->curve_secret_key, CURVE_SECRET, secret, &legacy, err, errlen) < 0 ||
         curve_load_authorized(conf->authorized_keys, keys, err, errlen) < 0)
         return -1;
     if (legacy)
@@ -554,6 +557,15 @@ static int load_config_and_plugins(struct gateway_conf *conf, struct plugin_set 
 {
     if (config_load(path, conf, err, errlen) < 0)
         return -1;
+    trust_relax(conf->insecure_files);
+    if (conf->insecure_files)
+        log_warn("%s: insecure_files = yes: files that grant access are not checked (development "
+                 "only)", path);
+    char why[512];
+    if (plugins->n == 0 && trust_check(conf->plugin_dir, TRUST_CODE_DIR, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: plugin_dir refused: %s", path, why);
+        return -1;
+    }
     if (plugins->n == 0 && plugin_set_load_dir(plugins, conf->plugin_dir) < 0) {
         snprintf(err, errlen, "%s: plugin_dir %s cannot be read", path, conf->plugin_dir);
         return -1;
@@ -611,8 +623,10 @@ static void reload(struct gateway *g)
         log_err("reload refused, keeping the running config: %s", err);
         return;
     }
+    trust_relax(fresh.insecure_files);
     if (config_check_plugins(&fresh, &g->plugins, err, sizeof(err)) < 0) {
         log_err("reload refused, keeping the running config: %s", err);
+        trust_relax(g->conf.insecure_files);
         config_free(&fresh);
         return;
     }
@@ -620,6 +634,7 @@ static void reload(struct gateway *g)
     char secret[Z85_KEY_LEN + 1];
     if (load_keys(g, &fresh, &keys, secret, err, sizeof(err)) < 0) {
         log_err("reload refused, keeping the running config: %s", err);
+        trust_relax(g->conf.insecure_files);
         config_free(&fresh);
         return;
     }

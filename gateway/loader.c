@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "trust.h"
 
 bool plugin_accepts_key(const struct agw_plugin *p, const char *key)
 {
@@ -84,18 +85,9 @@ static size_t symbol_size(void *addr)
 
 static bool file_is_safe(const char *path)
 {
-    struct stat st;
-    if (stat(path, &st) < 0) {
-        log_err("plugin %s refused: %s", path, strerror(errno));
-        return false;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        log_err("plugin %s refused: not a regular file", path);
-        return false;
-    }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        log_err("plugin %s refused: group- or world-writable (mode %03o); anyone in that group "
-                "could run code as the gateway", path, (unsigned)(st.st_mode & 0777));
+    char err[512];
+    if (trust_check(path, TRUST_CODE, err, sizeof(err)) < 0) {
+        log_err("plugin refused: %s", err);
         return false;
     }
     return true;
@@ -155,6 +147,12 @@ static int is_shared_object(const struct dirent *d)
 int plugin_set_load_dir(struct plugin_set *set, const char *dir)
 {
     struct dirent **names;
+    char err[512];
+    if (trust_check(dir, TRUST_CODE_DIR, err, sizeof(err)) < 0) {
+        log_err("plugin directory refused: %s", err);
+        errno = EPERM;
+        return -1;
+    }
     /* Sorted, so that which of two duplicate ids wins never depends on the file system. */
     int n = scandir(dir, &names, is_shared_object, compare_names);
     if (n < 0) {

@@ -183,3 +183,44 @@ def test_keygen_group_lets_the_service_read_its_key(tmp_path):
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "no group 'no-such-group'" in bad.stderr
     assert not os.path.exists(str(tmp_path / "x.key"))
+
+
+def test_files_that_grant_access_are_checked(tmp_path):
+    """A secret key others may read, an authorized_keys or a plugin directory others may
+    write, a plugin owned by another user: refused with the reason and the fix; a
+    development setting relaxes it, loudly."""
+    import shutil
+    from agwtest import ACCESSGWCTL, PLUGIN_DIR, free_port
+    subprocess.run([ACCESSGWCTL, "keygen", str(tmp_path / "gw")], check=True, capture_output=True)
+    (tmp_path / "authorized_keys").write_text("")
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    shutil.copy(os.path.join(PLUGIN_DIR, "skeleton.so"), plugins / "skeleton.so")
+    os.chmod(plugins, 0o755)
+
+    def check(extra_gateway=""):
+        gw = Gateway(tmp_path, A, plugin_dir=str(plugins), gateway_extra=extra_gateway,
+                     bus_extra="private_events = tcp://127.0.0.1:%d\ncurve_secret_key = %s\n"
+                     "authorized_keys = %s\n" % (free_port(), tmp_path / "gw.key",
+                                                 tmp_path / "authorized_keys"))
+        out = subprocess.run([ACCESSGWD, "--check-config", gw.config], capture_output=True, text=True)
+        return out.returncode, out.stdout + out.stderr
+
+    assert check()[0] == 0
+    os.chmod(tmp_path / "gw.key", 0o644)
+    rc, text = check()
+    assert rc == 1 and "gw.key: readable by others: mode 0644" in text and "chmod 0640" in text
+    rc, text = check("insecure_files = yes\n")
+    assert rc == 0 and "INSECURE" in text  # loud, but it runs
+    os.chmod(tmp_path / "gw.key", 0o600)
+    os.chmod(tmp_path / "authorized_keys", 0o666)
+    rc, text = check()
+    assert rc == 1 and "authorized_keys: writable by group or others" in text
+    os.chmod(tmp_path / "authorized_keys", 0o644)
+    os.chmod(plugins, 0o1777)  # world-writable, even with the sticky bit
+    rc, text = check()
+    assert rc == 1 and "plugin_dir refused" in text and "writable by group or others" in text
+    os.chmod(plugins, 0o755)
+    os.chown(plugins / "skeleton.so", 65534, 65534)  # nobody's
+    rc, text = check()
+    assert rc == 1 and "owned by uid 65534" in text

@@ -231,6 +231,7 @@ def test_one_line_key_files_of_earlier_versions_still_work(tmp_path):
     """Key files from before the certificates: read, with a deprecation notice."""
     pub, key = zmq.curve_keypair()
     (tmp_path / "old.key").write_text(key.decode() + "\n")
+    os.chmod(tmp_path / "old.key", 0o600)
     (tmp_path / "authorized_keys").write_text("")
     reader = SamReader(str(tmp_path / "ttySAM")).start()
     gw = Gateway(tmp_path, reader_config(reader.link),
@@ -247,6 +248,7 @@ def test_one_line_key_files_of_earlier_versions_still_work(tmp_path):
     # a certificate with a damaged key is refused with the file and line
     (tmp_path / "bad.key").write_text('metadata\ncurve\n    public-key = "%s"\n'
                                       '    secret-key = "tooshort"\n' % pub.decode())
+    os.chmod(tmp_path / "bad.key", 0o600)
     out = subprocess.run([ACCESSGWD_CHECK, "--check-config", gw.config], capture_output=True,
                          text=True)
     assert out.returncode == 0
