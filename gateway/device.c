@@ -273,6 +273,19 @@ static void state_file_name(struct device *dev, char *buf, size_t len)
     snprintf(buf, len, "%s.%s.json", dev->plugin->id, dev->id);
 }
 
+/* The main thread publishes gateway/<id>/degraded; once per failing streak. */
+static void report_degraded_once(struct device *dev, const char *reason)
+{
+    if (dev->degraded_said)
+        return;
+    dev->degraded_said = true;
+    struct out_mail *m = out_new(dev, OUT_DEGRADED);
+    if (!m)
+        return;
+    m->data = json_pack("{s:s}", "reason", reason);
+    mailbox_post(dev->outbox, &m->link);
+}
+
 static int host_save_state(struct agw_device *d, const json_t *state)
 {
     struct device *dev = (struct device *)d;
@@ -285,10 +298,14 @@ static int host_save_state(struct agw_device *d, const json_t *state)
     int e = errno;
     free(text);
     if (r < 0) {
-        log_err("device %s: cannot save its state to %s/%s: %s", dev->id, state_dir_value, name,
-                strerror(e));
+        char reason[512];
+        snprintf(reason, sizeof(reason), "device %s: cannot save its state to %s/%s: %s", dev->id,
+                 state_dir_value, name, strerror(e));
+        log_err("DEGRADED: %s", reason);
+        report_degraded_once(dev, reason);
         return -e;
     }
+    dev->degraded_said = false;
     return 0;
 }
 

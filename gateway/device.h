@@ -17,7 +17,7 @@
 #define DEVICE_REASON_MAX 160
 
 /* worker -> main */
-enum out_kind { OUT_EVENT, OUT_REPLY, OUT_EXITED };
+enum out_kind { OUT_EVENT, OUT_REPLY, OUT_EXITED, OUT_DEGRADED };
 struct out_mail {
     struct mail link;
     enum out_kind kind;
@@ -72,6 +72,7 @@ struct device {
     /* worker-owned */
     struct transport tr;
     bool opened, lost, stop, in_open, state_set;
+    bool degraded_said; /* a failed save_state was reported; cleared by the next good one */
     unsigned timer_ms;
     struct timespec next_timer, retry_at, input_time;
     unsigned backoff_ms;

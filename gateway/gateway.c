@@ -48,6 +48,7 @@ struct gateway {
     uint64_t watchdog_usec;
     char curve_public[Z85_KEY_LEN + 1]; /* of private_events: clients need it, it is not secret */
     char *private_endpoint;             /* as bound at start (endpoints change at restart only) */
+    char degraded[512];                 /* why durability is lost, "" while it is not */
     bool running;
 };
 
@@ -104,6 +105,16 @@ static void ping_watchdog_if_due(struct gateway *g)
     sd_notify(0, "WATCHDOG=1");
     mono_now(&g->next_watchdog);
     advance_ms(&g->next_watchdog, (unsigned)(g->watchdog_usec / 2000));
+}
+
+/* gateway/<id>/degraded: what the gateway can no longer promise (its state
+ * cannot be written), published once per new reason; calls keep working. */
+static void report_degraded(struct gateway *g, const char *reason)
+{
+    if (!reason)
+        return;
+    publish_gateway_event(g, "degraded", json_pack("{s:s, s:b, s:s}", "reason", reason, "durable",
+                                                   0, "state_dir", g->conf.state_dir));
 }
 
 static void publish_heartbeat(struct gateway *g)
@@ -372,6 +383,7 @@ static void drain_outbox(struct gateway *g)
             m->data_json = NULL;
             break;
         case OUT_REPLY: deliver_reply(g, m); break;
+        case OUT_DEGRADED: report_degraded(g, json_string_value(json_object_get(m->data, "reason"))); break;
         case OUT_EXITED: handle_exited(g, m); break;
         }
         json_decref(m->data);
@@ -687,10 +699,15 @@ static int open_bus(struct gateway *g, char *err, size_t errlen)
 {
     uint64_t epoch;
     char secret[Z85_KEY_LEN + 1] = "", note[512];
-    if (state_next_epoch(g->conf.state_dir, &epoch, note, sizeof(note), err, errlen) < 0)
-        return -1;
+    int durable = state_next_epoch(g->conf.state_dir, &epoch, note, sizeof(note), err, errlen);
     if (note[0])
         log_warn("%s", note);
+    if (durable != 0) {
+        snprintf(g->degraded, sizeof(g->degraded), "%.500s", err);
+        log_err("DEGRADED: %s; the gateway runs, but open calls, invitations and learned codes "
+                "are not kept across a restart until state_dir can be written", err);
+        err[0] = '\0';
+    }
     if (load_keys(g, &g->conf, &g->keys, secret, err, errlen) < 0)
         return -1;
     g->zctx = zmq_ctx_new();
@@ -726,6 +743,8 @@ static void publish_started(struct gateway *g)
                g->conf.id, (unsigned long long)g->bus.epoch, g->plugins.n, g->conf.events,
                g->conf.control, g->conf.private_events ? ", private events on " : "",
                g->conf.private_events ? g->conf.private_events : "");
+    if (g->degraded[0])
+        report_degraded(g, g->degraded);
 }
 
 static void start_hotplug(struct gateway *g)

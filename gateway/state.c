@@ -128,7 +128,7 @@ int state_next_epoch(const char *state_dir, uint64_t *epoch, char *note, size_t 
     note[0] = '\0';
     if (mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "state_dir %s: %s", state_dir, strerror(errno));
-        return -1;
+        return state_epoch_undurable(epoch);
     }
     static const char *const names[2] = {"epoch", "epoch.bak"};
     uint64_t best = 0, v = 0;
@@ -159,7 +159,19 @@ int state_next_epoch(const char *state_dir, uint64_t *epoch, char *note, size_t 
     *epoch = best + 1;
     if (write_copy(state_dir, names[0], *epoch) < 0 || write_copy(state_dir, names[1], *epoch) < 0) {
         snprintf(err, errlen, "%s/epoch: cannot write: %s", state_dir, strerror(errno));
-        return -1;
+        uint64_t floor = *epoch;
+        state_epoch_undurable(epoch);
+        if (*epoch < floor) /* a clock behind the counter: still never below what was read */
+            *epoch = floor;
+        return 1;
     }
     return 0;
+}
+
+/* No state_dir to count in: the clock in seconds, which rises between
+ * restarts, so an epoch is not reused while the disk stays unwritable. */
+int state_epoch_undurable(uint64_t *epoch)
+{
+    *epoch = (uint64_t)time(NULL);
+    return 1;
 }

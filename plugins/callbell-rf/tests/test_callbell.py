@@ -246,3 +246,44 @@ def test_reload_keeps_open_calls_and_their_durability(tmp_path):
         sub.close()
         gw.stop()
         rx.stop()
+
+
+def test_unwritable_state_dir_degrades_but_calls_still_work(tmp_path):
+    """A state_dir that cannot be written (here: under a regular file) no longer stops the
+    start: the gateway says gateway/<id>/degraded, and an emergency press is published."""
+    rx = RfReceiver(str(tmp_path / "ttyRF"), "fd-df").start()
+    (tmp_path / "not-a-dir").write_text("")
+    gw = Gateway(tmp_path, bell_config(rx.link, "fd-df"))
+    gw.state_dir = str(tmp_path / "not-a-dir" / "state")
+    gw.write_config(bell_config(rx.link, "fd-df"))
+    sub = Subscriber(gw.events, ["callbell/", "gateway/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        degraded = sub.wait_topic("gateway/hall-1/degraded")
+        validate_event("gateway/hall-1/degraded", degraded)
+        assert "not-a-dir/state" in degraded["data"]["reason"]
+        assert degraded["epoch"] > 1700000000  # from the clock: never reused while degraded
+        rx.press(TOILET)
+        assert sub.wait_topic("callbell/bell-1/pressed")["data"]["kind"] == "emergency"
+    finally:
+        sub.close()
+        gw.stop()
+        rx.stop()
+
+
+def test_a_state_file_that_is_a_directory_is_reported(tmp_path):
+    rx, gw, sub = start(tmp_path, fmt="fd-df")
+    gwsub = Subscriber(gw.events, ["gateway/hall-1/degraded"])
+    try:
+        os.mkdir(os.path.join(gw.state_dir, "callbell-rf.bell-1.json"))
+        time.sleep(0.3)
+        rx.press(TOILET)
+        assert sub.wait_topic("callbell/bell-1/pressed")["data"]["kind"] == "emergency"
+        degraded = gwsub.wait_topic("gateway/hall-1/degraded")
+        assert "callbell-rf.bell-1.json" in degraded["data"]["reason"]
+    finally:
+        gwsub.close()
+        sub.close()
+        gw.stop()
+        rx.stop()
