@@ -163,7 +163,7 @@ static void host_log(struct agw_device *d, int level, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     struct device *dev = (struct device *)d;
-    log_msg(level, "device %s (%s): %s", dev->id, dev->plugin->id, msg);
+    log_keyed(level, fmt, "device %s (%s): %s", dev->id, dev->plugin->id, msg);
 }
 
 static int host_emit(struct agw_device *d, const char *event, json_t *data)

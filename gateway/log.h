@@ -9,6 +9,9 @@ int log_level_parse(const char *name);  /* "debug" -> 7, -1 when unknown */
 int log_enabled(int level);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(int level, const char *fmt, va_list ap);
+/* Lines are rate-limited per call site (BURST per 10 s, then counted and the
+ * count said): by fmt, or by key for lines formatted elsewhere (a plugin's). */
+void log_keyed(int level, const void *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_err(...) log_msg(3, __VA_ARGS__)
 #define log_warn(...) log_msg(4, __VA_ARGS__)

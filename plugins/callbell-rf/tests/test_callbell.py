@@ -287,3 +287,24 @@ def test_a_state_file_that_is_a_directory_is_reported(tmp_path):
         sub.close()
         gw.stop()
         rx.stop()
+
+
+def test_device_garbage_does_not_flood_the_log(tmp_path):
+    """A receiver sending nothing but noise: warnings are rate-limited per call site, the
+    rest counted and said; a real press still gets through."""
+    rx, gw, sub = start(tmp_path, fmt="fd-df")
+    try:
+        noise = bytes((i * 37 + 11) % 251 for i in range(4096)).replace(b"\xfd", b"\x00")
+        for _ in range(40):  # 160 KiB of noise
+            rx.write(noise)
+        time.sleep(1.0)
+        rx.press(TOILET)
+        assert sub.wait_topic("callbell/bell-1/pressed")["data"]["kind"] == "emergency"
+        log = gw.log_text()
+        noise_lines = [l for l in log.splitlines() if "receiver stream at byte" in l]
+        assert 1 <= len(noise_lines) <= 20, len(noise_lines)
+    finally:
+        sub.close()
+        gw.stop()
+        rx.stop()
+    assert "more like the line above were suppressed" in gw.log_text() or len(noise_lines) < 20
