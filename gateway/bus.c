@@ -276,26 +276,36 @@ char *bus_replay_json(const struct bus *bus, uint64_t since, const char *const *
 {
     uint64_t first = bus->count ? bus->ring[bus->head].seq : bus->seq + 1;
     struct sbuf b = {0};
-    char head[160];
+    char text[160];
     /* Truncated: the subscriber asked for events older than the history holds. */
-    snprintf(head, sizeof(head),
+    snprintf(text, sizeof(text),
              "{\"epoch\":%llu,\"first_seq\":%llu,\"last_seq\":%llu,\"truncated\":%s,\"events\":[",
              (unsigned long long)bus->epoch, (unsigned long long)first,
              (unsigned long long)bus->seq, since + 1 < first ? "true" : "false");
-    sbuf_str(&b, head);
+    sbuf_str(&b, text);
     size_t emitted = 0;
-    for (size_t i = 0; i < bus->count && (limit == 0 || emitted < limit); i++) {
+    uint64_t last_emitted = since;
+    bool more = false;
+    for (size_t i = 0; i < bus->count; i++) {
         const struct history_entry *e = &bus->ring[(bus->head + i) % bus->cap];
         if (e->seq <= since || !topic_matches(e->topic, prefixes, n_prefixes))
             continue;
+        if ((limit && emitted == limit) ||
+            (emitted && b.len + e->envelope_len + strlen(e->topic) > BUS_REPLAY_PAGE_BYTES)) {
+            more = true; /* a page ends here: the client asks again from last_emitted */
+            break;
+        }
         sbuf_str(&b, emitted ? ",{\"topic\":\"" : "{\"topic\":\"");
         sbuf_str(&b, e->topic); /* built from validated names: nothing to escape */
         sbuf_str(&b, "\",\"event\":");
         sbuf_add(&b, e->envelope, e->envelope_len);
         sbuf_str(&b, "}");
         emitted++;
+        last_emitted = e->seq;
     }
-    sbuf_str(&b, "]}");
+    snprintf(text, sizeof(text), "],\"more\":%s,\"next_since_seq\":%llu}", more ? "true" : "false",
+             (unsigned long long)(more ? last_emitted : bus->seq));
+    sbuf_str(&b, text);
     if (b.failed) {
         free(b.p);
         return NULL;

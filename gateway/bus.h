@@ -53,9 +53,16 @@ uint64_t bus_publish_encoded(struct bus *bus, const char *cls, const char *subje
                              const char *event, bool device_source, char *data_json,
                              const struct timespec *time);
 
+/* A reply is one page: a client that asks for the whole history and never
+ * reads must not make the gateway hold megabytes per request. */
+#define BUS_REPLAY_PAGE_BYTES (32 * 1024)
+
 /* The held events with seq > since (optionally only topics with one of the
- * prefixes) as a JSON text: {"epoch":E,"first_seq":F,"last_seq":L,
- * "truncated":B,"events":[{"topic":T,"event":{...}},...]}.  malloc'd. */
+ * prefixes), at most limit of them (0: no count limit) and about
+ * BUS_REPLAY_PAGE_BYTES, as a JSON text: {"epoch":E,"first_seq":F,"last_seq":L,
+ * "truncated":B,"events":[{"topic":T,"event":{...}},...],"more":M,
+ * "next_since_seq":N}; with more, the rest is asked for with since_seq N.
+ * malloc'd. */
 char *bus_replay_json(const struct bus *bus, uint64_t since, const char *const *prefixes,
                       size_t n_prefixes, size_t limit);
 #endif

@@ -12,7 +12,8 @@
 #include "log.h"
 
 static const char *const gateway_keys[] = {"id", "plugin_dir", "state_dir", "log_level",
-                                           "hotplug", "heartbeat_ms", "insecure_files", NULL};
+                                           "hotplug", "heartbeat_ms", "insecure_files",
+                                           "command_timeout_ms", NULL};
 static const char *const bus_keys[] = {"events", "control", "private_events", "curve_secret_key",
                                        "authorized_keys", "history", "sndhwm", NULL};
 /* Keys every [device] section may have; plugin keys come from the plugin. */
@@ -178,6 +179,8 @@ static int load_gateway(struct ctx *c, const struct ini_section *s, struct gatew
         return -1;
     if (get_bool(c, s, "hotplug", &conf->hotplug) < 0)
         return -1;
+    if (get_uint(c, s, "command_timeout_ms", 100, 600000, &conf->command_timeout_ms) < 0)
+        return -1;
     return get_uint(c, s, "heartbeat_ms", 100, 3600000, &conf->heartbeat_ms);
 }
 
@@ -292,6 +295,7 @@ static void set_defaults(struct gateway_conf *conf)
     conf->log_level = 6;
     conf->hotplug = true;
     conf->heartbeat_ms = 1000;
+    conf->command_timeout_ms = 10000;
     conf->events = "tcp://127.0.0.1:5560";
     conf->control = "tcp://127.0.0.1:5561";
     conf->history = 10000;

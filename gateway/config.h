@@ -32,6 +32,7 @@ struct gateway_conf {
     bool hotplug;
     bool insecure_files; /* development only: trust_check findings are warnings */
     unsigned heartbeat_ms;
+    unsigned command_timeout_ms; /* a device command unanswered this long gets "timeout" */
     const char *events, *control, *private_events;
     const char *curve_secret_key, *authorized_keys;
     unsigned history;

@@ -1,5 +1,9 @@
+#define _GNU_SOURCE /* asprintf */
 #include "control.h"
 
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +24,15 @@ void *control_bind(void *zctx, const char *endpoint, char *err, size_t errlen)
     /* A peer sending absurd frames is disconnected by libzmq itself. */
     int64_t maxmsg = 1024 * 1024;
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-    int linger = 0, hwm = 10000;
+    /* Per client at most CONTROL_SNDHWM replies wait for it (each at most a
+     * replay page, see bus.h); beyond that a reply to a client that does not
+     * read is dropped and said, not queued (ROUTER_MANDATORY makes the drop
+     * visible instead of silent). */
+    int linger = 0, sndhwm = CONTROL_SNDHWM, rcvhwm = 1000, mandatory = 1;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm));
+    zmq_setsockopt(s, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm));
+    zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof(mandatory));
     if (zmq_bind(s, endpoint) < 0) {
         snprintf(err, errlen, "cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
@@ -40,12 +49,75 @@ void route_free(struct route *r)
     free(r);
 }
 
-static void send_reply(void *sock, struct route *r, const char *body, size_t len)
+struct route *route_copy(const struct route *r)
 {
-    int more = ZMQ_SNDMORE;
-    if (zmq_send(sock, r->identity, r->identity_len, more) < 0 ||
-        (r->delimiter && zmq_send(sock, "", 0, more) < 0) || zmq_send(sock, body, len, 0) < 0)
+    struct route *c = malloc(sizeof(*c));
+    if (!c)
+        return NULL;
+    *c = *r;
+    json_incref(c->request_id);
+    return c;
+}
+
+/* Bytes of replies libzmq holds for clients that have not read them yet:
+ * counted up here, down by libzmq's free callback (its I/O thread) once a
+ * reply is on the wire or dropped.  Message counts (SNDHWM) alone would let a
+ * client that never reads hold CONTROL_SNDHWM replay pages. */
+static atomic_size_t output_held;
+
+static void release_body(void *data, void *hint)
+{
+    atomic_fetch_sub(&output_held, (size_t)(uintptr_t)hint);
+    free(data);
+}
+
+static void send_body(void *sock, struct route *r, char *body, size_t len)
+{
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, body, len, release_body, (void *)(uintptr_t)len) < 0) {
+        free(body);
+        return;
+    }
+    atomic_fetch_add(&output_held, len);
+    int more = ZMQ_SNDMORE | ZMQ_DONTWAIT;
+    /* The identity frame decides: once it is taken, the rest of the message is. */
+    if (zmq_send(sock, r->identity, r->identity_len, more) < 0) {
+        int e = zmq_errno();
+        if (e == EAGAIN)
+            log_warn("control: a reply was dropped: a client has %d replies it does not read",
+                     CONTROL_SNDHWM);
+        else
+            log_debug("control: reply not delivered: %s", zmq_strerror(e));
+    } else if ((r->delimiter && zmq_send(sock, "", 0, more) < 0) ||
+               zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) < 0) {
         log_debug("control: reply not delivered: %s", zmq_strerror(zmq_errno()));
+    }
+    zmq_msg_close(&msg); /* after a send it is empty; otherwise this releases body */
+}
+
+/* Takes body (malloc'd).  Past the budget a large reply becomes a short
+ * "busy" error: small ones (ping, command results) are always answered. */
+static void send_reply(void *sock, struct route *r, char *body, size_t len)
+{
+    if (len > CONTROL_SMALL_REPLY && atomic_load(&output_held) + len > CONTROL_OUTPUT_BUDGET) {
+        free(body);
+        char *id = json_dumps(r->request_id, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *busy = NULL;
+        int n = asprintf(&busy,
+                         "{\"id\":%s,\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":"
+                         "\"the gateway holds %zu KiB of replies clients have not read; ask again "
+                         "later\"}}",
+                         id ? id : "null", atomic_load(&output_held) / 1024);
+        free(id);
+        log_warn("control: a %zu-byte reply refused: %zu KiB of replies wait for clients that do "
+                 "not read", len, atomic_load(&output_held) / 1024);
+        if (n < 0)
+            busy = NULL;
+        body = busy;
+        len = n < 0 ? 0 : (size_t)n;
+    }
+    if (body)
+        send_body(sock, r, body, len);
     route_free(r);
 }
 
@@ -58,7 +130,6 @@ static void send_json(void *sock, struct route *r, json_t *reply)
         return;
     }
     send_reply(sock, r, text, strlen(text));
-    free(text);
 }
 
 void control_reply_ok(void *sock, struct route *r, json_t *result)
@@ -98,7 +169,6 @@ void control_reply_raw(void *sock, struct route *r, const char *result_json)
                      result_json);
     free(id);
     send_reply(sock, r, body, (size_t)n);
-    free(body);
 }
 
 /* Reads every frame of one message, keeping at most MAX_FRAMES. */

@@ -8,6 +8,9 @@
 #include <jansson.h>
 
 #define CONTROL_MAX_REQUEST (64 * 1024)
+#define CONTROL_SNDHWM 1000                     /* replies held for one client that does not read */
+#define CONTROL_OUTPUT_BUDGET (16 * 1024 * 1024) /* bytes held for all of them together */
+#define CONTROL_SMALL_REPLY 1024                 /* always sent: a ping's answer */
 
 /* Where a reply goes: the ROUTER identity, and whether the client put an
  * empty delimiter frame before its request (REQ does, DEALER need not). */
@@ -16,6 +19,7 @@ struct route {
     size_t identity_len;
     bool delimiter;
     json_t *request_id; /* echoed as "id"; JSON null when absent */
+    bool expired;       /* answered "timeout" already: the device's late answer is dropped */
 };
 
 struct control_request {
@@ -39,4 +43,5 @@ void control_reply_error(void *sock, struct route *r, const char *code, const ch
 /* A reply whose result is an already-encoded JSON object. */
 void control_reply_raw(void *sock, struct route *r, const char *result_json);
 void route_free(struct route *r);
+struct route *route_copy(const struct route *r);
 #endif

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "loader.h"
 #include "log.h"
+#include "monotonic.h"
 #include "mask.h"
 #include "state.h"
 
@@ -36,26 +37,6 @@ void device_set_state_dir(const char *dir)
 }
 
 void clock_now(struct timespec *ts) { clock_gettime(CLOCK_REALTIME, ts); }
-
-static void monotonic_now(struct timespec *ts) { clock_gettime(CLOCK_MONOTONIC, ts); }
-
-static void add_ms(struct timespec *ts, unsigned ms)
-{
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-static long ms_until(const struct timespec *when)
-{
-    struct timespec now;
-    monotonic_now(&now);
-    long ms = (when->tv_sec - now.tv_sec) * 1000 + (when->tv_nsec - now.tv_nsec) / 1000000;
-    return ms < 0 ? 0 : ms;
-}
 
 const char *device_state_name(enum agw_state s)
 {

@@ -2,6 +2,7 @@
 #include "gateway.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "hotplug.h"
 #include "loader.h"
 #include "log.h"
+#include "monotonic.h"
 #include "mailbox.h"
 #include "state.h"
 #include "trust.h"
@@ -49,25 +51,10 @@ struct gateway {
     char curve_public[Z85_KEY_LEN + 1]; /* of private_events: clients need it, it is not secret */
     char *private_endpoint;             /* as bound at start (endpoints change at restart only) */
     char degraded[512];                 /* why durability is lost, "" while it is not */
+    struct inflight *inflight;          /* device commands handed to workers, not yet answered */
+    size_t n_inflight, cap_inflight;
     bool running;
 };
-
-/* ---- time ---- */
-
-static void mono_now(struct timespec *ts) { clock_gettime(CLOCK_MONOTONIC, ts); }
-
-static long elapsed_ms(const struct timespec *from)
-{
-    struct timespec now;
-    mono_now(&now);
-    return (now.tv_sec - from->tv_sec) * 1000 + (now.tv_nsec - from->tv_nsec) / 1000000;
-}
-
-static long ms_until(const struct timespec *when)
-{
-    long ms = -elapsed_ms(when);
-    return ms < 0 ? 0 : ms;
-}
 
 /* ---- publishing ---- */
 
@@ -86,16 +73,6 @@ static void publish_device_event(struct gateway *g, const char *device, const ch
     bus_publish(&g->bus, "device", device, event, true, data, NULL, &now);
 }
 
-static void advance_ms(struct timespec *ts, unsigned ms)
-{
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* The watchdog has its own clock: a heartbeat_ms longer than WatchdogSec must
  * not get a healthy gateway killed. */
 static void ping_watchdog_if_due(struct gateway *g)
@@ -103,8 +80,8 @@ static void ping_watchdog_if_due(struct gateway *g)
     if (!g->watchdog_usec || ms_until(&g->next_watchdog) > 0)
         return;
     sd_notify(0, "WATCHDOG=1");
-    mono_now(&g->next_watchdog);
-    advance_ms(&g->next_watchdog, (unsigned)(g->watchdog_usec / 2000));
+    monotonic_now(&g->next_watchdog);
+    add_ms(&g->next_watchdog, (unsigned)(g->watchdog_usec / 2000));
 }
 
 /* gateway/<id>/degraded: what the gateway can no longer promise (its state
@@ -123,9 +100,9 @@ static void publish_heartbeat(struct gateway *g)
                              (json_int_t)(elapsed_ms(&g->started) / 1000), "devices",
                              (json_int_t)g->n_devs);
     publish_gateway_event(g, "heartbeat", data);
-    advance_ms(&g->next_heartbeat, g->conf.heartbeat_ms);
+    add_ms(&g->next_heartbeat, g->conf.heartbeat_ms);
     if (ms_until(&g->next_heartbeat) == 0 && elapsed_ms(&g->next_heartbeat) > 5000)
-        mono_now(&g->next_heartbeat); /* the clock jumped or we were stopped: don't burst */
+        monotonic_now(&g->next_heartbeat); /* the clock jumped or we were stopped: don't burst */
 }
 
 /* ---- the device registry ---- */
@@ -323,11 +300,95 @@ static void on_hotplug_remove(void *ctx, const char *syspath)
         }
 }
 
+/* ---- device commands in flight ----
+ * A worker may be stuck (in a plugin's open(), or in a transaction with a
+ * device that went silent), so the main loop keeps each command it handed
+ * over with a deadline: a device with COMMANDS_PER_DEVICE unanswered answers
+ * "busy" at once, and a command unanswered after command_timeout_ms gets
+ * "timeout".  The route stays with the worker's mail until that comes back
+ * (then the late answer is dropped), so nothing is freed twice and the queue
+ * a client can build is bounded. */
+#define COMMANDS_PER_DEVICE 16
+
+struct inflight {
+    struct route *route;
+    const struct device *dev; /* compared, never followed: it may be gone */
+    char target[DEVICE_ID_MAX + 1];
+    struct timespec deadline;
+};
+
+static size_t commands_waiting(const struct gateway *g, const struct device *dev)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->n_inflight; i++)
+        n += g->inflight[i].dev == dev;
+    return n;
+}
+
+static bool track_command(struct gateway *g, const struct device *dev, const char *target,
+                          struct route *r)
+{
+    if (g->n_inflight == g->cap_inflight) {
+        size_t cap = g->cap_inflight ? g->cap_inflight * 2 : 16;
+        struct inflight *grown = realloc(g->inflight, cap * sizeof(*grown));
+        if (!grown)
+            return false;
+        g->inflight = grown;
+        g->cap_inflight = cap;
+    }
+    struct inflight *f = &g->inflight[g->n_inflight++];
+    f->route = r;
+    f->dev = dev;
+    snprintf(f->target, sizeof(f->target), "%s", target);
+    monotonic_now(&f->deadline);
+    add_ms(&f->deadline, g->conf.command_timeout_ms);
+    return true;
+}
+
+/* Forgets the command; false when it was answered "timeout" already. */
+static bool untrack_command(struct gateway *g, struct route *r)
+{
+    for (size_t i = 0; i < g->n_inflight; i++)
+        if (g->inflight[i].route == r) {
+            g->inflight[i] = g->inflight[--g->n_inflight];
+            break;
+        }
+    return !r->expired;
+}
+
+static void expire_commands(struct gateway *g)
+{
+    for (size_t i = 0; i < g->n_inflight; i++) {
+        struct inflight *f = &g->inflight[i];
+        if (f->route->expired || ms_until(&f->deadline) > 0)
+            continue;
+        struct route *copy = route_copy(f->route);
+        if (!copy)
+            continue; /* tried again at the next turn */
+        f->route->expired = true;
+        control_reply_error(g->control, copy, "timeout", "device %s did not answer within %u ms",
+                            f->target, g->conf.command_timeout_ms);
+    }
+}
+
+static long ms_until_next_expiry(const struct gateway *g)
+{
+    long t = LONG_MAX;
+    for (size_t i = 0; i < g->n_inflight; i++)
+        if (!g->inflight[i].route->expired && ms_until(&g->inflight[i].deadline) < t)
+            t = ms_until(&g->inflight[i].deadline);
+    return t;
+}
+
 /* ---- worker mail ---- */
 
 static void deliver_reply(struct gateway *g, struct out_mail *m)
 {
     struct route *r = m->route;
+    if (!untrack_command(g, r)) {
+        route_free(r);
+        return;
+    }
     if (m->status == AGW_CMD_OK) {
         control_reply_ok(g->control, r, m->data);
         m->data = NULL;
@@ -519,6 +580,16 @@ static void verb_for_device(struct gateway *g, struct control_request *req)
         control_reply_error(g->control, req->route, "unknown_verb",
                             "device %s is a %s device; it has no verb %.64s", dev->id,
                             dev->plugin->device_class, req->verb);
+        return;
+    }
+    if (commands_waiting(g, dev) >= COMMANDS_PER_DEVICE) {
+        control_reply_error(g->control, req->route, "busy",
+                            "device %s has %d commands waiting; try again later", dev->id,
+                            COMMANDS_PER_DEVICE);
+        return;
+    }
+    if (!track_command(g, dev, req->device, req->route)) {
+        control_reply_error(g->control, req->route, "internal", "out of memory");
         return;
     }
     device_post_command(dev, req->device, strdup(dot + 1), json_incref(req->args), req->route);
@@ -780,6 +851,8 @@ static void poll_once(struct gateway *g)
     long timeout = ms_until(&g->next_heartbeat);
     if (g->watchdog_usec && ms_until(&g->next_watchdog) < timeout)
         timeout = ms_until(&g->next_watchdog);
+    if (ms_until_next_expiry(g) < timeout)
+        timeout = ms_until_next_expiry(g);
     if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
         log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
         usleep(10000);
@@ -806,6 +879,7 @@ static void poll_once(struct gateway *g)
         handle_signal(g);
     if (ms_until(&g->next_heartbeat) == 0)
         publish_heartbeat(g);
+    expire_commands(g);
     ping_watchdog_if_due(g);
 }
 
@@ -814,7 +888,7 @@ static void stop_devices(struct gateway *g)
     for (size_t i = 0; i < g->n_devs; i++)
         retire_device(g->devs[i], false);
     struct timespec start;
-    mono_now(&start);
+    monotonic_now(&start);
     while (g->n_devs > 0 && elapsed_ms(&start) < STOP_GRACE_MS) {
         zmq_pollitem_t item = {NULL, g->outbox.fd, ZMQ_POLLIN, 0};
         zmq_poll(&item, 1, 100);
@@ -836,6 +910,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
         zmq_close(g->control);
     bus_close(&g->bus);
     free(g->private_endpoint);
+    free(g->inflight); /* the routes belong to mail that never came back */
     if (g->zap)
         zmq_close(g->zap);
     bool clean = g->n_devs == 0 && !devices_may_hang;
@@ -873,7 +948,7 @@ int gateway_run(const char *config_path)
         shutdown_gateway(&g, false);
         return 1;
     }
-    mono_now(&g.started);
+    monotonic_now(&g.started);
     g.next_heartbeat = g.started;
     sd_watchdog_enabled(0, &g.watchdog_usec);
     g.next_watchdog = g.started;

@@ -307,20 +307,13 @@ static void print_event(struct watch *w, const char *body, size_t len)
         interrupted = 1;
 }
 
-/* Asks the gateway for the matching events after `checked` that we missed. */
-static void fill_gap(struct watch *w, long long upto)
+/* Prints the replayed events of one page in (checked, upto); returns the
+ * seq to ask from for the next page, or -1 when this was the last. */
+static long long print_replay_page(struct watch *w, json_t *result, long long from, long long upto)
 {
-    json_t *prefixes = json_array();
-    for (int i = 0; i < w->n_prefixes; i++)
-        json_array_append_new(prefixes, json_string(w->prefixes[i]));
-    json_t *req = json_pack("{s:s, s:s, s:{s:I, s:o}}", "id", "watch", "verb", "replay", "args",
-                            "since_seq", (json_int_t)w->checked, "prefixes", prefixes);
-    json_t *reply = request(w->zctx, w->o, req);
-    json_decref(req);
-    json_t *result = json_object_get(reply, "result");
     if (json_is_true(json_object_get(result, "truncated")))
         fprintf(stderr, "accessgwctl: events after seq %lld are no longer all held; some are lost\n",
-                w->checked);
+                from);
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(result, "events"), i, e)
@@ -334,7 +327,26 @@ static void fill_gap(struct watch *w, long long upto)
             print_event(w, text, strlen(text));
         free(text);
     }
-    json_decref(reply);
+    long long next = json_integer_value(json_object_get(result, "next_since_seq"));
+    bool more = json_is_true(json_object_get(result, "more"));
+    return more && next > from && next < upto - 1 && !interrupted ? next : -1;
+}
+
+/* Asks the gateway, page by page, for the matching events after `checked`
+ * that we missed. */
+static void fill_gap(struct watch *w, long long upto)
+{
+    for (long long from = w->checked; from >= 0;) {
+        json_t *prefixes = json_array();
+        for (int i = 0; i < w->n_prefixes; i++)
+            json_array_append_new(prefixes, json_string(w->prefixes[i]));
+        json_t *req = json_pack("{s:s, s:s, s:{s:I, s:o}}", "id", "watch", "verb", "replay",
+                                "args", "since_seq", (json_int_t)from, "prefixes", prefixes);
+        json_t *reply = request(w->zctx, w->o, req);
+        json_decref(req);
+        from = print_replay_page(w, json_object_get(reply, "result"), from, upto);
+        json_decref(reply);
+    }
 }
 
 static void on_event(struct watch *w, const char *topic, size_t topic_len, const char *body,

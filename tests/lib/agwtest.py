@@ -144,10 +144,15 @@ class Subscriber:
     def catch_up(self, gw, since=0):
         """The bus contract's recovery: events published before this socket
         joined (PUB drops them) are asked for with replay, de-duplicated by seq."""
-        reply = gw.request({"verb": "replay", "args": {
-            "since_seq": since, "prefixes": [p for p in self.prefixes if p]}})
-        assert reply["ok"], reply
-        events = [(e["topic"], e["event"]) for e in reply["result"]["events"]]
+        events = []
+        while True:  # a reply is one page; "more" says another follows
+            reply = gw.request({"verb": "replay", "args": {
+                "since_seq": since, "prefixes": [p for p in self.prefixes if p]}})
+            assert reply["ok"], reply
+            events += [(e["topic"], e["event"]) for e in reply["result"]["events"]]
+            if not reply["result"]["more"]:
+                break
+            since = reply["result"]["next_since_seq"]
         have = {(ev["epoch"], ev["seq"]) for _, ev in self.seen + self.pending}
         self.pending += [(t, ev) for t, ev in events if (ev["epoch"], ev["seq"]) not in have]
         self.pending.sort(key=lambda te: te[1]["seq"])
