@@ -298,9 +298,22 @@ static json_t *host_load_state(struct agw_device *d)
     snprintf(path, sizeof(path), "%s/%s", state_dir_value, name);
     json_error_t err;
     json_t *state = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-    if (!state && errno != ENOENT && access(path, F_OK) == 0)
-        log_err("device %s: %s:%d: unreadable state, starting empty: %s", dev->id, path, err.line,
-                err.text);
+    if (state && !json_is_object(state)) {
+        json_decref(state);
+        state = NULL;
+        snprintf(err.text, sizeof(err.text), "not a JSON object");
+        err.line = 1;
+    }
+    if (!state && errno != ENOENT && access(path, F_OK) == 0) {
+        /* Kept aside, not overwritten by the next save: what it held can still be read. */
+        char aside[4200];
+        snprintf(aside, sizeof(aside), "%s.corrupt-%lld", path, (long long)time(NULL));
+        bool kept = rename(path, aside) == 0;
+        log_err("device %s: %s:%d: unreadable state, starting empty: %s%s%s", dev->id, path,
+                err.line, err.text, kept ? "; the file is kept as " : "", kept ? aside : "");
+    } else if (state) {
+        log_info("device %s: state restored from %s", dev->id, path);
+    }
     return state;
 }
 

@@ -227,7 +227,9 @@ static int save(struct agw_device *dev, struct bell *b)
     return r;
 }
 
-static void restore_call(struct bell *b, json_t *c)
+/* A saved call that cannot be restored is said, with its place in the state
+ * file: an emergency call must never vanish without a word. */
+static void restore_call(struct agw_device *dev, struct bell *b, size_t index, json_t *c)
 {
     const char *id = json_string_value(json_object_get(c, "call_id"));
     const char *code = json_string_value(json_object_get(c, "code"));
@@ -235,8 +237,14 @@ static void restore_call(struct bell *b, json_t *c)
     const char *location = json_string_value(json_object_get(c, "location"));
     struct call call = {0};
     if (!id || !code || !kind || !location || b->n_calls == MAX_CALLS ||
-        parse_code(code, &call.code) < 0 || parse_kind(kind, strlen(kind), &call.kind) < 0)
+        parse_code(code, &call.code) < 0 || parse_kind(kind, strlen(kind), &call.kind) < 0) {
+        host->log(dev, AGW_LOG_ERR,
+                  "state file entry calls[%zu] (call_id %.40s) is not usable and was dropped: %s",
+                  index, id ? id : "?",
+                  b->n_calls == MAX_CALLS ? "too many open calls"
+                                          : "call_id, code, kind and location must be valid strings");
         return;
+    }
     snprintf(call.id, sizeof(call.id), "%s", id);
     snprintf(call.location, sizeof(call.location), "%s", location);
     call.pressed_ms = json_integer_value(json_object_get(c, "pressed_ms"));
@@ -260,9 +268,13 @@ static void load(struct agw_device *dev, struct bell *b)
         enum kind k;
         if (kind && location && parse_code(code, &c) == 0 && parse_kind(kind, strlen(kind), &k) == 0)
             add_button(b, c, k, location, true);
+        else
+            host->log(dev, AGW_LOG_WARNING,
+                      "state file entry learned[\"%.16s\"] is not usable and was dropped: code, kind "
+                      "and location must be valid", code);
     }
     size_t i;
-    json_array_foreach(json_object_get(state, "calls"), i, v) restore_call(b, v);
+    json_array_foreach(json_object_get(state, "calls"), i, v) restore_call(dev, b, i, v);
     b->restore_pending = b->n_calls > 0;
     json_decref(state);
 }

@@ -159,8 +159,16 @@ static void load(struct agw_device *dev, struct evalpad *e)
     json_object_foreach(json_object_get(state, "invitations"), id, v)
     {
         struct pad *p = pad_by_id(e, id);
-        if (!p || !json_is_string(json_object_get(v, "session")))
+        json_t *timeout = json_object_get(v, "timeout_s");
+        if (!p || !json_is_string(json_object_get(v, "session")) ||
+            !json_is_integer(json_object_get(v, "invited_ms")) || !json_is_integer(timeout) ||
+            json_integer_value(timeout) < 1 || json_integer_value(timeout) > 3600) {
+            host->log(dev, AGW_LOG_WARNING,
+                      "state file entry invitations[\"%.32s\"] is not usable and was dropped: %s", id,
+                      p ? "session, invited_ms and timeout_s (1-3600) must be valid"
+                        : "no such pad in the configuration");
             continue;
+        }
         p->invited = true;
         copy_str(p->session, sizeof(p->session), json_object_get(v, "session"));
         copy_str(p->staff, sizeof(p->staff), json_object_get(v, "staff"));

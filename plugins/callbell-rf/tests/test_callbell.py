@@ -308,3 +308,51 @@ def test_device_garbage_does_not_flood_the_log(tmp_path):
         gw.stop()
         rx.stop()
     assert "more like the line above were suppressed" in gw.log_text() or len(noise_lines) < 20
+
+
+def test_damaged_state_entries_are_said_and_the_rest_kept(tmp_path):
+    """A state file edited or half-damaged: the usable calls come back, each unusable
+    entry is named in the log (which file, which entry), nothing is silently lost; a
+    state file that is valid JSON but not an object is kept aside, not overwritten."""
+    rx, gw, sub = start(tmp_path, fmt="fd-df")
+    rx.press(TOILET)
+    good = sub.wait_topic("callbell/bell-1/pressed")["data"]
+    gw.proc.send_signal(signal.SIGKILL)
+    gw.proc.wait()
+    sub.close()
+    path = os.path.join(gw.state_dir, "callbell-rf.bell-1.json")
+    with open(path) as f:
+        state = json.load(f)
+    state["calls"].insert(0, {"call_id": 42, "code": "A1B2C5", "kind": "emergency"})
+    state["learned"]["NOTHEX"] = {"kind": "service", "location": "x"}
+    with open(path, "w") as f:
+        json.dump(state, f)
+    sub = Subscriber(gw.events, ["callbell/"])
+    gw.start()
+    sub.catch_up(gw)
+    try:
+        again = sub.wait_topic("callbell/bell-1/pressed")["data"]
+        assert again["call_id"] == good["call_id"]
+        log = gw.log_text()
+        assert "state restored from %s" % path in log
+        assert "state file entry calls[0] (call_id ?) is not usable and was dropped" in log
+        assert 'state file entry learned["NOTHEX"] is not usable' in log
+    finally:
+        sub.close()
+        gw.stop()
+    with open(path, "w") as f:
+        f.write("[1, 2, 3]")
+    gw.start()
+    try:
+        deadline = time.time() + 5
+        while "not a JSON object" not in gw.log_text() and time.time() < deadline:
+            time.sleep(0.1)
+        log = gw.log_text()
+        assert "unreadable state, starting empty: not a JSON object; the file is kept as" in log
+        aside = [f for f in os.listdir(gw.state_dir) if f.startswith("callbell-rf.bell-1.json.corrupt-")]
+        assert aside, os.listdir(gw.state_dir)
+        with open(os.path.join(gw.state_dir, aside[0])) as f:
+            assert f.read() == "[1, 2, 3]"
+    finally:
+        gw.stop()
+        rx.stop()

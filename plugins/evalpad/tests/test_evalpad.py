@@ -1,5 +1,6 @@
 """evalpad end to end: two addressed pads on one emulated RS-485 bus (a pty),
 the real gateway, pyzmq; the whole 一次一评 flow through the control socket."""
+import json
 import os
 import signal
 import time
@@ -177,5 +178,43 @@ def test_unsolicited_ignore(tmp_path):
         assert [e for t, e in sub.collect(0.6) if t.endswith("/rating")] == []
     finally:
         sub.close()
+        gw.stop()
+        bus.stop()
+
+
+def test_damaged_invitation_in_state_is_said_and_the_rest_kept(tmp_path):
+    bus, gw, sub = start(tmp_path)
+    invite(gw, "pad-3", "R-2", timeout_s=120)
+    sub.wait_topic("evaluation/pad-3/invited")
+    gw.proc.send_signal(signal.SIGKILL)
+    gw.proc.wait()
+    sub.close()
+    [name] = [f for f in os.listdir(gw.state_dir) if f.startswith("evalpad.")]
+    path = os.path.join(gw.state_dir, name)
+    with open(path) as f:
+        state = json.load(f)
+    state["invitations"]["pad-9"] = {"session": "X", "invited_ms": 1, "timeout_s": 60}
+    state["invitations"]["pad-3"]["timeout_s"] = 60  # still good
+    with open(path, "w") as f:
+        json.dump(state, f)
+    gw.start()
+    try:
+        assert gw.send("pad-3", "evaluation.status")["result"]["session"] == "R-2"
+        assert ('state file entry invitations["pad-9"] is not usable and was dropped: no such pad'
+                in gw.log_text())
+        with open(path) as f:
+            state = json.load(f)
+        state["invitations"]["pad-3"]["timeout_s"] = "soon"
+        with open(path, "w") as f:
+            json.dump(state, f)
+    finally:
+        gw.proc.send_signal(signal.SIGKILL)
+        gw.proc.wait()
+    gw.start()
+    try:
+        assert gw.send("pad-3", "evaluation.status")["result"].get("session") is None
+        assert ('invitations["pad-3"] is not usable and was dropped: session, invited_ms and '
+                'timeout_s (1-3600) must be valid' in gw.log_text())
+    finally:
         gw.stop()
         bus.stop()
