@@ -385,6 +385,21 @@ int config_check_plugins(const struct gateway_conf *conf, const struct plugin_se
     return 0;
 }
 
+const char *config_where(const struct gateway_conf *conf, const char *section, const char *key,
+                         char *buf, size_t len)
+{
+    for (size_t i = 0; i < conf->ini.n_sections; i++) {
+        const struct ini_section *s = &conf->ini.sections[i];
+        const struct ini_entry *e = strcmp(s->name, section) == 0 ? ini_find(s, key) : NULL;
+        if (e) {
+            snprintf(buf, len, "%s:%d: %s", conf->path, e->line, key);
+            return buf;
+        }
+    }
+    snprintf(buf, len, "%s: %s (the default)", conf->path, key);
+    return buf;
+}
+
 void config_free(struct gateway_conf *conf)
 {
     free(conf->devices);

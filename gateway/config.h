@@ -41,6 +41,12 @@ struct gateway_conf {
     size_t n_devices;
 };
 
+/* "FILE:LINE: key" of a key in [section], or "FILE: key (the default)": for
+ * errors found after parsing (a key file that is missing, a plugin_dir that
+ * cannot be read). Returns buf. */
+const char *config_where(const struct gateway_conf *conf, const char *section, const char *key,
+                         char *buf, size_t len);
+
 /* Parses and checks FILE; 0, or -1 with "FILE:LINE: message" in err. */
 int config_load(const char *path, struct gateway_conf *conf, char *err, size_t errlen);
 /* Checks each device's plugin exists, accepts the transport and knows every key. */

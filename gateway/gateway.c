@@ -622,11 +622,20 @@ static int load_keys(struct gateway *g, const struct gateway_conf *conf, struct 
     if (!conf->private_events)
         return 0;
     bool legacy;
-    if (trust_check(conf->curve_secret_key, TRUST_SECRET, err, errlen) < 0 ||
-        trust_check(conf->authorized_keys, TRUST_GRANTS, err, errlen) < 0 ||
-        curve_read_key_file(conf->curve_secret_key, CURVE_SECRET, secret, &legacy, err, errlen) < 0 ||
-        curve_load_authorized(conf->authorized_keys, keys, err, errlen) < 0)
+    char why[1024], where[512];
+    if (trust_check(conf->curve_secret_key, TRUST_SECRET, why, sizeof(why)) < 0 ||
+        curve_read_key_file(conf->curve_secret_key, CURVE_SECRET, secret, &legacy, why,
+                            sizeof(why)) < 0) {
+        snprintf(err, errlen, "%.300s: %.700s",
+                 config_where(conf, "bus", "curve_secret_key", where, sizeof(where)), why);
         return -1;
+    }
+    if (trust_check(conf->authorized_keys, TRUST_GRANTS, why, sizeof(why)) < 0 ||
+        curve_load_authorized(conf->authorized_keys, keys, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%.300s: %.700s",
+                 config_where(conf, "bus", "authorized_keys", where, sizeof(where)), why);
+        return -1;
+    }
     if (legacy)
         log_notice("%s: a one-line key file of an earlier version; it still works, but "
                    "`accessgwctl keygen` now writes certificates czmq and pyzmq read too",
@@ -644,13 +653,15 @@ static int load_config_and_plugins(struct gateway_conf *conf, struct plugin_set 
     if (conf->insecure_files)
         log_warn("%s: insecure_files = yes: files that grant access are not checked (development "
                  "only)", path);
-    char why[512];
+    char why[512], where[512];
     if (plugins->n == 0 && trust_check(conf->plugin_dir, TRUST_CODE_DIR, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "%s: plugin_dir refused: %s", path, why);
+        snprintf(err, errlen, "%s refused: %s",
+                 config_where(conf, "gateway", "plugin_dir", where, sizeof(where)), why);
         return -1;
     }
     if (plugins->n == 0 && plugin_set_load_dir(plugins, conf->plugin_dir) < 0) {
-        snprintf(err, errlen, "%s: plugin_dir %s cannot be read", path, conf->plugin_dir);
+        snprintf(err, errlen, "%s: %s cannot be read (see the line above)",
+                 config_where(conf, "gateway", "plugin_dir", where, sizeof(where)), conf->plugin_dir);
         return -1;
     }
     return config_check_plugins(conf, plugins, err, errlen);
