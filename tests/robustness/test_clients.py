@@ -16,6 +16,9 @@ from sam_reader import SamReader
 
 COUNTER = "[device c-1]\nplugin = skeleton\ntransport = none\ninterval_ms = 1\n"
 RSS_SLACK_KIB = 32 * 1024  # the bound: within 32 MiB of the start
+# Under AddressSanitizer freed memory sits in its quarantine (256 MB by default), so RSS
+# says nothing there: that run checks everything else, the plain run checks memory.
+SANITIZED = "ASAN_OPTIONS" in os.environ
 
 
 def rss_kib(gw):
@@ -94,7 +97,7 @@ def test_a_client_that_never_reads_is_bounded(busy_gw):
     assert ping_ok(gw)
     grown = rss_kib(gw) - before
     print("\nRSS %d KiB -> grew by %d KiB" % (before, grown))
-    assert grown < RSS_SLACK_KIB, "grew by %d KiB" % grown
+    assert SANITIZED or grown < RSS_SLACK_KIB, "grew by %d KiB" % grown
     assert "replies wait for clients that do not read" in gw.log_text()
     hog.close()
     time.sleep(0.5)
@@ -120,7 +123,7 @@ def test_500_idle_clients_and_100000_random_frames(busy_gw):
     assert ping_ok(gw)
     grown = rss_kib(gw) - before
     print("\nRSS %d KiB -> grew by %d KiB" % (before, grown))
-    assert grown < RSS_SLACK_KIB, "grew by %d KiB" % grown
+    assert SANITIZED or grown < RSS_SLACK_KIB, "grew by %d KiB" % grown
     for c in clients + [noise]:
         c.close()
     assert gw.proc.poll() is None
