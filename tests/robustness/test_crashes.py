@@ -10,6 +10,7 @@ import threading
 import time
 
 from agwtest import ACCESSGWCTL, ACCESSGWD, Gateway, Subscriber
+from pad_bus import PadBus
 from rf_receiver import RfReceiver
 
 TOILET, DESK = 0xA1B2C5, 0x0ABCD2
@@ -22,18 +23,25 @@ def bell_config(link):
             "button.0ABCD2 = service, Help desk\n" % link)
 
 
+def pad_config(link):
+    profiles = os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "evalpad", "profiles")
+    return ("[device padbus-1]\nplugin = evalpad\ntransport = serial\npath = %s\nbaud = 9600\n"
+            "profile = rs485-5key\nprofile_dir = %s\npad.1 = pad-3, Window 3\n" % (link, profiles))
+
+
 def pressed(events):
     return {e["data"]["call_id"]: e for t, e in events if t == "callbell/bell-1/pressed"}
 
 
 def test_kill_9_at_random_moments_loses_no_published_call(tmp_path):
-    """50 rounds: ack some open calls, press, kill -9 after 0-400 ms.  Every call a
-    subscriber saw and nobody acknowledged comes back after the restart, and the
-    epoch rises at every start."""
+    """50 rounds: ack some open calls, invite a rating, press, kill -9 after 0-400 ms.
+    Every call a subscriber saw and nobody acknowledged comes back after the restart,
+    so does the last invitation that was answered ok, and the epoch rises at every start."""
     rng = random.Random(1550)
     rx = RfReceiver(str(tmp_path / "ttyRF")).start()
-    gw = Gateway(tmp_path, bell_config(rx.link), log_level="info")
-    open_calls, epochs, restored_total = set(), [], 0
+    pads = PadBus(str(tmp_path / "ttyPAD")).start()
+    gw = Gateway(tmp_path, bell_config(rx.link) + pad_config(pads.link), log_level="info")
+    open_calls, epochs, restored_total, session = set(), [], 0, None
     try:
         for round_ in range(50):
             sub = Subscriber(gw.events, ["callbell/"])
@@ -47,6 +55,14 @@ def test_kill_9_at_random_moments_loses_no_published_call(tmp_path):
             assert open_calls <= set(seen), "round %d: calls lost: %s\n%s" % (
                 round_, open_calls - set(seen), gw.log_text()[-3000:])
             restored_total += len(open_calls)
+            if session:
+                status = gw.send("pad-3", "evaluation.status")
+                assert status["ok"] and status["result"].get("session") == session, (round_, status)
+            if rng.random() < 0.5:
+                r = gw.send("pad-3", "evaluation.invite", {"session": "S-%d" % round_,
+                                                           "timeout_s": 3600})
+                assert r["ok"], r
+                session = "S-%d" % round_
             for call_id in sorted(open_calls):
                 if rng.random() < 0.4:
                     r = gw.send("bell-1", "callbell.ack", {"call_id": call_id, "by": "t"})
@@ -67,6 +83,7 @@ def test_kill_9_at_random_moments_loses_no_published_call(tmp_path):
     finally:
         gw.stop()
         rx.stop()
+        pads.stop()
 
 
 MUTATIONS = ("delete", "duplicate", "garbage_value", "garbage_key", "truncate", "bytes", "section")
