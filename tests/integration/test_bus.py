@@ -128,3 +128,27 @@ def test_watch_fills_gaps_with_replay(tmp_path):
         assert counts == list(range(1, 16))  # from the very first, though watch started late
     finally:
         gw.stop()
+
+
+def test_watch_follows_replay_pages(tmp_path):
+    """A gap longer than one replay page (~32 KiB, ~100 events): watch asks page after
+    page and prints every event once, in order."""
+    import json
+    import subprocess
+    from agwtest import ACCESSGWCTL
+    gw = Gateway(tmp_path, "[device c-1]\nplugin = skeleton\ntransport = none\ninterval_ms = 2\n",
+                 bus_extra="history = 5000\n", log_level="info")
+    gw.start()
+    try:
+        deadline = time.time() + 20
+        while gw.request({"verb": "ping"})["result"]["seq"] < 1500:
+            assert time.time() < deadline
+            time.sleep(0.1)
+        out = subprocess.run([ACCESSGWCTL, "--events", gw.events, "--control", gw.control,
+                              "watch", "--since", "0", "--count", "1200", "skeleton/"],
+                             capture_output=True, timeout=30, text=True)
+        assert out.returncode == 0, out.stderr
+        counts = [json.loads(line)["data"]["count"] for line in out.stdout.splitlines()]
+        assert counts == list(range(1, 1201))
+    finally:
+        gw.stop()
