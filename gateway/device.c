@@ -171,10 +171,13 @@ static int host_emit(struct agw_device *d, const char *event, json_t *data)
     return 0;
 }
 
+/* From the worker, or from the main loop's hang watch: read under the lock. */
 static void publish_state(struct device *dev)
 {
+    pthread_mutex_lock(&dev->lock);
     json_t *data = json_pack("{s:s, s:s}", "state", device_state_name(dev->state), "reason",
                              dev->reason);
+    pthread_mutex_unlock(&dev->lock);
     post_event(dev, NULL, "device", "state", data, false, NULL);
 }
 
@@ -192,8 +195,87 @@ static void host_set_state(struct agw_device *d, enum agw_state state, const cha
         log_msg(state == AGW_STATE_UP ? AGW_LOG_INFO : AGW_LOG_WARNING, "device %s: %s%s%s",
                 dev->id, device_state_name(state), reason && *reason ? ": " : "",
                 reason ? reason : "");
+        dev->republish_state = false;
         publish_state(dev);
     }
+}
+
+/* ---- hang watch (the worker's half) ---- */
+
+static long long monotonic_ms(void)
+{
+    struct timespec now;
+    monotonic_now(&now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void plugin_enter(struct device *dev, const char *callback)
+{
+    pthread_mutex_lock(&dev->lock);
+    dev->in_callback = callback;
+    dev->in_callback_since_ms = monotonic_ms();
+    pthread_mutex_unlock(&dev->lock);
+}
+
+/* Back from the plugin: a hang that was reported is said to be over, and the
+ * state the plugin had set comes back (unless it set a new one meanwhile);
+ * it is published once, by whichever comes first: the next set_state or the
+ * worker loop. */
+static void plugin_leave(struct device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    bool was_reported = dev->hang_reported;
+    long long took = monotonic_ms() - dev->in_callback_since_ms;
+    const char *callback = dev->in_callback;
+    dev->in_callback_since_ms = 0;
+    dev->hang_reported = false;
+    if (was_reported && strncmp(dev->reason, "plugin hung in ", 15) == 0) {
+        dev->state = dev->state_before_hang;
+        snprintf(dev->reason, sizeof(dev->reason), "%s", dev->reason_before_hang);
+    }
+    pthread_mutex_unlock(&dev->lock);
+    if (was_reported) {
+        log_warn("device %s: plugin %s returned from %s after %lld ms", dev->id, dev->plugin->id,
+                 callback, took);
+        dev->republish_state = true; /* by the worker loop, unless a set_state says it first */
+    }
+}
+
+static void republish_state_if_due(struct device *dev)
+{
+    if (dev->republish_state) {
+        dev->republish_state = false;
+        publish_state(dev);
+    }
+}
+
+/* Every call into a plugin goes through here, so the main loop can see a hang. */
+#define CALL_PLUGIN(dev, callback, call) \
+    do {                                 \
+        plugin_enter(dev, callback);     \
+        call;                            \
+        plugin_leave(dev);               \
+    } while (0)
+
+bool device_check_hung(struct device *dev, unsigned limit_ms, char *reason, size_t len)
+{
+    pthread_mutex_lock(&dev->lock);
+    long long since = dev->in_callback_since_ms;
+    bool hung = since && !dev->hang_reported && monotonic_ms() - since > limit_ms;
+    if (hung) {
+        dev->hang_reported = true;
+        dev->state_before_hang = dev->state;
+        snprintf(dev->reason_before_hang, sizeof(dev->reason_before_hang), "%s", dev->reason);
+        dev->state = AGW_STATE_ERROR;
+        snprintf(dev->reason, sizeof(dev->reason), "plugin hung in %s for more than %u ms",
+                 dev->in_callback, limit_ms);
+        snprintf(reason, len, "%s", dev->reason);
+    }
+    pthread_mutex_unlock(&dev->lock);
+    if (hung)
+        log_err("device %s: plugin %s %s; the device is reported down until it returns", dev->id,
+                dev->plugin->id, reason);
+    return hung;
 }
 
 static ssize_t note_gone(struct device *dev, ssize_t r)
@@ -483,7 +565,7 @@ static void sink_notify(void *ctx, const char *uuid, const uint8_t *value, size_
     struct device *dev = ctx;
     if (dev->opened && AGW_PLUGIN_HAS(dev->plugin, on_notify)) {
         clock_now(&dev->input_time);
-        dev->plugin->on_notify((struct agw_device *)dev, uuid, value, len);
+        CALL_PLUGIN(dev, "on_notify()", dev->plugin->on_notify((struct agw_device *)dev, uuid, value, len));
         dev->input_time.tv_sec = 0;
     }
 }
@@ -492,7 +574,7 @@ static void sink_link(void *ctx, bool up, const char *why)
 {
     struct device *dev = ctx;
     if (dev->opened && AGW_PLUGIN_HAS(dev->plugin, on_link))
-        dev->plugin->on_link((struct agw_device *)dev, up, why);
+        CALL_PLUGIN(dev, "on_link()", dev->plugin->on_link((struct agw_device *)dev, up, why));
 }
 
 /* ---- the worker ---- */
@@ -525,13 +607,13 @@ static void try_open(struct device *dev)
     dev->state_set = false;
     dev->lost = false;
     dev->timer_ms = 0;
-    r = dev->plugin->open((struct agw_device *)dev, &host_api);
+    CALL_PLUGIN(dev, "open()", r = dev->plugin->open((struct agw_device *)dev, &host_api));
     dev->in_open = false;
     if (r < 0 || dev->lost) {
         snprintf(err, sizeof(err), "plugin %s could not open the device: %s", dev->plugin->id,
                  strerror(r < 0 ? -r : ENODEV));
         if (r >= 0)
-            dev->plugin->close((struct agw_device *)dev);
+            CALL_PLUGIN(dev, "close()", dev->plugin->close((struct agw_device *)dev));
         dev->tr.ops->close(&dev->tr);
         /* the plugin's own reason (a bad config value, say) says more than errno */
         if (!(dev->state_set && dev->state == AGW_STATE_ERROR))
@@ -552,8 +634,8 @@ static void close_device(struct device *dev, bool removed)
     if (!dev->opened)
         return;
     if (removed && dev->plugin->removed)
-        dev->plugin->removed((struct agw_device *)dev);
-    dev->plugin->close((struct agw_device *)dev);
+        CALL_PLUGIN(dev, "removed()", dev->plugin->removed((struct agw_device *)dev));
+    CALL_PLUGIN(dev, "close()", dev->plugin->close((struct agw_device *)dev));
     dev->tr.ops->close(&dev->tr);
     dev->opened = false;
     dev->timer_ms = 0;
@@ -585,7 +667,8 @@ static void run_command(struct device *dev, struct in_mail *m)
     } else {
         dev->input_time.tv_sec = 0;
         dev->command_target = m->target;
-        status = dev->plugin->command((struct agw_device *)dev, m->verb, m->args, &result);
+        CALL_PLUGIN(dev, "command()",
+                    status = dev->plugin->command((struct agw_device *)dev, m->verb, m->args, &result));
         dev->command_target = NULL;
         if (status > 0 || status < AGW_CMD_UNSUPPORTED)
             status = AGW_CMD_DEVICE_ERROR;
@@ -648,7 +731,7 @@ static void deliver_input(struct device *dev, const uint8_t *buf, ssize_t n)
 {
     if (n > 0) {
         clock_now(&dev->input_time);
-        dev->plugin->on_input((struct agw_device *)dev, buf, (size_t)n);
+        CALL_PLUGIN(dev, "on_input()", dev->plugin->on_input((struct agw_device *)dev, buf, (size_t)n));
         dev->input_time.tv_sec = 0;
     } else if (n == -ENODEV) {
         dev->lost = true;
@@ -696,7 +779,7 @@ static void run_timer_if_due(struct device *dev)
     monotonic_now(&dev->next_timer);
     add_ms(&dev->next_timer, dev->timer_ms);
     dev->input_time.tv_sec = 0;
-    dev->plugin->on_timer((struct agw_device *)dev);
+    CALL_PLUGIN(dev, "on_timer()", dev->plugin->on_timer((struct agw_device *)dev));
 }
 
 static void *worker_main(void *arg)
@@ -707,6 +790,7 @@ static void *worker_main(void *arg)
     while (!dev->stop) {
         if (!dev->opened && ms_until(&dev->retry_at) == 0)
             try_open(dev);
+        republish_state_if_due(dev);
         wait_for_work(dev, next_timeout(dev));
         handle_inbox(dev, &removed);
         if (dev->stop)

@@ -73,6 +73,7 @@ struct device {
     struct transport tr;
     bool opened, lost, stop, in_open, state_set;
     bool degraded_said; /* a failed save_state was reported; cleared by the next good one */
+    bool republish_state; /* a reported hang is over: say the state again */
     unsigned timer_ms;
     struct timespec next_timer, retry_at, input_time;
     unsigned backoff_ms;
@@ -85,6 +86,15 @@ struct device {
     struct device_child *children; /* add_child(), under lock */
     size_t n_children;
     const char *command_target;    /* worker: during a command */
+
+    /* Hang watch: the worker says which plugin callback it is in and since
+     * when (monotonic ms, 0 outside); the main loop reports one that does not
+     * return (device_check_hung).  Under lock, with state and reason. */
+    const char *in_callback;
+    long long in_callback_since_ms;
+    bool hang_reported;
+    enum agw_state state_before_hang;
+    char reason_before_hang[DEVICE_REASON_MAX];
 };
 
 struct device_params {
@@ -120,6 +130,11 @@ const char *device_state_name(enum agw_state s);
 const char *device_status_code(int status);
 /* The directory plugins are given by state_dir(); set before any device starts. */
 void device_set_state_dir(const char *dir);
+/* Main thread: when the worker has been inside one plugin callback for more
+ * than limit_ms, marks the device "error", puts the reason in reason and
+ * returns true, once: the caller publishes it (the worker cannot, it is
+ * stuck); the worker publishes the state again when the callback returns. */
+bool device_check_hung(struct device *dev, unsigned limit_ms, char *reason, size_t len);
 /* Timestamp helper shared with the main loop */
 void clock_now(struct timespec *ts);
 #endif

@@ -380,6 +380,17 @@ static long ms_until_next_expiry(const struct gateway *g)
     return t;
 }
 
+/* A worker stuck in a plugin callback cannot say so itself: the main loop
+ * does, so staff see the device down instead of a silent one. */
+static void report_hung_devices(struct gateway *g)
+{
+    char reason[DEVICE_REASON_MAX];
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (device_check_hung(g->devs[i], g->conf.command_timeout_ms, reason, sizeof(reason)))
+            publish_device_event(g, g->devs[i]->id, "state",
+                                 json_pack("{s:s, s:s}", "state", "error", "reason", reason));
+}
+
 /* ---- worker mail ---- */
 
 static void deliver_reply(struct gateway *g, struct out_mail *m)
@@ -891,6 +902,7 @@ static void poll_once(struct gateway *g)
     if (ms_until(&g->next_heartbeat) == 0)
         publish_heartbeat(g);
     expire_commands(g);
+    report_hung_devices(g);
     ping_watchdog_if_due(g);
 }
 

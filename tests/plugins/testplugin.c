@@ -1,17 +1,47 @@
 /* Test plugins for the loader: one source, one descriptor flaw per build
  * (VARIANT_*), so every refusal the loader makes is exercised for real. */
 #include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <stdint.h>
 #include <accessgw/plugin.h>
 
 #ifndef PLUGIN_ID
 #define PLUGIN_ID "testgood"
 #endif
 
+#if defined(VARIANT_HANG)
+static const struct agw_host *hang_host;
+#endif
 __attribute__((unused)) static int t_open(struct agw_device *dev, const struct agw_host *host)
 {
+#if defined(VARIANT_HANG)
+    /* A plugin that hangs for hang_ms, in open() or (hang_in = timer) in its
+     * first on_timer(): the host must report it and keep every other device
+     * working. */
+    const char *ms = host->config(dev, "hang_ms"), *in = host->config(dev, "hang_in");
+    useconds_t us = (useconds_t)(ms ? atoi(ms) : 0) * 1000;
+    if (in && in[0] == 't') {
+        host->set_userdata(dev, (void *)(uintptr_t)us);
+        host->set_timer(dev, 200);
+    } else {
+        usleep(us);
+    }
+    hang_host = host;
+#endif
     (void)dev, (void)host;
     return 0;
 }
+#if defined(VARIANT_HANG)
+static const char *const t_keys[] = {"hang_ms", "hang_in", NULL};
+
+static void t_timer(struct agw_device *dev)
+{
+    useconds_t us = (useconds_t)(uintptr_t)hang_host->userdata(dev);
+    hang_host->set_userdata(dev, NULL); /* once */
+    usleep(us);
+}
+#endif
 __attribute__((unused)) static void t_close(struct agw_device *dev) { (void)dev; }
 
 #if defined(VARIANT_SHORT_STRUCT)
@@ -47,6 +77,10 @@ __attribute__((visibility("default"))) const struct agw_plugin agw_plugin = {
 #endif
 #if !defined(VARIANT_NO_CLOSE)
     .close = t_close,
+#endif
+#if defined(VARIANT_HANG)
+    .config_keys = t_keys,
+    .on_timer = t_timer,
 #endif
 };
 #endif
