@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* asprintf */
 #include "control.h"
 
 #include <errno.h>
@@ -96,28 +95,21 @@ static void send_body(void *sock, struct route *r, char *body, size_t len)
 }
 
 /* Takes body (malloc'd).  Past the budget a large reply becomes a short
- * "busy" error: small ones (ping, command results) are always answered. */
+ * "busy" error (small, so it passes here): ping and command results are
+ * always answered. */
 static void send_reply(void *sock, struct route *r, char *body, size_t len)
 {
-    if (len > CONTROL_SMALL_REPLY && atomic_load(&output_held) + len > CONTROL_OUTPUT_BUDGET) {
+    size_t held = atomic_load(&output_held);
+    if (len > CONTROL_SMALL_REPLY && held + len > CONTROL_OUTPUT_BUDGET) {
         free(body);
-        char *id = json_dumps(r->request_id, JSON_COMPACT | JSON_ENCODE_ANY);
-        char *busy = NULL;
-        int n = asprintf(&busy,
-                         "{\"id\":%s,\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":"
-                         "\"the gateway holds %zu KiB of replies clients have not read; ask again "
-                         "later\"}}",
-                         id ? id : "null", atomic_load(&output_held) / 1024);
-        free(id);
         log_warn("control: a %zu-byte reply refused: %zu KiB of replies wait for clients that do "
-                 "not read", len, atomic_load(&output_held) / 1024);
-        if (n < 0)
-            busy = NULL;
-        body = busy;
-        len = n < 0 ? 0 : (size_t)n;
+                 "not read", len, held / 1024);
+        control_reply_error(sock, r, "busy",
+                            "the gateway holds %zu KiB of replies clients have not read; ask "
+                            "again later", held / 1024);
+        return;
     }
-    if (body)
-        send_body(sock, r, body, len);
+    send_body(sock, r, body, len);
     route_free(r);
 }
 

@@ -202,13 +202,6 @@ static void host_set_state(struct agw_device *d, enum agw_state state, const cha
 
 /* ---- hang watch (the worker's half) ---- */
 
-static long long monotonic_ms(void)
-{
-    struct timespec now;
-    monotonic_now(&now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 static void plugin_enter(struct device *dev, const char *callback)
 {
     pthread_mutex_lock(&dev->lock);

@@ -47,6 +47,7 @@ struct gateway {
     struct timespec started;      /* monotonic */
     struct timespec next_heartbeat;
     struct timespec next_watchdog;  /* systemd's watchdog, pinged at WATCHDOG_USEC/2 */
+    struct timespec next_hang_check; /* workers stuck in a plugin, looked for every HANG_CHECK_MS */
     uint64_t watchdog_usec;
     char curve_public[Z85_KEY_LEN + 1]; /* of private_events: clients need it, it is not secret */
     char *private_endpoint;             /* as bound at start (endpoints change at restart only) */
@@ -381,9 +382,17 @@ static long ms_until_next_expiry(const struct gateway *g)
 }
 
 /* A worker stuck in a plugin callback cannot say so itself: the main loop
- * does, so staff see the device down instead of a silent one. */
+ * does, so staff see the device down instead of a silent one.  Looked for
+ * once a second, not at every turn of the loop: the limit is seconds, and a
+ * busy loop turns thousands of times a second. */
+#define HANG_CHECK_MS 1000
+
 static void report_hung_devices(struct gateway *g)
 {
+    if (ms_until(&g->next_hang_check) > 0)
+        return;
+    monotonic_now(&g->next_hang_check);
+    add_ms(&g->next_hang_check, HANG_CHECK_MS);
     char reason[DEVICE_REASON_MAX];
     for (size_t i = 0; i < g->n_devs; i++)
         if (device_check_hung(g->devs[i], g->conf.command_timeout_ms, reason, sizeof(reason)))
@@ -873,8 +882,11 @@ static void poll_once(struct gateway *g)
     long timeout = ms_until(&g->next_heartbeat);
     if (g->watchdog_usec && ms_until(&g->next_watchdog) < timeout)
         timeout = ms_until(&g->next_watchdog);
-    if (ms_until_next_expiry(g) < timeout)
-        timeout = ms_until_next_expiry(g);
+    long expiry = ms_until_next_expiry(g);
+    if (expiry < timeout)
+        timeout = expiry;
+    if (ms_until(&g->next_hang_check) < timeout)
+        timeout = ms_until(&g->next_hang_check);
     if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
         log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
         usleep(10000);

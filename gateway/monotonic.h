@@ -22,6 +22,14 @@ static inline long ns_between(const struct timespec *from, const struct timespec
     return (to->tv_sec - from->tv_sec) * 1000000000L + (to->tv_nsec - from->tv_nsec);
 }
 
+/* The monotonic clock in milliseconds, for a deadline kept in one integer. */
+static inline long long monotonic_ms(void)
+{
+    struct timespec now;
+    monotonic_now(&now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 /* Milliseconds since from (rounded down). */
 static inline long elapsed_ms(const struct timespec *from)
 {

@@ -17,7 +17,7 @@ def test_a_hung_plugin_is_reported_and_the_others_keep_working(tmp_path, where, 
     plugins.mkdir(mode=0o755)
     shutil.copy(os.path.join(PLUGIN_DIR, "skeleton.so"), plugins / "skeleton.so")
     shutil.copy(os.path.join(BUILD, "test-plugins-hang", "hang.so"), plugins / "hang.so")
-    gw = Gateway(tmp_path, "[device stuck-1]\nplugin = testhang\ntransport = none\nhang_ms = 3000\n"
+    gw = Gateway(tmp_path, "[device stuck-1]\nplugin = testhang\ntransport = none\nhang_ms = 5000\n"
                  "hang_in = %s\n" % where +
                  "[device counter-1]\nplugin = skeleton\ntransport = none\ninterval_ms = 100\n",
                  gateway_extra="command_timeout_ms = 1000\n", plugin_dir=str(plugins))
@@ -35,7 +35,7 @@ def test_a_hung_plugin_is_reported_and_the_others_keep_working(tmp_path, where, 
         devs = {d["id"]: d for d in gw.request({"verb": "devices"})["result"]["devices"]}
         assert devs["stuck-1"]["state"] == "error" and callback in devs["stuck-1"]["reason"]
         assert devs["counter-1"]["state"] == "up"
-        back = sub.wait_for(lambda t, e: t == "device/stuck-1/state", timeout=5)[1]
+        back = sub.wait_for(lambda t, e: t == "device/stuck-1/state", timeout=8)[1]
         assert back["data"]["state"] == "up", back  # straight back, no stale state between
         assert "hung" not in back["data"]["reason"]
         assert "plugin testhang returned from %s after" % callback in gw.log_text()
