@@ -8,8 +8,10 @@
 #include <zmq.h>
 
 #include "envelope.h"
+#include "journal.h"
 #include "log.h"
 #include "mask.h"
+#include "sbuf.h"
 
 static void set_int(void *s, int opt, int v) { zmq_setsockopt(s, opt, &v, sizeof(v)); }
 
@@ -75,6 +77,7 @@ int bus_open(struct bus *bus, void *zctx, const struct bus_options *o, char *err
     memset(bus, 0, sizeof(*bus));
     bus->gateway_id = strdup(o->gateway_id);
     bus->epoch = o->epoch;
+    bus->journal = o->journal;
     bus->cap = o->history ? o->history : 1;
     bus->ring = calloc(bus->cap, sizeof(*bus->ring));
     if (!bus->ring) {
@@ -153,7 +156,20 @@ static void publish_private_twin(struct bus *bus, const struct event_meta *m, co
     mask_wipe_free(env);
 }
 
-/* Assigns the next seq, sends the public event and keeps it for replay. */
+/* Into the journal before any subscriber can see it: a kill -9 after the send
+ * must not lose what was seen.  A failed write does not hold the event back
+ * (a call bell must still ring); the gap is marked in the journal. */
+static void journal_event(struct bus *bus, const struct event_meta *m, const char *topic,
+                          size_t topic_len, const char *env, size_t env_len)
+{
+    if (!bus->journal || !journal_is_open(bus->journal))
+        return;
+    int64_t ms = (int64_t)m->time.tv_sec * 1000 + m->time.tv_nsec / 1000000;
+    bus->journal_failing = journal_append(bus->journal, m->epoch, m->seq, ms, topic, topic_len,
+                                          env, env_len) < 0;
+}
+
+/* Assigns the next seq, journals and sends the public event and keeps it for replay. */
 static char *publish_public(struct bus *bus, const struct event_meta *m, char *topic,
                             size_t topic_len, const char *data_json)
 {
@@ -162,13 +178,13 @@ static char *publish_public(struct bus *bus, const struct event_meta *m, char *t
     if (!env)
         return NULL;
     bus->seq = m->seq;
+    journal_event(bus, m, topic, topic_len, env, env_len);
     send_two_frames(bus->pub, topic, topic_len, env, env_len);
     char *topic_copy = strdup(topic);
     if (topic_copy)
         history_append(bus, bus->seq, topic_copy, env, env_len);
     else
         free(env);
-    bus->published++;
     return topic;
 }
 
@@ -232,45 +248,6 @@ uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, cons
 
 /* ---- replay ---- */
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(b->p, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sbuf_str(struct sbuf *b, const char *s) { sbuf_add(b, s, strlen(s)); }
-
-static bool topic_matches(const char *topic, const char *const *prefixes, size_t n)
-{
-    if (n == 0)
-        return true;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(topic, prefixes[i], strlen(prefixes[i])) == 0)
-            return true;
-    return false;
-}
-
 char *bus_replay_json(const struct bus *bus, uint64_t since, const char *const *prefixes,
                       size_t n_prefixes, size_t limit)
 {
@@ -306,9 +283,5 @@ char *bus_replay_json(const struct bus *bus, uint64_t since, const char *const *
     snprintf(text, sizeof(text), "],\"more\":%s,\"next_since_seq\":%llu}", more ? "true" : "false",
              (unsigned long long)(more ? last_emitted : bus->seq));
     sbuf_str(&b, text);
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
+    return sbuf_take(&b);
 }

@@ -9,6 +9,8 @@
 
 #include "accessgw/plugin.h"
 
+struct journal;
+
 struct history_entry {
     uint64_t seq;
     char *topic;
@@ -22,7 +24,8 @@ struct bus {
     uint64_t epoch, seq;
     struct history_entry *ring;
     size_t cap, count, head; /* head: index of the oldest entry */
-    uint64_t published;
+    struct journal *journal; /* NULL: none; every public event goes in before it is sent */
+    bool journal_failing;    /* the last append failed (the journal says why) */
 };
 
 struct bus_options {
@@ -32,6 +35,7 @@ struct bus_options {
     unsigned history;
     int sndhwm;
     uint64_t epoch;
+    struct journal *journal;
 };
 
 int bus_open(struct bus *bus, void *zctx, const struct bus_options *o, char *err, size_t errlen);

@@ -16,6 +16,11 @@ static const char *const gateway_keys[] = {"id", "plugin_dir", "state_dir", "log
                                            "command_timeout_ms", NULL};
 static const char *const bus_keys[] = {"events", "control", "private_events", "curve_secret_key",
                                        "authorized_keys", "history", "sndhwm", NULL};
+static const char *const journal_keys[] = {"max_mb", "max_days", "sync_ms", NULL};
+static const char *const uplink_keys[] = {"broker", "client_id", "forward", "commands",
+                                          "username", "password_file", "ca_file", "cert_file",
+                                          "key_file", "keepalive_s", "max_inflight", NULL};
+static const char *const web_keys[] = {"listen", "token_file", NULL};
 /* Keys every [device] section may have; plugin keys come from the plugin. */
 static const char *const device_common_keys[] = {"plugin", "transport", "path", "baud",
                                                  "location", "address", NULL};
@@ -208,6 +213,72 @@ static int load_bus(struct ctx *c, const struct ini_section *s, struct gateway_c
     return 0;
 }
 
+static int load_journal(struct ctx *c, const struct ini_section *s, struct journal_conf *j)
+{
+    if (check_keys(c, s, journal_keys, NULL) < 0 ||
+        get_uint(c, s, "max_mb", 0, 1048576, &j->max_mb) < 0 ||
+        get_uint(c, s, "max_days", 1, 36500, &j->max_days) < 0)
+        return -1;
+    return get_uint(c, s, "sync_ms", 1, 60000, &j->sync_ms);
+}
+
+static int load_uplink(struct ctx *c, const struct ini_section *s, struct uplink_conf *u)
+{
+    if (check_keys(c, s, uplink_keys, NULL) < 0)
+        return -1;
+    u->line = s->line;
+    const struct ini_entry *broker = ini_find(s, "broker");
+    if (!broker)
+        return fail(c, s->line, "missing key 'broker' in [uplink] (e.g. mqtt://127.0.0.1:1883)");
+    if (strncmp(broker->value, "mqtt://", 7) != 0 && strncmp(broker->value, "mqtts://", 8) != 0)
+        return fail(c, broker->line, "key 'broker' in [uplink] must be mqtt://HOST:PORT or "
+                    "mqtts://HOST:PORT, not '%s'", broker->value);
+    u->broker = broker->value;
+    get_str(s, "client_id", &u->client_id);
+    get_str(s, "forward", &u->forward);
+    get_str(s, "commands", &u->commands);
+    get_str(s, "username", &u->username);
+    get_str(s, "password_file", &u->password_file);
+    get_str(s, "ca_file", &u->ca_file);
+    get_str(s, "cert_file", &u->cert_file);
+    get_str(s, "key_file", &u->key_file);
+    if (!u->cert_file != !u->key_file)
+        return fail(c, s->line, "[uplink] cert_file and key_file go together");
+    if (get_uint(c, s, "keepalive_s", 5, 3600, &u->keepalive_s) < 0)
+        return -1;
+    return get_uint(c, s, "max_inflight", 1, 65535, &u->max_inflight);
+}
+
+static int load_web(struct ctx *c, const struct ini_section *s, struct web_conf *w)
+{
+    if (check_keys(c, s, web_keys, NULL) < 0)
+        return -1;
+    w->line = s->line;
+    get_str(s, "listen", &w->listen);
+    get_str(s, "token_file", &w->token_file);
+    if (!w->listen)
+        return fail(c, s->line, "missing key 'listen' in [web] (e.g. 127.0.0.1:8080)");
+    return 0;
+}
+
+/* [journal], [uplink], [web]: at most one each. */
+static int load_optional_section(struct ctx *c, const struct ini_section *s,
+                                 struct gateway_conf *conf, unsigned *seen)
+{
+    static const char *const names[] = {"journal", "uplink", "web"};
+    for (unsigned i = 0; i < 3; i++) {
+        if (strcmp(s->name, names[i]) != 0)
+            continue;
+        if (*seen & (1u << i))
+            return fail(c, s->line, "duplicate section [%s]", s->name);
+        *seen |= 1u << i;
+        return i == 0 ? load_journal(c, s, &conf->journal)
+             : i == 1 ? load_uplink(c, s, &conf->uplink)
+                      : load_web(c, s, &conf->web);
+    }
+    return 1;
+}
+
 static int load_device(struct ctx *c, const struct ini_section *s, const char *name,
                        struct device_conf *d)
 {
@@ -264,8 +335,11 @@ static int add_device(struct ctx *c, struct gateway_conf *conf, const struct ini
 }
 
 static int load_section(struct ctx *c, const struct ini_section *s, struct gateway_conf *conf,
-                        bool *seen_gateway, bool *seen_bus)
+                        bool *seen_gateway, bool *seen_bus, unsigned *seen_optional)
 {
+    int optional = load_optional_section(c, s, conf, seen_optional);
+    if (optional <= 0)
+        return optional;
     if (strcmp(s->name, "gateway") == 0) {
         if (*seen_gateway)
             return fail(c, s->line, "duplicate section [gateway]");
@@ -284,7 +358,8 @@ static int load_section(struct ctx *c, const struct ini_section *s, struct gatew
             name++;
         return add_device(c, conf, s, name);
     }
-    return fail(c, s->line, "unknown section [%s] (expected [gateway], [bus] or [device NAME])",
+    return fail(c, s->line, "unknown section [%s] (expected [gateway], [bus], [journal], "
+                "[uplink], [web] or [device NAME])",
                 s->name);
 }
 
@@ -300,6 +375,9 @@ static void set_defaults(struct gateway_conf *conf)
     conf->control = "tcp://127.0.0.1:5561";
     conf->history = 10000;
     conf->sndhwm = 100000;
+    conf->journal = (struct journal_conf){.max_mb = 64, .max_days = 7, .sync_ms = 200};
+    conf->uplink.keepalive_s = 30;
+    conf->uplink.max_inflight = 100;
 }
 
 /* The whole file, NUL-terminated; a config is small. */
@@ -347,8 +425,10 @@ int config_load(const char *path, struct gateway_conf *conf, char *err, size_t e
     set_defaults(conf);
     struct ctx c = {path, err, errlen};
     bool seen_gateway = false, seen_bus = false;
+    unsigned seen_optional = 0;
     for (size_t i = 0; i < conf->ini.n_sections; i++)
-        if (load_section(&c, &conf->ini.sections[i], conf, &seen_gateway, &seen_bus) < 0) {
+        if (load_section(&c, &conf->ini.sections[i], conf, &seen_gateway, &seen_bus,
+                         &seen_optional) < 0) {
             config_free(conf);
             return -1;
         }

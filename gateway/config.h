@@ -22,6 +22,30 @@ struct device_conf {
     int line;
 };
 
+/* [journal]: the durable event journal in state_dir (max_mb = 0: none). */
+struct journal_conf {
+    unsigned max_mb, max_days, sync_ms;
+};
+
+/* [uplink]: read by accessgw-uplink; the gateway checks its keys so a
+ * misspelt one is reported by `accessgwd --check-config` too. */
+struct uplink_conf {
+    int line;                 /* of the section header; 0 when there is none */
+    const char *broker;       /* mqtt://host:port or mqtts://host:port */
+    const char *client_id;    /* default: the gateway id */
+    const char *forward;      /* space-separated topic prefixes; NULL: all public events */
+    const char *commands;     /* space-separated verbs the platform may send; NULL: none */
+    const char *username, *password_file, *ca_file, *cert_file, *key_file;
+    unsigned keepalive_s, max_inflight;
+};
+
+/* [web]: the browser endpoint (off without it). */
+struct web_conf {
+    int line;
+    const char *listen;       /* host:port */
+    const char *token_file;
+};
+
 struct gateway_conf {
     char *path;
     struct ini_file ini; /* owns every string below */
@@ -39,6 +63,9 @@ struct gateway_conf {
     int sndhwm;
     struct device_conf *devices;
     size_t n_devices;
+    struct journal_conf journal;
+    struct uplink_conf uplink;
+    struct web_conf web;
 };
 
 /* "FILE:LINE: key" of a key in [section], or "FILE: key (the default)": for

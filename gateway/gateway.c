@@ -22,6 +22,7 @@
 #include "curve.h"
 #include "device.h"
 #include "hotplug.h"
+#include "journal.h"
 #include "loader.h"
 #include "log.h"
 #include "monotonic.h"
@@ -52,6 +53,8 @@ struct gateway {
     char curve_public[Z85_KEY_LEN + 1]; /* of private_events: clients need it, it is not secret */
     char *private_endpoint;             /* as bound at start (endpoints change at restart only) */
     char degraded[512];                 /* why durability is lost, "" while it is not */
+    struct journal journal;
+    bool journal_failure_reported;
     struct inflight *inflight;          /* device commands handed to workers, not yet answered */
     size_t n_inflight, cap_inflight;
     bool running;
@@ -93,6 +96,24 @@ static void report_degraded(struct gateway *g, const char *reason)
         return;
     publish_gateway_event(g, "degraded", json_pack("{s:s, s:b, s:s}", "reason", reason, "durable",
                                                    0, "state_dir", g->conf.state_dir));
+}
+
+/* A journal write that fails (disk full, read-only) is said once, loudly, and
+ * its end once: events keep flowing either way. */
+static void watch_journal(struct gateway *g)
+{
+    if (g->bus.journal_failing == g->journal_failure_reported)
+        return;
+    g->journal_failure_reported = g->bus.journal_failing;
+    if (g->bus.journal_failing) {
+        char reason[400];
+        snprintf(reason, sizeof(reason), "journal: %.380s", g->journal.failure);
+        log_err("DEGRADED: %s; events are still published, but a replay across this gap says "
+                "truncated", reason);
+        report_degraded(g, reason);
+    } else {
+        log_notice("journal: events are written again (the gap before is marked)");
+    }
 }
 
 static void publish_heartbeat(struct gateway *g)
@@ -543,14 +564,52 @@ static void verb_devices(struct gateway *g, struct control_request *req)
     control_reply_ok(g->control, req->route, json_pack("{s:o}", "devices", list));
 }
 
+static bool whole_number(const json_t *v) { return json_is_integer(v) && json_integer_value(v) >= 0; }
+
+/* {"since":{"epoch":E,"seq":N}} -> *key; false (after the error reply) when malformed. */
+static bool parse_since(struct gateway *g, struct control_request *req, const json_t *since,
+                        struct journal_key *key)
+{
+    json_t *epoch = json_object_get(since, "epoch"), *seq = json_object_get(since, "seq");
+    if (!json_is_object(since) || !whole_number(epoch) || !whole_number(seq)) {
+        control_reply_error(g->control, req->route, "bad_args",
+                            "\"since\" must be {\"epoch\": E, \"seq\": N} with whole numbers >= 0");
+        return false;
+    }
+    *key = (struct journal_key){(uint64_t)json_integer_value(epoch),
+                                (uint64_t)json_integer_value(seq)};
+    return true;
+}
+
+static char *replay_from_journal(struct gateway *g, struct control_request *req, const json_t *since,
+                                 const char *const *list, size_t n, size_t limit)
+{
+    struct journal_key key;
+    if (!parse_since(g, req, since, &key))
+        return NULL;
+    if (!journal_is_open(&g->journal)) {
+        control_reply_error(g->control, req->route, "unavailable",
+                            "the journal is not available (%s); since_seq replays this epoch",
+                            g->degraded[0] ? g->degraded : "[journal] max_mb = 0");
+        return NULL;
+    }
+    struct journal_key now = {g->bus.epoch, g->bus.seq};
+    char *result = journal_replay_json(&g->journal, key, list, n, limit, BUS_REPLAY_PAGE_BYTES, now);
+    if (!result)
+        control_reply_error(g->control, req->route, "internal", "out of memory");
+    return result;
+}
+
 static void verb_replay(struct gateway *g, struct control_request *req)
 {
-    json_t *since = json_object_get(req->args, "since_seq");
+    json_t *since_seq = json_object_get(req->args, "since_seq");
+    json_t *since = json_object_get(req->args, "since");
     json_t *prefixes = json_object_get(req->args, "prefixes");
     json_t *limit = json_object_get(req->args, "limit");
-    if (!json_is_integer(since) || json_integer_value(since) < 0) {
+    if (!since && !whole_number(since_seq)) {
         control_reply_error(g->control, req->route, "bad_args",
-                            "replay needs {\"since_seq\": N} with N a whole number >= 0");
+                            "replay needs {\"since_seq\": N} or {\"since\": {\"epoch\": E, "
+                            "\"seq\": N}} with whole numbers >= 0");
         return;
     }
     if ((prefixes && !json_is_array(prefixes)) || json_array_size(prefixes) > 32 ||
@@ -570,9 +629,13 @@ static void verb_replay(struct gateway *g, struct control_request *req)
         }
         list[n++] = s;
     }
-    char *result = bus_replay_json(&g->bus, (uint64_t)json_integer_value(since), list, n,
-                                   limit ? (size_t)json_integer_value(limit) : 0);
-    if (!result) {
+    size_t max = limit ? (size_t)json_integer_value(limit) : 0;
+    char *result;
+    if (since) {
+        if (!(result = replay_from_journal(g, req, since, list, n, max)))
+            return;
+    } else if (!(result = bus_replay_json(&g->bus, (uint64_t)json_integer_value(since_seq), list,
+                                          n, max))) {
         control_reply_error(g->control, req->route, "internal", "out of memory");
         return;
     }
@@ -797,11 +860,33 @@ static void handle_signal(struct gateway *g)
     }
 }
 
+/* No journal (a state_dir that cannot be written) is not a refusal to start:
+ * the gateway runs degraded, replay reaches back only within the epoch. */
+static void open_journal(struct gateway *g)
+{
+    if (g->conf.journal.max_mb == 0)
+        return;
+    struct journal_options o = {(uint64_t)g->conf.journal.max_mb << 20,
+                                (uint64_t)g->conf.journal.max_days * 86400,
+                                g->conf.journal.sync_ms};
+    char note[700], why[600];
+    if (journal_open(&g->journal, g->conf.state_dir, &o, note, sizeof(note), why, sizeof(why)) < 0) {
+        log_err("DEGRADED: %s; events are published but not journaled: replay across restarts "
+                "is not available", why);
+        snprintf(g->degraded, sizeof(g->degraded), "%.500s", why);
+        return;
+    }
+    if (note[0])
+        log_warn("%s", note);
+}
+
 static int open_bus(struct gateway *g, char *err, size_t errlen)
 {
     uint64_t epoch;
     char secret[Z85_KEY_LEN + 1] = "", note[512];
-    int durable = state_next_epoch(g->conf.state_dir, &epoch, note, sizeof(note), err, errlen);
+    open_journal(g);
+    int durable = state_next_epoch(g->conf.state_dir, g->journal.last.epoch, &epoch, note,
+                                   sizeof(note), err, errlen);
     if (note[0])
         log_warn("%s", note);
     if (durable != 0) {
@@ -817,7 +902,7 @@ static int open_bus(struct gateway *g, char *err, size_t errlen)
         return -1;
     struct bus_options o = {g->conf.id, g->conf.events, g->conf.private_events,
                             g->conf.private_events ? secret : NULL, g->conf.history,
-                            g->conf.sndhwm, epoch};
+                            g->conf.sndhwm, epoch, &g->journal};
     g->private_endpoint = g->conf.private_events ? strdup(g->conf.private_events) : NULL;
     if (g->conf.private_events && zmq_curve_public(g->curve_public, secret) < 0) {
         snprintf(err, errlen, "%s: not a valid CURVE secret key", g->conf.curve_secret_key);
@@ -887,6 +972,9 @@ static void poll_once(struct gateway *g)
         timeout = expiry;
     if (ms_until(&g->next_hang_check) < timeout)
         timeout = ms_until(&g->next_hang_check);
+    int journal_due = journal_tick(&g->journal);
+    if (journal_due >= 0 && journal_due < timeout)
+        timeout = journal_due;
     if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
         log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
         usleep(10000);
@@ -915,6 +1003,7 @@ static void poll_once(struct gateway *g)
         publish_heartbeat(g);
     expire_commands(g);
     report_hung_devices(g);
+    watch_journal(g);
     ping_watchdog_if_due(g);
 }
 
@@ -944,6 +1033,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
     if (g->control)
         zmq_close(g->control);
     bus_close(&g->bus);
+    journal_close(&g->journal);
     free(g->private_endpoint);
     free(g->inflight); /* the routes belong to mail that never came back */
     if (g->zap)
@@ -965,7 +1055,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
 
 int gateway_run(const char *config_path)
 {
-    struct gateway g = {.sigfd = -1, .running = true};
+    struct gateway g = {.sigfd = -1, .running = true, .journal.fd = -1};
     char err[1024];
     log_init("accessgwd");
     g.sigfd = setup_signals();

@@ -122,8 +122,8 @@ static int write_copy(const char *state_dir, const char *name, uint64_t epoch)
     return state_write_file(state_dir, name, text, (size_t)n);
 }
 
-int state_next_epoch(const char *state_dir, uint64_t *epoch, char *note, size_t notelen, char *err,
-                     size_t errlen)
+int state_next_epoch(const char *state_dir, uint64_t seen, uint64_t *epoch, char *note,
+                     size_t notelen, char *err, size_t errlen)
 {
     note[0] = '\0';
     if (mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
@@ -150,6 +150,11 @@ int state_next_epoch(const char *state_dir, uint64_t *epoch, char *note, size_t 
     } else if (damaged) {
         snprintf(note, notelen, "%s: one copy of the epoch was damaged; the other says %" PRIu64,
                  state_dir, best);
+    }
+    if (seen > best) {
+        snprintf(note, notelen, "%s/epoch says %" PRIu64 " but the journal holds epoch %" PRIu64
+                 "; epochs continue above the journal's", state_dir, best, seen);
+        best = seen;
     }
     if (best >= EPOCH_MAX) {
         snprintf(err, errlen, "%s/epoch: %" PRIu64 " is the last epoch a JSON parser counts exactly",

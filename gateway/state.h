@@ -5,13 +5,14 @@
 #include <stdint.h>
 
 /* The next epoch, written back durably before it is used: one more than the
- * highest valid copy in state_dir (epoch, epoch.bak), never reset or reused.
+ * highest valid copy in state_dir (epoch, epoch.bak) and than `seen` (the
+ * newest epoch in the journal), never reset or reused.
  * *note says what was recovered when a copy was damaged ("" otherwise).
  * Returns 0, or 1 when state_dir cannot be written: *epoch is then taken from
  * the clock (never below a value read) and err says why durability is lost;
  * the gateway runs on, degraded, rather than leave the call bells dead. */
-int state_next_epoch(const char *state_dir, uint64_t *epoch, char *note, size_t notelen, char *err,
-                     size_t errlen);
+int state_next_epoch(const char *state_dir, uint64_t seen, uint64_t *epoch, char *note,
+                     size_t notelen, char *err, size_t errlen);
 int state_epoch_undurable(uint64_t *epoch);
 /* Writes a whole file atomically (temp file, fsync, rename, fsync dir). */
 int state_write_file(const char *dir, const char *name, const void *data, size_t len);

@@ -26,7 +26,7 @@ static uint64_t next(void)
 {
     char note[512], err[256];
     uint64_t e = 0;
-    assert_int_equal(state_next_epoch(sub, &e, note, sizeof(note), err, sizeof(err)), 0);
+    assert_int_equal(state_next_epoch(sub, 0, &e, note, sizeof(note), err, sizeof(err)), 0);
     return e;
 }
 
@@ -79,7 +79,7 @@ static void epoch_never_goes_back(void **state)
     write_text("epoch.bak", "y");
     char note[512], err[256];
     uint64_t e = 0;
-    assert_int_equal(state_next_epoch(sub, &e, note, sizeof(note), err, sizeof(err)), 0);
+    assert_int_equal(state_next_epoch(sub, 0, &e, note, sizeof(note), err, sizeof(err)), 0);
     assert_true(e > 1700000000ULL);
     assert_non_null(strstr(note, "damaged"));
     assert_int_equal(next(), e + 1);
@@ -97,6 +97,19 @@ static void epoch_never_goes_back(void **state)
     assert_true(next() > 1700000000ULL);
 }
 
+/* Both copies lost, but the journal remembers a later epoch: the next one is above it. */
+static void journal_epoch_is_a_floor(void **state)
+{
+    (void)state;
+    char note[512], err[256];
+    uint64_t e = 0;
+    assert_int_equal(next(), 1);
+    assert_int_equal(state_next_epoch(sub, 77, &e, note, sizeof(note), err, sizeof(err)), 0);
+    assert_int_equal(e, 78);
+    assert_non_null(strstr(note, "journal"));
+    assert_int_equal(next(), 79);
+}
+
 /* No state_dir to write: not a refusal to start (the call bells would be dead) but an
  * epoch from the clock, and the reason, for the gateway to say it is degraded. */
 static void unwritable_dir_is_reported(void **state)
@@ -105,7 +118,7 @@ static void unwritable_dir_is_reported(void **state)
     uint64_t e;
     char err[256];
     char note[256];
-    assert_int_equal(state_next_epoch("/proc/no/such/dir", &e, note, sizeof(note), err, sizeof(err)), 1);
+    assert_int_equal(state_next_epoch("/proc/no/such/dir", 0, &e, note, sizeof(note), err, sizeof(err)), 1);
     assert_non_null(strstr(err, "/proc/no/such/dir"));
     assert_true(e > 1700000000ULL);
 }
@@ -115,6 +128,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(epoch_rises_by_one, setup, teardown),
         cmocka_unit_test_setup_teardown(epoch_never_goes_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(journal_epoch_is_a_floor, setup, teardown),
         cmocka_unit_test(unwritable_dir_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

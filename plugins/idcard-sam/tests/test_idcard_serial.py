@@ -1,5 +1,6 @@
 """idcard-sam end to end: an emulated SAM reader on a pty, the real
 gateway, and pyzmq subscribers on the public and the private endpoint."""
+import json
 import os
 import signal
 import subprocess
@@ -308,3 +309,23 @@ def test_revoked_key_loses_its_live_connection(tmp_path):
             s.close()
         gw.stop()
         reader.stop()
+
+
+def test_journal_holds_only_masked_data(rig):
+    """The journal (state_dir) keeps every public event, so it must hold the masked
+    reads and nothing personal: no name, ID number, address or photo on disk."""
+    reader, gw, sub = rig
+    for key in ("resident", "hkmotw", "foreign", "foreign2023"):
+        reader.place(key)
+        sub.wait_topic("idcard/reader-1/read")
+        reader.remove()
+        sub.wait_topic("idcard/reader-1/removed")
+    on_disk = b""
+    for root, _, files in os.walk(gw.state_dir):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                on_disk += f.read()
+    assert "110105********002X".encode() in on_disk  # the masked read was journaled
+    for secret in PERSONAL:
+        assert secret.encode() not in on_disk, "personal data on disk: %s" % secret
+        assert json.dumps(secret)[1:-1].encode() not in on_disk, "escaped on disk: %s" % secret
