@@ -100,7 +100,8 @@ static enum epoch_copy read_copy(const char *path, uint64_t *out)
 }
 
 /* A state_dir that already holds plugins' state has seen epochs: its epoch
- * files were removed, not never written. */
+ * files were removed, not never written.  The journal does not count: its
+ * newest epoch is passed in as `seen`, and an empty one says nothing. */
 static bool holds_other_state(const char *state_dir)
 {
     DIR *d = opendir(state_dir);
@@ -109,7 +110,8 @@ static bool holds_other_state(const char *state_dir)
     bool other = false;
     struct dirent *e;
     while (!other && (e = readdir(d)))
-        other = e->d_name[0] != '.' && strncmp(e->d_name, "epoch", 5) != 0;
+        other = e->d_name[0] != '.' && strncmp(e->d_name, "epoch", 5) != 0 &&
+                strcmp(e->d_name, "journal") != 0;
     closedir(d);
     return other;
 }

@@ -1,0 +1,51 @@
+/* The gateway's public events, in order and without a gap, for the uplink:
+ * live from the SUB socket while each event follows the last, and from the
+ * journal (`replay` with `since`) whenever one does not, after a restart of
+ * either side, or while the broker was away.  Nothing is buffered here
+ * beyond one replay page: the journal is the buffer. */
+#ifndef AGW_UPLINK_FEED_H
+#define AGW_UPLINK_FEED_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "journal.h" /* struct journal_key */
+
+struct feed_event {
+    struct journal_key key;
+    char topic[256];
+    char *json; /* the CloudEvents envelope, malloc'd; the caller frees it */
+    size_t json_len;
+};
+
+struct feed {
+    void *sub;
+    struct journal_key next;  /* the last event handed out */
+    bool live;                /* false: catching up from the journal */
+    bool waiting;             /* a replay request is out */
+    unsigned long request_no;
+    struct timespec request_deadline, retry_at;
+    json_t *page;             /* the current replay page's events */
+    size_t page_i;
+    bool page_more;
+    struct journal_key page_next;
+    unsigned long truncations; /* replies that said events are gone from the journal */
+};
+
+/* from: the cursor, (0, 0) for the journal's beginning. */
+int feed_open(struct feed *f, void *zctx, const char *events, struct journal_key from, char *err,
+              size_t errlen);
+void feed_close(struct feed *f);
+
+/* The next event if one is ready now; false otherwise.  *request is set to a
+ * replay request (JSON text, malloc'd) the caller must send on the control
+ * socket when the feed needs one. */
+bool feed_pull(struct feed *f, struct feed_event *out, char **request);
+/* A reply to a request with id "feed-N". */
+void feed_on_reply(struct feed *f, json_t *reply);
+/* Starts over from `from` (the broker lost what was in flight). */
+void feed_rewind(struct feed *f, struct journal_key from);
+/* ms until the feed wants to be asked again (a retry or a request timeout); -1: none. */
+long feed_due_ms(const struct feed *f);
+#endif
