@@ -19,7 +19,8 @@ static const char *const bus_keys[] = {"events", "control", "private_events", "c
 static const char *const journal_keys[] = {"max_mb", "max_days", "sync_ms", NULL};
 static const char *const uplink_keys[] = {"broker", "client_id", "forward", "commands",
                                           "username", "password_file", "ca_file", "cert_file",
-                                          "key_file", "keepalive_s", "max_inflight", NULL};
+                                          "key_file", "keepalive_s", "max_inflight", "resend_s",
+                                          NULL};
 static const char *const web_keys[] = {"listen", "token_file", NULL};
 /* Keys every [device] section may have; plugin keys come from the plugin. */
 static const char *const device_common_keys[] = {"plugin", "transport", "path", "baud",
@@ -246,6 +247,8 @@ static int load_uplink(struct ctx *c, const struct ini_section *s, struct uplink
         return fail(c, s->line, "[uplink] cert_file and key_file go together");
     if (get_uint(c, s, "keepalive_s", 5, 3600, &u->keepalive_s) < 0)
         return -1;
+    if (get_uint(c, s, "resend_s", 0, 900, &u->resend_s) < 0)
+        return -1;
     return get_uint(c, s, "max_inflight", 1, 65535, &u->max_inflight);
 }
 
@@ -378,6 +381,7 @@ static void set_defaults(struct gateway_conf *conf)
     conf->journal = (struct journal_conf){.max_mb = 64, .max_days = 7, .sync_ms = 200};
     conf->uplink.keepalive_s = 30;
     conf->uplink.max_inflight = 100;
+    conf->uplink.resend_s = 60;
 }
 
 /* The whole file, NUL-terminated; a config is small. */

@@ -37,6 +37,7 @@ struct uplink_conf {
     const char *commands;     /* space-separated verbs the platform may send; NULL: none */
     const char *username, *password_file, *ca_file, *cert_file, *key_file;
     unsigned keepalive_s, max_inflight;
+    unsigned resend_s;        /* sent again after a reconnect or restart (a broker may lose them) */
 };
 
 /* [web]: the browser endpoint (off without it). */

@@ -35,6 +35,10 @@
 #define MAX_PENDING_COMMANDS 64
 #define SESSION_EXPIRY_S 3600
 #define CONTENT_TYPE "application/cloudevents+json"
+/* Where the cursor was, once a second: a broker that acknowledged an event and
+ * then lost it (killed before its autosave, restarted without persistence)
+ * gets the last resend_s seconds again.  1024 seconds back at least. */
+#define CHECKPOINTS 1024
 
 struct slot {
     struct journal_key key;
@@ -46,6 +50,11 @@ struct slot {
 struct window {
     struct slot *slots;
     size_t cap, head, n;
+};
+
+struct checkpoint {
+    long long at_ms; /* monotonic */
+    struct journal_key key;
 };
 
 struct command {
@@ -75,7 +84,10 @@ struct uplink {
     void *zctx, *dealer;
     struct feed feed;
     struct window window;
-    struct journal_key cursor;
+    struct journal_key cursor; /* every event up to it acknowledged by the broker */
+    struct checkpoint checkpoints[CHECKPOINTS];
+    size_t n_checkpoints, first_checkpoint;
+    struct journal_key saved; /* the resume point last written to cursor_path */
     char cursor_path[4200];
     bool cursor_dirty;
     struct timespec cursor_save_at;
@@ -189,11 +201,56 @@ static void load_cursor(struct uplink *u)
     json_decref(c);
 }
 
+static int key_cmp(struct journal_key a, struct journal_key b)
+{
+    if (a.epoch != b.epoch)
+        return a.epoch < b.epoch ? -1 : 1;
+    return a.seq < b.seq ? -1 : a.seq > b.seq;
+}
+
+static void add_checkpoint(struct uplink *u, long long at_ms, struct journal_key key)
+{
+    size_t slot = (u->first_checkpoint + u->n_checkpoints) % CHECKPOINTS;
+    if (u->n_checkpoints == CHECKPOINTS)
+        u->first_checkpoint = (u->first_checkpoint + 1) % CHECKPOINTS;
+    else
+        u->n_checkpoints++;
+    u->checkpoints[slot] = (struct checkpoint){at_ms, key};
+}
+
+/* Once a second at most: the newest checkpoint is replaced within the second. */
+static void note_checkpoint(struct uplink *u)
+{
+    long long now = monotonic_ms();
+    struct checkpoint *last = u->n_checkpoints
+        ? &u->checkpoints[(u->first_checkpoint + u->n_checkpoints - 1) % CHECKPOINTS] : NULL;
+    if (last && last->at_ms > now - 1000 && last->at_ms != 0)
+        last->key = u->cursor;
+    else
+        add_checkpoint(u, now, u->cursor);
+}
+
+/* The newest position acknowledged at least resend_s ago: where the uplink
+ * resumes after a restart or a reconnect. */
+static struct journal_key resume_point(const struct uplink *u)
+{
+    long long limit = monotonic_ms() - (long long)u->conf.uplink.resend_s * 1000;
+    struct journal_key best = u->checkpoints[u->first_checkpoint].key;
+    for (size_t i = 0; i < u->n_checkpoints; i++) {
+        const struct checkpoint *c = &u->checkpoints[(u->first_checkpoint + i) % CHECKPOINTS];
+        if (c->at_ms > limit)
+            break;
+        best = c->key;
+    }
+    return best;
+}
+
 static void save_cursor(struct uplink *u)
 {
     char text[96];
+    u->saved = resume_point(u);
     int n = snprintf(text, sizeof(text), "{\"epoch\":%" PRIu64 ",\"seq\":%" PRIu64 "}\n",
-                     u->cursor.epoch, u->cursor.seq);
+                     u->saved.epoch, u->saved.seq);
     const char *slash = strrchr(u->cursor_path, '/');
     char dir[4200];
     snprintf(dir, sizeof(dir), "%.*s", (int)(slash - u->cursor_path), u->cursor_path);
@@ -205,8 +262,11 @@ static void save_cursor(struct uplink *u)
 
 static void save_cursor_if_due(struct uplink *u)
 {
-    if (u->cursor_dirty && ms_until(&u->cursor_save_at) == 0)
-        save_cursor(u);
+    if (u->cursor_dirty && ms_until(&u->cursor_save_at) == 0) {
+        if (key_cmp(resume_point(u), u->saved) != 0)
+            save_cursor(u);
+        u->cursor_dirty = false;
+    }
 }
 
 /* ---- the window of unacknowledged events ---- */
@@ -224,11 +284,14 @@ static void advance_cursor(struct uplink *u)
     struct window *w = &u->window;
     bool moved = false;
     while (w->n && w->slots[w->head].done) {
-        u->cursor = w->slots[w->head].key;
+        if (key_cmp(w->slots[w->head].key, u->cursor) > 0) /* re-sent events do not move it back */
+            u->cursor = w->slots[w->head].key;
         w->head = (w->head + 1) % w->cap;
         w->n--;
         moved = true;
     }
+    if (moved)
+        note_checkpoint(u);
     if (moved && !u->cursor_dirty) {
         u->cursor_dirty = true;
         monotonic_now(&u->cursor_save_at);
@@ -510,10 +573,15 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const 
     log_notice("uplink: connected to %s (MQTT %s, session %s)", u->conf.uplink.broker,
                u->v5 ? "5" : "3.1.1", (flags & 1) ? "resumed" : "new");
     sd_notifyf(0, "STATUS=connected to %s", u->conf.uplink.broker);
-    /* What was in flight may be lost with the broker: start again from the
-     * cursor; what the broker did keep arrives twice, with the same id. */
+    /* What was in flight, and what the broker acknowledged shortly before it
+     * went away, may be lost with it: start again from resend_s ago; what the
+     * broker did keep arrives twice, with the same id. */
     u->window.n = 0;
-    feed_rewind(&u->feed, u->cursor);
+    struct journal_key from = resume_point(u);
+    if (key_cmp(from, u->cursor) < 0)
+        log_info("uplink: sending again from %" PRIu64 ":%" PRIu64 " ([uplink] resend_s = %u)",
+                 from.epoch, from.seq, u->conf.uplink.resend_s);
+    feed_rewind(&u->feed, from);
     publish_online(u, true);
     mosquitto_subscribe_v5(u->mosq, NULL, u->control_topic, 1, 0, NULL);
 }
@@ -685,8 +753,7 @@ static void run(struct uplink *u)
  * connection is lost, not on a clean disconnect). */
 static void stop(struct uplink *u)
 {
-    if (u->cursor_dirty)
-        save_cursor(u);
+    save_cursor(u);
     if (u->connected) {
         publish_online(u, false);
         for (int i = 0; i < 20 && mosquitto_want_write(u->mosq); i++)
@@ -696,8 +763,9 @@ static void stop(struct uplink *u)
         mosquitto_disconnect(u->mosq);
     }
     log_notice("uplink: stopped; %lu events forwarded, %lu acknowledged (%lu refused by the "
-               "broker), resumes after %" PRIu64 ":%" PRIu64, u->forwarded, u->acked, u->refused,
-               u->cursor.epoch, u->cursor.seq);
+               "broker), all up to %" PRIu64 ":%" PRIu64 "; resumes after %" PRIu64 ":%" PRIu64,
+               u->forwarded, u->acked, u->refused, u->cursor.epoch, u->cursor.seq, u->saved.epoch,
+               u->saved.seq);
 }
 
 static int setup_signals(void)
@@ -736,6 +804,8 @@ static int setup(struct uplink *u, const char *config_path, char *err, size_t er
     if (!u->window.slots || parse_broker(u, err, errlen) < 0 || setup_mqtt(u, err, errlen) < 0)
         return -1;
     load_cursor(u);
+    add_checkpoint(u, 0, u->cursor); /* older than any resend_s */
+    u->saved = u->cursor;
     u->zctx = zmq_ctx_new();
     u->dealer = zmq_socket(u->zctx, ZMQ_DEALER);
     int linger = 0;

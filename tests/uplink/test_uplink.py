@@ -1,0 +1,227 @@
+"""accessgw-uplink against a real Mosquitto: what the platform receives (topics,
+QoS 1, MQTT 5 properties, retained online and device state, the will), commands
+by MQTT 5 request/response, and zero events lost across broker, uplink and
+gateway failures, printed as figures."""
+import os
+import random
+import signal
+import time
+
+from agwtest import Gateway, Subscriber
+from mqtt_rig import Broker, Platform, Uplink, journal_events, uplink_section
+from rf_receiver import RfReceiver
+
+BELL = ("[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\nbaud = 9600\n"
+        "format = fd-df\nlocation = Zone A\nrepeat_s = 30\n"
+        "button.A1B2C5 = emergency, Accessible toilet 2F\n")
+
+
+def user_props(props):
+    return dict(getattr(props, "UserProperty", []) or [])
+
+
+def start_hall(tmp_path, broker, extra="", devices="", gateway_id="hall-1", heartbeat_ms=None):
+    gw = Gateway(tmp_path, devices + uplink_section(broker.port, extra), gateway_id=gateway_id)
+    if heartbeat_ms:
+        text = open(gw.config).read().replace("heartbeat_ms = 500", "heartbeat_ms = %d" % heartbeat_ms)
+        open(gw.config, "w").write(text)
+    gw.start()
+    up = Uplink(gw.config, os.path.join(str(tmp_path), "uplink.log")).start()
+    return gw, up
+
+
+def test_events_reach_the_broker_as_the_contract_says(tmp_path):
+    broker = Broker(tmp_path).start()
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    platform = Platform(broker.port)
+    gw, up = start_hall(tmp_path, broker, devices=BELL % rx.link)
+    try:
+        platform.wait(lambda t, p, pr, r: t == "accessgw/hall-1/online" and p == b"true",
+                      what="online true")
+        rx.press(0xA1B2C5)
+        topic, payload, props, retain = platform.wait(
+            lambda t, p, pr, r: t == "accessgw/hall-1/callbell/bell-1/pressed", what="pressed")
+        import json
+        ev = json.loads(payload)
+        assert ev["id"] == "hall-1:%d:%d" % (ev["epoch"], ev["seq"])
+        assert ev["data"]["location"] == "Accessible toilet 2F"
+        assert props.ContentType == "application/cloudevents+json"
+        assert user_props(props) == {"epoch": str(ev["epoch"]), "seq": str(ev["seq"])}
+        assert not retain
+        # device state is retained: a platform that subscribes later sees it at once
+        late = Platform(broker.port, topic="accessgw/hall-1/device/+/state")
+        _, state, _, retained = late.wait(lambda t, p, pr, r: True, what="retained state")
+        assert retained and json.loads(state)["data"]["state"] == "up"
+        late.close()
+        # the will: a killed uplink leaves online=false behind (retained)
+        up.stop(kill=True)
+        platform.wait(lambda t, p, pr, r: t == "accessgw/hall-1/online" and p == b"false",
+                      timeout=60, what="the will")
+        # the private stream never leaves the hall: only public topics were forwarded
+        assert all(t.startswith("accessgw/hall-1/") for t, _ in platform.events())
+    finally:
+        platform.close()
+        up.stop()
+        gw.stop()
+        rx.stop()
+        broker.stop()
+
+
+def test_forward_prefixes_and_cursor(tmp_path):
+    broker = Broker(tmp_path).start()
+    platform = Platform(broker.port)
+    gw, up = start_hall(tmp_path, broker, extra="forward = device/ gateway/hall-1/started\n")
+    try:
+        platform.wait(lambda t, p, pr, r: t.endswith("/started"), what="started")
+        time.sleep(1.2)  # heartbeats flow, but are not forwarded
+        assert [t for t, _ in platform.events() if "heartbeat" in t] == []
+        up.stop()
+        cursor = open(os.path.join(gw.state_dir, "uplink-hall-1.cursor")).read()
+        assert '"epoch"' in cursor and '"seq"' in cursor
+        assert "resumes after" in up.log_text()
+    finally:
+        platform.close()
+        up.stop()
+        gw.stop()
+        broker.stop()
+
+
+def test_platform_commands(tmp_path):
+    broker = Broker(tmp_path).start()
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    platform = Platform(broker.port)
+    gw, up = start_hall(tmp_path, broker, extra="commands = callbell.ack ping\n",
+                        devices=BELL % rx.link)
+    try:
+        platform.wait(lambda t, p, pr, r: p == b"true", what="online")
+        reply = platform.command("hall-1", {"id": "p1", "verb": "ping"})
+        assert reply["ok"] and reply["id"] == "p1" and reply["result"]["gateway"] == "hall-1"
+        rx.press(0xA1B2C5)
+        import json
+        _, payload, _, _ = platform.wait(lambda t, p, pr, r: t.endswith("/bell-1/pressed"))
+        call = json.loads(payload)["data"]["call_id"]
+        reply = platform.command("hall-1", {"id": "a1", "verb": "callbell.ack", "device": "bell-1",
+                                            "args": {"call_id": call, "by": "王"}})
+        assert reply["ok"], reply
+        platform.wait(lambda t, p, pr, r: t.endswith("/bell-1/acknowledged"), what="acknowledged")
+        # refused: a verb not listed, bad JSON, an unknown device (the gateway's own error)
+        reply = platform.command("hall-1", {"id": "d1", "verb": "devices"})
+        assert reply == {"id": "d1", "ok": False, "error": reply["error"]}
+        assert reply["error"]["code"] == "forbidden"
+        reply = platform.command("hall-1", None, raw=b"{not json")
+        assert reply["ok"] is False and reply["error"]["code"] == "bad_request"
+        reply = platform.command("hall-1", {"id": "u1", "verb": "callbell.ack", "device": "nope",
+                                            "args": {"call_id": "x"}})
+        assert reply["error"]["code"] == "unknown_device"
+        assert "refused a platform command" in up.log_text()
+    finally:
+        platform.close()
+        up.stop()
+        gw.stop()
+        rx.stop()
+        broker.stop()
+
+
+def count(platform, gw):
+    """Events in the journal (what the hall published) against what the platform got."""
+    published = journal_events(gw)
+    got = platform.events()
+    ids = {}
+    for _, ev in got:
+        ids[ev["id"]] = ids.get(ev["id"], 0) + 1
+    lost = [ev["id"] for _, ev in published if ev["id"] not in ids]
+    duplicates = sum(n - 1 for n in ids.values())
+    return len(published), len(got), lost, duplicates
+
+
+def wait_delivered(platform, gw, timeout=60):
+    deadline = time.time() + timeout
+    while True:
+        published, received, lost, dups = count(platform, gw)
+        if not lost or time.time() > deadline:
+            return published, received, lost, dups
+        time.sleep(0.5)
+
+
+def test_zero_lost_across_failures(tmp_path):
+    """Broker stopped 20 s; broker restarted without persistence; uplink SIGKILL;
+    gateway SIGKILL; then 20 rounds of those at random moments, all while events flow."""
+    rng = random.Random(1616)
+    broker = Broker(tmp_path).start()
+    platform = Platform(broker.port, client_id="platform-counter")
+    gw, up = start_hall(tmp_path, broker, heartbeat_ms=100)
+    figures = []
+
+    def restart_gateway():
+        gw.proc.send_signal(signal.SIGKILL)
+        gw.proc.wait()
+        gw.log.close()
+        gw.start()
+
+    def restart_uplink():
+        up.stop(kill=True)
+        up.start()
+
+    def broker_down(seconds, persistence=True):
+        broker.stop(kill=True)
+        time.sleep(seconds)
+        broker.start(persistence=persistence)
+
+    try:
+        platform.wait(lambda t, p, pr, r: p == b"true", what="online")
+        actions = [("broker stopped 20 s", lambda: broker_down(20)),
+                   ("broker restarted without persistence", lambda: broker_down(0.5, False)),
+                   ("uplink SIGKILL", restart_uplink),
+                   ("gateway SIGKILL", restart_gateway)]
+        for round_ in range(20):
+            name, act = rng.choice(actions[1:] + [("all three", None)])
+            if act is None:
+                restart_uplink()
+                time.sleep(rng.uniform(0, 0.5))
+                restart_gateway()
+                time.sleep(rng.uniform(0, 0.5))
+                broker_down(rng.uniform(0.2, 2), rng.random() < 0.5)
+            else:
+                act()
+            actions.append((name, act))
+            time.sleep(rng.uniform(0.2, 1.0))
+        for name, act in actions[:4]:
+            act()
+            time.sleep(1)
+        published, received, lost, dups = wait_delivered(platform, gw)
+        figures = "uplink failures: %d events published, %d received, %d lost, %d duplicates" % (
+            published, received, len(lost), dups)
+        print(figures)
+        assert lost == [], "%s\nlost: %s\n%s" % (figures, lost[:20], up.log_text()[-3000:])
+        ids = [ev["id"] for _, ev in platform.events()]
+        assert all(i.startswith("hall-1:") for i in ids)  # every duplicate has the same id
+    finally:
+        platform.close()
+        up.stop()
+        gw.stop()
+        broker.stop()
+
+
+def test_fleet_of_20_halls(tmp_path):
+    broker = Broker(tmp_path).start()
+    platform = Platform(broker.port)
+    halls = []
+    try:
+        for i in range(20):
+            d = tmp_path / ("hall-%d" % i)
+            d.mkdir()
+            halls.append(start_hall(d, broker, extra="commands = ping\n",
+                                    gateway_id="hall-%d" % i))
+        time.sleep(2)
+        for i, (gw, _) in enumerate(halls):
+            published, received, lost, _ = wait_delivered(platform, gw, timeout=30)
+            assert lost == [], "hall-%d lost %s" % (i, lost[:5])
+        reply = platform.command("hall-7", {"id": "7", "verb": "ping"})
+        assert reply["ok"] and reply["result"]["gateway"] == "hall-7"
+        print("fleet: 20 halls, %d events at the platform" % len(platform.events()))
+    finally:
+        platform.close()
+        for gw, up in halls:
+            up.stop()
+            gw.stop()
+        broker.stop()
