@@ -6,6 +6,7 @@
  *  2. the gateway: bytes written to a pty -> skeleton plugin -> envelope ->
  *     PUB -> SUB: the same two figures, and the ratios.
  *  3. the gateway idle for 10 s: CPU time used, and its peak RSS.
+ *  4. the journal's cost: run 2 again with [journal] max_mb = 0.
  *
  * Usage: bench_bus BUILD_DIR   (prints a report; exits 0)
  */
@@ -182,7 +183,7 @@ struct gw {
     char events[64];
 };
 
-static int start_gateway(struct gw *g, const char *build)
+static int start_gateway(struct gw *g, const char *build, int journal)
 {
     snprintf(g->dir, sizeof(g->dir), "/tmp/agw-bench-XXXXXX");
     if (!mkdtemp(g->dir))
@@ -201,8 +202,8 @@ static int start_gateway(struct gw *g, const char *build)
              "[gateway]\nid = bench\nplugin_dir = %s/plugins\nstate_dir = %s/state\n"
              "log_level = warning\nhotplug = no\n[bus]\nevents = %s\ncontrol = tcp://127.0.0.1:47822\n"
              "history = 10000\n[device bench-1]\nplugin = skeleton\ntransport = serial\npath = %s\n"
-             "baud = 115200\n",
-             build, g->dir, g->events, ttyname(slave));
+             "baud = 115200\n%s",
+             build, g->dir, g->events, ttyname(slave), journal ? "" : "[journal]\nmax_mb = 0\n");
     FILE *f = fopen(cfg, "w");
     fputs(text, f);
     fclose(f);
@@ -403,7 +404,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     struct gw g;
-    if (start_gateway(&g, argv[1]) < 0) {
+    if (start_gateway(&g, argv[1], 1) < 0) {
         perror("bench: gateway");
         return 1;
     }
@@ -416,6 +417,15 @@ int main(int argc, char **argv)
     long rss_peak = peak_rss_kib(g.pid);
     kill(g.pid, SIGTERM);
     waitpid(g.pid, NULL, 0);
+    double n_rate, n_p50, n_p99;
+    struct gw nj;
+    if (start_gateway(&nj, argv[1], 0) < 0) {
+        perror("bench: gateway without journal");
+        return 1;
+    }
+    gateway_run(&nj, &n_rate, &n_p50, &n_p99);
+    kill(nj.pid, SIGTERM);
+    waitpid(nj.pid, NULL, 0);
     double r_rate, r_p50, r_p99, p_p50, p_p99;
     raw_run(event_size ? event_size : 330, &r_rate, &r_p50, &r_p99);
     pty_baseline(event_size ? event_size : 330, &p_p50, &p_p99);
@@ -426,6 +436,8 @@ int main(int argc, char **argv)
     printf("%-34s %12.0f %10.1f %10.1f\n", "raw libzmq PUB->SUB", r_rate, r_p50, r_p99);
     printf("%-34s %12s %10.1f %10.1f\n", "pty -> thread -> raw PUB->SUB", "-", p_p50, p_p99);
     printf("%-34s %12.0f %10.1f %10.1f\n", "gateway pty->plugin->bus->SUB", g_rate, g_p50, g_p99);
+    printf("%-34s %12.0f %10.1f %10.1f\n", "  the same without the journal", n_rate, n_p50, n_p99);
+    printf("journal cost: %.0f%% of the throughput without it\n", 100.0 * (1.0 - g_rate / n_rate));
     printf("throughput ratio gateway/raw: %.0f%% (target >= 50%%)\n", 100.0 * g_rate / r_rate);
     printf("added p99 latency vs raw libzmq: %.1f us; vs pty + raw libzmq: %.1f us (target <= 100 us)\n",
            g_p99 - r_p99, g_p99 - p_p99);

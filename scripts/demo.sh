@@ -1,7 +1,8 @@
 #!/bin/sh
 # Sets up everything (Debian packages, build) and runs the demo hall: the
 # gateway with emulated devices, its events printed live.  Ctrl-C stops it;
-# DEMO_SECONDS=N stops it after N seconds.
+# DEMO_SECONDS=N stops it after N seconds; DEMO_UPLINK=1 also joins the hall to
+# a local Mosquitto through accessgw-uplink, as a county platform would see it.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -17,11 +18,17 @@ ctl="$top/build/gateway/accessgwctl"
 # authorized_keys holds Z85 public keys: the one in the app's certificate
 sed -n 's/^ *public-key = "\(.*\)"$/\1 demo-app/p' "$dir/demo-app.pub" > "$dir/authorized_keys"
 sed -e "s|@DIR@|$dir|g" -e "s|@BUILD@|$top/build|g" demo/hall.ini.in > "$dir/hall.ini"
+mqtt_port=${DEMO_MQTT_PORT:-18830}
+if [ -n "${DEMO_UPLINK:-}" ]; then
+    printf '\n[uplink]\nbroker = mqtt://127.0.0.1:%s\ncommands = callbell.ack evaluation.invite ping\n' \
+        "$mqtt_port" >> "$dir/hall.ini"
+fi
 
 pids=""
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     pkill -f "accessgwd --config $dir/hall.ini" 2>/dev/null || true
+    pkill -f "accessgw-uplink --config $dir/hall.ini" 2>/dev/null || true
     pkill -P $$ 2>/dev/null || true  # the emulators' feeding loops
     wait 2>/dev/null || true
 }
@@ -62,6 +69,16 @@ keypad_script | TMPDIR="$dir" ACCESSGW_PROFILE_PATH="$top/plugins/magnifier-hid/
     umockdev-wrapper /usr/bin/python3 tests/emulators/hid_testbed.py -- \
     build/gateway/accessgwd --config "$dir/hall.ini" >/dev/null 2>"$dir/gateway.log" &
 pids="$pids $!"
+if [ -n "${DEMO_UPLINK:-}" ]; then
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$mqtt_port" > "$dir/mosquitto.conf"
+    mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
+    pids="$pids $!"
+    sleep 0.5
+    mosquitto_sub -p "$mqtt_port" -v -t 'accessgw/#' >"$dir/mqtt.log" 2>&1 &
+    pids="$pids $!"
+    build/gateway/accessgw-uplink --config "$dir/hall.ini" 2>"$dir/uplink.log" &
+    pids="$pids $!"
+fi
 invitations() { # the window software at Window 3 asks for a rating every 20 s
     n=1
     while sleep 20; do
@@ -88,6 +105,14 @@ Public events follow (personal data masked).  In another terminal try:
   $ctl send magnifier-hid-sn0000 magnifier.set_zoom '{"level":4}'
   $ctl send aid-1 hearing.set_preset '{"index":2}'
 MSG
+if [ -n "${DEMO_UPLINK:-}" ]; then
+    cat <<MSG
+The uplink forwards every public event to Mosquitto on 127.0.0.1:$mqtt_port (log in
+$dir/uplink.log); what a platform receives is in $dir/mqtt.log:
+  tail -f $dir/mqtt.log
+  mosquitto_rr -p $mqtt_port -V 5 -t accessgw/demo-hall/control -e reply/1 -m '{"id":"1","verb":"ping"}'
+MSG
+fi
 if [ -n "${DEMO_SECONDS:-}" ]; then
     timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ callbell/ evaluation/ magnifier/ hearing/ device/ || true
 else

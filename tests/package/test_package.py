@@ -58,6 +58,8 @@ def test_runtime_package_contents(debs):
     deb = glob.glob(os.path.join(debs, "accessgw_*_*.deb"))[0]
     files = run(["dpkg-deb", "-c", deb]).stdout
     for path in ("./usr/sbin/accessgwd", "./usr/bin/accessgwctl", "./etc/accessgw/accessgw.ini",
+                 "./usr/sbin/accessgw-uplink", "./lib/systemd/system/accessgw-uplink.service",
+                 "./usr/share/man/man8/accessgw-uplink.8.gz",
                  "./lib/systemd/system/accessgw.service", "./lib/udev/rules.d/60-accessgw.rules",
                  "./usr/share/accessgw/profiles/generic-consumer.ini",
                  "./usr/share/man/man8/accessgwd.8.gz", "./usr/share/man/man5/accessgw.ini.5.gz",
@@ -216,6 +218,28 @@ def test_a_serial_device_in_the_accessgw_group_is_opened(box):
         time.sleep(0.5)
     assert "No such device" in reason, reason + "\n" + box.journal()
     assert "Permission denied" not in reason and "not permitted" not in reason
+
+
+def test_uplink_service_forwards_to_a_broker(box):
+    """Installed but not enabled; once [uplink] names the broker and it is enabled, the
+    hall is online on Debian's mosquitto and its events arrive, from a hardened unit."""
+    assert box.sh("systemctl is-enabled accessgw-uplink", check=False).stdout.strip() == "disabled"
+    box.sh("systemctl start mosquitto && printf '\\n[uplink]\\nbroker = mqtt://127.0.0.1:1883\\n' "
+           ">> /etc/accessgw/accessgw.ini && systemctl restart accessgw")
+    box.wait_active()
+    box.sh("systemctl enable --now accessgw-uplink")
+    online = box.sh("mosquitto_sub -t 'accessgw/+/online' -C 1 -W 20", timeout=30).stdout
+    assert online.strip() == "true", online + box.sh("journalctl -u accessgw-uplink -n 30").stdout
+    # the serial test's reader-1: its state is retained, so a late subscriber has it at once
+    state = box.sh("mosquitto_sub -t 'accessgw/+/device/+/state' -C 1 -W 20", timeout=30)
+    assert '"specversion":"1.0"' in state.stdout and "reader-1" in state.stdout
+    cursor = box.sh("ls /var/lib/accessgw/ /var/lib/private/accessgw/ 2>/dev/null; true").stdout
+    assert "journal" in cursor
+    out = box.sh("systemd-analyze security accessgw-uplink --no-pager", check=False).stdout
+    level = float(re.search(r"Overall exposure level for accessgw-uplink\.service: ([0-9.]+)",
+                            out).group(1))
+    assert level <= 2.0, out
+    box.sh("systemctl disable --now accessgw-uplink")
 
 
 def test_purge_leaves_nothing_behind(box):
