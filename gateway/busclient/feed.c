@@ -31,6 +31,15 @@ int feed_open(struct feed *f, void *zctx, const char *events, struct journal_key
     return 0;
 }
 
+int feed_open_live(struct feed *f, void *zctx, const char *events, char *err, size_t errlen)
+{
+    if (feed_open(f, zctx, events, (struct journal_key){0, 0}, err, errlen) < 0)
+        return -1;
+    f->live = true;
+    f->anywhere = true;
+    return 0;
+}
+
 void feed_close(struct feed *f)
 {
     if (f->sub)
@@ -152,6 +161,20 @@ static bool pull_from_journal(struct feed *f, struct feed_event *out, char **req
     return false;
 }
 
+static bool take_live(struct feed *f, zmq_msg_t *topic, zmq_msg_t *body, struct journal_key key,
+                      struct feed_event *out)
+{
+    char *json = malloc(zmq_msg_size(body) + 1);
+    if (!json)
+        return false;
+    memcpy(json, zmq_msg_data(body), zmq_msg_size(body));
+    json[zmq_msg_size(body)] = '\0';
+    if (!fill_event(out, zmq_msg_data(topic), zmq_msg_size(topic), key, json, zmq_msg_size(body)))
+        return false;
+    f->next = key;
+    return true;
+}
+
 /* Live: the next event if it follows the last one; a gap sends the feed to the journal. */
 static bool pull_live(struct feed *f, struct feed_event *out)
 {
@@ -173,18 +196,15 @@ static bool pull_live(struct feed *f, struct feed_event *out)
         if (!ok) {
             log_warn("uplink: a live message that is not an event (%zu bytes); ignored",
                      zmq_msg_size(&body));
+        } else if (f->anywhere) {
+            f->anywhere = false;
+            f->next = (struct journal_key){key.epoch, key.seq - 1};
+            f->live = true;
+            ready = take_live(f, &topic, &body, key, out);
         } else if (key_cmp(key, f->next) <= 0) {
             /* already forwarded */
         } else if (key.epoch == f->next.epoch && key.seq == f->next.seq + 1) {
-            char *json = malloc(zmq_msg_size(&body) + 1);
-            if (json) {
-                memcpy(json, zmq_msg_data(&body), zmq_msg_size(&body));
-                json[zmq_msg_size(&body)] = '\0';
-                ready = fill_event(out, zmq_msg_data(&topic), zmq_msg_size(&topic), key, json,
-                                   zmq_msg_size(&body));
-            }
-            if (ready)
-                f->next = key;
+            ready = take_live(f, &topic, &body, key, out);
         } else {
             /* a gap or a new epoch: the journal knows what came between */
             f->live = false;

@@ -1,10 +1,11 @@
-/* The gateway's public events, in order and without a gap, for the uplink:
+/* The gateway's public events, in order and without a gap, for the programs
+ * that are clients of the bus (accessgw-uplink, accessgw-web):
  * live from the SUB socket while each event follows the last, and from the
  * journal (`replay` with `since`) whenever one does not, after a restart of
  * either side, or while the broker was away.  Nothing is buffered here
  * beyond one replay page: the journal is the buffer. */
-#ifndef AGW_UPLINK_FEED_H
-#define AGW_UPLINK_FEED_H
+#ifndef AGW_BUSCLIENT_FEED_H
+#define AGW_BUSCLIENT_FEED_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -31,11 +32,14 @@ struct feed {
     bool page_more;
     struct journal_key page_next;
     unsigned long truncations; /* replies that said events are gone from the journal */
+    bool anywhere;            /* no position yet: the first live event starts the stream */
 };
 
-/* from: the cursor, (0, 0) for the journal's beginning. */
+/* from: the cursor, (0, 0) for the journal's beginning; feed_open_live()
+ * starts at whatever the gateway publishes next instead. */
 int feed_open(struct feed *f, void *zctx, const char *events, struct journal_key from, char *err,
               size_t errlen);
+int feed_open_live(struct feed *f, void *zctx, const char *events, char *err, size_t errlen);
 void feed_close(struct feed *f);
 
 /* The next event if one is ready now; false otherwise.  *request is set to a

@@ -1,0 +1,1052 @@
+/* accessgw-web: the gateway's public events and control verbs for browsers,
+ * and the staff console.
+ *
+ * A process of its own (accessgwd starts and supervises it when [web] is
+ * configured): HTTP from any browser on the network is parsed here, by
+ * libmicrohttpd, never inside the process that carries the emergency calls; a
+ * crash or a flood here costs the consoles a reconnect, never the bus.  It is
+ * a client of the bus like any other: SUB for the live events, DEALER for
+ * `replay` and the control verbs.
+ *
+ * One thread, one poll loop: the SUB and DEALER sockets, libmicrohttpd's
+ * epoll fd (MHD in external-select mode) and a signalfd.  An SSE stream is
+ * pulled, not pushed: each client is only a position (epoch, seq), served
+ * from a ring of recent events or, when it is further behind, from the
+ * gateway's journal page by page; a slow client costs its position, not a
+ * queue. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "feed.h"
+#include "log.h"
+#include "monotonic.h"
+#include "sbuf.h"
+#include "state.h"
+#include "web.h"
+
+#define RING_EVENTS 20000
+#define RING_BYTES (16u << 20)
+#define PING_MS 15000
+#define MAX_BODY (64 * 1024)
+#define MAX_CONNECTIONS 2000
+#define MAX_PREFIXES 16
+#define FOLLOWUPS_KEPT 500
+
+/* ---- the ring of recent events, each as its SSE frame ---- */
+
+struct ring_event {
+    struct journal_key key;
+    char *topic;
+    char *frame; /* "id: E:S\nevent: T\ndata: JSON\n\n" */
+    size_t frame_len;
+};
+
+struct ring {
+    struct ring_event *ev;
+    size_t head, n;
+    size_t bytes;
+    bool have_base;
+    struct journal_key base; /* every event after it is here, up to the newest */
+};
+
+struct sse_client;
+struct request;
+
+struct web {
+    struct gateway_conf conf;
+    char *token;
+    void *zctx, *dealer;
+    struct feed feed;
+    struct ring ring;
+    struct MHD_Daemon *mhd;
+    struct sse_client *clients;
+    struct request *requests;
+    unsigned long next_no;
+    struct timespec next_ping;
+    json_t *followups; /* array of bad ratings, newest last */
+    char followups_name[64];
+    int sigfd;
+    bool running;
+};
+
+static int key_cmp(struct journal_key a, struct journal_key b)
+{
+    if (a.epoch != b.epoch)
+        return a.epoch < b.epoch ? -1 : 1;
+    return a.seq < b.seq ? -1 : a.seq > b.seq;
+}
+
+char *web_sse_frame(const char *topic, struct journal_key key, const char *json, size_t json_len,
+                    size_t *len)
+{
+    struct sbuf b = {0};
+    sbuf_printf(&b, "id: %" PRIu64 ":%" PRIu64 "\nevent: ", key.epoch, key.seq);
+    sbuf_str(&b, topic);
+    sbuf_str(&b, "\ndata: ");
+    /* the envelope is one line (compact JSON): a newline would end the SSE field */
+    for (size_t i = 0; i < json_len; i++)
+        sbuf_add(&b, json[i] == '\n' ? " " : &json[i], 1);
+    sbuf_str(&b, "\n\n");
+    *len = b.len;
+    return sbuf_take(&b);
+}
+
+bool web_parse_position(const char *text, struct journal_key *key)
+{
+    unsigned long long e, s;
+    char tail;
+    if (!text || sscanf(text, "%llu:%llu%c", &e, &s, &tail) != 2 || text[0] == '-' ||
+        strchr(text, '-'))
+        return false;
+    *key = (struct journal_key){e, s};
+    return true;
+}
+
+static void ring_drop_oldest(struct ring *r)
+{
+    struct ring_event *e = &r->ev[r->head];
+    r->base = e->key;
+    r->bytes -= e->frame_len;
+    free(e->topic);
+    free(e->frame);
+    r->head = (r->head + 1) % RING_EVENTS;
+    r->n--;
+}
+
+static void ring_add(struct ring *r, struct feed_event *fe)
+{
+    size_t len;
+    char *frame = web_sse_frame(fe->topic, fe->key, fe->json, fe->json_len, &len);
+    char *topic = strdup(fe->topic);
+    if (!frame || !topic) {
+        free(frame);
+        free(topic);
+        log_err("web: out of memory for event %" PRIu64 ":%" PRIu64, fe->key.epoch, fe->key.seq);
+        return;
+    }
+    if (!r->have_base) {
+        r->have_base = true;
+        r->base = (struct journal_key){fe->key.epoch, fe->key.seq - 1};
+    }
+    while (r->n && (r->n == RING_EVENTS || r->bytes + len > RING_BYTES))
+        ring_drop_oldest(r);
+    r->ev[(r->head + r->n++) % RING_EVENTS] = (struct ring_event){fe->key, topic, frame, len};
+    r->bytes += len;
+}
+
+static struct ring_event *ring_at(struct ring *r, size_t i) { return &r->ev[(r->head + i) % RING_EVENTS]; }
+
+/* The index of the first event after pos (r->n when none). */
+static size_t ring_after(struct ring *r, struct journal_key pos)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (key_cmp(ring_at(r, mid)->key, pos) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static struct journal_key ring_newest(struct ring *r)
+{
+    return r->n ? ring_at(r, r->n - 1)->key : r->base;
+}
+
+/* ---- SSE clients ---- */
+
+struct sse_client {
+    struct web *w;
+    unsigned long no;
+    struct MHD_Connection *conn;
+    struct journal_key pos;
+    bool pos_unset;       /* no Last-Event-ID: starts at the newest event */
+    char *prefixes[MAX_PREFIXES];
+    size_t n_prefixes;
+    bool suspended, closed;
+    bool from_journal;    /* further behind than the ring reaches */
+    bool waiting;
+    json_t *page;
+    size_t page_i;
+    bool page_more;
+    struct journal_key page_next;
+    struct sbuf pending;  /* the frame being written */
+    size_t pending_off;
+    bool ping_due;
+    struct sse_client *next;
+};
+
+static bool client_wants(const struct sse_client *c, const char *topic)
+{
+    return topic_matches(topic, (const char *const *)c->prefixes, c->n_prefixes);
+}
+
+static void set_pending(struct sse_client *c, const char *text, size_t len)
+{
+    c->pending.len = 0;
+    c->pending_off = 0;
+    sbuf_add(&c->pending, text, len);
+}
+
+static void request_journal(struct sse_client *c)
+{
+    if (c->waiting)
+        return;
+    json_t *prefixes = json_array();
+    for (size_t i = 0; i < c->n_prefixes; i++)
+        json_array_append_new(prefixes, json_string(c->prefixes[i]));
+    char id[48];
+    snprintf(id, sizeof(id), "sse-%lu", c->no);
+    json_t *req = json_pack("{s:s, s:s, s:{s:{s:I, s:I}, s:o}}", "id", id, "verb", "replay", "args",
+                            "since", "epoch", (json_int_t)c->pos.epoch, "seq",
+                            (json_int_t)c->pos.seq, "prefixes", prefixes);
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (text && zmq_send(c->w->dealer, text, strlen(text), ZMQ_DONTWAIT) >= 0)
+        c->waiting = true;
+    free(text);
+}
+
+/* `event: truncated`: the events between since and resumed were lost to this stream. */
+static void say_truncated(struct sse_client *c, struct journal_key resumed)
+{
+    char text[200];
+    int n = snprintf(text, sizeof(text), "event: truncated\ndata: {\"since\":\"%" PRIu64 ":%" PRIu64
+                     "\",\"resumed\":\"%" PRIu64 ":%" PRIu64 "\"}\n\n",
+                     c->pos.epoch, c->pos.seq, resumed.epoch, resumed.seq);
+    set_pending(c, text, (size_t)n);
+}
+
+static bool next_from_page(struct sse_client *c)
+{
+    while (c->page && c->page_i < json_array_size(c->page)) {
+        json_t *item = json_array_get(c->page, c->page_i++);
+        const char *topic = json_string_value(json_object_get(item, "topic"));
+        json_t *ev = json_object_get(item, "event");
+        json_t *e = json_object_get(ev, "epoch"), *s = json_object_get(ev, "seq");
+        if (!topic || !json_is_integer(e) || !json_is_integer(s))
+            continue;
+        struct journal_key key = {(uint64_t)json_integer_value(e), (uint64_t)json_integer_value(s)};
+        if (key_cmp(key, c->pos) <= 0)
+            continue;
+        char *json = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        size_t len;
+        char *frame = json ? web_sse_frame(topic, key, json, strlen(json), &len) : NULL;
+        free(json);
+        if (!frame)
+            continue;
+        set_pending(c, frame, len);
+        free(frame);
+        c->pos = key;
+        return true;
+    }
+    if (c->page) {
+        if (key_cmp(c->page_next, c->pos) > 0)
+            c->pos = c->page_next;
+        bool more = c->page_more;
+        json_decref(c->page);
+        c->page = NULL;
+        struct ring *r = &c->w->ring;
+        c->from_journal = more || !r->have_base || key_cmp(c->pos, r->base) < 0;
+    }
+    return false;
+}
+
+static bool next_from_ring(struct sse_client *c)
+{
+    struct ring *r = &c->w->ring;
+    if (!r->have_base)
+        return false;
+    if (c->pos_unset) {
+        c->pos = ring_newest(r);
+        c->pos_unset = false;
+    }
+    if (key_cmp(c->pos, r->base) < 0) {
+        c->from_journal = true;
+        return false;
+    }
+    for (size_t i = ring_after(r, c->pos); i < r->n; i++) {
+        struct ring_event *e = ring_at(r, i);
+        c->pos = e->key;
+        if (client_wants(c, e->topic)) {
+            set_pending(c, e->frame, e->frame_len);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The next frame into c->pending; false when there is none now. */
+static bool next_frame(struct sse_client *c)
+{
+    if (c->from_journal) {
+        if (next_from_page(c))
+            return true;
+        if (c->from_journal) {
+            request_journal(c);
+            return false;
+        }
+    }
+    return next_from_ring(c);
+}
+
+static size_t drain_pending(struct sse_client *c, char *buf, size_t max)
+{
+    size_t n = c->pending.len - c->pending_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, c->pending.p + c->pending_off, n);
+    c->pending_off += n;
+    return n;
+}
+
+static ssize_t sse_read(void *cls, uint64_t offset, char *buf, size_t max)
+{
+    struct sse_client *c = cls;
+    if (!c->w->running)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t n = c->pending.p ? drain_pending(c, buf, max) : 0;
+    while (n < max && c->pending_off == c->pending.len && next_frame(c))
+        n += drain_pending(c, buf + n, max - n);
+    if (n == 0 && c->ping_due) {
+        static const char ping[] = ": ping\n\n";
+        c->ping_due = false;
+        if (max >= sizeof(ping) - 1) {
+            memcpy(buf, ping, sizeof(ping) - 1);
+            return sizeof(ping) - 1;
+        }
+    }
+    if (n == 0) {
+        /* nothing to send: parked until an event, a journal page or the ping wakes it */
+        c->suspended = true;
+        MHD_suspend_connection(c->conn);
+    }
+    return (ssize_t)n;
+}
+
+static void sse_free(void *cls)
+{
+    struct sse_client *c = cls;
+    struct web *w = c->w;
+    for (struct sse_client **p = &w->clients; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    for (size_t i = 0; i < c->n_prefixes; i++)
+        free(c->prefixes[i]);
+    json_decref(c->page);
+    free(c->pending.p);
+    free(c);
+}
+
+static void resume(struct sse_client *c)
+{
+    if (c->suspended) {
+        c->suspended = false;
+        MHD_resume_connection(c->conn);
+    }
+}
+
+static void wake_all(struct web *w)
+{
+    for (struct sse_client *c = w->clients; c; c = c->next)
+        resume(c);
+}
+
+static void on_journal_page(struct web *w, json_t *reply, unsigned long no)
+{
+    struct sse_client *c = w->clients;
+    while (c && c->no != no)
+        c = c->next;
+    if (!c || !c->waiting)
+        return; /* the browser went away meanwhile */
+    c->waiting = false;
+    json_t *result = json_object_get(reply, "result");
+    json_t *events = json_object_get(result, "events");
+    json_t *next = json_object_get(result, "next_since");
+    if (!json_is_true(json_object_get(reply, "ok")) || !json_is_array(events)) {
+        /* no journal: skip to what the ring holds, and say so */
+        struct journal_key to = w->ring.have_base ? w->ring.base : c->pos;
+        say_truncated(c, to);
+        c->pos = to;
+        c->from_journal = false;
+        resume(c);
+        return;
+    }
+    if (json_is_true(json_object_get(result, "truncated")) && json_array_size(events) > 0) {
+        json_t *first = json_object_get(json_array_get(events, 0), "event");
+        struct journal_key at = {(uint64_t)json_integer_value(json_object_get(first, "epoch")),
+                                 (uint64_t)json_integer_value(json_object_get(first, "seq"))};
+        say_truncated(c, at);
+    }
+    c->page = json_incref(events);
+    c->page_i = 0;
+    c->page_more = json_is_true(json_object_get(result, "more"));
+    c->page_next = (struct journal_key){(uint64_t)json_integer_value(json_object_get(next, "epoch")),
+                                        (uint64_t)json_integer_value(json_object_get(next, "seq"))};
+    resume(c);
+}
+
+static enum MHD_Result collect_prefix(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct sse_client *c = cls;
+    if (strcmp(key, "prefix") == 0 && value && c->n_prefixes < MAX_PREFIXES)
+        c->prefixes[c->n_prefixes++] = strdup(value);
+    return MHD_YES;
+}
+
+/* ---- responses ---- */
+
+static void add_common_headers(struct MHD_Response *r, const char *type)
+{
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    /* public data and bearer tokens (no cookies): any page may use the endpoint */
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
+                               const char *body, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
+                                                             MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    add_common_headers(r, type);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"accessgw\"");
+    enum MHD_Result ok = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    enum MHD_Result ok = text ? respond(conn, status, "application/json", text, strlen(text)) : MHD_NO;
+    free(text);
+    return ok;
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                                     const char *message)
+{
+    return respond_json(conn, status, json_pack("{s:n, s:b, s:{s:s, s:s}}", "id", "ok", 0, "error",
+                                                "code", code, "message", message));
+}
+
+static enum MHD_Result start_events(struct web *w, struct MHD_Connection *conn)
+{
+    struct sse_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return respond_error(conn, 503, "internal", "out of memory");
+    c->w = w;
+    c->no = ++w->next_no;
+    c->conn = conn;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_prefix, c);
+    const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
+    const char *last = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
+    const char *from = last ? last : since;
+    if (from && !web_parse_position(from, &c->pos)) {
+        sse_free(c);
+        return respond_error(conn, 400, "bad_request", "Last-Event-ID and since are EPOCH:SEQ");
+    }
+    c->pos_unset = !from;
+    c->from_journal = from && (!w->ring.have_base || key_cmp(c->pos, w->ring.base) < 0);
+    /* EventSource retries after this many ms when the stream ends */
+    set_pending(c, "retry: 2000\n\n", 13);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read,
+                                                               c, sse_free);
+    if (!r) {
+        sse_free(c);
+        return MHD_NO;
+    }
+    c->next = w->clients;
+    w->clients = c;
+    add_common_headers(r, "text/event-stream");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    enum MHD_Result ok = MHD_queue_response(conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+/* ---- POST /control and the follow-up list ---- */
+
+struct request {
+    struct web *w;
+    unsigned long no;
+    struct MHD_Connection *conn;
+    struct sbuf body;
+    bool too_large, forwarded, suspended;
+    json_t *client_id;
+    json_t *reply;   /* set when the gateway answered (or it timed out) */
+    unsigned status;
+    struct timespec deadline;
+    struct request *next;
+};
+
+static bool authorized(struct web *w, struct MHD_Connection *conn)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!w->token || !h || strncmp(h, "Bearer ", 7) != 0)
+        return false;
+    const char *given = h + 7;
+    size_t a = strlen(given), b = strlen(w->token);
+    unsigned char diff = (unsigned char)(a != b);
+    for (size_t i = 0; i < a && i < b; i++) /* constant time for equal lengths */
+        diff |= (unsigned char)(given[i] ^ w->token[i]);
+    return diff == 0;
+}
+
+static void request_unlink(struct web *w, struct request *q)
+{
+    for (struct request **p = &w->requests; *p; p = &(*p)->next)
+        if (*p == q) {
+            *p = q->next;
+            return;
+        }
+}
+
+static void request_free(struct request *q)
+{
+    request_unlink(q->w, q);
+    free(q->body.p);
+    json_decref(q->client_id);
+    json_decref(q->reply);
+    free(q);
+}
+
+static void finish_request(struct request *q, unsigned status, json_t *reply)
+{
+    q->status = status;
+    q->reply = reply;
+    if (q->suspended) {
+        q->suspended = false;
+        MHD_resume_connection(q->conn);
+    }
+}
+
+static enum MHD_Result forward_control(struct web *w, struct request *q)
+{
+    json_error_t e;
+    json_t *req = json_loadb(q->body.p ? q->body.p : "", q->body.len, 0, &e);
+    if (!json_is_object(req)) {
+        json_decref(req);
+        return respond_error(q->conn, 400, "bad_json", "the body is not a JSON object");
+    }
+    q->client_id = json_incref(json_object_get(req, "id"));
+    char id[48];
+    snprintf(id, sizeof(id), "web-%lu", q->no);
+    json_object_set_new(req, "id", json_string(id));
+    char *text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (!text || zmq_send(w->dealer, text, strlen(text), ZMQ_DONTWAIT) < 0) {
+        free(text);
+        return respond_error(q->conn, 503, "unavailable", "cannot reach the gateway");
+    }
+    free(text);
+    q->forwarded = true;
+    monotonic_now(&q->deadline);
+    add_ms(&q->deadline, w->conf.command_timeout_ms + 2000);
+    q->next = w->requests;
+    w->requests = q;
+    q->suspended = true;
+    MHD_suspend_connection(q->conn);
+    return MHD_YES;
+}
+
+static void on_control_reply(struct web *w, json_t *reply, unsigned long no)
+{
+    for (struct request *q = w->requests; q; q = q->next)
+        if (q->no == no && !q->reply) {
+            json_object_set(reply, "id", q->client_id ? q->client_id : json_null());
+            finish_request(q, MHD_HTTP_OK, json_incref(reply));
+            return;
+        }
+}
+
+static void expire_requests(struct web *w)
+{
+    for (struct request *q = w->requests; q; q = q->next)
+        if (!q->reply && ms_until(&q->deadline) == 0)
+            finish_request(q, MHD_HTTP_GATEWAY_TIMEOUT,
+                           json_pack("{s:O?, s:b, s:{s:s, s:s}}", "id", q->client_id, "ok", 0,
+                                     "error", "code", "timeout", "message",
+                                     "the gateway did not answer"));
+}
+
+static void save_followups(struct web *w)
+{
+    char *text = json_dumps(w->followups, JSON_COMPACT);
+    if (!text || state_write_file(w->conf.state_dir, w->followups_name, text, strlen(text)) < 0)
+        log_err("web: cannot save the follow-up list to %s/%s: %s", w->conf.state_dir,
+                w->followups_name, strerror(errno));
+    free(text);
+}
+
+/* A bad rating (level <= 2) is kept for follow-up until staff mark it handled. */
+static void note_rating(struct web *w, struct feed_event *fe)
+{
+    size_t n = strlen(fe->topic);
+    if (strncmp(fe->topic, "evaluation/", 11) != 0 || n < 7 || strcmp(fe->topic + n - 7, "/rating"))
+        return;
+    json_t *ev = json_loadb(fe->json, fe->json_len, 0, NULL);
+    json_t *data = json_object_get(ev, "data");
+    if (json_is_true(json_object_get(data, "bad"))) {
+        json_t *item = json_pack("{s:O, s:O, s:O, s:O, s:b}", "id", json_object_get(ev, "id"),
+                                 "time", json_object_get(ev, "time"), "device",
+                                 json_object_get(ev, "subject"), "data", data, "handled", 0);
+        if (item) {
+            json_array_append_new(w->followups, item);
+            while (json_array_size(w->followups) > FOLLOWUPS_KEPT)
+                json_array_remove(w->followups, 0);
+            save_followups(w);
+        }
+    }
+    json_decref(ev);
+}
+
+static enum MHD_Result mark_handled(struct web *w, struct request *q)
+{
+    json_t *body = json_loadb(q->body.p ? q->body.p : "", q->body.len, 0, NULL);
+    const char *id = json_string_value(json_object_get(body, "id"));
+    const char *by = json_string_value(json_object_get(body, "by"));
+    if (!id || !by || !by[0] || strlen(by) > 64) {
+        json_decref(body);
+        return respond_error(q->conn, 400, "bad_args", "{\"id\": EVENT-ID, \"by\": STAFF (1-64)}");
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(w->followups, i, item)
+    {
+        if (strcmp(json_string_value(json_object_get(item, "id")) ?: "", id) != 0)
+            continue;
+        json_object_set_new(item, "handled", json_true());
+        json_object_set_new(item, "handled_by", json_string(by));
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        json_object_set_new(item, "handled_at", json_integer(now.tv_sec));
+        save_followups(w);
+        json_decref(body);
+        return respond_json(q->conn, 200, json_pack("{s:b, s:O}", "ok", 1, "result", item));
+    }
+    json_decref(body);
+    return respond_error(q->conn, 404, "unknown_id", "no bad rating with that id in the list");
+}
+
+/* ---- routing ---- */
+
+static enum MHD_Result serve_asset(struct MHD_Connection *conn, const char *url)
+{
+    const struct web_asset *a = web_asset_find(strcmp(url, "/") == 0 ? "/index.html" : url);
+    if (!a)
+        return respond_error(conn, 404, "not_found", "no such page");
+    return respond(conn, 200, a->type, (const char *)a->data, a->len);
+}
+
+static enum MHD_Result serve_status(struct web *w, struct MHD_Connection *conn)
+{
+    struct journal_key newest = ring_newest(&w->ring);
+    return respond_json(conn, 200, json_pack("{s:s, s:I, s:I, s:b}", "gateway", w->conf.id, "epoch",
+                                             (json_int_t)newest.epoch, "seq",
+                                             (json_int_t)newest.seq, "live", w->ring.have_base));
+}
+
+static enum MHD_Result on_post(struct web *w, struct MHD_Connection *conn, const char *url,
+                               const char *upload, size_t *upload_size, void **state)
+{
+    struct request *q = *state;
+    if (!q) {
+        if (strcmp(url, "/control") != 0 && strcmp(url, "/followups") != 0)
+            return respond_error(conn, 404, "not_found", "POST /control or /followups");
+        if (!authorized(w, conn))
+            return respond_error(conn, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                                 w->token ? "Authorization: Bearer <token> is required"
+                                          : "no [web] token_file: commands are off");
+        if (!(q = calloc(1, sizeof(*q))))
+            return MHD_NO;
+        q->w = w;
+        q->no = ++w->next_no;
+        q->conn = conn;
+        *state = q;
+        return MHD_YES;
+    }
+    if (*upload_size) { /* more of the body */
+        if (q->body.len + *upload_size > MAX_BODY)
+            q->too_large = true;
+        else
+            sbuf_add(&q->body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (q->reply) { /* resumed: the gateway answered or the time ran out */
+        json_t *reply = q->reply;
+        q->reply = NULL;
+        q->forwarded = false;
+        return respond_json(conn, q->status, reply);
+    }
+    if (q->forwarded)
+        return MHD_YES;
+    if (q->too_large || q->body.failed)
+        return respond_error(conn, 413, "too_large", "a request body is at most 64 KiB");
+    return strcmp(url, "/control") == 0 ? forward_control(w, q) : mark_handled(w, q);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **state)
+{
+    struct web *w = cls;
+    if (strcmp(method, "POST") == 0)
+        return on_post(w, conn, url, upload, upload_size, state);
+    if (strcmp(method, "OPTIONS") == 0) { /* a browser's CORS preflight for POST /control */
+        struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        add_common_headers(r, "text/plain");
+        MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, Last-Event-ID");
+        enum MHD_Result ok = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
+        MHD_destroy_response(r);
+        return ok;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return respond_error(conn, 405, "bad_request", "GET, POST or OPTIONS");
+    if (!*state) { /* GET has no body: answer on the second call, as MHD expects */
+        *state = (void *)1;
+        return MHD_YES;
+    }
+    if (strcmp(url, "/events") == 0)
+        return start_events(w, conn);
+    if (strcmp(url, "/status") == 0)
+        return serve_status(w, conn);
+    if (strcmp(url, "/followups") == 0)
+        return respond_json(conn, 200, json_pack("{s:O}", "items", w->followups));
+    return serve_asset(conn, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
+                         enum MHD_RequestTerminationCode code)
+{
+    if (*state && *state != (void *)1)
+        request_free(*state);
+    *state = NULL;
+}
+
+/* ---- the loop ---- */
+
+static void on_gateway_reply(struct web *w)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (zmq_msg_recv(&m, w->dealer, ZMQ_DONTWAIT) >= 0) {
+        json_t *reply = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, NULL);
+        const char *id = json_string_value(json_object_get(reply, "id"));
+        unsigned long no;
+        if (id && strncmp(id, "feed-", 5) == 0)
+            feed_on_reply(&w->feed, reply);
+        else if (id && sscanf(id, "sse-%lu", &no) == 1)
+            on_journal_page(w, reply, no);
+        else if (id && sscanf(id, "web-%lu", &no) == 1)
+            on_control_reply(w, reply, no);
+        json_decref(reply);
+    }
+    zmq_msg_close(&m);
+}
+
+static void pull_events(struct web *w)
+{
+    bool any = false;
+    for (int i = 0; i < 4096; i++) {
+        struct feed_event fe;
+        char *request = NULL;
+        bool got = feed_pull(&w->feed, &fe, &request);
+        if (request && zmq_send(w->dealer, request, strlen(request), ZMQ_DONTWAIT) < 0)
+            log_warn("web: cannot ask the gateway: %s", zmq_strerror(zmq_errno()));
+        free(request);
+        if (!got)
+            break;
+        note_rating(w, &fe);
+        ring_add(&w->ring, &fe);
+        free(fe.json);
+        any = true;
+    }
+    if (any)
+        wake_all(w);
+}
+
+static void ping_if_due(struct web *w)
+{
+    if (ms_until(&w->next_ping) > 0)
+        return;
+    for (struct sse_client *c = w->clients; c; c = c->next)
+        c->ping_due = true;
+    wake_all(w);
+    monotonic_now(&w->next_ping);
+    add_ms(&w->next_ping, PING_MS);
+}
+
+static void handle_signals(struct web *w)
+{
+    struct signalfd_siginfo si;
+    while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            log_notice("web: SIGHUP: the configuration is read at start only");
+            continue;
+        }
+        log_notice("%s: stopping", strsignal((int)si.ssi_signo));
+        w->running = false;
+    }
+}
+
+static void run(struct web *w)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    int mhd_fd = info ? info->epoll_fd : -1;
+    monotonic_now(&w->next_ping);
+    add_ms(&w->next_ping, PING_MS);
+    while (w->running) {
+        pull_events(w);
+        MHD_UNSIGNED_LONG_LONG mhd_ms = 1000;
+        long timeout = MHD_get_timeout(w->mhd, &mhd_ms) == MHD_YES && mhd_ms < 1000 ? (long)mhd_ms : 1000;
+        long due = feed_due_ms(&w->feed);
+        if (due >= 0 && due < timeout)
+            timeout = due;
+        if (ms_until(&w->next_ping) < timeout)
+            timeout = ms_until(&w->next_ping);
+        zmq_pollitem_t items[4] = {
+            {NULL, w->sigfd, ZMQ_POLLIN, 0},
+            {w->dealer, 0, ZMQ_POLLIN, 0},
+            {NULL, mhd_fd, ZMQ_POLLIN, 0},
+            {w->feed.live ? w->feed.sub : NULL, w->feed.live ? 0 : -1, ZMQ_POLLIN, 0},
+        };
+        if (zmq_poll(items, 4, timeout) < 0 && zmq_errno() != EINTR) {
+            log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
+            usleep(100000);
+        }
+        if (items[0].revents)
+            handle_signals(w);
+        if (items[1].revents)
+            on_gateway_reply(w);
+        pull_events(w);
+        expire_requests(w);
+        ping_if_due(w);
+        MHD_run(w->mhd);
+    }
+}
+
+/* ---- setup ---- */
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+    char host[128];
+    const char *colon = strrchr(listen, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    size_t hlen = colon ? (size_t)(colon - listen) : 0;
+    if (!colon || *end || port < 1 || port > 65535 || hlen == 0 || hlen >= sizeof(host)) {
+        snprintf(err, errlen, "[web] listen '%s' is not HOST:PORT", listen);
+        return -1;
+    }
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    if (host[0] == '[' && host[hlen - 1] == ']') {
+        memmove(host, host + 1, hlen - 2);
+        host[hlen - 2] = '\0';
+    }
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+    } else {
+        snprintf(err, errlen, "[web] listen '%s': the host is not an IP address", listen);
+        return -1;
+    }
+    return 0;
+}
+
+static char *read_token(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    if (!f || !fgets(line, sizeof(line), f)) {
+        snprintf(err, errlen, "[web] token_file %s: %s", path, f ? "empty" : strerror(errno));
+        if (f)
+            fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strlen(line) < 16) {
+        snprintf(err, errlen, "[web] token_file %s: a token of at least 16 characters, please "
+                 "(e.g. head -c 24 /dev/urandom | base64)", path);
+        return NULL;
+    }
+    return strdup(line);
+}
+
+static void load_followups(struct web *w)
+{
+    char path[4200];
+    snprintf(w->followups_name, sizeof(w->followups_name), "web-followups.json");
+    snprintf(path, sizeof(path), "%s/%s", w->conf.state_dir, w->followups_name);
+    json_error_t e;
+    w->followups = json_load_file(path, 0, &e);
+    if (!json_is_array(w->followups)) {
+        if (access(path, F_OK) == 0)
+            log_err("web: %s:%d: %s; the follow-up list starts empty", path, e.line, e.text);
+        json_decref(w->followups);
+        w->followups = json_array();
+    }
+}
+
+static int setup(struct web *w, const char *config, char *err, size_t errlen)
+{
+    if (config_load(config, &w->conf, err, errlen) < 0)
+        return -1;
+    log_set_level(w->conf.log_level);
+    if (!w->conf.web.line) {
+        snprintf(err, errlen, "%s: no [web] section (listen = 127.0.0.1:8080)", config);
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    if (parse_listen(w->conf.web.listen, &ss, err, errlen) < 0)
+        return -1;
+    if (w->conf.web.token_file && !(w->token = read_token(w->conf.web.token_file, err, errlen)))
+        return -1;
+    w->ring.ev = calloc(RING_EVENTS, sizeof(*w->ring.ev));
+    if (!w->ring.ev) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    load_followups(w);
+    w->zctx = zmq_ctx_new();
+    w->dealer = zmq_socket(w->zctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(w->dealer, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_connect(w->dealer, w->conf.control) < 0 ||
+        feed_open_live(&w->feed, w->zctx, w->conf.events, err, errlen) < 0) {
+        if (!err[0])
+            snprintf(err, errlen, "control %s: %s", w->conf.control, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    w->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+                              NULL, NULL, on_request, w,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                              MHD_OPTION_END);
+    if (!w->mhd) {
+        snprintf(err, errlen, "[web] listen %s: cannot listen (%s)", w->conf.web.listen,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void teardown(struct web *w)
+{
+    if (w->mhd) {
+        wake_all(w);
+        for (struct request *q = w->requests; q; q = q->next)
+            if (q->suspended) {
+                q->suspended = false;
+                MHD_resume_connection(q->conn);
+            }
+        MHD_stop_daemon(w->mhd);
+    }
+    feed_close(&w->feed);
+    if (w->dealer)
+        zmq_close(w->dealer);
+    if (w->zctx)
+        zmq_ctx_term(w->zctx);
+    while (w->ring.n)
+        ring_drop_oldest(&w->ring);
+    free(w->ring.ev);
+    json_decref(w->followups);
+    if (w->token) {
+        explicit_bzero(w->token, strlen(w->token));
+        free(w->token);
+    }
+    if (w->conf.path)
+        config_free(&w->conf);
+    if (w->sigfd >= 0)
+        close(w->sigfd);
+}
+
+static int setup_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int web_main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *config = NULL;
+    int o;
+    while ((o = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+        if (o == 'c') {
+            config = optarg;
+        } else if (o == 'V') {
+            printf("accessgw-web %s (libmicrohttpd %s)\n", ACCESSGW_VERSION, MHD_get_version());
+            return 0;
+        } else {
+            fprintf(o == 'h' ? stdout : stderr,
+                    "usage: accessgw-web --config FILE\n"
+                    "Serves the public events (Server-Sent Events), POST /control and the\n"
+                    "staff console on [web] listen of FILE; see accessgw-web(8).\n");
+            return o == 'h' ? 0 : 2;
+        }
+    }
+    if (!config || optind != argc) {
+        fprintf(stderr, "usage: accessgw-web --config FILE\n");
+        return 2;
+    }
+    log_init("accessgw-web");
+    struct web w = {.sigfd = setup_signals(), .running = true};
+    char err[1024] = "";
+    int rc = 0;
+    if (w.sigfd < 0 || setup(&w, config, err, sizeof(err)) < 0) {
+        log_err("%s", err[0] ? err : strerror(errno));
+        rc = 1;
+    } else {
+        log_notice("web %s: http://%s/ (events %s, control %s, commands %s)", ACCESSGW_VERSION,
+                   w.conf.web.listen, w.conf.events, w.conf.control, w.token ? "on" : "off");
+        run(&w);
+    }
+    teardown(&w);
+    return rc;
+}
