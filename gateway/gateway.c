@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 
 #include "ble_hotplug.h"
 #include "bus.h"
+#include "child.h"
 #include "config.h"
 #include "control.h"
 #include "curve.h"
@@ -55,6 +57,7 @@ struct gateway {
     char degraded[512];                 /* why durability is lost, "" while it is not */
     struct journal journal;
     bool journal_failure_reported;
+    struct child web;                   /* accessgw-web, while [web] is configured */
     struct inflight *inflight;          /* device commands handed to workers, not yet answered */
     size_t n_inflight, cap_inflight;
     bool running;
@@ -827,6 +830,9 @@ static void reload(struct gateway *g)
     g->conf = fresh;
     config_free(&old);
     log_set_level(g->conf.log_level);
+    /* [web] may have come, gone or changed: its browsers reconnect with Last-Event-ID */
+    child_stop(&g->web, 3000);
+    child_want(&g->web, g->conf.web.line != 0);
     reconcile(g);
 }
 
@@ -839,10 +845,19 @@ static int setup_signals(void)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD); /* accessgw-web exited */
     /* Blocked before any worker starts, so only the signalfd sees them. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void reap_children(struct gateway *g)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        child_reaped(&g->web, pid, status);
 }
 
 static void handle_signal(struct gateway *g)
@@ -853,6 +868,8 @@ static void handle_signal(struct gateway *g)
             sd_notify(0, "RELOADING=1");
             reload(g);
             sd_notify(0, "READY=1");
+        } else if (si.ssi_signo == SIGCHLD) {
+            reap_children(g);
         } else {
             log_notice("%s: stopping", strsignal((int)si.ssi_signo));
             g->running = false;
@@ -975,6 +992,9 @@ static void poll_once(struct gateway *g)
     int journal_due = journal_tick(&g->journal);
     if (journal_due >= 0 && journal_due < timeout)
         timeout = journal_due;
+    long child_due = child_ms_until_start(&g->web);
+    if (child_due >= 0 && child_due < timeout)
+        timeout = child_due;
     if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
         log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
         usleep(10000);
@@ -1004,6 +1024,7 @@ static void poll_once(struct gateway *g)
     expire_commands(g);
     report_hung_devices(g);
     watch_journal(g);
+    child_start_if_due(&g->web);
     ping_watchdog_if_due(g);
 }
 
@@ -1024,6 +1045,7 @@ static void stop_devices(struct gateway *g)
 
 static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
 {
+    child_stop(&g->web, 3000);
     if (g->bus.pub) {
         stop_devices(g);
         publish_gateway_event(g, "stopped", json_pack("{s:I}", "seq", (json_int_t)g->bus.seq + 1));
@@ -1079,6 +1101,8 @@ int gateway_run(const char *config_path)
     g.next_watchdog = g.started;
     publish_started(&g);
     start_hotplug(&g);
+    child_init(&g.web, "accessgw-web", g.conf.path);
+    child_want(&g.web, g.conf.web.line != 0);
     reconcile(&g);
     sd_notify(0, "READY=1");
     while (g.running)

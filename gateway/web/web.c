@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,7 @@ struct sse_client {
     struct MHD_Connection *conn;
     struct journal_key pos;
     bool pos_unset;       /* no Last-Event-ID: starts at the newest event */
+    bool unnamed;         /* ?unnamed=1: no "event:" line, every event is a "message" */
     char *prefixes[MAX_PREFIXES];
     size_t n_prefixes;
     bool suspended, closed;
@@ -199,6 +201,19 @@ static void set_pending(struct sse_client *c, const char *text, size_t len)
     c->pending.len = 0;
     c->pending_off = 0;
     sbuf_add(&c->pending, text, len);
+}
+
+/* An event's frame for this client: without its "event:" line when unnamed. */
+static void set_frame(struct sse_client *c, const char *frame, size_t len)
+{
+    const char *name = c->unnamed ? strstr(frame, "\nevent: ") : NULL;
+    const char *end = name ? strchr(name + 1, '\n') : NULL;
+    if (!end) {
+        set_pending(c, frame, len);
+        return;
+    }
+    set_pending(c, frame, (size_t)(name - frame));
+    sbuf_add(&c->pending, end, len - (size_t)(end - frame));
 }
 
 static void request_journal(struct sse_client *c)
@@ -248,7 +263,7 @@ static bool next_from_page(struct sse_client *c)
         free(json);
         if (!frame)
             continue;
-        set_pending(c, frame, len);
+        set_frame(c, frame, len);
         free(frame);
         c->pos = key;
         return true;
@@ -282,7 +297,7 @@ static bool next_from_ring(struct sse_client *c)
         struct ring_event *e = ring_at(r, i);
         c->pos = e->key;
         if (client_wants(c, e->topic)) {
-            set_pending(c, e->frame, e->frame_len);
+            set_frame(c, e->frame, e->frame_len);
             return true;
         }
     }
@@ -469,10 +484,12 @@ static enum MHD_Result start_events(struct web *w, struct MHD_Connection *conn)
         return respond_error(conn, 400, "bad_request", "Last-Event-ID and since are EPOCH:SEQ");
     }
     c->pos_unset = !from;
+    const char *unnamed = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "unnamed");
+    c->unnamed = unnamed && strcmp(unnamed, "1") == 0;
     c->from_journal = from && (!w->ring.have_base || key_cmp(c->pos, w->ring.base) < 0);
     /* EventSource retries after this many ms when the stream ends */
     set_pending(c, "retry: 2000\n\n", 13);
-    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read,
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8 * 1024, sse_read,
                                                                c, sse_free);
     if (!r) {
         sse_free(c);
@@ -921,6 +938,16 @@ static void load_followups(struct web *w)
     }
 }
 
+/* libmicrohttpd's own messages (mostly browsers that went away mid-stream): through our
+ * rate-limited log, at info. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char text[512];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    text[strcspn(text, "\n")] = '\0';
+    log_keyed(6, (const void *)mhd_log, "web: %s", text);
+}
+
 static int setup(struct web *w, const char *config, char *err, size_t errlen)
 {
     if (config_load(config, &w->conf, err, errlen) < 0)
@@ -957,7 +984,8 @@ static int setup(struct web *w, const char *config, char *err, size_t errlen)
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                               MHD_OPTION_END);
     if (!w->mhd) {
         snprintf(err, errlen, "[web] listen %s: cannot listen (%s)", w->conf.web.listen,

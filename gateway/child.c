@@ -1,0 +1,119 @@
+#define _GNU_SOURCE /* close_range */
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "monotonic.h"
+
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+/* A child that ran this long before it exited was healthy: its backoff starts over. */
+#define HEALTHY_MS 60000
+
+void child_init(struct child *c, const char *name, const char *config_path)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    snprintf(c->config, sizeof(c->config), "%s", config_path);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(c->path, sizeof(c->path), "%s/%s", slash ? self : ".", name);
+    c->backoff_ms = BACKOFF_MIN_MS;
+}
+
+static void exec_child(const struct child *c)
+{
+    sigset_t all;
+    sigemptyset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, NULL); /* the gateway's signalfd mask is not the child's */
+    signal(SIGPIPE, SIG_DFL);
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* a gateway killed with -9 takes its helper along */
+    close_range(3, ~0U, 0);           /* devices, sockets and keys stay with the gateway */
+    execl(c->path, c->path, "--config", c->config, (char *)NULL);
+    fprintf(stderr, "accessgwd: cannot run %s: %s\n", c->path, strerror(errno));
+    _exit(127);
+}
+
+void child_start_if_due(struct child *c)
+{
+    if (!c->wanted || c->pid > 0 || ms_until(&c->start_at) > 0)
+        return;
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_err("%s: fork: %s", c->name, strerror(errno));
+        monotonic_now(&c->start_at);
+        add_ms(&c->start_at, c->backoff_ms);
+        return;
+    }
+    if (pid == 0)
+        exec_child(c);
+    c->pid = pid;
+    monotonic_now(&c->started);
+    log_info("%s started (pid %d)", c->name, (int)pid);
+}
+
+void child_want(struct child *c, bool wanted)
+{
+    c->wanted = wanted;
+    if (!wanted && c->pid > 0)
+        child_stop(c, 3000);
+    child_start_if_due(c);
+}
+
+bool child_reaped(struct child *c, pid_t pid, int status)
+{
+    if (pid != c->pid)
+        return false;
+    c->pid = 0;
+    if (!c->wanted)
+        return true;
+    if (elapsed_ms(&c->started) > HEALTHY_MS)
+        c->backoff_ms = BACKOFF_MIN_MS;
+    if (WIFSIGNALED(status))
+        log_err("%s was killed by %s; starting it again in %u ms", c->name,
+                strsignal(WTERMSIG(status)), c->backoff_ms);
+    else
+        log_err("%s exited with status %d; starting it again in %u ms", c->name,
+                WEXITSTATUS(status), c->backoff_ms);
+    monotonic_now(&c->start_at);
+    add_ms(&c->start_at, c->backoff_ms);
+    c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+    return true;
+}
+
+void child_stop(struct child *c, int grace_ms)
+{
+    c->wanted = false;
+    if (c->pid <= 0)
+        return;
+    kill(c->pid, SIGTERM);
+    for (int waited = 0; waited < grace_ms; waited += 10) {
+        if (waitpid(c->pid, NULL, WNOHANG) == c->pid) {
+            c->pid = 0;
+            return;
+        }
+        usleep(10000);
+    }
+    log_warn("%s did not stop within %d ms; killed", c->name, grace_ms);
+    kill(c->pid, SIGKILL);
+    waitpid(c->pid, NULL, 0);
+    c->pid = 0;
+}
+
+long child_ms_until_start(const struct child *c)
+{
+    return c->wanted && c->pid <= 0 ? ms_until(&c->start_at) : -1;
+}

@@ -1,0 +1,32 @@
+/* A helper program accessgwd starts and keeps running (accessgw-web): started
+ * again with backoff when it exits, stopped with the gateway.  Main loop only;
+ * the exit is seen through SIGCHLD on the gateway's signalfd. */
+#ifndef AGW_CHILD_H
+#define AGW_CHILD_H
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct child {
+    char name[32];        /* "accessgw-web" */
+    char path[4200];      /* next to accessgwd's own binary */
+    char config[4096];
+    pid_t pid;            /* 0 while not running */
+    bool wanted;
+    unsigned backoff_ms;
+    struct timespec start_at;
+    struct timespec started;
+};
+
+/* The program `name` installed beside the running accessgwd, run with --config. */
+void child_init(struct child *c, const char *name, const char *config_path);
+/* Wanted: started now or after its backoff; not wanted: stopped. */
+void child_want(struct child *c, bool wanted);
+void child_start_if_due(struct child *c);
+/* waitpid() said pid ended with status: true when it was this child. */
+bool child_reaped(struct child *c, pid_t pid, int status);
+/* SIGTERM, then SIGKILL after grace_ms. */
+void child_stop(struct child *c, int grace_ms);
+/* ms until a start is due, -1 when none is. */
+long child_ms_until_start(const struct child *c);
+#endif

@@ -1,0 +1,261 @@
+"""The web endpoint (docs/CONTRACT.md, Web): Server-Sent Events with the bus's topics,
+envelope, seq/epoch and replay; POST /control with a bearer token and the control
+socket's error codes; accessgwd starting and restarting accessgw-web; hostile HTTP."""
+import os
+import random
+import signal
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "emulators"))
+
+from agwtest import Gateway, Subscriber, free_port  # noqa: E402
+from rf_receiver import RfReceiver  # noqa: E402
+from sam_reader import SamReader  # noqa: E402
+from webclient import Sse, http  # noqa: E402
+
+TOKEN = "s3cret-token-for-the-help-desk"
+BELL = ("[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\nbaud = 9600\n"
+        "format = fd-df\nlocation = Zone A\nrepeat_s = 30\n"
+        "button.A1B2C5 = emergency, Accessible toilet 2F\n")
+
+
+def web_gateway(tmp_path, devices="", token=True):
+    port = free_port()
+    tok = os.path.join(str(tmp_path), "web.token")
+    with open(tok, "w") as f:
+        f.write(TOKEN + "\n")
+    extra = "[web]\nlisten = 127.0.0.1:%d\n%s" % (port, "token_file = %s\n" % tok if token else "")
+    gw = Gateway(tmp_path, devices, gateway_extra=extra)
+    gw.web_port = port
+    return gw
+
+
+def web_pids(gw):
+    """accessgw-web processes serving this gateway's config (from /proc, not pgrep:
+    a shell running pgrep -f would match its own pattern)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if argv[0].endswith(b"accessgw-web") and gw.config.encode() in argv:
+            pids.append(int(d))
+    return pids
+
+
+def wait_web(gw, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            status, _, body = http(gw.web_port, "GET", "/status", timeout=1)
+            if status == 200 and b'"live":true' in body:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("accessgw-web did not come up:\n" + gw.log_text())
+
+
+def control(gw, req, token=TOKEN):
+    import json
+    status, headers, body = http(gw.web_port, "POST", "/control", json.dumps(req),
+                                 {"Authorization": "Bearer " + token} if token else {})
+    return status, headers, json.loads(body)
+
+
+def test_sse_stream_is_the_bus(tmp_path):
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    gw = web_gateway(tmp_path, BELL % rx.link)
+    sub = Subscriber(gw.events, ["callbell/"])
+    gw.start()
+    try:
+        wait_web(gw)
+        sse = Sse(gw.web_port, "/events?prefix=callbell/")
+        assert sse.status == 200 and sse.headers["content-type"].startswith("text/event-stream")
+        rx.press(0xA1B2C5)
+        ev = sse.wait(lambda e: e.get("event") == "callbell/bell-1/pressed")
+        bus = sub.wait_topic("callbell/bell-1/pressed")
+        assert ev["data"] == bus  # the same envelope as on ZeroMQ
+        assert ev["id"] == "%d:%d" % (bus["epoch"], bus["seq"])
+        assert all(e["event"].startswith("callbell/") for e in sse.events)
+        sse.close()
+        # unnamed=1: the same events as plain messages (EventSource has no wildcard listener)
+        plain = Sse(gw.web_port, "/events?unnamed=1&since=%d:0" % bus["epoch"])
+        first = plain.wait(lambda e: True)
+        assert "event" not in first and first["data"]["seq"] == 1
+        plain.close()
+    finally:
+        gw.stop()
+        rx.stop()
+
+
+def test_reconnect_with_last_event_id_loses_nothing_across_a_restart(tmp_path):
+    gw = web_gateway(tmp_path)
+    gw.start()
+    wait_web(gw)
+    sse = Sse(gw.web_port, "/events?prefix=gateway/")
+    sse.wait(lambda e: e.get("event", "").endswith("/heartbeat"))
+    last = sse.events[-1]["id"]
+    sse.close()
+    gw.stop()  # a new epoch: events after `last` are in the journal only
+    gw.start()
+    wait_web(gw)
+    time.sleep(1.2)
+    again = Sse(gw.web_port, "/events?prefix=gateway/", {"Last-Event-ID": last})
+    again.wait(lambda e: e.get("event", "").endswith("/started") and e["data"]["seq"] == 1,
+               what="the new epoch's start")
+    keys = [tuple(map(int, e["id"].split(":"))) for e in again.events]
+    e0, s0 = map(int, last.split(":"))
+    assert keys[0] == (e0, s0 + 1), keys[:3]  # resumes right after what was seen
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    for epoch in {k[0] for k in keys}:  # gap-free within each epoch
+        seqs = [s for e, s in keys if e == epoch]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs[:10]
+    assert any(e["event"].endswith("/stopped") for e in again.events)
+    again.close()
+    gw.stop()
+
+
+def test_control_needs_the_token_and_keeps_the_error_codes(tmp_path):
+    gw = web_gateway(tmp_path)
+    gw.start()
+    wait_web(gw)
+    try:
+        status, headers, reply = control(gw, {"id": "1", "verb": "ping"}, token=None)
+        assert status == 401 and headers["www-authenticate"].startswith("Bearer")
+        status, _, reply = control(gw, {"id": "1", "verb": "ping"}, token="wrong" + TOKEN)
+        assert status == 401 and reply["error"]["code"] == "unauthorized"
+        status, _, reply = control(gw, {"id": "p", "verb": "ping"})
+        assert status == 200 and reply["ok"] and reply["id"] == "p"
+        assert reply["result"]["gateway"] == "hall-1"
+        _, _, reply = control(gw, {"id": "x", "verb": "nope"})
+        assert reply == {"id": "x", "ok": False, "error": reply["error"]}
+        assert reply["error"]["code"] == "unknown_verb"
+        _, _, reply = control(gw, {"id": "d", "verb": "callbell.ack", "device": "none"})
+        assert reply["error"]["code"] == "unknown_device"
+        status, _, body = http(gw.web_port, "POST", "/control", "{not json",
+                               {"Authorization": "Bearer " + TOKEN})
+        assert status == 400 and b'"bad_json"' in body
+        status, _, body = http(gw.web_port, "POST", "/control", "x" * 70000,
+                               {"Authorization": "Bearer " + TOKEN})
+        assert status == 413
+        status, _, _ = http(gw.web_port, "DELETE", "/control")
+        assert status == 405
+        status, headers, _ = http(gw.web_port, "OPTIONS", "/control")
+        assert status == 204 and "Authorization" in headers["access-control-allow-headers"]
+        status, headers, body = http(gw.web_port, "GET", "/")
+        assert status == 200 and headers["content-type"].startswith("text/html")
+        assert "值班台".encode() in body
+        status, _, _ = http(gw.web_port, "GET", "/../../etc/passwd")
+        assert status == 404
+    finally:
+        gw.stop()
+
+
+def test_without_a_token_commands_are_off(tmp_path):
+    gw = web_gateway(tmp_path, token=False)
+    gw.start()
+    wait_web(gw)
+    status, _, reply = control(gw, {"id": "1", "verb": "ping"}, token="anything-at-all-here")
+    assert status == 401 and "token_file" in reply["error"]["message"]
+    gw.stop()
+
+
+def test_only_masked_id_card_data(tmp_path):
+    reader = SamReader(str(tmp_path / "ttySAM")).start()
+    devices = ("[device reader-1]\nplugin = idcard-sam\ntransport = serial\npath = %s\n"
+               "baud = 115200\npoll_ms = 100\nlocation = Window 3\n" % reader.link)
+    gw = web_gateway(tmp_path, devices)
+    gw.start()
+    try:
+        wait_web(gw)
+        sse = Sse(gw.web_port, "/events?prefix=idcard/")
+        reader.place("resident")
+        ev = sse.wait(lambda e: e.get("event") == "idcard/reader-1/read")
+        assert ev["data"]["data"]["masked"] is True
+        assert ev["data"]["data"]["id_number"] == "110105********002X"
+        raw = sse.body + b"".join(str(e).encode() for e in sse.events)
+        for secret in ("11010519491231002X", "张三", "北京市西城区示例路1号"):
+            assert secret.encode() not in raw and secret not in str(sse.events)
+        sse.close()
+    finally:
+        gw.stop()
+        reader.stop()
+
+
+def test_accessgwd_restarts_a_killed_web_and_stops_it(tmp_path):
+    gw = web_gateway(tmp_path)
+    gw.start()
+    wait_web(gw)
+    pid = web_pids(gw)[0]
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.3)
+    wait_web(gw)
+    assert "accessgw-web was killed by Killed" in gw.log_text()
+    assert gw.request({"verb": "ping"})["ok"]  # the gateway never noticed beyond the log
+    gw.stop()
+    time.sleep(0.2)
+    assert web_pids(gw) == []
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int([l for l in f if l.startswith("VmRSS")][0].split()[1])
+
+
+def test_hostile_http_never_stalls_the_bus(tmp_path):
+    """Malformed requests, slow clients and 500 connections: accessgw-web stays up and
+    bounded, the gateway answers ping throughout, and a stream still gets events."""
+    rng = random.Random(1313)
+    gw = web_gateway(tmp_path)
+    gw.start()
+    wait_web(gw)
+    pid = web_pids(gw)[0]
+    start_rss = rss_kib(pid)
+    corpus = [b"GET / HTTP/1.1\r\n\r\n", b"\x00\xff" * 100, b"GET /events HTTP/1.1\r\nHost: x\r\n"
+              b"Last-Event-ID: 99999999999999999999999:-1\r\n\r\n",
+              b"POST /control HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\nabc",
+              b"GET /" + b"A" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+              b"GET / HTTP/1.1\r\n" + b"X-H: " + b"b" * 70000 + b"\r\n\r\n",
+              b"POST /control HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+              b"GET /events?since=1:2:3&prefix=%00%ff HTTP/1.1\r\nHost: x\r\n\r\n",
+              b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"]
+    for _ in range(300):
+        corpus.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))))
+    for payload in corpus:
+        s = socket.create_connection(("127.0.0.1", gw.web_port), timeout=5)
+        try:
+            s.sendall(payload)
+            s.settimeout(0.05)
+            try:
+                s.recv(4096)
+            except OSError:
+                pass
+        finally:
+            s.close()
+    # slow clients: headers one byte at a time, never finished; 500 idle SSE streams
+    slow = [socket.create_connection(("127.0.0.1", gw.web_port)) for _ in range(20)]
+    for s in slow:
+        s.sendall(b"GET /ev")
+    streams = []
+    for _ in range(500):
+        s = socket.create_connection(("127.0.0.1", gw.web_port))
+        s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        streams.append(s)
+    assert gw.request({"verb": "ping"}, timeout=2)["ok"]
+    sse = Sse(gw.web_port, "/events?prefix=gateway/")
+    sse.wait(lambda e: e.get("event", "").endswith("/heartbeat"), timeout=10)
+    grown = rss_kib(pid) - start_rss
+    for s in slow + streams:
+        s.close()
+    sse.close()
+    assert gw.proc.poll() is None
+    assert web_pids(gw)[0] == pid
+    print("web hostile input: %d malformed requests, 20 slow, 500 streams: RSS grew %d KiB"
+          % (len(corpus), grown))
+    assert grown < 32 * 1024
+    gw.stop()
