@@ -62,7 +62,7 @@ void child_start_if_due(struct child *c)
         exec_child(c);
     c->pid = pid;
     monotonic_now(&c->started);
-    log_info("%s started (pid %d)", c->name, (int)pid);
+    log_notice("%s started (pid %d)", c->name, (int)pid);
 }
 
 void child_want(struct child *c, bool wanted)

@@ -17,7 +17,11 @@ ctl="$top/build/gateway/accessgwctl"
 "$ctl" keygen "$dir/demo-app" >/dev/null
 # authorized_keys holds Z85 public keys: the one in the app's certificate
 sed -n 's/^ *public-key = "\(.*\)"$/\1 demo-app/p' "$dir/demo-app.pub" > "$dir/authorized_keys"
-sed -e "s|@DIR@|$dir|g" -e "s|@BUILD@|$top/build|g" demo/hall.ini.in > "$dir/hall.ini"
+web_port=${DEMO_WEB_PORT:-8080}
+# the bearer token the console's staff type in to acknowledge calls
+head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$dir/web.token"
+sed -e "s|@DIR@|$dir|g" -e "s|@BUILD@|$top/build|g" -e "s|@WEBPORT@|$web_port|g" \
+    demo/hall.ini.in > "$dir/hall.ini"
 mqtt_port=${DEMO_MQTT_PORT:-18830}
 if [ -n "${DEMO_UPLINK:-}" ]; then
     printf '\n[uplink]\nbroker = mqtt://127.0.0.1:%s\ncommands = callbell.ack evaluation.invite ping\n' \
@@ -95,6 +99,7 @@ An emulated ID-card reader at Window 3 gets a card every few seconds; an emulate
 emergency button (Accessible toilet 2F) is pressed every 25 s and repeats until acknowledged;
 Window 3 invites a satisfaction rating every 20 s and two pads are pressed now and then; a
 magnifier keypad's zoom key is pressed every 8 s; a hearing aid is connected (mock BlueZ).
+The staff console: http://127.0.0.1:$web_port/  (staff name: anything; token: $(cat "$dir/web.token"))
 Public events follow (personal data masked).  In another terminal try:
   $ctl devices
   $ctl watch --private --key $dir/demo-app idcard/     (the full record, CURVE only)

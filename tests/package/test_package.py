@@ -59,6 +59,7 @@ def test_runtime_package_contents(debs):
     files = run(["dpkg-deb", "-c", deb]).stdout
     for path in ("./usr/sbin/accessgwd", "./usr/bin/accessgwctl", "./etc/accessgw/accessgw.ini",
                  "./usr/sbin/accessgw-uplink", "./lib/systemd/system/accessgw-uplink.service",
+                 "./usr/sbin/accessgw-web", "./usr/share/man/man8/accessgw-web.8.gz",
                  "./usr/share/man/man8/accessgw-uplink.8.gz",
                  "./lib/systemd/system/accessgw.service", "./lib/udev/rules.d/60-accessgw.rules",
                  "./usr/share/accessgw/profiles/generic-consumer.ini",
@@ -245,6 +246,26 @@ def test_uplink_service_forwards_to_a_broker(box):
         assert level <= 2.0, out
     finally:
         box.sh("systemctl disable --now accessgw-uplink", check=False)
+
+
+def test_web_console_is_started_by_the_service(box):
+    """[web] added and reloaded: accessgwd starts accessgw-web inside its sandbox, and the
+    console and the status answer over HTTP."""
+    box.sh("head -c 18 /dev/urandom | base64 > /etc/accessgw/web.token && "
+           "chgrp accessgw /etc/accessgw/web.token && chmod 0640 /etc/accessgw/web.token && "
+           "printf '\\n[web]\\nlisten = 127.0.0.1:8080\\ntoken_file = /etc/accessgw/web.token\\n' "
+           ">> /etc/accessgw/accessgw.ini && systemctl reload accessgw")
+    get = ("bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080 && printf \"GET %s HTTP/1.0\\r\\n\\r\\n\" >&3 "
+           "&& cat <&3'")
+    deadline = time.time() + 20
+    status = ""
+    while time.time() < deadline and '"live":true' not in status:
+        status = box.sh(get % "/status", check=False).stdout
+        time.sleep(0.5)
+    assert '"live":true' in status, status + box.journal()
+    page = box.sh(get % "/").stdout
+    assert "200 OK" in page and "console.js" in page
+    assert "accessgw-web started" in box.journal()
 
 
 def test_purge_leaves_nothing_behind(box):

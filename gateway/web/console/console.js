@@ -8,7 +8,7 @@
 
 const PREFIXES = ["callbell/", "evaluation/", "device/", "idcard/", "magnifier/", "hearing/"];
 const KIND_ZH = { emergency: "紧急", service: "服务" };
-const STATE_ZH = { up: "正常", stale: "无响应", error: "故障", detached: "已断开", attached: "接入中" };
+const STATE_ZH = { up: "正常", stale: "无响应", error: "故障", detached: "已断开", attached: "已接入" };
 
 const zone = {
   calls: new Map(),    // call_id -> {device, kind, location, since, repeat, escalated}
@@ -105,11 +105,7 @@ function render() {
   renderQueued = false;
   const calls = [...zone.calls.entries()].sort((a, b) =>
     (a[1].kind === "emergency" ? 0 : 1) - (b[1].kind === "emergency" ? 0 : 1) || a[1].since - b[1].since);
-  $("calls").replaceChildren(...calls.map(([id, c]) => el("li", { class: c.kind, "data-call": id },
-    el("span", { class: "where" }, (KIND_ZH[c.kind] || c.kind) + " · " + c.location),
-    el("button", { onclick: () => acknowledge(id, c) }, "确认 ", el("small", {}, "Acknowledge")),
-    el("span", { class: "meta" }, "已等待 " + since(c.since) + " · 第 " + (c.repeat + 1) + " 次 · " + c.device,
-      c.escalated ? el("span", { class: "escalated" }, " · 已升级 escalated") : null))));
+  renderCalls(calls);
   $("calls-count").textContent = calls.length;
   document.body.dataset.alarm = calls.some(([, c]) => c.kind === "emergency") ? "on" : "off";
 
@@ -139,7 +135,31 @@ function render() {
       el("td", {}, a.magnifier ? a.magnifier + " 次" : "—"))));
 }
 
-setInterval(scheduleRender, 1000); // "how long open" keeps counting
+/* The calls list is updated in place, keyed by call_id: a button under a finger is never
+ * replaced by a new one between press and release. */
+const callItems = new Map(); // call_id -> {li, where, meta}
+function renderCalls(calls) {
+  const list = $("calls");
+  for (const [id, item] of callItems) if (!zone.calls.has(id)) { item.li.remove(); callItems.delete(id); }
+  for (const [id, c] of calls) {
+    let item = callItems.get(id);
+    if (!item) {
+      const where = el("span", { class: "where" }), meta = el("span", { class: "meta" });
+      const li = el("li", { "data-call": id }, where,
+        el("button", { onclick: () => acknowledge(id, zone.calls.get(id)) }, "确认 ", el("small", {}, "Acknowledge")), meta);
+      item = { li, where, meta };
+      callItems.set(id, item);
+    }
+    item.li.className = c.kind;
+    item.where.textContent = (KIND_ZH[c.kind] || c.kind) + " · " + c.location;
+    item.meta.replaceChildren("已等待 " + since(c.since) + " · 第 " + (c.repeat + 1) + " 次 · " + c.device,
+      c.escalated ? el("span", { class: "escalated" }, " · 已升级 escalated") : "");
+    list.append(item.li); // moves it into sorted order
+  }
+}
+
+setInterval(() => renderCalls([...zone.calls.entries()].sort((a, b) => a[1].since - b[1].since)
+  .sort((a, b) => (a[1].kind === "emergency" ? 0 : 1) - (b[1].kind === "emergency" ? 0 : 1))), 1000);
 
 /* ---- what staff do ---- */
 

@@ -1,0 +1,163 @@
+"""The staff console in a real browser: Debian's Chromium driven by chromium-driver
+through python3-selenium, against the real gateway, accessgw-web and the demo hall's
+emulators. Two consoles are open, as on the help desk and on a tablet."""
+import os
+import shutil
+import sys
+import time
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "emulators"))
+
+from agwtest import BUILD, SOURCE, Subscriber  # noqa: E402
+from pad_bus import PadBus  # noqa: E402
+from rf_receiver import RfReceiver  # noqa: E402
+from test_web import BELL, TOKEN, wait_web, web_gateway, web_pids  # noqa: E402
+
+PROFILES = os.path.join(SOURCE, "plugins", "evalpad", "profiles")
+PADS = ("[device padbus-1]\nplugin = evalpad\ntransport = serial\npath = %s\nbaud = 9600\n"
+        "profile = rs485-5key\nprofile_dir = %s\npad.1 = pad-3, Window 3\n")
+
+
+def browser(width=1280, height=900):
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--autoplay-policy=no-user-gesture-required", "--window-size=%d,%d" % (width, height),
+              "--lang=zh-CN"):
+        opts.add_argument(a)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def wait(pred, timeout=15, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Exception:  # the page may be reloading
+            pass
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def calls(d):
+    return d.find_elements(By.CSS_SELECTOR, "#calls li")
+
+
+def open_console(d, port, staff):
+    d.get("http://127.0.0.1:%d/" % port)
+    d.execute_script("localStorage.setItem('accessgw.staff', arguments[0]);"
+                     "localStorage.setItem('accessgw.token', arguments[1]);", staff, TOKEN)
+    d.refresh()
+    wait(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-link") == "open",
+         what="the console's stream")
+
+
+@pytest.fixture
+def hall(tmp_path):
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    pads = PadBus(str(tmp_path / "ttyPAD")).start()
+    gw = web_gateway(tmp_path, BELL % rx.link + PADS % (pads.link, PROFILES))
+    gw.start()
+    wait_web(gw)
+    desk, tablet = browser(), browser(820, 1180)
+    yield gw, rx, pads, desk, tablet
+    desk.quit()
+    tablet.quit()
+    gw.stop()
+    rx.stop()
+    pads.stop()
+
+
+def test_a_call_is_seen_heard_and_acknowledged_everywhere(hall, tmp_path):
+    gw, rx, pads, desk, tablet = hall
+    sub = Subscriber(gw.events, ["callbell/"])
+    open_console(desk, gw.web_port, "王小明")
+    open_console(tablet, gw.web_port, "李娜")
+    rx.press(0xA1B2C5)
+    for d in (desk, tablet):
+        wait(lambda: "Accessible toilet 2F" in calls(d)[0].text and "紧急" in calls(d)[0].text,
+             what="the open call")
+        assert d.find_element(By.TAG_NAME, "body").get_attribute("data-alarm") == "on"
+    screenshot = os.path.join(BUILD, "console-open-call.png")
+    desk.save_screenshot(screenshot)
+    calls(desk)[0].find_element(By.TAG_NAME, "button").click()
+    ack = sub.wait_topic("callbell/bell-1/acknowledged")
+    assert ack["data"]["by"] == "王小明"
+    for d in (desk, tablet):  # gone from every open console at once
+        wait(lambda: not calls(d), what="the call to leave the list")
+        assert d.find_element(By.TAG_NAME, "body").get_attribute("data-alarm") == "off"
+    sub.close()
+
+
+def test_bad_rating_is_followed_up_and_kept(hall):
+    gw, rx, pads, desk, tablet = hall
+    open_console(desk, gw.web_port, "王小明")
+    pads.press(1, 0x05)  # 非常不满意
+    item = wait(lambda: desk.find_elements(By.CSS_SELECTOR, "#followups li.open"),
+                what="the follow-up item")[0]
+    assert "非常不满意" in item.text and "Window 3" in item.text
+    wait(lambda: "非常不满意" in desk.find_element(By.CSS_SELECTOR, "#ratings td.bad").text,
+         what="the bad rating highlighted")
+    wait(lambda: desk.find_element(By.CSS_SELECTOR, "#followups li.open button").click() or True,
+         what="the handled button")
+    wait(lambda: desk.find_elements(By.CSS_SELECTOR, "#followups li.handled"), what="handled")
+    # kept across a restart of accessgw-web (state_dir/web-followups.json)
+    os.kill(web_pids(gw)[0], 9)
+    time.sleep(0.3)
+    wait_web(gw)
+    desk.refresh()
+    handled = wait(lambda: desk.find_elements(By.CSS_SELECTOR, "#followups li.handled"),
+                   what="handled after restart")
+    assert "王小明" in handled[0].text
+    assert not desk.find_elements(By.CSS_SELECTOR, "#followups li.open")
+
+
+def test_device_health_reload_and_gateway_restart(hall):
+    gw, rx, pads, desk, tablet = hall
+    open_console(desk, gw.web_port, "王小明")
+    wait(lambda: "state-up" in desk.find_element(
+        By.CSS_SELECTOR, "#devices tr[data-device='bell-1'] td:nth-child(4)").get_attribute("class"),
+        what="bell-1 up")
+    rx.press(0xA1B2C5)
+    wait(lambda: calls(desk), what="the call")
+    desk.refresh()  # a page reload replays the epoch: the call is still there
+    wait(lambda: calls(desk), what="the call after a reload")
+    gw.stop()  # a gateway restart: a new epoch, the unacknowledged call restored
+    gw.start()
+    wait_web(gw)
+    desk.refresh()
+    wait(lambda: "Accessible toilet 2F" in calls(desk)[0].text, what="the call after a restart")
+    rx.stop()  # unplugged: the receiver's pty is gone
+    wait(lambda: any(c in desk.find_element(By.CSS_SELECTOR, "#devices tr[data-device='bell-1']")
+                     .find_elements(By.TAG_NAME, "td")[3].get_attribute("class")
+                     for c in ("state-error", "state-stale", "state-detached")),
+         timeout=20, what="bell-1 not up")
+    desk.save_screenshot(os.path.join(BUILD, "console-device-down.png"))
+
+
+def test_tablet_layout_and_screenshot(hall):
+    gw, rx, pads, desk, tablet = hall
+    open_console(tablet, gw.web_port, "李娜")
+    rx.press(0xA1B2C5)
+    pads.press(1, 0x04)
+    wait(lambda: calls(tablet), what="the call")
+    wait(lambda: tablet.find_elements(By.CSS_SELECTOR, "#followups li.open"), what="follow-up")
+    # one column on a tablet: the calls section spans the width
+    calls_box = tablet.find_element(By.CSS_SELECTOR, "section.calls").rect
+    devices_box = tablet.find_element(By.CSS_SELECTOR, "section.devices").rect
+    assert devices_box["width"] > 0.8 * calls_box["width"]
+    path = os.path.join(BUILD, "console.png")
+    open_console(desk, gw.web_port, "王小明")
+    wait(lambda: calls(desk), what="the call on the desk")
+    desk.save_screenshot(path)
+    assert os.path.getsize(path) > 10000
+    if os.environ.get("ACCESSGW_UPDATE_SCREENSHOT"):
+        shutil.copy(path, os.path.join(SOURCE, "docs", "console.png"))
