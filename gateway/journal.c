@@ -185,7 +185,8 @@ static int list_segments(struct journal *j, char *err, size_t errlen)
         }
     }
     closedir(d);
-    qsort(j->segs, j->n_segs, sizeof(*j->segs), by_first_key);
+    if (j->n_segs > 1)
+        qsort(j->segs, j->n_segs, sizeof(*j->segs), by_first_key);
     return 0;
 }
 

@@ -40,6 +40,14 @@ int feed_open_live(struct feed *f, void *zctx, const char *events, char *err, si
     return 0;
 }
 
+void feed_start_at(struct feed *f, struct journal_key at)
+{
+    if (!f->anywhere)
+        return;
+    f->anywhere = false;
+    f->next = at;
+}
+
 void feed_close(struct feed *f)
 {
     if (f->sub)

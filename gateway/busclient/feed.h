@@ -48,6 +48,8 @@ void feed_close(struct feed *f);
 bool feed_pull(struct feed *f, struct feed_event *out, char **request);
 /* A reply to a request with id "feed-N". */
 void feed_on_reply(struct feed *f, json_t *reply);
+/* A feed opened live learns where the bus is (a `ping` reply) before any event came. */
+void feed_start_at(struct feed *f, struct journal_key at);
 /* Starts over from `from` (the broker lost what was in flight). */
 void feed_rewind(struct feed *f, struct journal_key from);
 /* ms until the feed wants to be asked again (a retry or a request timeout); -1: none. */

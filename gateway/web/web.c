@@ -75,6 +75,7 @@ struct web {
     struct request *requests;
     unsigned long next_no;
     struct timespec next_ping;
+    struct timespec next_ask; /* `ping` for the bus's position until it is known */
     json_t *followups; /* array of bad ratings, newest last */
     char followups_name[64];
     int sigfd;
@@ -768,6 +769,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 
 /* ---- the loop ---- */
 
+static void on_position(struct web *w, json_t *reply);
+
 static void on_gateway_reply(struct web *w)
 {
     zmq_msg_t m;
@@ -782,6 +785,8 @@ static void on_gateway_reply(struct web *w)
             on_journal_page(w, reply, no);
         else if (id && sscanf(id, "web-%lu", &no) == 1)
             on_control_reply(w, reply, no);
+        else if (id && strcmp(id, "status") == 0)
+            on_position(w, reply);
         json_decref(reply);
     }
     zmq_msg_close(&m);
@@ -806,6 +811,30 @@ static void pull_events(struct web *w)
     }
     if (any)
         wake_all(w);
+}
+
+/* Where the bus is, before any event arrives (a gateway with a long heartbeat_ms may
+ * publish nothing for a minute): /status and new streams need it at once. */
+static void ask_position(struct web *w)
+{
+    if (w->ring.have_base || ms_until(&w->next_ask) > 0)
+        return;
+    static const char ping[] = "{\"id\":\"status\",\"verb\":\"ping\"}";
+    zmq_send(w->dealer, ping, sizeof(ping) - 1, ZMQ_DONTWAIT);
+    monotonic_now(&w->next_ask);
+    add_ms(&w->next_ask, 1000);
+}
+
+static void on_position(struct web *w, json_t *reply)
+{
+    json_t *result = json_object_get(reply, "result");
+    json_t *e = json_object_get(result, "epoch"), *s = json_object_get(result, "seq");
+    if (w->ring.have_base || !json_is_integer(e) || !json_is_integer(s))
+        return;
+    w->ring.have_base = true;
+    w->ring.base = (struct journal_key){(uint64_t)json_integer_value(e), (uint64_t)json_integer_value(s)};
+    feed_start_at(&w->feed, w->ring.base);
+    wake_all(w);
 }
 
 static void ping_if_due(struct web *w)
@@ -845,6 +874,8 @@ static void run(struct web *w)
         long due = feed_due_ms(&w->feed);
         if (due >= 0 && due < timeout)
             timeout = due;
+        if (!w->ring.have_base && ms_until(&w->next_ask) < timeout)
+            timeout = ms_until(&w->next_ask);
         if (ms_until(&w->next_ping) < timeout)
             timeout = ms_until(&w->next_ping);
         zmq_pollitem_t items[4] = {
@@ -864,6 +895,7 @@ static void run(struct web *w)
         pull_events(w);
         expire_requests(w);
         ping_if_due(w);
+        ask_position(w);
         MHD_run(w->mhd);
     }
 }

@@ -101,9 +101,8 @@ def test_bad_rating_is_followed_up_and_kept(hall):
     gw, rx, pads, desk, tablet = hall
     open_console(desk, gw.web_port, "王小明")
     pads.press(1, 0x05)  # 非常不满意
-    item = wait(lambda: desk.find_elements(By.CSS_SELECTOR, "#followups li.open"),
-                what="the follow-up item")[0]
-    assert "非常不满意" in item.text and "Window 3" in item.text
+    wait(lambda: all(t in desk.find_element(By.CSS_SELECTOR, "#followups li.open").text
+                     for t in ("非常不满意", "Window 3")), what="the follow-up item")
     wait(lambda: "非常不满意" in desk.find_element(By.CSS_SELECTOR, "#ratings td.bad").text,
          what="the bad rating highlighted")
     wait(lambda: desk.find_element(By.CSS_SELECTOR, "#followups li.open button").click() or True,
@@ -114,9 +113,8 @@ def test_bad_rating_is_followed_up_and_kept(hall):
     time.sleep(0.3)
     wait_web(gw)
     desk.refresh()
-    handled = wait(lambda: desk.find_elements(By.CSS_SELECTOR, "#followups li.handled"),
-                   what="handled after restart")
-    assert "王小明" in handled[0].text
+    wait(lambda: "王小明" in desk.find_element(By.CSS_SELECTOR, "#followups li.handled").text,
+         what="handled by 王小明 after the restart")
     assert not desk.find_elements(By.CSS_SELECTOR, "#followups li.open")
 
 
