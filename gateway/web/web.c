@@ -104,12 +104,23 @@ char *web_sse_frame(const char *topic, struct journal_key key, const char *json,
     return sbuf_take(&b);
 }
 
+/* One decimal number of at most 19 digits (no sign, no space): a position is never
+ * negative, and 19 digits cannot overflow 64 bits. */
+static const char *parse_number(const char *p, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *start = p;
+    while (*p >= '0' && *p <= '9' && p - start < 19)
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    *out = v;
+    return p > start && !(*p >= '0' && *p <= '9') ? p : NULL;
+}
+
 bool web_parse_position(const char *text, struct journal_key *key)
 {
-    unsigned long long e, s;
-    char tail;
-    if (!text || sscanf(text, "%llu:%llu%c", &e, &s, &tail) != 2 || text[0] == '-' ||
-        strchr(text, '-'))
+    uint64_t e, s;
+    const char *p = text ? parse_number(text, &e) : NULL;
+    if (!p || *p != ':' || !(p = parse_number(p + 1, &s)) || *p)
         return false;
     *key = (struct journal_key){e, s};
     return true;
