@@ -28,6 +28,7 @@
 #include "loader.h"
 #include "log.h"
 #include "monotonic.h"
+#include "signals.h"
 #include "mailbox.h"
 #include "state.h"
 #include "trust.h"
@@ -838,20 +839,6 @@ static void reload(struct gateway *g)
 
 /* ---- start and stop ---- */
 
-static int setup_signals(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGCHLD); /* accessgw-web exited */
-    /* Blocked before any worker starts, so only the signalfd sees them. */
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 static void reap_children(struct gateway *g)
 {
     int status;
@@ -1080,7 +1067,7 @@ int gateway_run(const char *config_path)
     struct gateway g = {.sigfd = -1, .running = true, .journal.fd = -1};
     char err[1024];
     log_init("accessgwd");
-    g.sigfd = setup_signals();
+    g.sigfd = signals_fd(SIGCHLD /* accessgw-web exited */);
     if (mailbox_init(&g.outbox) < 0 || g.sigfd < 0 ||
         load_config_and_plugins(&g.conf, &g.plugins, config_path, err, sizeof(err)) < 0) {
         log_err("%s", err[0] ? err : strerror(errno));

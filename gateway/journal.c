@@ -35,13 +35,6 @@ struct record {
     char *body; /* topic NUL envelope; owned by the reader */
 };
 
-static int key_cmp(struct journal_key a, struct journal_key b)
-{
-    if (a.epoch != b.epoch)
-        return a.epoch < b.epoch ? -1 : 1;
-    return a.seq < b.seq ? -1 : a.seq > b.seq;
-}
-
 static void segment_name(char *buf, size_t len, struct journal_key first)
 {
     snprintf(buf, len, "%016" PRIx64 "-%016" PRIx64 SEGMENT_SUFFIX, first.epoch, first.seq);
@@ -155,7 +148,7 @@ static int add_segment(struct journal *j, struct journal_key first, uint64_t byt
 
 static int by_first_key(const void *a, const void *b)
 {
-    return key_cmp(((const struct journal_segment *)a)->first,
+    return journal_key_cmp(((const struct journal_segment *)a)->first,
                    ((const struct journal_segment *)b)->first);
 }
 
@@ -509,7 +502,7 @@ static size_t segment_for(const struct journal *j, struct journal_key since)
     size_t lo = 0, hi = j->n_segs;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (key_cmp(j->segs[mid].first, since) <= 0)
+        if (journal_key_cmp(j->segs[mid].first, since) <= 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -520,7 +513,7 @@ static size_t segment_for(const struct journal *j, struct journal_key since)
 static bool find_segment(const struct journal *j, struct journal_key first, size_t *index)
 {
     for (size_t i = 0; i < j->n_segs; i++)
-        if (key_cmp(j->segs[i].first, first) == 0) {
+        if (journal_key_cmp(j->segs[i].first, first) == 0) {
             *index = i;
             return true;
         }
@@ -544,7 +537,7 @@ static bool scan_segment(struct journal *j, size_t si, uint64_t off, struct jour
     enum read_result rr;
     bool room = true;
     while (room && (rr = read_record(fd, off, s->bytes, true, &r, &p->buf, &p->cap)) == READ_OK) {
-        if (key_cmp(r.key, since) > 0) {
+        if (journal_key_cmp(r.key, since) > 0) {
             if (r.flags & REC_FLAG_AFTER_GAP)
                 p->truncated = true;
             if (!(room = page_take(p, &r)))
@@ -572,9 +565,9 @@ static bool lost_before_oldest(const struct journal *j, struct journal_key since
                                struct journal_key now)
 {
     if (j->n_segs == 0 || !j->have_last)
-        return key_cmp(since, now) < 0;
+        return journal_key_cmp(since, now) < 0;
     struct journal_key oldest = j->segs[0].first;
-    if (key_cmp(oldest, since) <= 0)
+    if (journal_key_cmp(oldest, since) <= 0)
         return false; /* the journal holds since itself: all after it is held too */
     if (oldest.epoch == since.epoch && oldest.seq == since.seq + 1)
         return false;
@@ -597,7 +590,7 @@ char *journal_replay_json(struct journal *j, struct journal_key since, const cha
                 now.epoch, since.epoch, since.seq, oldest.epoch, oldest.seq, now.epoch, now.seq);
     size_t si = segment_for(j, since);
     uint64_t off = 0;
-    if (j->resume.valid && key_cmp(j->resume.key, since) == 0 &&
+    if (j->resume.valid && journal_key_cmp(j->resume.key, since) == 0 &&
         find_segment(j, j->resume.segment, &si))
         off = j->resume.offset;
     bool room = true;

@@ -66,3 +66,29 @@ int trust_check(const char *path, enum trust_kind kind, char *err, size_t errlen
     }
     return 0;
 }
+
+char *trust_read_secret(const char *what, const char *path, size_t min_len, char *err,
+                        size_t errlen)
+{
+    char why[512];
+    if (trust_check(path, TRUST_SECRET, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: %s", what, why);
+        return NULL;
+    }
+    FILE *f = fopen(path, "r");
+    char line[512];
+    if (!f || !fgets(line, sizeof(line), f)) {
+        snprintf(err, errlen, "%s %s: %s", what, path, f ? "empty" : strerror(errno));
+        if (f)
+            fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    char *copy = strlen(line) >= min_len ? strdup(line) : NULL;
+    explicit_bzero(line, sizeof(line));
+    if (!copy)
+        snprintf(err, errlen, "%s %s: at least %zu characters, please (e.g. head -c 24 "
+                 "/dev/urandom | base64)", what, path, min_len);
+    return copy;
+}

@@ -18,4 +18,10 @@ enum trust_kind {
  * is logged as a warning and 0 returned. */
 int trust_check(const char *path, enum trust_kind kind, char *err, size_t errlen);
 void trust_relax(bool relaxed);
+
+/* The first line of a secret file (a bearer token, a broker password), checked
+ * as TRUST_SECRET first; at least min_len characters.  malloc'd; NULL with err
+ * naming `what` (the config key) and the file. */
+char *trust_read_secret(const char *what, const char *path, size_t min_len, char *err,
+                        size_t errlen);
 #endif

@@ -19,7 +19,7 @@ ctl="$top/build/gateway/accessgwctl"
 sed -n 's/^ *public-key = "\(.*\)"$/\1 demo-app/p' "$dir/demo-app.pub" > "$dir/authorized_keys"
 web_port=${DEMO_WEB_PORT:-8080}
 # the bearer token the console's staff type in to acknowledge calls
-head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$dir/web.token"
+(umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$dir/web.token")
 sed -e "s|@DIR@|$dir|g" -e "s|@BUILD@|$top/build|g" -e "s|@WEBPORT@|$web_port|g" \
     demo/hall.ini.in > "$dir/hall.ini"
 mqtt_port=${DEMO_MQTT_PORT:-18830}

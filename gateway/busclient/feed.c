@@ -56,13 +56,6 @@ void feed_close(struct feed *f)
     memset(f, 0, sizeof(*f));
 }
 
-static int key_cmp(struct journal_key a, struct journal_key b)
-{
-    if (a.epoch != b.epoch)
-        return a.epoch < b.epoch ? -1 : 1;
-    return a.seq < b.seq ? -1 : a.seq > b.seq;
-}
-
 void feed_rewind(struct feed *f, struct journal_key from)
 {
     f->next = from;
@@ -133,7 +126,7 @@ static bool pull_from_journal(struct feed *f, struct feed_event *out, char **req
         const char *topic = json_string_value(json_object_get(item, "topic"));
         json_t *ev = json_object_get(item, "event");
         struct journal_key key;
-        if (!topic || !read_key(ev, 1, &key) || key_cmp(key, f->next) <= 0)
+        if (!topic || !read_key(ev, 1, &key) || journal_key_cmp(key, f->next) <= 0)
             continue;
         f->next = key;
         char *json = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -143,7 +136,7 @@ static bool pull_from_journal(struct feed *f, struct feed_event *out, char **req
                 "a topic too long)", key.epoch, key.seq);
     }
     if (f->page && !f->page_more) { /* up to date with the journal */
-        if (key_cmp(f->page_next, f->next) > 0)
+        if (journal_key_cmp(f->page_next, f->next) > 0)
             f->next = f->page_next;
         json_decref(f->page);
         f->page = NULL;
@@ -160,7 +153,7 @@ static bool pull_from_journal(struct feed *f, struct feed_event *out, char **req
     }
     if (!f->waiting && ms_until(&f->retry_at) == 0) {
         if (f->page) {
-            f->next = key_cmp(f->page_next, f->next) > 0 ? f->page_next : f->next;
+            f->next = journal_key_cmp(f->page_next, f->next) > 0 ? f->page_next : f->next;
             json_decref(f->page);
             f->page = NULL;
         }
@@ -209,7 +202,7 @@ static bool pull_live(struct feed *f, struct feed_event *out)
             f->next = (struct journal_key){key.epoch, key.seq - 1};
             f->live = true;
             ready = take_live(f, &topic, &body, key, out);
-        } else if (key_cmp(key, f->next) <= 0) {
+        } else if (journal_key_cmp(key, f->next) <= 0) {
             /* already forwarded */
         } else if (key.epoch == f->next.epoch && key.seq == f->next.seq + 1) {
             ready = take_live(f, &topic, &body, key, out);

@@ -27,7 +27,9 @@
 #include "feed.h"
 #include "log.h"
 #include "monotonic.h"
+#include "signals.h"
 #include "state.h"
+#include "trust.h"
 
 #define CURSOR_SAVE_MS 200
 #define RECONNECT_MIN_MS 500
@@ -161,23 +163,6 @@ static int parse_broker(struct uplink *u, char *err, size_t errlen)
     return 0;
 }
 
-static char *read_secret_line(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    char line[512];
-    if (!f || !fgets(line, sizeof(line), f)) {
-        snprintf(err, errlen, "[uplink] password_file %s: %s", path, f ? "empty" : strerror(errno));
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    char *copy = strdup(line);
-    explicit_bzero(line, sizeof(line));
-    return copy;
-}
-
 /* ---- the cursor ---- */
 
 static void load_cursor(struct uplink *u)
@@ -199,13 +184,6 @@ static void load_cursor(struct uplink *u)
                    u->cursor_path);
     }
     json_decref(c);
-}
-
-static int key_cmp(struct journal_key a, struct journal_key b)
-{
-    if (a.epoch != b.epoch)
-        return a.epoch < b.epoch ? -1 : 1;
-    return a.seq < b.seq ? -1 : a.seq > b.seq;
 }
 
 static void add_checkpoint(struct uplink *u, long long at_ms, struct journal_key key)
@@ -263,7 +241,7 @@ static void save_cursor(struct uplink *u)
 static void save_cursor_if_due(struct uplink *u)
 {
     if (u->cursor_dirty && ms_until(&u->cursor_save_at) == 0) {
-        if (key_cmp(resume_point(u), u->saved) != 0)
+        if (journal_key_cmp(resume_point(u), u->saved) != 0)
             save_cursor(u);
         u->cursor_dirty = false;
     }
@@ -284,7 +262,7 @@ static void advance_cursor(struct uplink *u)
     struct window *w = &u->window;
     bool moved = false;
     while (w->n && w->slots[w->head].done) {
-        if (key_cmp(w->slots[w->head].key, u->cursor) > 0) /* re-sent events do not move it back */
+        if (journal_key_cmp(w->slots[w->head].key, u->cursor) > 0) /* re-sent events do not move it back */
             u->cursor = w->slots[w->head].key;
         w->head = (w->head + 1) % w->cap;
         w->n--;
@@ -578,7 +556,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const 
      * broker did keep arrives twice, with the same id. */
     u->window.n = 0;
     struct journal_key from = resume_point(u);
-    if (key_cmp(from, u->cursor) < 0)
+    if (journal_key_cmp(from, u->cursor) < 0)
         log_info("uplink: sending again from %" PRIu64 ":%" PRIu64 " ([uplink] resend_s = %u)",
                  from.epoch, from.seq, u->conf.uplink.resend_s);
     feed_rewind(&u->feed, from);
@@ -646,7 +624,7 @@ static int setup_mqtt(struct uplink *u, char *err, size_t errlen)
         return -1;
     }
     if (c->username || c->password_file) {
-        char *password = c->password_file ? read_secret_line(c->password_file, err, errlen) : NULL;
+        char *password = c->password_file ? trust_read_secret("[uplink] password_file", c->password_file, 1, err, errlen) : NULL;
         if (c->password_file && !password)
             return -1;
         int rc = mosquitto_username_pw_set(u->mosq, c->username, password);
@@ -768,18 +746,6 @@ static void stop(struct uplink *u)
                u->saved.seq);
 }
 
-static int setup_signals(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 static int setup(struct uplink *u, const char *config_path, char *err, size_t errlen)
 {
     if (config_load(config_path, &u->conf, err, errlen) < 0)
@@ -876,7 +842,7 @@ int main(int argc, char **argv)
     }
     log_init("accessgw-uplink");
     mosquitto_lib_init();
-    struct uplink u = {.sigfd = setup_signals(), .running = true};
+    struct uplink u = {.sigfd = signals_fd(0), .running = true};
     char err[1024] = "";
     int rc = 0;
     if (u.sigfd < 0 || setup(&u, config, err, sizeof(err)) < 0) {

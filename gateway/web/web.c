@@ -33,7 +33,9 @@
 #include "log.h"
 #include "monotonic.h"
 #include "sbuf.h"
+#include "signals.h"
 #include "state.h"
+#include "trust.h"
 #include "web.h"
 
 #define RING_EVENTS 20000
@@ -81,13 +83,6 @@ struct web {
     int sigfd;
     bool running;
 };
-
-static int key_cmp(struct journal_key a, struct journal_key b)
-{
-    if (a.epoch != b.epoch)
-        return a.epoch < b.epoch ? -1 : 1;
-    return a.seq < b.seq ? -1 : a.seq > b.seq;
-}
 
 char *web_sse_frame(const char *topic, struct journal_key key, const char *json, size_t json_len,
                     size_t *len)
@@ -166,7 +161,7 @@ static size_t ring_after(struct ring *r, struct journal_key pos)
     size_t lo = 0, hi = r->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (key_cmp(ring_at(r, mid)->key, pos) <= 0)
+        if (journal_key_cmp(ring_at(r, mid)->key, pos) <= 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -267,7 +262,7 @@ static bool next_from_page(struct sse_client *c)
         if (!topic || !json_is_integer(e) || !json_is_integer(s))
             continue;
         struct journal_key key = {(uint64_t)json_integer_value(e), (uint64_t)json_integer_value(s)};
-        if (key_cmp(key, c->pos) <= 0)
+        if (journal_key_cmp(key, c->pos) <= 0)
             continue;
         char *json = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
         size_t len;
@@ -281,13 +276,13 @@ static bool next_from_page(struct sse_client *c)
         return true;
     }
     if (c->page) {
-        if (key_cmp(c->page_next, c->pos) > 0)
+        if (journal_key_cmp(c->page_next, c->pos) > 0)
             c->pos = c->page_next;
         bool more = c->page_more;
         json_decref(c->page);
         c->page = NULL;
         struct ring *r = &c->w->ring;
-        c->from_journal = more || !r->have_base || key_cmp(c->pos, r->base) < 0;
+        c->from_journal = more || !r->have_base || journal_key_cmp(c->pos, r->base) < 0;
     }
     return false;
 }
@@ -301,7 +296,7 @@ static bool next_from_ring(struct sse_client *c)
         c->pos = ring_newest(r);
         c->pos_unset = false;
     }
-    if (key_cmp(c->pos, r->base) < 0) {
+    if (journal_key_cmp(c->pos, r->base) < 0) {
         c->from_journal = true;
         return false;
     }
@@ -498,7 +493,7 @@ static enum MHD_Result start_events(struct web *w, struct MHD_Connection *conn)
     c->pos_unset = !from;
     const char *unnamed = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "unnamed");
     c->unnamed = unnamed && strcmp(unnamed, "1") == 0;
-    c->from_journal = from && (!w->ring.have_base || key_cmp(c->pos, w->ring.base) < 0);
+    c->from_journal = from && (!w->ring.have_base || journal_key_cmp(c->pos, w->ring.base) < 0);
     /* EventSource retries after this many ms when the stream ends */
     set_pending(c, "retry: 2000\n\n", 13);
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8 * 1024, sse_read,
@@ -946,26 +941,6 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, char *e
     return 0;
 }
 
-static char *read_token(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    char line[512];
-    if (!f || !fgets(line, sizeof(line), f)) {
-        snprintf(err, errlen, "[web] token_file %s: %s", path, f ? "empty" : strerror(errno));
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    if (strlen(line) < 16) {
-        snprintf(err, errlen, "[web] token_file %s: a token of at least 16 characters, please "
-                 "(e.g. head -c 24 /dev/urandom | base64)", path);
-        return NULL;
-    }
-    return strdup(line);
-}
-
 static void load_followups(struct web *w)
 {
     char path[4200];
@@ -1003,7 +978,7 @@ static int setup(struct web *w, const char *config, char *err, size_t errlen)
     struct sockaddr_storage ss;
     if (parse_listen(w->conf.web.listen, &ss, err, errlen) < 0)
         return -1;
-    if (w->conf.web.token_file && !(w->token = read_token(w->conf.web.token_file, err, errlen)))
+    if (w->conf.web.token_file && !(w->token = trust_read_secret("[web] token_file", w->conf.web.token_file, 16, err, errlen)))
         return -1;
     w->ring.ev = calloc(RING_EVENTS, sizeof(*w->ring.ev));
     if (!w->ring.ev) {
@@ -1068,18 +1043,6 @@ static void teardown(struct web *w)
         close(w->sigfd);
 }
 
-static int setup_signals(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 int web_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -1107,7 +1070,7 @@ int web_main(int argc, char **argv)
         return 2;
     }
     log_init("accessgw-web");
-    struct web w = {.sigfd = setup_signals(), .running = true};
+    struct web w = {.sigfd = signals_fd(0), .running = true};
     char err[1024] = "";
     int rc = 0;
     if (w.sigfd < 0 || setup(&w, config, err, sizeof(err)) < 0) {

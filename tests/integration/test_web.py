@@ -26,6 +26,7 @@ def web_gateway(tmp_path, devices="", token=True):
     tok = os.path.join(str(tmp_path), "web.token")
     with open(tok, "w") as f:
         f.write(TOKEN + "\n")
+    os.chmod(tok, 0o600)  # a secret: refused when others may read it
     extra = "[web]\nlisten = 127.0.0.1:%d\n%s" % (port, "token_file = %s\n" % tok if token else "")
     gw = Gateway(tmp_path, devices, gateway_extra=extra)
     gw.web_port = port
@@ -154,6 +155,18 @@ def test_control_needs_the_token_and_keeps_the_error_codes(tmp_path):
         assert status == 404
     finally:
         gw.stop()
+
+
+def test_a_token_file_others_may_read_is_refused(tmp_path):
+    gw = web_gateway(tmp_path)
+    os.chmod(os.path.join(str(tmp_path), "web.token"), 0o644)
+    gw.start()
+    deadline = time.time() + 10
+    while time.time() < deadline and "[web] token_file" not in gw.log_text():
+        time.sleep(0.1)
+    assert "[web] token_file" in gw.log_text() and "web.token" in gw.log_text()
+    assert gw.request({"verb": "ping"})["ok"]  # the gateway itself runs on
+    gw.stop()
 
 
 def test_without_a_token_commands_are_off(tmp_path):
