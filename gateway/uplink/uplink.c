@@ -680,19 +680,6 @@ static long next_timeout(struct uplink *u)
     return t;
 }
 
-static void handle_signals(struct uplink *u)
-{
-    struct signalfd_siginfo si;
-    while (read(u->sigfd, &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo == SIGHUP) {
-            log_notice("uplink: SIGHUP: the uplink reads its config at start only; restart it");
-            continue;
-        }
-        log_notice("%s: stopping", strsignal((int)si.ssi_signo));
-        u->running = false;
-    }
-}
-
 static void run(struct uplink *u)
 {
     while (u->running) {
@@ -715,7 +702,7 @@ static void run(struct uplink *u)
             continue;
         }
         if (items[0].revents)
-            handle_signals(u);
+            u->running = !signals_say_stop(u->sigfd, "accessgw-uplink");
         if (items[1].revents)
             on_gateway_reply(u);
         if (fd >= 0)

@@ -854,19 +854,6 @@ static void ping_if_due(struct web *w)
     add_ms(&w->next_ping, PING_MS);
 }
 
-static void handle_signals(struct web *w)
-{
-    struct signalfd_siginfo si;
-    while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo == SIGHUP) {
-            log_notice("web: SIGHUP: the configuration is read at start only");
-            continue;
-        }
-        log_notice("%s: stopping", strsignal((int)si.ssi_signo));
-        w->running = false;
-    }
-}
-
 static void run(struct web *w)
 {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -895,7 +882,7 @@ static void run(struct web *w)
             usleep(100000);
         }
         if (items[0].revents)
-            handle_signals(w);
+            w->running = !signals_say_stop(w->sigfd, "accessgw-web");
         if (items[1].revents)
             on_gateway_reply(w);
         pull_events(w);

@@ -31,7 +31,9 @@ class Broker:
     def write_config(self):
         path = os.path.join(self.dir, "mosquitto-%d.conf" % self.port)
         with open(path, "w") as f:
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
+            # user root: mosquitto started as root would otherwise drop to its own user, which
+            # cannot write its persistence file into the test's directory
+            f.write("user root\nlistener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
                     "persistence %s\npersistence_location %s/\nautosave_interval 1\n"
                     "log_dest stderr\nlog_type error\nlog_type warning\n" %
                     (self.port, "true" if self.persistence else "false", self.dir))

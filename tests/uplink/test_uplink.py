@@ -2,12 +2,14 @@
 QoS 1, MQTT 5 properties, retained online and device state, the will), commands
 by MQTT 5 request/response, and zero events lost across broker, uplink and
 gateway failures, printed as figures."""
+import json
 import os
+import subprocess
 import random
 import signal
 import time
 
-from agwtest import Gateway, Subscriber
+from agwtest import Gateway, Subscriber, free_port
 from mqtt_rig import Broker, Platform, Uplink, journal_events, uplink_section
 from rf_receiver import RfReceiver
 
@@ -225,3 +227,87 @@ def test_fleet_of_20_halls(tmp_path):
             up.stop()
             gw.stop()
         broker.stop()
+
+
+def make_pki(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, with openssl."""
+    def ossl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+         "-days", "2", "-subj", "/CN=accessgw test CA")
+    for name, extra in (("server", "subjectAltName=IP:127.0.0.1"), ("hall-1", "extendedKeyUsage=clientAuth")):
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+             "-subj", "/CN=" + name)
+        with open(os.path.join(d, name + ".ext"), "w") as f:
+            f.write(extra + "\n")
+        ossl("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", name + ".crt", "-days", "2", "-extfile", name + ".ext")
+        os.chmod(os.path.join(d, name + ".key"), 0o600)
+
+
+def test_tls_with_password_and_with_client_certificate(tmp_path):
+    """mqtts:// as a county's Mosquitto would have it: a private CA, then a login with
+    username and password_file, or a client certificate (use_identity_as_username)."""
+    d = str(tmp_path)
+    make_pki(d)
+    subprocess.run(["mosquitto_passwd", "-b", "-c", os.path.join(d, "passwd"), "hall-1", "pw-of-hall-1"],
+                   check=True, capture_output=True)
+    with open(os.path.join(d, "hall.pw"), "w") as f:
+        f.write("pw-of-hall-1\n")
+    os.chmod(os.path.join(d, "hall.pw"), 0o600)
+    ports = set()
+    while len(ports) < 3:  # a port just freed may come back: three different ones
+        ports.add(free_port())
+    plain, tls_pw, tls_cert = sorted(ports)
+    conf = os.path.join(d, "tls.conf")
+    with open(conf, "w") as f:
+        f.write("per_listener_settings true\nuser root\n"
+                "listener %d 127.0.0.1\nallow_anonymous true\n"
+                "listener %d 127.0.0.1\ncafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n"
+                "allow_anonymous false\npassword_file %s/passwd\n"
+                "listener %d 127.0.0.1\ncafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n"
+                "require_certificate true\nuse_identity_as_username true\n"
+                % (plain, tls_pw, d, d, d, d, tls_cert, d, d, d))
+    log = open(os.path.join(d, "mosquitto-tls.log"), "wb")
+    broker = subprocess.Popen(["mosquitto", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+    time.sleep(0.5)
+    platform = Platform(plain)
+    try:
+        for port, extra in (
+                (tls_pw, "ca_file = %s/ca.crt\nusername = hall-1\npassword_file = %s/hall.pw\n" % (d, d)),
+                (tls_cert, "ca_file = %s/ca.crt\ncert_file = %s/hall-1.crt\nkey_file = %s/hall-1.key\n"
+                 % (d, d, d))):
+            sub = tmp_path / ("hall-%d" % port)
+            sub.mkdir()
+            gw = Gateway(sub, "[uplink]\nbroker = mqtts://127.0.0.1:%d\n%s" % (port, extra))
+            gw.start()
+            up = Uplink(gw.config, str(sub / "uplink.log")).start()
+            try:
+                platform.wait(lambda t, p, pr, r: t == "accessgw/hall-1/gateway/hall-1/started"
+                              and json.loads(p)["source"] and not r, timeout=15,
+                              what="an event over TLS (%s)" % ("password" if port == tls_pw else "certificate"))
+                assert "connected to mqtts://127.0.0.1:%d" % port in up.log_text()
+            finally:
+                up.stop()
+                gw.stop()
+            platform.messages.clear()
+        # a wrong password is refused by the broker, and said
+        sub = tmp_path / "wrong"
+        sub.mkdir()
+        with open(sub / "bad.pw", "w") as f:
+            f.write("not-the-password\n")
+        os.chmod(sub / "bad.pw", 0o600)
+        gw = Gateway(sub, "[uplink]\nbroker = mqtts://127.0.0.1:%d\nca_file = %s/ca.crt\n"
+                     "username = hall-1\npassword_file = %s\n" % (tls_pw, d, sub / "bad.pw"))
+        gw.start()
+        up = Uplink(gw.config, str(sub / "uplink.log")).start()
+        deadline = time.time() + 10
+        while time.time() < deadline and "refused the connection" not in up.log_text():
+            time.sleep(0.2)
+        assert "refused the connection" in up.log_text(), up.log_text()
+        up.stop()
+        gw.stop()
+    finally:
+        platform.close()
+        broker.terminate()
+        broker.wait()
