@@ -23,6 +23,7 @@ class SamReader(PtyDevice):
         super().__init__(link)
         self.baud = baud        # > 0: bytes take their wire time (10 bits each), as on a real link
         self.find_ok_at = None  # when the last find that found a card arrived (for the benchmark)
+        self.wire_bytes = 0     # bytes on the link both ways (the benchmark's link load)
         self.card = None
         self.mode = "normal"
         self.next_status = {}   # cmd -> sw3 to answer once (e.g. {0x30: 0x41})
@@ -83,6 +84,7 @@ class SamReader(PtyDevice):
         return samcard.response(0x21)
 
     def _send(self, data):
+        self.wire_bytes += len(data)
         if self.corrupt_next:
             self.corrupt_next -= 1
             data = data[:-1] + bytes([data[-1] ^ 0x5A])
@@ -145,6 +147,7 @@ class SamReader(PtyDevice):
                     continue
                 cmd, para = frame[7], frame[8]
                 self.commands.append((cmd, para))
+                self.wire_bytes += len(frame)
                 if (cmd, para) == (0x20, 0x01) and self.card is not None and self.find_ok_at is None:
                     self.find_ok_at = time.time()  # the find command started on the wire now
                 if self.baud:  # the command's own time on the wire
