@@ -104,6 +104,7 @@ static void history_clear_entry(struct history_entry *e)
 
 void bus_close(struct bus *bus)
 {
+    bus_flush(bus);
     if (bus->pub)
         zmq_close(bus->pub);
     if (bus->priv)
@@ -165,8 +166,26 @@ static void journal_event(struct bus *bus, const struct event_meta *m, const cha
     if (!bus->journal || !journal_is_open(bus->journal))
         return;
     int64_t ms = (int64_t)m->time.tv_sec * 1000 + m->time.tv_nsec / 1000000;
-    bus->journal_failing = journal_append(bus->journal, m->epoch, m->seq, ms, topic, topic_len,
-                                          env, env_len) < 0;
+    if (journal_append(bus->journal, m->epoch, m->seq, ms, topic, topic_len, env, env_len) < 0)
+        bus->append_failed = true;
+}
+
+#define BUS_BATCH 64
+
+void bus_flush(struct bus *bus)
+{
+    if (!bus->unsent)
+        return;
+    if (bus->journal && journal_is_open(bus->journal)) {
+        bool written = journal_flush(bus->journal) == 0 && !bus->append_failed;
+        bus->journal_failing = !written;
+        bus->append_failed = false;
+    }
+    for (size_t k = bus->unsent; k > 0; k--) {
+        const struct history_entry *e = &bus->ring[(bus->head + bus->count - k) % bus->cap];
+        send_two_frames(bus->pub, e->topic, strlen(e->topic), e->envelope, e->envelope_len);
+    }
+    bus->unsent = 0;
 }
 
 /* Assigns the next seq, journals and sends the public event and keeps it for replay. */
@@ -179,12 +198,17 @@ static char *publish_public(struct bus *bus, const struct event_meta *m, char *t
         return NULL;
     bus->seq = m->seq;
     journal_event(bus, m, topic, topic_len, env, env_len);
-    send_two_frames(bus->pub, topic, topic_len, env, env_len);
     char *topic_copy = strdup(topic);
-    if (topic_copy)
-        history_append(bus, bus->seq, topic_copy, env, env_len);
-    else
+    if (!topic_copy) { /* not kept for replay: the batch goes now, then this event */
+        bus_flush(bus);
+        send_two_frames(bus->pub, topic, topic_len, env, env_len);
         free(env);
+        return topic;
+    }
+    history_append(bus, bus->seq, topic_copy, env, env_len);
+    size_t batch = bus->cap < BUS_BATCH ? bus->cap : BUS_BATCH;
+    if (++bus->unsent >= batch)
+        bus_flush(bus);
     return topic;
 }
 
@@ -214,8 +238,10 @@ static uint64_t publish(struct bus *bus, const char *cls, const char *subject, c
         log_err("event %s/%s/%s could not be encoded; not published", cls, subject, event);
         return 0;
     }
-    if (full && bus->priv) /* the full twin: same topic, id, epoch, seq and time */
+    if (full && bus->priv) { /* the full twin: same topic, id, epoch, seq and time, after it */
+        bus_flush(bus);
         publish_private_twin(bus, &m, topic, (size_t)topic_len, full);
+    }
     return bus->seq;
 }
 

@@ -25,7 +25,9 @@ struct bus {
     struct history_entry *ring;
     size_t cap, count, head; /* head: index of the oldest entry */
     struct journal *journal; /* NULL: none; every public event goes in before it is sent */
-    bool journal_failing;    /* the last append failed (the journal says why) */
+    bool journal_failing;    /* the last batch was not written (the journal says why) */
+    bool append_failed;
+    size_t unsent;           /* the newest events of the history, journaled but not yet sent */
 };
 
 struct bus_options {
@@ -44,6 +46,13 @@ void bus_close(struct bus *bus);
  * (they reconnect and pass ZAP with the keys of now): how a revoked key is cut off. */
 int bus_reopen_private(struct bus *bus, void *zctx, const struct bus_options *o, char *err,
                        size_t errlen);
+
+/* Events are sent in batches: each batch is written to the journal with one
+ * write() and then sent, so that an event is on disk before any subscriber
+ * sees it at a fraction of the cost of one write per event.  bus_flush()
+ * ends a batch; the main loop calls it before it waits, and a batch of 64
+ * ends by itself. */
+void bus_flush(struct bus *bus);
 
 /* Publishes one event and returns its seq (0 if it could not be encoded).
  * data is consumed.  With `personal` set, the public socket gets the masked

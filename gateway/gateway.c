@@ -495,6 +495,7 @@ static void drain_outbox(struct gateway *g)
         json_decref(m->data);
         free(m);
     }
+    bus_flush(&g->bus);
 }
 
 /* ---- control verbs ---- */
@@ -606,6 +607,7 @@ static char *replay_from_journal(struct gateway *g, struct control_request *req,
 
 static void verb_replay(struct gateway *g, struct control_request *req)
 {
+    bus_flush(&g->bus); /* what a replay returns is on disk and sent first */
     json_t *since_seq = json_object_get(req->args, "since_seq");
     json_t *since = json_object_get(req->args, "since");
     json_t *prefixes = json_object_get(req->args, "prefixes");
@@ -976,6 +978,7 @@ static void poll_once(struct gateway *g)
         timeout = expiry;
     if (ms_until(&g->next_hang_check) < timeout)
         timeout = ms_until(&g->next_hang_check);
+    bus_flush(&g->bus); /* nothing published waits while the loop does */
     int journal_due = journal_tick(&g->journal);
     if (journal_due >= 0 && journal_due < timeout)
         timeout = journal_due;

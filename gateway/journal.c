@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -328,6 +327,7 @@ bool journal_is_open(const struct journal *j) { return j->dir != NULL; }
 
 void journal_sync(struct journal *j)
 {
+    journal_flush(j);
     if (j->fd >= 0 && j->dirty && fdatasync(j->fd) < 0)
         log_err("journal %s: fdatasync: %s", j->dir, strerror(errno));
     j->dirty = false;
@@ -340,6 +340,7 @@ void journal_close(struct journal *j)
         close(j->fd);
     free(j->segs);
     free(j->dir);
+    free(j->pending);
     memset(j, 0, sizeof(*j));
     j->fd = -1;
 }
@@ -374,7 +375,61 @@ static int start_segment(struct journal *j, struct journal_key first)
 
 static bool needs_new_segment(const struct journal *j)
 {
-    return j->fd < 0 || j->segs[j->n_segs - 1].bytes >= j->segment_bytes;
+    return j->fd < 0 || j->segs[j->n_segs - 1].bytes + j->pending_len >= j->segment_bytes;
+}
+
+static bool pending_add(struct journal *j, const void *data, size_t len)
+{
+    if (j->pending_len + len > j->pending_cap) {
+        size_t cap = j->pending_cap ? j->pending_cap : 64 * 1024;
+        while (cap < j->pending_len + len)
+            cap *= 2;
+        char *grown = realloc(j->pending, cap);
+        if (!grown)
+            return false;
+        j->pending = grown;
+        j->pending_cap = cap;
+    }
+    memcpy(j->pending + j->pending_len, data, len);
+    j->pending_len += len;
+    return true;
+}
+
+int journal_flush(struct journal *j)
+{
+    if (!j->pending_len)
+        return 0;
+    struct journal_segment *s = &j->segs[j->n_segs - 1];
+    size_t done = 0;
+    while (done < j->pending_len) {
+        ssize_t n = write(j->fd, j->pending + done, j->pending_len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(j->failure, sizeof(j->failure), "writing in %.400s: %s", j->dir,
+                     n < 0 ? strerror(errno) : "nothing written (disk full?)");
+            if (done && ftruncate(j->fd, (off_t)s->bytes) < 0) /* no torn record left behind */
+                log_err("journal: cannot cut a short write: %s", strerror(errno));
+            j->pending_len = 0;
+            j->gap_pending = true;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    s->bytes += j->pending_len;
+    j->total_bytes += j->pending_len;
+    j->pending_len = 0;
+    j->last = j->pending_last;
+    j->have_last = true;
+    j->failure[0] = '\0';
+    if (!j->dirty) {
+        j->dirty = true;
+        monotonic_now(&j->next_sync);
+        add_ms(&j->next_sync, j->sync_ms);
+    }
+    if (j->total_bytes > j->max_bytes)
+        enforce_size(j);
+    return 0;
 }
 
 int journal_append(struct journal *j, uint64_t epoch, uint64_t seq, int64_t time_ms,
@@ -390,38 +445,22 @@ int journal_append(struct journal *j, uint64_t epoch, uint64_t seq, int64_t time
         j->gap_pending = true;
         return -1;
     }
-    if (needs_new_segment(j) && start_segment(j, r.key) < 0) {
+    if (needs_new_segment(j) && (journal_flush(j) < 0 || start_segment(j, r.key) < 0)) {
         j->gap_pending = true;
         return -1;
     }
     unsigned char hdr[REC_HEADER];
     encode_header(hdr, &r, topic, topic_len, envelope, envelope_len);
-    struct iovec iov[4] = {{hdr, REC_HEADER}, {(void *)topic, topic_len}, {(void *)"", 1},
-                           {(void *)envelope, envelope_len}};
-    size_t want = REC_HEADER + r.body_len;
-    struct journal_segment *s = &j->segs[j->n_segs - 1];
-    ssize_t n = writev(j->fd, iov, 4);
-    if (n != (ssize_t)want) {
-        snprintf(j->failure, sizeof(j->failure), "writing in %.400s: %s", j->dir,
-                 n < 0 ? strerror(errno) : "short write (disk full?)");
-        if (n > 0 && ftruncate(j->fd, (off_t)s->bytes) < 0) /* no torn record left behind */
-            log_err("journal: cannot cut a short write: %s", strerror(errno));
+    size_t before = j->pending_len;
+    if (!pending_add(j, hdr, REC_HEADER) || !pending_add(j, topic, topic_len) ||
+        !pending_add(j, "", 1) || !pending_add(j, envelope, envelope_len)) {
+        j->pending_len = before;
+        snprintf(j->failure, sizeof(j->failure), "out of memory");
         j->gap_pending = true;
         return -1;
     }
-    s->bytes += want;
-    j->total_bytes += want;
-    j->last = r.key;
-    j->have_last = true;
+    j->pending_last = r.key;
     j->gap_pending = false;
-    j->failure[0] = '\0';
-    if (!j->dirty) {
-        j->dirty = true;
-        monotonic_now(&j->next_sync);
-        add_ms(&j->next_sync, j->sync_ms);
-    }
-    if (j->total_bytes > j->max_bytes)
-        enforce_size(j);
     return 0;
 }
 
@@ -580,6 +619,7 @@ char *journal_replay_json(struct journal *j, struct journal_key since, const cha
                           size_t n_prefixes, size_t limit, size_t page_bytes,
                           struct journal_key now)
 {
+    journal_flush(j);
     struct page p = {.prefixes = prefixes, .n_prefixes = n_prefixes, .limit = limit,
                      .page_bytes = page_bytes, .next_since = since};
     p.truncated = lost_before_oldest(j, since, now);

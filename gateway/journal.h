@@ -50,6 +50,10 @@ struct journal {
     bool have_last;
     struct journal_key last; /* the newest record written or found */
     char failure[512];      /* the last write failure, "" while writes succeed */
+    /* Records appended since the last journal_flush(): one write() per batch. */
+    char *pending;
+    size_t pending_len, pending_cap;
+    struct journal_key pending_last;
     /* Where the last replay page ended: the next page starts there directly. */
     struct {
         bool valid;
@@ -72,11 +76,15 @@ int journal_open(struct journal *j, const char *state_dir, const struct journal_
 void journal_close(struct journal *j);
 bool journal_is_open(const struct journal *j);
 
-/* Appends one event.  Returns 0, or -1 when it could not be written: the event
- * is then missing from the journal, a replay across it says `truncated`, and
- * j->failure says why. */
+/* Appends one event to the batch; journal_flush() writes the batch, and must
+ * come before any of its events is sent (the bus does so).  Returns 0, or -1
+ * when it cannot be taken: the event is then missing from the journal, a
+ * replay across it says `truncated`, and j->failure says why. */
 int journal_append(struct journal *j, uint64_t epoch, uint64_t seq, int64_t time_ms,
                    const char *topic, size_t topic_len, const char *envelope, size_t envelope_len);
+/* Writes the batch with one write() into the page cache (what a kill -9 cannot
+ * take away).  0, or -1 as journal_append() says. */
+int journal_flush(struct journal *j);
 
 /* Flushes to disk what was written since the last flush when it is due, and
  * drops segments past max_days.  Returns the ms until it is due next (-1: none). */

@@ -49,6 +49,7 @@ static void append(struct journal *j, uint64_t epoch, uint64_t seq, const char *
                      (unsigned long long)epoch, (unsigned long long)seq, (unsigned long long)seq);
     assert_int_equal(journal_append(j, epoch, seq, 1700000000000, topic, strlen(topic), env,
                                     (size_t)n), 0);
+    assert_int_equal(journal_flush(j), 0); /* as the bus does before it sends */
 }
 
 static json_t *replay(struct journal *j, uint64_t epoch, uint64_t seq, size_t limit,
@@ -193,6 +194,26 @@ static void torn_tail_is_cut_and_reported(void **state)
     journal_close(&j);
 }
 
+/* Appends are batched: nothing reaches the file before journal_flush(), and one
+ * flush writes the whole batch. */
+static void appends_are_written_by_flush(void **state)
+{
+    (void)state;
+    struct journal j;
+    char note[512], path[512];
+    open_journal(&j, 64 << 20, note, sizeof(note));
+    for (uint64_t s = 1; s <= 3; s++)
+        assert_int_equal(journal_append(&j, 2, s, 0, "a/b/c", 5, "{}", 2), 0);
+    struct stat st;
+    assert_int_equal(stat(newest_segment(path, sizeof(path)), &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(journal_flush(&j), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 3 * (40 + 5 + 1 + 2));
+    assert_int_equal(j.last.seq, 3);
+    journal_close(&j);
+}
+
 /* Pruning keeps the bound and replay from before it says truncated. */
 static void size_bound_prunes_oldest(void **state)
 {
@@ -251,7 +272,8 @@ static void write_failure_marks_a_gap(void **state)
     int saved = j.fd;
     j.fd = open("/dev/full", O_WRONLY);
     assert_true(j.fd >= 0);
-    assert_int_equal(journal_append(&j, 5, 2, 0, "a/b/c", 5, "{}", 2), -1);
+    assert_int_equal(journal_append(&j, 5, 2, 0, "a/b/c", 5, "{}", 2), 0);
+    assert_int_equal(journal_flush(&j), -1);
     assert_non_null(strstr(j.failure, "No space"));
     close(j.fd);
     j.fd = saved;
@@ -284,6 +306,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(replays_across_epochs_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(limit_pages_and_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(torn_tail_is_cut_and_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(appends_are_written_by_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(size_bound_prunes_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(age_bound_prunes_old_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(write_failure_marks_a_gap, setup, teardown),
