@@ -11,7 +11,8 @@
 #include "loader.h"
 #include "log.h"
 
-static const char *const gateway_keys[] = {"id", "plugin_dir", "state_dir", "log_level",
+static const char *const gateway_keys[] = {"id", "plugin_dir", "plugin_path", "state_dir",
+                                           "log_level",
                                            "hotplug", "heartbeat_ms", "insecure_files",
                                            "command_timeout_ms", NULL};
 static const char *const bus_keys[] = {"events", "control", "private_events", "curve_secret_key",
@@ -176,6 +177,11 @@ static int load_gateway(struct ctx *c, const struct ini_section *s, struct gatew
                     id->value);
     conf->id = id->value;
     get_str(s, "plugin_dir", &conf->plugin_dir);
+    get_str(s, "plugin_path", &conf->plugin_path);
+    conf->plugin_dir_set = ini_find(s, "plugin_dir") != NULL;
+    if (conf->plugin_dir_set && conf->plugin_path)
+        return fail(c, ini_find(s, "plugin_path")->line, "plugin_dir and plugin_path in one "
+                    "[gateway]: plugin_dir is one directory, plugin_path a list; keep one");
     get_str(s, "state_dir", &conf->state_dir);
     const struct ini_entry *lvl = ini_find(s, "log_level");
     if (lvl && (conf->log_level = log_level_parse(lvl->value)) < 0)
@@ -455,7 +461,7 @@ int config_check_plugins(const struct gateway_conf *conf, const struct plugin_se
         const struct agw_plugin *p = plugin_set_find(plugins, d->plugin);
         if (!p)
             return fail(&c, pe->line, "no plugin '%s' in %s (for [%s])", d->plugin,
-                        conf->plugin_dir, d->section->name);
+                        conf->plugin_path ? conf->plugin_path : conf->plugin_dir, d->section->name);
         if (!(p->transports & AGW_TRANSPORT_BIT(d->transport)))
             return fail(&c, ini_find(d->section, "transport")->line,
                         "plugin '%s' cannot use transport '%s' (in [%s])", p->id,

@@ -51,7 +51,9 @@ struct gateway_conf {
     char *path;
     struct ini_file ini; /* owns every string below */
     const char *id;
-    const char *plugin_dir;
+    const char *plugin_dir;  /* set: the only directory searched (the contract's key) */
+    const char *plugin_path; /* DIR:DIR...: searched in order, the first of an id wins */
+    bool plugin_dir_set;     /* plugin_dir was in the file, not the default */
     const char *state_dir;
     int log_level;
     bool hotplug;
@@ -89,4 +91,7 @@ int transport_parse(const char *name, enum agw_transport *out);
 bool config_valid_name(const char *name);
 
 #define AGW_DEFAULT_PLUGIN_DIR ACCESSGW_PLUGIN_DIR
+/* Without plugin_dir or plugin_path: a technician's local plugins first, then the
+ * packaged ones (a missing local directory is skipped). */
+#define AGW_LOCAL_PLUGIN_DIR "/usr/local/lib/accessgw/plugins"
 #endif

@@ -733,6 +733,28 @@ static int load_keys(struct gateway *g, const struct gateway_conf *conf, struct 
     return 0;
 }
 
+/* plugin_path, else plugin_dir, else the local directory (if there) and the packaged one. */
+static int load_plugins(const struct gateway_conf *conf, struct plugin_set *plugins, char *err,
+                        size_t errlen)
+{
+    bool defaults = !conf->plugin_path && !conf->plugin_dir_set;
+    const char *key = conf->plugin_path ? "plugin_path" : "plugin_dir";
+    char list[8192], failed[4096] = "", why[512], where[512];
+    if (defaults)
+        snprintf(list, sizeof(list), "%s:%s", AGW_LOCAL_PLUGIN_DIR, AGW_DEFAULT_PLUGIN_DIR);
+    else
+        snprintf(list, sizeof(list), "%s", conf->plugin_path ? conf->plugin_path : conf->plugin_dir);
+    if (plugin_set_load_path(plugins, list, defaults, failed, sizeof(failed)) >= 0)
+        return 0;
+    if (trust_check(failed, TRUST_CODE_DIR, why, sizeof(why)) < 0)
+        snprintf(err, errlen, "%s refused: %s", config_where(conf, "gateway", key, where,
+                                                            sizeof(where)), why);
+    else
+        snprintf(err, errlen, "%s: %s cannot be read (see the line above)",
+                 config_where(conf, "gateway", key, where, sizeof(where)), failed);
+    return -1;
+}
+
 static int load_config_and_plugins(struct gateway_conf *conf, struct plugin_set *plugins,
                                    const char *path, char *err, size_t errlen)
 {
@@ -742,17 +764,8 @@ static int load_config_and_plugins(struct gateway_conf *conf, struct plugin_set 
     if (conf->insecure_files)
         log_warn("%s: insecure_files = yes: files that grant access are not checked (development "
                  "only)", path);
-    char why[512], where[512];
-    if (plugins->n == 0 && trust_check(conf->plugin_dir, TRUST_CODE_DIR, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "%s refused: %s",
-                 config_where(conf, "gateway", "plugin_dir", where, sizeof(where)), why);
+    if (plugins->n == 0 && load_plugins(conf, plugins, err, errlen) < 0)
         return -1;
-    }
-    if (plugins->n == 0 && plugin_set_load_dir(plugins, conf->plugin_dir) < 0) {
-        snprintf(err, errlen, "%s: %s cannot be read (see the line above)",
-                 config_where(conf, "gateway", "plugin_dir", where, sizeof(where)), conf->plugin_dir);
-        return -1;
-    }
     return config_check_plugins(conf, plugins, err, errlen);
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "config.h"
@@ -93,7 +94,8 @@ static bool file_is_safe(const char *path)
     return true;
 }
 
-int plugin_set_load_file(struct plugin_set *set, const char *path)
+/* dir: which directory of a search path the file is in (0: a single one). */
+static int load_file(struct plugin_set *set, const char *path, unsigned dir)
 {
     if (!file_is_safe(path))
         return -1;
@@ -110,12 +112,19 @@ int plugin_set_load_file(struct plugin_set *set, const char *path)
     }
     char why[256];
     const char *reason = plugin_check_descriptor(p, symbol_size((void *)p), why, sizeof(why));
-    for (size_t i = 0; !reason && i < set->n; i++)
-        if (strcmp(set->items[i].desc->id, p->id) == 0) {
-            snprintf(why, sizeof(why), "duplicate plugin id '%s' (already loaded from %s)", p->id,
-                     set->items[i].path);
-            reason = why;
+    for (size_t i = 0; !reason && i < set->n; i++) {
+        if (strcmp(set->items[i].desc->id, p->id) != 0)
+            continue;
+        if (dir > set->items[i].dir) { /* earlier in the search path: that one serves */
+            log_notice("plugin %s: id '%s' is shadowed by %s (earlier in plugin_path)", path,
+                       p->id, set->items[i].path);
+            dlclose(h);
+            return 1;
         }
+        snprintf(why, sizeof(why), "duplicate plugin id '%s' (already loaded from %s)", p->id,
+                 set->items[i].path);
+        reason = why;
+    }
     if (reason) {
         log_err("plugin %s refused: %s", path, reason);
         dlclose(h);
@@ -127,10 +136,15 @@ int plugin_set_load_file(struct plugin_set *set, const char *path)
         return -1;
     }
     set->items = grown;
-    set->items[set->n++] = (struct loaded_plugin){p, h, strdup(path)};
+    set->items[set->n++] = (struct loaded_plugin){p, h, strdup(path), dir};
     log_info("plugin %s %s loaded (class %s, ABI %u.%u) from %s", p->id,
              p->version ? p->version : "", p->device_class, p->abi_major, p->abi_minor, path);
     return 0;
+}
+
+int plugin_set_load_file(struct plugin_set *set, const char *path)
+{
+    return load_file(set, path, 0) == 0 ? 0 : -1;
 }
 
 static int compare_names(const struct dirent **a, const struct dirent **b)
@@ -144,7 +158,7 @@ static int is_shared_object(const struct dirent *d)
     return n > 3 && strcmp(d->d_name + n - 3, ".so") == 0;
 }
 
-int plugin_set_load_dir(struct plugin_set *set, const char *dir)
+static int load_dir(struct plugin_set *set, const char *dir, unsigned index)
 {
     struct dirent **names;
     char err[512];
@@ -163,12 +177,42 @@ int plugin_set_load_dir(struct plugin_set *set, const char *dir)
     for (int i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-        if (plugin_set_load_file(set, path) == 0)
+        if (load_file(set, path, index) == 0)
             loaded++;
         free(names[i]);
     }
     free(names);
     return loaded;
+}
+
+int plugin_set_load_path(struct plugin_set *set, const char *path_list, bool optional,
+                         char *failed, size_t failedlen)
+{
+    char *copy = strdup(path_list);
+    int total = 0;
+    unsigned dir_index = 0;
+    if (!copy)
+        return -1;
+    for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        if (optional && access(dir, F_OK) < 0) {
+            log_debug("plugin directory %s: none here", dir);
+            continue;
+        }
+        int n = load_dir(set, dir, ++dir_index);
+        if (n < 0) {
+            snprintf(failed, failedlen, "%s", dir);
+            free(copy);
+            return -1;
+        }
+        total += n;
+    }
+    free(copy);
+    return total;
+}
+
+int plugin_set_load_dir(struct plugin_set *set, const char *dir)
+{
+    return load_dir(set, dir, 0);
 }
 
 void plugin_set_free(struct plugin_set *set)

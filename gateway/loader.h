@@ -11,6 +11,7 @@ struct loaded_plugin {
     const struct agw_plugin *desc;
     void *handle; /* dlopen handle */
     char *path;
+    unsigned dir; /* its directory's place in the search path */
 };
 
 struct plugin_set {
@@ -20,6 +21,12 @@ struct plugin_set {
 
 /* Loads every *.so in dir.  Returns the number loaded, -1 if dir is unreadable. */
 int plugin_set_load_dir(struct plugin_set *set, const char *dir);
+/* Loads every directory of a search path ("DIR:DIR...") in order: an id found
+ * again in a later directory is shadowed (said at notice), never loaded twice.
+ * A directory that is missing is skipped when optional, else an error (-1,
+ * with the directory in *failed). */
+int plugin_set_load_path(struct plugin_set *set, const char *path_list, bool optional,
+                         char *failed, size_t failedlen);
 /* Loads one file; 0, or -1 after logging the reason. */
 int plugin_set_load_file(struct plugin_set *set, const char *path);
 void plugin_set_free(struct plugin_set *set);

@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""bench/scale.py BUILD_DIR [TIMERS [PTYS]]: one gateway with many devices (default 800
+timer devices and 200 serial devices on ptys, each emitting one event a second).
+
+Reports the time until every device is up, RSS, threads, CPU while they all emit, and
+the p50/p99/max latency from the event's `time` (stamped on the device's thread when its
+bytes or its timer came) to a subscriber, with the machine's load and cores.
+Targets (issue 14): all up < 5 s, RSS < 64 MiB, p99 < 5 ms."""
+import json
+import os
+import pty
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import tty
+from datetime import datetime
+
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+TIMERS = int(sys.argv[2]) if len(sys.argv) > 2 else 800
+PTYS = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+os.environ["ACCESSGW_BUILD"] = BUILD
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "lib"))
+
+from agwtest import Gateway, Subscriber  # noqa: E402
+
+
+def proc_status(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def event_time(ev):
+    return datetime.strptime(ev["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=__import__("datetime").timezone.utc).timestamp()
+
+
+def main():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    tmp = tempfile.mkdtemp(prefix="agw-scale-")
+    masters, sections = [], []
+    for i in range(TIMERS):
+        sections.append("[device t%d]\nplugin = skeleton\ntransport = none\ninterval_ms = 1000\n" % i)
+    for i in range(PTYS):
+        m, s = pty.openpty()
+        tty.setraw(m)
+        masters.append((m, s))
+        sections.append("[device p%d]\nplugin = skeleton\ntransport = serial\npath = %s\n"
+                        "baud = 115200\n" % (i, os.ttyname(s)))
+    gw = Gateway(tmp, "".join(sections), log_level="warning")
+    sub = Subscriber(gw.events, ["skeleton/", "device/"])
+    t0 = time.time()
+    gw.start()
+    up = set()
+    deadline = t0 + 60
+    while len(up) < TIMERS + PTYS and time.time() < deadline:
+        got = sub.recv(1.0)
+        if got and got[0].endswith("/state") and got[1]["data"]["state"] == "up":
+            up.add(got[0])
+    attach_s = time.time() - t0
+    pid = gw.proc.pid
+
+    stop = threading.Event()
+
+    def feed_ptys():  # one line a second per pty device, spread over the second
+        while not stop.is_set():
+            start = time.time()
+            for i, (m, _) in enumerate(masters):
+                try:
+                    os.write(m, b"line %d\n" % i)
+                except OSError:
+                    pass
+                delay = start + (i + 1) / max(1, len(masters)) - time.time()
+                if delay > 0:
+                    stop.wait(delay)
+    feeder = threading.Thread(target=feed_ptys, daemon=True)
+    feeder.start()
+    time.sleep(2)
+    sub.seen.clear()
+    cpu0, w0 = cpu_seconds(pid), time.time()
+    lat = []
+    end = time.time() + 10
+    while time.time() < end:
+        got = sub.recv(0.5)
+        if got and got[0].startswith("skeleton/"):
+            lat.append(time.time() - event_time(got[1]))
+    cpu = (cpu_seconds(pid) - cpu0) / (time.time() - w0)
+    stop.set()
+    rss = proc_status(pid, "VmRSS")
+    threads = proc_status(pid, "Threads")
+    gw.stop()
+    lat.sort()
+    load = os.getloadavg()
+    print("accessgw scale bench: %d timer + %d pty devices (skeleton), one event a second each; "
+          "load %.2f %.2f %.2f on %d cores" % ((TIMERS, PTYS) + load + (os.cpu_count(),)))
+    print("all %d up after %.2f s (target < 5 s)%s" % (len(up), attach_s,
+          "" if len(up) == TIMERS + PTYS else " -- NOT ALL UP"))
+    print("RSS %.1f MiB (target < 64 MiB), %d threads, CPU %.1f%% of one core at %.0f events/s"
+          % (rss / 1024, threads, 100 * cpu, len(lat) / 10.0))
+    if lat:
+        print("latency device thread -> subscriber: p50 %.2f ms, p99 %.2f ms (target < 5 ms), "
+              "max %.2f ms over %d events" % (1000 * lat[len(lat) // 2],
+                                              1000 * lat[int(len(lat) * 0.99)], 1000 * lat[-1],
+                                              len(lat)))
+
+
+if __name__ == "__main__":
+    main()
