@@ -15,8 +15,8 @@
 #include <jansson.h>
 #include <zmq.h>
 
-#include "../curve.h"
-#include "../gateway.h"
+#include "curve.h"
+#include "gateway.h"
 #include "ini.h"
 #include "profiles.h"
 #include "udev_rules.h"

@@ -1,7 +1,7 @@
 #include "udev_rules.h"
 
-#include "../loader.h"
-#include "../log.h"
+#include "loader.h"
+#include "log.h"
 
 #define ACCESS "GROUP=\"accessgw\", MODE=\"0660\""
 
