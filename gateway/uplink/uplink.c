@@ -9,7 +9,6 @@
  * through the gateway's journal, so nothing is lost and every duplicate has
  * the same CloudEvents id. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "args.h"
 #include "config.h"
 #include "feed.h"
 #include "log.h"
@@ -794,39 +794,18 @@ static void teardown(struct uplink *u)
         close(u->sigfd);
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: accessgw-uplink --config FILE\n"
-               "       accessgw-uplink --version\n"
-               "Forwards the gateway's public events to the MQTT broker of [uplink] in FILE\n"
-               "(the gateway's config) and answers the platform's commands; see\n"
-               "accessgw-uplink(8).\n");
-}
-
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *config = NULL;
-    int o;
-    while ((o = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
-        if (o == 'c')
-            config = optarg;
-        else if (o == 'V') {
-            printf("accessgw-uplink %s (libmosquitto %d)\n", ACCESSGW_VERSION,
-                   mosquitto_lib_version(NULL, NULL, NULL));
-            return 0;
-        } else {
-            usage(o == 'h' ? stdout : stderr);
-            return o == 'h' ? 0 : 2;
-        }
-    }
-    if (!config || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    const char *config;
+    char version[128];
+    snprintf(version, sizeof(version), "accessgw-uplink %s (libmosquitto %d)", ACCESSGW_VERSION,
+             mosquitto_lib_version(NULL, NULL, NULL));
+    int status = busclient_args(argc, argv, "accessgw-uplink",
+                                "Forwards the gateway's public events to the MQTT broker of [uplink] "
+                                "in FILE\n(the gateway's config) and answers the platform's "
+                                "commands; see accessgw-uplink(8).\n", version, &config);
+    if (status >= 0)
+        return status;
     log_init("accessgw-uplink");
     mosquitto_lib_init();
     struct uplink u = {.sigfd = signals_fd(0), .running = true};

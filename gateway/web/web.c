@@ -16,7 +16,6 @@
  * queue. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <signal.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "args.h"
 #include "config.h"
 #include "feed.h"
 #include "log.h"
@@ -1032,30 +1032,16 @@ static void teardown(struct web *w)
 
 int web_main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *config = NULL;
-    int o;
-    while ((o = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
-        if (o == 'c') {
-            config = optarg;
-        } else if (o == 'V') {
-            printf("accessgw-web %s (libmicrohttpd %s)\n", ACCESSGW_VERSION, MHD_get_version());
-            return 0;
-        } else {
-            fprintf(o == 'h' ? stdout : stderr,
-                    "usage: accessgw-web --config FILE\n"
-                    "Serves the public events (Server-Sent Events), POST /control and the\n"
-                    "staff console on [web] listen of FILE; see accessgw-web(8).\n");
-            return o == 'h' ? 0 : 2;
-        }
-    }
-    if (!config || optind != argc) {
-        fprintf(stderr, "usage: accessgw-web --config FILE\n");
-        return 2;
-    }
+    const char *config;
+    char version[128];
+    snprintf(version, sizeof(version), "accessgw-web %s (libmicrohttpd %s)", ACCESSGW_VERSION,
+             MHD_get_version());
+    int status = busclient_args(argc, argv, "accessgw-web",
+                                "Serves the public events (Server-Sent Events), POST /control and "
+                                "the\nstaff console on [web] listen of FILE; see "
+                                "accessgw-web(8).\n", version, &config);
+    if (status >= 0)
+        return status;
     log_init("accessgw-web");
     struct web w = {.sigfd = signals_fd(0), .running = true};
     char err[1024] = "";
