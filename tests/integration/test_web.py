@@ -272,3 +272,24 @@ def test_hostile_http_never_stalls_the_bus(tmp_path):
           % (len(corpus), grown))
     assert grown < 32 * 1024
     gw.stop()
+
+
+def test_a_gateway_that_does_not_answer_gets_504_timeout(tmp_path):
+    """accessgw-web outlives a stopped gateway for a moment: a command then gets 504
+    `timeout` after command_timeout_ms (+2 s), not a hang."""
+    gw = web_gateway(tmp_path)
+    text = open(gw.config).read().replace("[gateway]\n", "[gateway]\ncommand_timeout_ms = 200\n")
+    open(gw.config, "w").write(text)
+    gw.start()
+    wait_web(gw)
+    web = web_pids(gw)[0]
+    gw.proc.send_signal(signal.SIGSTOP)  # the gateway is there but answers nothing
+    try:
+        t0 = time.time()
+        status, _, reply = control(gw, {"id": "late", "verb": "ping"})
+        assert status == 504 and reply["error"]["code"] == "timeout" and reply["id"] == "late"
+        assert 2.0 <= time.time() - t0 < 6, time.time() - t0
+        assert web_pids(gw) == [web]
+    finally:
+        gw.proc.send_signal(signal.SIGCONT)
+    gw.stop()

@@ -311,3 +311,26 @@ def test_tls_with_password_and_with_client_certificate(tmp_path):
         platform.close()
         broker.terminate()
         broker.wait()
+
+
+def test_a_command_to_a_gateway_that_does_not_answer_times_out(tmp_path):
+    broker = Broker(tmp_path).start()
+    platform = Platform(broker.port)
+    gw, up = start_hall(tmp_path, broker, extra="commands = ping\n")
+    text = open(gw.config).read().replace("[gateway]\n", "[gateway]\ncommand_timeout_ms = 200\n")
+    open(gw.config, "w").write(text)
+    up.stop()
+    up.start()
+    try:
+        platform.wait(lambda t, p, pr, r: p == b"true", what="online")
+        gw.proc.send_signal(signal.SIGSTOP)
+        t0 = time.time()
+        reply = platform.command("hall-1", {"id": "late", "verb": "ping"}, timeout=15)
+        assert reply["ok"] is False and reply["error"]["code"] == "timeout" and reply["id"] == "late"
+        assert 2.0 <= time.time() - t0 < 8
+    finally:
+        gw.proc.send_signal(signal.SIGCONT)
+        platform.close()
+        up.stop()
+        gw.stop()
+        broker.stop()
