@@ -205,17 +205,25 @@ static void start_static_device(struct gateway *g, const struct device_conf *dc)
     if (!p)
         return; /* config_check_plugins refused this config already */
     struct device_setting *settings = calloc(dc->section->n_entries + 1, sizeof(*settings));
-    if (!settings)
+    char (*lines)[4200] = calloc(dc->section->n_entries + 1, sizeof(*lines));
+    if (!settings || !lines) {
+        free(settings);
+        free(lines);
         return;
-    for (size_t i = 0; i < dc->section->n_entries; i++)
+    }
+    for (size_t i = 0; i < dc->section->n_entries; i++) { /* errors name FILE:LINE */
+        snprintf(lines[i], sizeof(lines[i]), "%.4000s:%d", g->conf.path,
+                 dc->section->entries[i].line);
         settings[i] = (struct device_setting){dc->section->entries[i].key,
-                                              dc->section->entries[i].value};
+                                              dc->section->entries[i].value, lines[i]};
+    }
     /* a Bluetooth device is found by its address */
     const char *where = dc->transport == AGW_TRANSPORT_BLUEZ ? dc->address : dc->path;
     struct device_params params = {dc->name, p, dc->transport, where, dc->baud, dc->location,
                                    NULL, settings, dc->section->n_entries};
     add_device(g, &params);
     free(settings);
+    free(lines);
 }
 
 static bool device_matches_conf(const struct device *dev, const struct device_conf *dc)

@@ -2,12 +2,14 @@
 #include "device.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "envelope.h"
@@ -123,6 +125,125 @@ static const char *host_config(struct agw_device *d, const char *key)
         if (strcmp(dev->settings[i].key, key) == 0)
             return dev->settings[i].value;
     return NULL;
+}
+
+/* ---- typed config values (ABI 1.3) ---- */
+
+static void host_set_state(struct agw_device *d, enum agw_state state, const char *reason);
+
+static const struct device_setting *find_setting(struct device *dev, const char *key)
+{
+    for (size_t i = 0; i < dev->n_settings; i++)
+        if (strcmp(dev->settings[i].key, key) == 0)
+            return &dev->settings[i];
+    return NULL;
+}
+
+/* The refusal, said once where an installer looks (the log, with FILE:LINE)
+ * and on device/<id>/state: the plugin only returns the -EINVAL. */
+static int refuse_setting(struct device *dev, const struct device_setting *s, const char *must)
+{
+    char why[600];
+    snprintf(why, sizeof(why), "%s%skey '%s' in [device %s] must be %s, not '%.200s'",
+             s->where ? s->where : "", s->where ? ": " : "", s->key, dev->id, must, s->value);
+    log_err("%s", why);
+    host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, why);
+    return -EINVAL;
+}
+
+/* Digits only (no sign, no space, no hex): what an installer means by a number. */
+static bool parse_decimal(const char *text, unsigned long long *out, const char **rest)
+{
+    unsigned long long v = 0;
+    const char *p = text;
+    while (*p >= '0' && *p <= '9') {
+        if (v > (ULLONG_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (unsigned)(*p++ - '0');
+    }
+    *out = v;
+    *rest = p;
+    return p > text;
+}
+
+static int host_config_uint(struct agw_device *d, const char *key, unsigned def, unsigned min,
+                            unsigned max, unsigned *out)
+{
+    struct device *dev = (struct device *)d;
+    const struct device_setting *s = find_setting(dev, key);
+    unsigned long long v;
+    const char *rest;
+    *out = def;
+    if (!s)
+        return 0;
+    if (!parse_decimal(s->value, &v, &rest) || *rest || v < min || v > max) {
+        char must[96];
+        snprintf(must, sizeof(must), "a whole number from %u to %u", min, max);
+        return refuse_setting(dev, s, must);
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int host_config_bool(struct agw_device *d, const char *key, int def, int *out)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1", NULL};
+    static const char *const no[] = {"no", "false", "off", "0", NULL};
+    struct device *dev = (struct device *)d;
+    const struct device_setting *s = find_setting(dev, key);
+    *out = def;
+    if (!s)
+        return 0;
+    for (size_t i = 0; yes[i]; i++)
+        if (strcasecmp(s->value, yes[i]) == 0 || strcasecmp(s->value, no[i]) == 0) {
+            *out = strcasecmp(s->value, yes[i]) == 0;
+            return 0;
+        }
+    return refuse_setting(dev, s, "yes or no");
+}
+
+static int host_config_enum(struct agw_device *d, const char *key, const char *const *names,
+                            int def, int *out)
+{
+    struct device *dev = (struct device *)d;
+    const struct device_setting *s = find_setting(dev, key);
+    *out = def;
+    if (!s)
+        return 0;
+    char must[300] = "one of";
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(s->value, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+        size_t used = strlen(must);
+        snprintf(must + used, sizeof(must) - used, "%s %s", i ? "," : "", names[i]);
+    }
+    return refuse_setting(dev, s, must);
+}
+
+static int host_config_ms(struct agw_device *d, const char *key, unsigned def_ms, unsigned min_ms,
+                          unsigned max_ms, unsigned *out)
+{
+    struct device *dev = (struct device *)d;
+    const struct device_setting *s = find_setting(dev, key);
+    unsigned long long v;
+    const char *unit;
+    *out = def_ms;
+    if (!s)
+        return 0;
+    unsigned long long scale = 0;
+    if (parse_decimal(s->value, &v, &unit))
+        scale = !*unit || !strcmp(unit, "ms") ? 1 : !strcmp(unit, "s") ? 1000
+              : !strcmp(unit, "min") ? 60000 : 0;
+    if (!scale || v > max_ms / scale || v * scale < min_ms) {
+        char must[120];
+        snprintf(must, sizeof(must), "a duration from %u to %u ms (1500, 1500ms, 2s, 5min)",
+                 min_ms, max_ms);
+        return refuse_setting(dev, s, must);
+    }
+    *out = (unsigned)(v * scale);
+    return 0;
 }
 
 static const char *host_config_nth(struct agw_device *d, size_t n, const char **value)
@@ -549,6 +670,10 @@ static const struct agw_host host_api = {
     .gatt_write = host_gatt_write,
     .gatt_notify = host_gatt_notify,
     .ble_name = host_ble_name,
+    .config_uint = host_config_uint,
+    .config_bool = host_config_bool,
+    .config_enum = host_config_enum,
+    .config_ms = host_config_ms,
 };
 
 /* ---- ABI 1.1 callbacks, only when the plugin's descriptor has them ---- */
@@ -821,6 +946,7 @@ struct device *device_new(const struct device_params *p, struct mailbox *outbox)
     for (size_t i = 0; dev->settings && i < p->n_settings; i++) {
         dev->settings[i].key = strdup(p->settings[i].key);
         dev->settings[i].value = strdup(p->settings[i].value);
+        dev->settings[i].where = dup_or_null(p->settings[i].where);
     }
     dev->n_settings = dev->settings ? p->n_settings : 0;
     dev->outbox = outbox;
@@ -893,6 +1019,7 @@ void device_free(struct device *dev)
     for (size_t i = 0; i < dev->n_settings; i++) {
         free(dev->settings[i].key);
         free(dev->settings[i].value);
+        free(dev->settings[i].where);
     }
     free(dev->settings);
     free(dev->path);

@@ -50,6 +50,7 @@ struct device_child {
 
 struct device_setting {
     char *key, *value;
+    char *where; /* "FILE:LINE" of the key, NULL when it came from elsewhere (hotplug) */
 };
 
 struct device {

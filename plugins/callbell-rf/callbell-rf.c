@@ -156,25 +156,6 @@ static int config_button(struct agw_device *dev, struct bell *b, const char *key
     return -EINVAL;
 }
 
-static int config_number(struct agw_device *dev, const char *key, unsigned def, unsigned max,
-                         unsigned *out)
-{
-    const char *v = host->config(dev, key);
-    *out = def;
-    if (!v)
-        return 0;
-    char *end;
-    unsigned long n = strtoul(v, &end, 10);
-    if (*end || end == v || n > max) {
-        char why[120];
-        snprintf(why, sizeof(why), "%s must be a whole number up to %u, not '%.40s'", key, max, v);
-        host->set_state(dev, AGW_STATE_ERROR, why);
-        return -EINVAL;
-    }
-    *out = (unsigned)n;
-    return 0;
-}
-
 static int read_config(struct agw_device *dev, struct bell *b)
 {
     enum ev_format format = host->transport(dev) == AGW_TRANSPORT_HIDRAW ? EV_FORMAT_KEYBOARD
@@ -185,9 +166,10 @@ static int read_config(struct agw_device *dev, struct bell *b)
         return -EINVAL;
     }
     ev_decoder_init(&b->dec, format);
-    if (config_number(dev, "dedup_ms", 1500, 60000, &b->dedup_ms) < 0 ||
-        config_number(dev, "repeat_s", 5, 3600, &b->repeat_s) < 0 ||
-        config_number(dev, "escalate_s", 60, 86400, &b->escalate_s) < 0)
+    /* the host refuses a bad value with FILE:LINE and the device's error state */
+    if (host->config_uint(dev, "dedup_ms", 1500, 0, 60000, &b->dedup_ms) < 0 ||
+        host->config_uint(dev, "repeat_s", 5, 0, 3600, &b->repeat_s) < 0 ||
+        host->config_uint(dev, "escalate_s", 60, 0, 86400, &b->escalate_s) < 0)
         return -EINVAL;
     const char *key, *value;
     for (size_t i = 0; (key = host->config_nth(dev, i, &value)); i++)

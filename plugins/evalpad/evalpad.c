@@ -451,12 +451,13 @@ static int evalpad_open(struct agw_device *dev, const struct agw_host *h)
     struct evalpad *e = calloc(1, sizeof(*e));
     if (!e)
         return -ENOMEM;
-    const char *u = host->config(dev, "unsolicited"), *guard = host->config(dev, "guard_s");
-    e->ignore_unsolicited = u && !strcmp(u, "ignore");
-    e->guard_s = guard ? (unsigned)atoi(guard) : 30;
-    int r = 0;
-    if (u && strcmp(u, "ignore") && strcmp(u, "publish"))
-        r = refuse(dev, "unsolicited must be publish or ignore");
+    static const char *const unsolicited[] = {"publish", "ignore", NULL};
+    int ignore = 0;
+    /* the host says what is wrong (FILE:LINE, key, value) and sets the error state */
+    int r = host->config_enum(dev, "unsolicited", unsolicited, 0, &ignore);
+    if (r == 0)
+        r = host->config_uint(dev, "guard_s", 30, 0, 3600, &e->guard_s);
+    e->ignore_unsolicited = ignore == 1;
     e->serial = host->transport(dev) == AGW_TRANSPORT_SERIAL;
     uint16_t vid = 0, pid = 0, page = 0;
     if (r == 0 && !e->serial)

@@ -377,8 +377,10 @@ static int hearing_open(struct agw_device *dev, const struct agw_host *h)
     struct aid *a = calloc(1, sizeof(*a));
     if (!a)
         return -ENOMEM;
-    const char *low = host->config(dev, "battery_low");
-    a->battery_low = low ? (unsigned)atoi(low) : 20;
+    if (host->config_uint(dev, "battery_low", 20, 0, 100, &a->battery_low) < 0) {
+        free(a);
+        return -EINVAL;
+    }
     a->battery = -1;
     host->set_userdata(dev, a);
     /* the host calls on_link next with where the link stands */

@@ -271,40 +271,20 @@ static void poll_reader(struct agw_device *dev)
     card_gone(dev, rd);
 }
 
-static int parse_ms(struct agw_device *dev, const char *key, unsigned def, unsigned min,
-                    unsigned *out)
-{
-    const char *v = host->config(dev, key);
-    *out = def;
-    if (!v)
-        return 0;
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno || *end || end == v || n < min || n > 600000) {
-        host->log(dev, AGW_LOG_ERR, "%s must be %u-600000 ms, not '%s'", key, min, v);
-        return -EINVAL;
-    }
-    *out = (unsigned)n;
-    return 0;
-}
-
 static int read_config(struct agw_device *dev, struct reader *rd)
 {
     const char *poll = host->config(dev, "poll_ms");
     rd->poll_auto = !poll || strcmp(poll, "auto") == 0;
-    if (rd->poll_auto)
-        rd->poll_ms = MIN_POLL_MS;
-    else if (parse_ms(dev, "poll_ms", MIN_POLL_MS, MIN_POLL_MS, &rd->poll_ms) < 0)
+    rd->poll_ms = MIN_POLL_MS;
+    int fingerprint = 0;
+    /* the host refuses a bad value with FILE:LINE and the device's error state */
+    if ((!rd->poll_auto &&
+         host->config_ms(dev, "poll_ms", MIN_POLL_MS, MIN_POLL_MS, 600000, &rd->poll_ms) < 0) ||
+        host->config_ms(dev, "read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, 100, 600000,
+                        &rd->read_timeout_ms) < 0 ||
+        host->config_bool(dev, "fingerprint", 0, &fingerprint) < 0)
         return -EINVAL;
-    if (parse_ms(dev, "read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, 100, &rd->read_timeout_ms) < 0)
-        return -EINVAL;
-    const char *fp = host->config(dev, "fingerprint");
-    rd->fingerprint = fp && (!strcmp(fp, "yes") || !strcmp(fp, "true") || !strcmp(fp, "1"));
-    if (fp && !rd->fingerprint && strcmp(fp, "no") && strcmp(fp, "false") && strcmp(fp, "0")) {
-        host->log(dev, AGW_LOG_ERR, "fingerprint must be yes or no, not '%s'", fp);
-        return -EINVAL;
-    }
+    rd->fingerprint = fingerprint;
     return 0;
 }
 

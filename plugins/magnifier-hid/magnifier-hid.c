@@ -247,13 +247,12 @@ static int magnifier_open(struct agw_device *dev, const struct agw_host *h)
     struct magnifier *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
-    const char *max = host->config(dev, "max_zoom");
-    m->max_zoom = max ? atoi(max) : 16;
-    if (m->max_zoom < 1 || m->max_zoom > 255) {
-        host->set_state(dev, AGW_STATE_ERROR, "max_zoom must be 1-255");
+    unsigned max_zoom;
+    if (host->config_uint(dev, "max_zoom", 16, 1, 255, &max_zoom) < 0) {
         free(m);
         return -EINVAL;
     }
+    m->max_zoom = (int)max_zoom;
     m->zoom = 1;
     m->brightness = 5;
     uint16_t vid, pid, page;

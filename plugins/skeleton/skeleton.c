@@ -36,26 +36,15 @@ static const struct agw_host *host;
 
 static struct skeleton *self(struct agw_device *dev) { return host->userdata(dev); }
 
-static int parse_interval(const char *text, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(text, &end, 10);
-    if (errno || *end || end == text || v > 3600000)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
 static int skeleton_open(struct agw_device *dev, const struct agw_host *h)
 {
     host = h;
-    unsigned interval = host->transport(dev) == AGW_TRANSPORT_NONE ? 1000 : 0;
-    const char *cfg = host->config(dev, "interval_ms");
-    if (cfg && parse_interval(cfg, &interval) < 0) {
-        host->log(dev, AGW_LOG_ERR, "interval_ms must be 0-3600000, not '%s'", cfg);
+    unsigned interval;
+    /* A bad value is refused by the host: it logs FILE:LINE, the key and the value, and
+     * sets the device's error state; the plugin only returns. */
+    if (host->config_ms(dev, "interval_ms", host->transport(dev) == AGW_TRANSPORT_NONE ? 1000 : 0,
+                        0, 3600000, &interval) < 0)
         return -EINVAL;
-    }
     struct skeleton *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;

@@ -9,10 +9,14 @@
  * worker thread, so a plugin may block (within its own timeouts) without
  * stalling the bus or another device.
  *
- * ABI rules: the major number changes when a field moves or changes
- * meaning; the minor number grows when fields are appended.  The loader
- * refuses a wrong magic, another major, a struct shorter than ABI 1.0's or
- * a missing mandatory callback.
+ * ABI rules (docs/PLUGINS.md): the major number changes when a field moves
+ * or changes meaning; the minor number grows when fields are appended, to
+ * struct agw_host or struct agw_plugin, and only there.  A plugin that uses
+ * an entry of a later minor checks for it first with AGW_HOST_HAS(); the host
+ * reads a plugin's later fields only when its struct_size covers them.  The
+ * loader refuses a wrong magic, another major, a struct shorter than ABI
+ * 1.0's or a missing mandatory callback.  tests/unit/test_abi.c freezes the
+ * order of both tables and loads a plugin built with the 1.2 header.
  */
 #ifndef ACCESSGW_PLUGIN_H
 #define ACCESSGW_PLUGIN_H
@@ -28,7 +32,7 @@ extern "C" {
 
 #define AGW_PLUGIN_MAGIC 0x31574741u /* "AGW1" */
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 2
+#define AGW_ABI_MINOR 3
 #define AGW_PLUGIN_SYMBOL "agw_plugin"
 
 /* Where a device of an ID-table row is found. */
@@ -168,7 +172,26 @@ struct agw_host {
     int (*gatt_notify)(struct agw_device *dev, const char *uuid); /* StartNotify */
     /* The device's name as BlueZ knows it (Alias, else Name); "" when none. */
     const char *(*ble_name)(struct agw_device *dev);
+
+    /* ABI 1.3: typed config values.  Each returns 0 with *out set (def when the
+     * key is unset), or -EINVAL after logging "FILE:LINE: key 'k' in [device
+     * X] must be ..., not 'v'" (the plugin then refuses to open).
+     * config_uint: a whole number in [min, max]; config_bool: yes/no, true/false,
+     * on/off, 1/0; config_enum: one of the NULL-terminated names, *out its index;
+     * config_ms: a duration in [min_ms, max_ms], "1500", "1500ms", "2s" or "5min". */
+    int (*config_uint)(struct agw_device *dev, const char *key, unsigned def, unsigned min,
+                       unsigned max, unsigned *out);
+    int (*config_bool)(struct agw_device *dev, const char *key, int def, int *out);
+    int (*config_enum)(struct agw_device *dev, const char *key, const char *const *names,
+                       int def, int *out);
+    int (*config_ms)(struct agw_device *dev, const char *key, unsigned def_ms, unsigned min_ms,
+                     unsigned max_ms, unsigned *out);
 };
+
+/* Whether the host running the plugin has an entry of struct agw_host (a
+ * plugin built for minor N may be loaded by a host of an earlier minor). */
+#define AGW_HOST_HAS(host, entry) \
+    ((host)->struct_size >= offsetof(struct agw_host, entry) + sizeof((host)->entry) && (host)->entry)
 
 struct agw_plugin {
     uint32_t magic;
