@@ -147,6 +147,11 @@ static int refuse_setting(struct device *dev, const struct device_setting *s, co
     snprintf(why, sizeof(why), "%s%skey '%s' in [device %s] must be %s, not '%.200s'",
              s->where ? s->where : "", s->where ? ": " : "", s->key, dev->id, must, s->value);
     log_err("%s", why);
+    /* the state's reason is short: the file's name, not its whole path */
+    const char *slash = s->where ? strrchr(s->where, '/') : NULL;
+    snprintf(why, sizeof(why), "%s%skey '%s' must be %s, not '%.40s'",
+             s->where ? (slash ? slash + 1 : s->where) : "", s->where ? ": " : "", s->key, must,
+             s->value);
     host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, why);
     return -EINVAL;
 }

@@ -1,0 +1,30 @@
+"""The SDK's typed config helpers seen from an installer: a bad value names FILE:LINE,
+the key and the value, in the log and on device/<id>/state; durations take units."""
+import re
+import time
+
+from agwtest import Gateway, Subscriber
+
+
+def test_bad_values_are_refused_with_file_and_line(tmp_path):
+    devices = ("[device ok-1]\nplugin = skeleton\ntransport = none\ninterval_ms = 1s\n"
+               "[device bad-1]\nplugin = skeleton\ntransport = none\ninterval_ms = abc\n"
+               "[device bad-2]\nplugin = skeleton\ntransport = none\ninterval_ms = 2h\n")
+    gw = Gateway(tmp_path, devices)
+    sub = Subscriber(gw.events, ["device/", "skeleton/ok-1/"])
+    gw.start()
+    sub.catch_up(gw)
+    states = {}
+    deadline = time.time() + 10
+    while time.time() < deadline and not {"bad-1", "bad-2"} <= set(states):
+        got = sub.recv(0.5)
+        if got and got[0].endswith("/state") and got[1]["data"]["state"] == "error":
+            states[got[0].split("/")[1]] = got[1]["data"]["reason"]
+    line = open(gw.config).read().split("\n").index("interval_ms = abc") + 1
+    assert re.match(r"gw\.ini:%d: key 'interval_ms' must be a duration from 0 to 3600000 ms "
+                    r".*not 'abc'" % line, states["bad-1"]), states
+    assert "not '2h'" in states["bad-2"]
+    assert "%s:%d: key 'interval_ms' in [device bad-1]" % (gw.config, line) in gw.log_text()
+    # "1s" is a second: the good device counts
+    sub.wait_topic("skeleton/ok-1/counter", timeout=5)
+    gw.stop()
