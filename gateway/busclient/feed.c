@@ -141,12 +141,12 @@ static bool pull_from_journal(struct feed *f, struct feed_event *out, char **req
         json_decref(f->page);
         f->page = NULL;
         f->live = true;
-        log_info("uplink: caught up at %" PRIu64 ":%" PRIu64 "; following the live stream",
+        log_info("caught up at %" PRIu64 ":%" PRIu64 "; following the live stream",
                  f->next.epoch, f->next.seq);
         return false;
     }
     if (f->waiting && ms_until(&f->request_deadline) == 0) {
-        log_warn("uplink: no answer to replay from %" PRIu64 ":%" PRIu64 " within %d ms (is "
+        log_warn("no answer to replay from %" PRIu64 ":%" PRIu64 " within %d ms (is "
                  "accessgwd running?); asking again", f->next.epoch, f->next.seq,
                  REQUEST_TIMEOUT_MS);
         f->waiting = false;
@@ -195,7 +195,7 @@ static bool pull_live(struct feed *f, struct feed_event *out)
         json_decref(ev);
         bool ready = false;
         if (!ok) {
-            log_warn("uplink: a live message that is not an event (%zu bytes); ignored",
+            log_warn("a live message that is not an event (%zu bytes); ignored",
                      zmq_msg_size(&body));
         } else if (f->anywhere) {
             f->anywhere = false;
@@ -236,10 +236,22 @@ void feed_on_reply(struct feed *f, json_t *reply)
     json_t *events = json_object_get(result, "events");
     json_t *next = json_object_get(result, "next_since");
     struct journal_key next_key;
+    json_t *error = json_object_get(reply, "error");
+    if (strcmp(json_string_value(json_object_get(error, "code")) ?: "", "unavailable") == 0) {
+        /* a gateway without a journal ([journal] max_mb = 0, or a state_dir it cannot
+         * write): what it did not keep cannot be had; follow what it publishes now */
+        f->truncations++;
+        log_err("the gateway keeps no journal (%s): events after %" PRIu64 ":%" PRIu64
+                " that were not received live are lost; following the live stream",
+                json_string_value(json_object_get(error, "message")) ?: "",
+                f->next.epoch, f->next.seq);
+        f->live = true;
+        f->anywhere = true;
+        return;
+    }
     if (!json_is_true(json_object_get(reply, "ok")) || !json_is_array(events) ||
         !read_key(next, 0, &next_key)) {
-        json_t *error = json_object_get(reply, "error");
-        log_warn("uplink: replay from %" PRIu64 ":%" PRIu64 " refused: %s: %s; retrying",
+        log_warn("replay from %" PRIu64 ":%" PRIu64 " refused: %s: %s; retrying",
                  f->next.epoch, f->next.seq,
                  json_string_value(json_object_get(error, "code")) ?: "?",
                  json_string_value(json_object_get(error, "message")) ?: "a malformed reply");
@@ -249,7 +261,7 @@ void feed_on_reply(struct feed *f, json_t *reply)
     }
     if (json_is_true(json_object_get(result, "truncated"))) {
         f->truncations++;
-        log_err("uplink: the journal no longer holds every event after %" PRIu64 ":%" PRIu64
+        log_err("the journal no longer holds every event after %" PRIu64 ":%" PRIu64
                 " (it keeps [journal] max_mb and max_days); forwarding what it holds",
                 f->next.epoch, f->next.seq);
     }

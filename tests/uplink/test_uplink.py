@@ -334,3 +334,20 @@ def test_a_command_to_a_gateway_that_does_not_answer_times_out(tmp_path):
         up.stop()
         gw.stop()
         broker.stop()
+
+
+def test_a_gateway_without_a_journal_is_still_forwarded(tmp_path):
+    """[journal] max_mb = 0: the uplink cannot catch up from a journal, says so, and
+    forwards what the gateway publishes from then on (it never stalls on retries)."""
+    broker = Broker(tmp_path).start()
+    platform = Platform(broker.port)
+    gw, up = start_hall(tmp_path, broker, devices="[journal]\nmax_mb = 0\n")
+    try:
+        platform.wait(lambda t, p, pr, r: t.endswith("/gateway/hall-1/heartbeat"), timeout=15,
+                      what="a heartbeat through an uplink whose gateway keeps no journal")
+        assert "keeps no journal" in up.log_text()
+    finally:
+        platform.close()
+        up.stop()
+        gw.stop()
+        broker.stop()
