@@ -159,3 +159,51 @@ def test_tablet_layout_and_screenshot(hall):
     assert os.path.getsize(path) > 10000
     if os.environ.get("ACCESSGW_UPDATE_SCREENSHOT"):
         shutil.copy(path, os.path.join(SOURCE, "docs", "console.png"))
+
+
+def test_id_reads_per_window_are_masked_in_the_browser(tmp_path):
+    """The console shows a window's reads as the public bus carries them: masked."""
+    from sam_reader import SamReader
+    reader = SamReader(str(tmp_path / "ttySAM")).start()
+    devices = ("[device reader-1]\nplugin = idcard-sam\ntransport = serial\npath = %s\n"
+               "baud = 115200\npoll_ms = 100\nlocation = Window 3\n" % reader.link)
+    gw = web_gateway(tmp_path, devices)
+    gw.start()
+    wait_web(gw)
+    d = browser()
+    try:
+        open_console(d, gw.web_port, "王小明")
+        reader.place("resident")
+        wait(lambda: "张*" in d.find_element(By.ID, "windows").text, what="the masked read")
+        page = d.page_source
+        for secret in ("张三", "11010519491231002X", "北京市西城区示例路1号"):
+            assert secret not in page
+        assert "Window 3" in d.find_element(By.ID, "windows").text
+    finally:
+        d.quit()
+        gw.stop()
+        reader.stop()
+
+
+def test_a_hearing_aid_with_a_low_battery_is_shown(tmp_path):
+    from agwtest import MOCK_BLUEZ_ADDRESS, MockBluez
+    bluez = MockBluez(tmp_path)
+    port_gw = web_gateway(tmp_path, "[device aid-1]\nplugin = hearing-ble\ntransport = bluez\n"
+                          "address = %s\nbattery_low = 25\nlocation = Hearing zone\n"
+                          % MOCK_BLUEZ_ADDRESS)
+    port_gw.env = bluez.env
+    port_gw.start()
+    wait_web(port_gw)
+    d = browser()
+    try:
+        open_console(d, port_gw.web_port, "王小明")
+        row = "#devices tr[data-device='aid-1']"
+        wait(lambda: "Hearing zone" in d.find_element(By.CSS_SELECTOR, row).text, what="the aid")
+        assert not d.find_elements(By.CSS_SELECTOR, row + " .battery-low")
+        bluez.do("battery 20")
+        wait(lambda: "电量低" in d.find_element(By.CSS_SELECTOR, row + " .battery-low").text,
+             what="battery low on the page")
+    finally:
+        d.quit()
+        port_gw.stop()
+        bluez.close()
