@@ -2,11 +2,15 @@
  * skeleton: the plugin to copy when starting a new device family.
  *
  * It shows every part a plugin has: an ID table (hotplug and udev rules),
- * its own config keys, a timer, input from a transport, and a command.
+ * its own config keys read with the host's typed helpers, a timer, input
+ * pushed by a transport, a command with saved state, and a command that asks
+ * the device and waits for its answer (request/response with a deadline).
  *   - every interval_ms it emits skeleton/<dev>/counter {count}
  *   - a serial device: each text line becomes skeleton/<dev>/line {n, text}
  *   - a hidraw device: each report becomes skeleton/<dev>/report {n, hex}
- *   - skeleton.reset {value?} sets the counter and replies {count}
+ *   - skeleton.reset {value?} sets the counter (saved: it survives a restart)
+ *   - skeleton.ask {text} writes a line to a serial device, replies {reply}
+ * Personal data: see idcard-sam's `.personal` (the host masks those fields).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +52,10 @@ static int skeleton_open(struct agw_device *dev, const struct agw_host *h)
     struct skeleton *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
+    json_t *saved = host->load_state(dev); /* NULL on the first start */
+    if (json_is_integer(json_object_get(saved, "count")))
+        s->count = json_integer_value(json_object_get(saved, "count"));
+    json_decref(saved);
     host->set_userdata(dev, s);
     host->set_timer(dev, interval);
     return 0;
@@ -117,24 +125,78 @@ static void skeleton_removed(struct agw_device *dev)
               (unsigned long long)self(dev)->inputs);
 }
 
-static int skeleton_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+/* Saved state: what must survive a restart, written when it changes meaningfully (here:
+ * when a command sets the counter), not at every tick; the host writes it atomically. */
+static void save_count(struct agw_device *dev, struct skeleton *s)
 {
-    struct skeleton *s = self(dev);
-    if (strcmp(verb, "reset") != 0)
-        return AGW_CMD_UNKNOWN_VERB;
+    json_t *state = json_pack("{s:I}", "count", (json_int_t)s->count);
+    if (host->save_state(dev, state) < 0) /* the host has reported the lost durability */
+        host->log(dev, AGW_LOG_WARNING, "the counter was not saved");
+    json_decref(state);
+}
+
+static int reset(struct agw_device *dev, struct skeleton *s, json_t *args, json_t **result)
+{
     json_t *value = json_object_get(args, "value");
     if (value && !json_is_integer(value)) {
         *result = json_pack("{s:s}", "message", "\"value\" must be an integer");
         return AGW_CMD_BAD_ARGS;
     }
     s->count = value ? json_integer_value(value) : 0;
+    save_count(dev, s);
     *result = json_pack("{s:I}", "count", (json_int_t)s->count);
     return AGW_CMD_OK;
 }
 
+/* Request/response: write a request, read the answer within a deadline.  A command runs on
+ * the device's thread, so on_input is not called meanwhile: the answer is read here. */
+static int ask(struct agw_device *dev, json_t *args, json_t **result)
+{
+    const char *text = json_string_value(json_object_get(args, "text"));
+    if (host->transport(dev) != AGW_TRANSPORT_SERIAL)
+        return AGW_CMD_UNSUPPORTED;
+    if (!text || strlen(text) > 200 || strchr(text, '\n')) {
+        *result = json_pack("{s:s}", "message", "\"text\" is one line of at most 200 characters");
+        return AGW_CMD_BAD_ARGS;
+    }
+    char request[256], answer[256];
+    int n = snprintf(request, sizeof(request), "%s\n", text);
+    host->flush_input(dev); /* a late answer to an earlier request is not this one's */
+    if (host->write(dev, request, (size_t)n) < 0)
+        return AGW_CMD_DEVICE_ERROR;
+    size_t got = 0;
+    while (got < sizeof(answer) - 1) {
+        ssize_t r = host->read(dev, answer + got, 1, 500); /* the deadline of each byte */
+        if (r <= 0) {
+            *result = json_pack("{s:s}", "message", r == 0 ? "no answer within 500 ms"
+                                                            : "the device is gone");
+            return r == 0 ? AGW_CMD_TIMEOUT : AGW_CMD_DEVICE_ERROR;
+        }
+        if (answer[got] == '\n')
+            break;
+        if ((unsigned char)answer[got] < 0x20 || (unsigned char)answer[got] > 0x7e)
+            answer[got] = '?'; /* device text is untrusted */
+        got++;
+    }
+    *result = json_pack("{s:s%}", "reply", answer, got);
+    return AGW_CMD_OK;
+}
+
+static int skeleton_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+{
+    if (strcmp(verb, "reset") == 0)
+        return reset(dev, self(dev), args, result);
+    if (strcmp(verb, "ask") == 0)
+        return ask(dev, args, result);
+    return AGW_CMD_UNKNOWN_VERB;
+}
+
 static const struct agw_verb skeleton_verbs[] = {
     {"reset", "{\"type\":\"object\",\"properties\":{\"value\":{\"type\":\"integer\"}}}",
-     "set the counter (to value, default 0); replies {count}"},
+     "set the counter (to value, default 0), kept across restarts; replies {count}"},
+    {"ask", "{\"type\":\"object\",\"required\":[\"text\"],\"properties\":{\"text\":"
+            "{\"type\":\"string\",\"maxLength\":200}}}",
+     "serial: send text as a line, reply {reply} with the device's answer line (500 ms)"},
     {NULL, NULL, NULL},
 };
 
@@ -142,7 +204,8 @@ AGW_PLUGIN_DEFINE(
     .id = "skeleton",
     .device_class = "skeleton",
     .version = "1.0",
-    .description = "template plugin: a counter, text lines or HID reports, one command",
+    .description = "template plugin: a counter, text lines or HID reports, a command with "
+                   "saved state and one with request/response",
     .ids = skeleton_ids,
     .config_keys = skeleton_keys,
     .transports = AGW_TRANSPORT_BIT(AGW_TRANSPORT_NONE) | AGW_TRANSPORT_BIT(AGW_TRANSPORT_SERIAL) |

@@ -1,0 +1,79 @@
+"""The skeleton's own tests, as a new plugin's would be: an emulator on a pty, the real
+gateway, the events checked against their schemas, the verbs' answers and errors."""
+import os
+import sys
+import threading
+
+
+from agwtest import Gateway, Subscriber, validate_event  # noqa: E402
+from ptydev import PtyDevice  # noqa: E402
+
+
+class Echo(PtyDevice):
+    """Answers each line with "echo: <line>", unless told to stay silent."""
+
+    def __init__(self, link):
+        super().__init__(link)
+        self.silent = False
+
+    def start(self):
+        self.open_pty()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self):
+        import select
+        buf = b""
+        while not self.stopped.is_set():
+            try:
+                ready, _, _ = select.select([self.master], [], [], 0.1)
+                if not ready:
+                    continue
+                buf += os.read(self.master, 4096)
+            except (OSError, ValueError, TypeError):
+                return
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if not self.silent:
+                    os.write(self.master, b"echo: " + line + b"\n")
+
+
+def config(link):
+    return ("[device sk-1]\nplugin = skeleton\ntransport = serial\npath = %s\nbaud = 115200\n"
+            "interval_ms = 200\n" % link)
+
+
+def test_lines_counter_ask_and_reset(tmp_path):
+    dev = Echo(str(tmp_path / "ttySK")).start()
+    gw = Gateway(tmp_path, config(dev.link))
+    sub = Subscriber(gw.events, ["skeleton/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        validate_event("skeleton/sk-1/counter", sub.wait_topic("skeleton/sk-1/counter"))
+        dev.write(b"hello\n")
+        line = sub.wait_topic("skeleton/sk-1/line")
+        validate_event("skeleton/sk-1/line", line)
+        assert line["data"]["text"] == "hello"
+        reply = gw.send("sk-1", "skeleton.ask", {"text": "status?"})
+        assert reply["ok"] and reply["result"] == {"reply": "echo: status?"}, reply
+        dev.silent = True
+        reply = gw.send("sk-1", "skeleton.ask", {"text": "anyone?"})
+        assert reply["error"]["code"] == "timeout", reply
+        dev.silent = False
+        reply = gw.send("sk-1", "skeleton.ask", {"text": "a\nb"})
+        assert reply["error"]["code"] == "bad_args", reply
+        assert gw.send("sk-1", "skeleton.reset", {"value": 1000})["result"] == {"count": 1000}
+    finally:
+        gw.stop()
+    # saved state: the counter goes on from 1000 after a restart
+    sub2 = Subscriber(gw.events, ["skeleton/sk-1/counter"])
+    gw.start()
+    try:
+        sub2.catch_up(gw)
+        count = sub2.wait_topic("skeleton/sk-1/counter")["data"]["count"]
+        assert count > 1000, count
+    finally:
+        gw.stop()
+        dev.stop()
