@@ -70,7 +70,10 @@ def test_devices_verbs_lists_the_plugins_verb_table(tmp_path):
         reply = gw.request({"verb": "devices", "args": {"verbs": True}})
         verbs = reply["result"]["devices"][0]["verbs"]
         assert verbs == [{"verb": "skeleton.reset", "help": verbs[0]["help"],
-                          "args": {"type": "object", "properties": {"value": {"type": "integer"}}}}]
+                          "args": {"type": "object", "properties": {"value": {"type": "integer"}}}},
+                         {"verb": "skeleton.ask", "help": verbs[1]["help"],
+                          "args": {"type": "object", "required": ["text"], "properties":
+                                   {"text": {"type": "string", "maxLength": 200}}}}]
         assert "verbs" not in gw.request({"verb": "devices"})["result"]["devices"][0]
     finally:
         gw.stop()
