@@ -15,6 +15,7 @@
  * Usage: bench_bus BUILD_DIR   (prints a report; exits 0)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -203,7 +204,8 @@ struct gw {
     char events[64];
 };
 
-static int start_gateway(struct gw *g, const char *build, int journal)
+static int start_gateway(struct gw *g, const char *build, const char *gateway_extra,
+                         const char *extra)
 {
     snprintf(g->dir, sizeof(g->dir), "/tmp/agw-bench-XXXXXX");
     if (!mkdtemp(g->dir))
@@ -220,10 +222,10 @@ static int start_gateway(struct gw *g, const char *build, int journal)
     snprintf(g->events, sizeof(g->events), "tcp://127.0.0.1:47821");
     snprintf(text, sizeof(text),
              "[gateway]\nid = bench\nplugin_dir = %s/plugins\nstate_dir = %s/state\n"
-             "log_level = warning\nhotplug = no\n[bus]\nevents = %s\ncontrol = tcp://127.0.0.1:47822\n"
+             "log_level = warning\nhotplug = no\n%s[bus]\nevents = %s\ncontrol = tcp://127.0.0.1:47822\n"
              "history = 10000\n[device bench-1]\nplugin = skeleton\ntransport = serial\npath = %s\n"
              "baud = 115200\n%s",
-             build, g->dir, g->events, ttyname(slave), journal ? "" : "[journal]\nmax_mb = 0\n");
+             build, g->dir, gateway_extra, g->events, ttyname(slave), extra);
     FILE *f = fopen(cfg, "w");
     fputs(text, f);
     fclose(f);
@@ -386,7 +388,7 @@ static size_t gateway_run(struct gw *g, double *rate, double *p50, double *p99, 
     return event_size;
 }
 
-static double cpu_seconds(pid_t pid)
+static double process_cpu_seconds(pid_t pid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -404,7 +406,41 @@ static double cpu_seconds(pid_t pid)
     return (double)(utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
-static long peak_rss_kib(pid_t pid)
+/* The plugin hosts accessgwd started (isolation = process), by their parent pid. */
+static size_t children_of(pid_t parent, pid_t *out, size_t max)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    size_t n = 0;
+    while (d && (e = readdir(d)) && n < max) {
+        char path[300], buf[512];
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        FILE *f = e->d_name[0] >= '1' && e->d_name[0] <= '9' ? fopen(path, "r") : NULL;
+        if (!f)
+            continue;
+        int ppid = 0;
+        char *p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+        if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == parent)
+            out[n++] = (pid_t)atoi(e->d_name);
+        fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* accessgwd and its plugin hosts: the gateway's cost is what all of them spend. */
+static double cpu_seconds(pid_t pid)
+{
+    pid_t kids[16];
+    size_t n = children_of(pid, kids, 16);
+    double total = process_cpu_seconds(pid);
+    for (size_t i = 0; i < n; i++)
+        total += process_cpu_seconds(kids[i]);
+    return total;
+}
+
+static long process_peak_rss_kib(pid_t pid)
 {
     char path[64], line[256];
     snprintf(path, sizeof(path), "/proc/%d/status", pid);
@@ -418,6 +454,16 @@ static long peak_rss_kib(pid_t pid)
     return kib;
 }
 
+static long peak_rss_kib(pid_t pid)
+{
+    pid_t kids[16];
+    size_t n = children_of(pid, kids, 16);
+    long total = process_peak_rss_kib(pid);
+    for (size_t i = 0; i < n; i++)
+        total += process_peak_rss_kib(kids[i]);
+    return total;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -426,7 +472,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     struct gw g;
-    if (start_gateway(&g, argv[1], 1) < 0) {
+    if (start_gateway(&g, argv[1], "", "") < 0) {
         perror("bench: gateway");
         return 1;
     }
@@ -441,13 +487,22 @@ int main(int argc, char **argv)
     waitpid(g.pid, NULL, 0);
     double n_rate, n_p50, n_p99, n_cpu;
     struct gw nj;
-    if (start_gateway(&nj, argv[1], 0) < 0) {
+    if (start_gateway(&nj, argv[1], "", "[journal]\nmax_mb = 0\n") < 0) {
         perror("bench: gateway without journal");
         return 1;
     }
     gateway_run(&nj, &n_rate, &n_p50, &n_p99, &n_cpu);
     kill(nj.pid, SIGTERM);
     waitpid(nj.pid, NULL, 0);
+    double t_rate, t_p50, t_p99, t_cpu;
+    struct gw in_process;
+    if (start_gateway(&in_process, argv[1], "isolation = none\n", "") < 0) {
+        perror("bench: gateway with isolation = none");
+        return 1;
+    }
+    gateway_run(&in_process, &t_rate, &t_p50, &t_p99, &t_cpu);
+    kill(in_process.pid, SIGTERM);
+    waitpid(in_process.pid, NULL, 0);
     double r_rate, r_p50, r_p99, p_p50, p_p99, r_cpu;
     raw_run(event_size ? event_size : 330, &r_rate, &r_p50, &r_p99, &r_cpu);
     pty_baseline(event_size ? event_size : 330, &p_p50, &p_p99);
@@ -462,8 +517,11 @@ int main(int argc, char **argv)
     printf("%-34s %12s %10.1f %10.1f\n", "pty -> thread -> raw PUB->SUB", "-", p_p50, p_p99);
     printf("%-34s %12.0f %10.1f %10.1f\n", "gateway pty->plugin->bus->SUB", g_rate, g_p50, g_p99);
     printf("%-34s %12.0f %10.1f %10.1f\n", "  the same without the journal", n_rate, n_p50, n_p99);
+    printf("%-34s %12.0f %10.1f %10.1f\n", "  the same, plugin on a thread", t_rate, t_p50, t_p99);
+    printf("plugin process cost: %.0f%% of the throughput in one process; CPU %.2f us vs %.2f us "
+           "per event\n", 100.0 * (1.0 - g_rate / t_rate), g_cpu, t_cpu);
     printf("journal cost: %.0f%% of the throughput without it\n", 100.0 * (1.0 - g_rate / n_rate));
-    printf("CPU per event: gateway %.2f us (all its threads; %.2f us without the journal), raw "
+    printf("CPU per event: gateway %.2f us (all its threads and plugin hosts; %.2f us without the journal), raw "
            "libzmq publisher %.2f us per message: %.1fx (target <= 2x)\n",
            g_cpu, n_cpu, r_cpu, g_cpu / r_cpu);
     printf("throughput ratio gateway/raw: %.0f%% (target >= 50%%)\n", 100.0 * g_rate / r_rate);

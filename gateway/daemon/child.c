@@ -19,31 +19,41 @@
 /* A child that ran this long before it exited was healthy: its backoff starts over. */
 #define HEALTHY_MS 60000
 
-void child_init(struct child *c, const char *name, const char *config_path)
+void child_program_path(const char *name, char *out, size_t len)
 {
-    memset(c, 0, sizeof(*c));
-    snprintf(c->name, sizeof(c->name), "%s", name);
-    snprintf(c->config, sizeof(c->config), "%s", config_path);
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     self[n > 0 ? n : 0] = '\0';
     char *slash = strrchr(self, '/');
     if (slash)
         *slash = '\0';
-    snprintf(c->path, sizeof(c->path), "%s/%s", slash ? self : ".", name);
+    snprintf(out, len, "%s/%s", slash ? self : ".", name);
+}
+
+void child_init(struct child *c, const char *name, const char *config_path)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    snprintf(c->config, sizeof(c->config), "%s", config_path);
+    child_program_path(name, c->path, sizeof(c->path));
     c->backoff_ms = BACKOFF_MIN_MS;
 }
 
-static void exec_child(const struct child *c)
+pid_t child_spawn(char *const argv[], int keep_fd, int death_signal)
 {
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
     sigset_t all;
     sigemptyset(&all);
     pthread_sigmask(SIG_SETMASK, &all, NULL); /* the gateway's signalfd mask is not the child's */
     signal(SIGPIPE, SIG_DFL);
-    prctl(PR_SET_PDEATHSIG, SIGTERM); /* a gateway killed with -9 takes its helper along */
-    close_range(3, ~0U, 0);           /* devices, sockets and keys stay with the gateway */
-    execl(c->path, c->path, "--config", c->config, (char *)NULL);
-    fprintf(stderr, "accessgwd: cannot run %s: %s\n", c->path, strerror(errno));
+    prctl(PR_SET_PDEATHSIG, death_signal); /* a gateway killed with -9 takes its helpers along */
+    if (keep_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : keep_fd >= 0 && dup2(keep_fd, 3) < 0)
+        _exit(127);
+    close_range(keep_fd >= 0 ? 4 : 3, ~0U, 0); /* devices, sockets and keys stay with the gateway */
+    execv(argv[0], argv);
+    fprintf(stderr, "accessgwd: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
 }
 
@@ -51,15 +61,14 @@ void child_start_if_due(struct child *c)
 {
     if (!c->wanted || c->pid > 0 || ms_until(&c->start_at) > 0)
         return;
-    pid_t pid = fork();
+    char *argv[] = {c->path, "--config", c->config, NULL};
+    pid_t pid = child_spawn(argv, -1, SIGTERM);
     if (pid < 0) {
         log_err("%s: fork: %s", c->name, strerror(errno));
         monotonic_now(&c->start_at);
         add_ms(&c->start_at, c->backoff_ms);
         return;
     }
-    if (pid == 0)
-        exec_child(c);
     c->pid = pid;
     monotonic_now(&c->started);
     log_notice("%s started (pid %d)", c->name, (int)pid);

@@ -4,6 +4,7 @@
 #ifndef AGW_CHILD_H
 #define AGW_CHILD_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -18,6 +19,12 @@ struct child {
     struct timespec started;
 };
 
+/* Where the helper program `name` is: beside the running accessgwd. */
+void child_program_path(const char *name, char *out, size_t len);
+/* fork + exec argv[0] with a clean signal mask, only keep_fd (as fd 3; -1:
+ * none) and stdin/out/err inherited, and death_signal when accessgwd dies.
+ * The child's pid, or -1. */
+pid_t child_spawn(char *const argv[], int keep_fd, int death_signal);
 /* The program `name` installed beside the running accessgwd, run with --config. */
 void child_init(struct child *c, const char *name, const char *config_path);
 /* Wanted: started now or after its backoff; not wanted: stopped. */

@@ -14,7 +14,7 @@
 static const char *const gateway_keys[] = {"id", "plugin_dir", "plugin_path", "state_dir",
                                            "log_level",
                                            "hotplug", "heartbeat_ms", "insecure_files",
-                                           "command_timeout_ms", NULL};
+                                           "command_timeout_ms", "isolation", NULL};
 static const char *const bus_keys[] = {"events", "control", "private_events", "curve_secret_key",
                                        "authorized_keys", "history", "sndhwm", NULL};
 static const char *const journal_keys[] = {"max_mb", "max_days", "sync_ms", NULL};
@@ -193,6 +193,11 @@ static int load_gateway(struct ctx *c, const struct ini_section *s, struct gatew
         return -1;
     if (get_uint(c, s, "command_timeout_ms", 100, 600000, &conf->command_timeout_ms) < 0)
         return -1;
+    const struct ini_entry *iso = ini_find(s, "isolation");
+    if (iso && strcmp(iso->value, "process") != 0 && strcmp(iso->value, "none") != 0)
+        return fail(c, iso->line, "key 'isolation' in [gateway] must be process or none, not '%s'",
+                    iso->value);
+    conf->isolation = !iso || strcmp(iso->value, "process") == 0;
     return get_uint(c, s, "heartbeat_ms", 100, 3600000, &conf->heartbeat_ms);
 }
 
@@ -378,6 +383,7 @@ static void set_defaults(struct gateway_conf *conf)
     conf->state_dir = "/var/lib/accessgw";
     conf->log_level = 6;
     conf->hotplug = true;
+    conf->isolation = true;
     conf->heartbeat_ms = 1000;
     conf->command_timeout_ms = 10000;
     conf->events = "tcp://127.0.0.1:5560";

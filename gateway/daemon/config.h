@@ -58,6 +58,7 @@ struct gateway_conf {
     int log_level;
     bool hotplug;
     bool insecure_files; /* development only: trust_check findings are warnings */
+    bool isolation;      /* plugins run in accessgw-plugin-host processes (isolation = process) */
     unsigned heartbeat_ms;
     unsigned command_timeout_ms; /* a device command unanswered this long gets "timeout" */
     const char *events, *control, *private_events;

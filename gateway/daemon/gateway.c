@@ -30,6 +30,7 @@
 #include "monotonic.h"
 #include "signals.h"
 #include "mailbox.h"
+#include "plugin_proc.h"
 #include "state.h"
 #include "trust.h"
 
@@ -59,6 +60,8 @@ struct gateway {
     struct journal journal;
     bool journal_failure_reported;
     struct child web;                   /* accessgw-web, while [web] is configured */
+    struct plugin_procs procs;          /* accessgw-plugin-host children (isolation = process) */
+    bool isolated;                      /* as started: isolation changes at restart only */
     struct inflight *inflight;          /* device commands handed to workers, not yet answered */
     size_t n_inflight, cap_inflight;
     bool running;
@@ -179,12 +182,19 @@ static void add_device(struct gateway *g, const struct device_params *p)
     log_info("device %s attached (plugin %s, %s%s%s)", dev->id, dev->plugin->id,
              transport_name(dev->transport_kind), dev->path ? " " : "", dev->path ? dev->path : "");
     publish_device_event(g, dev->id, "attached", device_description(dev));
-    device_start(dev);
+    if (g->isolated)
+        procs_attach(&g->procs, dev);
+    else
+        device_start(dev);
 }
 
-static void retire_device(struct device *dev, bool removed)
+static void retire_device(struct gateway *g, struct device *dev, bool removed)
 {
-    if (!dev->retiring)
+    if (dev->retiring)
+        return;
+    if (g->isolated)
+        procs_detach(&g->procs, dev, removed);
+    else
         device_request_stop(dev, removed);
 }
 
@@ -251,7 +261,7 @@ static void reconcile(struct gateway *g)
         if (!dc || !device_matches_conf(dev, dc)) {
             log_info("device %s: %s; stopping it", dev->id,
                      dc ? "its section changed" : "its section is gone");
-            retire_device(dev, false);
+            retire_device(g, dev, false);
         }
     }
     for (size_t i = 0; i < g->conf.n_devices; i++)
@@ -330,7 +340,7 @@ static void on_hotplug_remove(void *ctx, const char *syspath)
         if (g->devs[i]->syspath && strcmp(g->devs[i]->syspath, syspath) == 0 &&
             !g->devs[i]->retiring) {
             log_info("device %s unplugged", g->devs[i]->id);
-            retire_device(g->devs[i], true);
+            retire_device(g, g->devs[i], true);
         }
 }
 
@@ -479,29 +489,46 @@ static void handle_exited(struct gateway *g, struct out_mail *m)
         reconcile(g);
 }
 
+/* Mail from a device worker, or from a plugin host process (plugin_proc.c). */
+static void handle_out_mail(struct gateway *g, struct out_mail *m)
+{
+    switch (m->kind) {
+    case OUT_EVENT:
+        if (m->data_json)
+            bus_publish_encoded(&g->bus, m->cls, m->device, m->event, true, m->data_json,
+                                &m->time);
+        else if (m->data)
+            bus_publish(&g->bus, m->cls, m->device, m->event, true, m->data, m->personal,
+                        &m->time);
+        m->data = NULL;
+        m->data_json = NULL;
+        break;
+    case OUT_REPLY: deliver_reply(g, m); break;
+    case OUT_DEGRADED: report_degraded(g, json_string_value(json_object_get(m->data, "reason"))); break;
+    case OUT_EXITED: handle_exited(g, m); break;
+    case OUT_CHANGED: break; /* read under the device's lock when asked */
+    }
+    json_decref(m->data);
+    free(m->data_json);
+    free(m);
+}
+
+static void deliver_mail(void *ctx, struct out_mail *m) { handle_out_mail(ctx, m); }
+
+static struct device **registry(void *ctx, size_t *n)
+{
+    struct gateway *g = ctx;
+    *n = g->n_devs;
+    return g->devs;
+}
+
 static void drain_outbox(struct gateway *g)
 {
     struct mail *all = mailbox_take_all(&g->outbox);
     while (all) {
         struct out_mail *m = (struct out_mail *)all;
         all = all->next;
-        switch (m->kind) {
-        case OUT_EVENT:
-            if (m->data_json)
-                bus_publish_encoded(&g->bus, m->cls, m->device, m->event, true, m->data_json,
-                                    &m->time);
-            else if (m->data)
-                bus_publish(&g->bus, m->cls, m->device, m->event, true, m->data, m->personal,
-                            &m->time);
-            m->data = NULL;
-            m->data_json = NULL;
-            break;
-        case OUT_REPLY: deliver_reply(g, m); break;
-        case OUT_DEGRADED: report_degraded(g, json_string_value(json_object_get(m->data, "reason"))); break;
-        case OUT_EXITED: handle_exited(g, m); break;
-        }
-        json_decref(m->data);
-        free(m);
+        handle_out_mail(g, m);
     }
     bus_flush(&g->bus);
 }
@@ -689,7 +716,11 @@ static void verb_for_device(struct gateway *g, struct control_request *req)
         control_reply_error(g->control, req->route, "internal", "out of memory");
         return;
     }
-    device_post_command(dev, req->device, strdup(dot + 1), json_incref(req->args), req->route);
+    if (g->isolated)
+        procs_command(&g->procs, dev, req->device, strdup(dot + 1), json_incref(req->args),
+                      req->route);
+    else
+        device_post_command(dev, req->device, strdup(dot + 1), json_incref(req->args), req->route);
 }
 
 static void handle_control(struct gateway *g)
@@ -866,8 +897,10 @@ static void reap_children(struct gateway *g)
 {
     int status;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+    if (g->web.pid > 0 && (pid = waitpid(g->web.pid, &status, WNOHANG)) > 0)
         child_reaped(&g->web, pid, status);
+    if (g->isolated)
+        procs_reap(&g->procs);
 }
 
 static void handle_signal(struct gateway *g)
@@ -971,9 +1004,12 @@ static void start_hotplug(struct gateway *g)
         hotplug_enumerate(g->hotplug, &g->plugins); /* the monitor already listens */
 }
 
+/* The plugin host processes' sockets come after the loop's own items. */
+#define MAX_PROC_ITEMS 64
+
 static void poll_once(struct gateway *g)
 {
-    zmq_pollitem_t items[6] = {
+    zmq_pollitem_t items[6 + MAX_PROC_ITEMS] = {
         {g->control, 0, ZMQ_POLLIN, 0},
         {NULL, g->outbox.fd, ZMQ_POLLIN, 0},
         {NULL, g->sigfd, ZMQ_POLLIN, 0},
@@ -991,6 +1027,8 @@ static void poll_once(struct gateway *g)
         ble_hotplug_process(g->ble); /* sd-bus may hold messages it already read */
         items[n++] = items[5];
     }
+    size_t first_proc = (size_t)n;
+    n += (int)procs_pollitems(&g->procs, items + n, MAX_PROC_ITEMS);
     long timeout = ms_until(&g->next_heartbeat);
     if (g->watchdog_usec && ms_until(&g->next_watchdog) < timeout)
         timeout = ms_until(&g->next_watchdog);
@@ -1006,6 +1044,9 @@ static void poll_once(struct gateway *g)
     long child_due = child_ms_until_start(&g->web);
     if (child_due >= 0 && child_due < timeout)
         timeout = child_due;
+    long proc_due = procs_ms_until_start(&g->procs);
+    if (proc_due >= 0 && proc_due < timeout)
+        timeout = proc_due;
     if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
         log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
         usleep(10000);
@@ -1013,6 +1054,8 @@ static void poll_once(struct gateway *g)
     }
     if (items[1].revents)
         drain_outbox(g);
+    procs_handle(&g->procs, items + first_proc, (size_t)n - first_proc);
+    bus_flush(&g->bus);
     if (items[0].revents)
         for (int i = 0; i < 64; i++) { /* a burst of requests cannot starve the rest */
             int events = 0;
@@ -1036,19 +1079,24 @@ static void poll_once(struct gateway *g)
     report_hung_devices(g);
     watch_journal(g);
     child_start_if_due(&g->web);
+    procs_start_due(&g->procs);
     ping_watchdog_if_due(g);
 }
 
 static void stop_devices(struct gateway *g)
 {
     for (size_t i = 0; i < g->n_devs; i++)
-        retire_device(g->devs[i], false);
+        retire_device(g, g->devs[i], false);
     struct timespec start;
     monotonic_now(&start);
     while (g->n_devs > 0 && elapsed_ms(&start) < STOP_GRACE_MS) {
-        zmq_pollitem_t item = {NULL, g->outbox.fd, ZMQ_POLLIN, 0};
-        zmq_poll(&item, 1, 100);
+        zmq_pollitem_t items[1 + MAX_PROC_ITEMS] = {{NULL, g->outbox.fd, ZMQ_POLLIN, 0}};
+        size_t n = 1 + procs_pollitems(&g->procs, items + 1, MAX_PROC_ITEMS);
+        zmq_poll(items, (int)n, 100);
         drain_outbox(g);
+        procs_handle(&g->procs, items + 1, n - 1);
+        procs_reap(&g->procs);
+        drain_outbox(g); /* what a plugin host that ended left */
     }
     if (g->n_devs > 0)
         log_err("%zu device(s) did not stop within %d ms; exiting anyway", g->n_devs, STOP_GRACE_MS);
@@ -1061,6 +1109,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
         stop_devices(g);
         publish_gateway_event(g, "stopped", json_pack("{s:I}", "seq", (json_int_t)g->bus.seq + 1));
     }
+    procs_close(&g->procs);
     hotplug_close(g->hotplug);
     ble_hotplug_close(g->ble);
     if (g->control)
@@ -1101,6 +1150,14 @@ int gateway_run(const char *config_path)
     }
     log_set_level(g.conf.log_level);
     device_set_state_dir(g.conf.state_dir);
+    g.isolated = g.conf.isolation;
+    struct proc_hooks hooks = {&g, deliver_mail, registry, &g.outbox};
+    if (procs_init(&g.procs, &g.plugins, &hooks, g.conf.state_dir, g.conf.log_level,
+                   g.conf.command_timeout_ms) < 0) {
+        log_err("out of memory");
+        shutdown_gateway(&g, false);
+        return 1;
+    }
     if (transports_global_init() < 0 || open_bus(&g, err, sizeof(err)) < 0) {
         log_err("%s", err);
         shutdown_gateway(&g, false);

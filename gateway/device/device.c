@@ -35,7 +35,7 @@ static char *state_dir_value;
 void device_set_state_dir(const char *dir)
 {
     free(state_dir_value);
-    state_dir_value = strdup(dir);
+    state_dir_value = dir ? strdup(dir) : NULL;
 }
 
 void clock_now(struct timespec *ts) { clock_gettime(CLOCK_REALTIME, ts); }
@@ -297,9 +297,17 @@ static int host_emit(struct agw_device *d, const char *event, json_t *data)
     return 0;
 }
 
+static void post_changed(struct device *dev)
+{
+    struct out_mail *m = out_new(dev, OUT_CHANGED);
+    if (m)
+        mailbox_post(dev->outbox, &m->link);
+}
+
 /* From the worker, or from the main loop's hang watch: read under the lock. */
 static void publish_state(struct device *dev)
 {
+    post_changed(dev);
     pthread_mutex_lock(&dev->lock);
     json_t *data = json_pack("{s:s, s:s}", "state", device_state_name(dev->state), "reason",
                              dev->reason);
@@ -550,6 +558,7 @@ static void host_set_info(struct agw_device *d, const char *key, const char *val
     else
         json_object_del(dev->info, key);
     pthread_mutex_unlock(&dev->lock);
+    post_changed(dev);
 }
 
 static bool child_known(struct device *dev, const char *id)
@@ -583,6 +592,7 @@ static int host_add_child(struct agw_device *d, const char *child_id, const char
     }
     pthread_mutex_unlock(&dev->lock);
     if (r == 0) {
+        post_changed(dev);
         json_t *data = json_pack("{s:s, s:s, s:s, s:b, s:s}", "plugin", dev->plugin->id, "class",
                                  dev->plugin->device_class, "transport",
                                  transport_name(dev->transport_kind), "hotplug", 0, "parent", dev->id);

@@ -17,7 +17,10 @@
 #define DEVICE_REASON_MAX 160
 
 /* worker -> main */
-enum out_kind { OUT_EVENT, OUT_REPLY, OUT_EXITED, OUT_DEGRADED };
+/* OUT_CHANGED: the device's state, info or children changed (a plugin host
+ * process sends them to accessgwd; in one process the main loop reads them
+ * under the lock and ignores this). */
+enum out_kind { OUT_EVENT, OUT_REPLY, OUT_EXITED, OUT_DEGRADED, OUT_CHANGED };
 struct out_mail {
     struct mail link;
     enum out_kind kind;

@@ -3,6 +3,7 @@ process, real ZeroMQ sockets (pyzmq), and the project's JSON Schemas."""
 import glob
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -111,7 +112,14 @@ class Gateway:
                 self.proc.wait()
         if self.proc:
             self.log.close()
-        return self.proc.returncode if self.proc else None
+        if not self.proc:
+            return None
+        # plugin hosts share this log: one that did not end cleanly (a sanitizer's exit
+        # code, a crash in close()) fails the stop as accessgwd's own exit code would
+        if self.proc.returncode == 0 and re.search(
+                r"while stopping|ERROR: (Address|Leak)Sanitizer|runtime error:", self.log_text()):
+            return 99
+        return self.proc.returncode
 
     def log_text(self):
         try:

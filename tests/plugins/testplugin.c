@@ -3,7 +3,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <accessgw/plugin.h>
 
 #ifndef PLUGIN_ID
@@ -12,6 +14,16 @@
 
 #if defined(VARIANT_HANG)
 static const struct agw_host *hang_host;
+
+/* crash = segv | abort: how this plugin dies where crash_in says (open, timer,
+ * command).  The handler is reset first so that the signal is the same under
+ * ASan, which would otherwise turn a SIGSEGV into its report and an abort. */
+static void die(const char *how)
+{
+    int sig = how && strcmp(how, "abort") == 0 ? SIGABRT : SIGSEGV;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 #endif
 __attribute__((unused)) static int t_open(struct agw_device *dev, const struct agw_host *host)
 {
@@ -20,7 +32,14 @@ __attribute__((unused)) static int t_open(struct agw_device *dev, const struct a
      * first on_timer(): the host must report it and keep every other device
      * working. */
     const char *ms = host->config(dev, "hang_ms"), *in = host->config(dev, "hang_in");
+    const char *crash_in = host->config(dev, "crash_in");
+    if (crash_in && strcmp(crash_in, "open") == 0)
+        die(host->config(dev, "crash"));
     useconds_t us = (useconds_t)(ms ? atoi(ms) : 0) * 1000;
+    if (crash_in && strcmp(crash_in, "timer") == 0) {
+        in = "timer";
+        us = 0;
+    }
     if (in && in[0] == 't') {
         host->set_userdata(dev, (void *)(uintptr_t)us);
         host->set_timer(dev, 200);
@@ -33,13 +52,26 @@ __attribute__((unused)) static int t_open(struct agw_device *dev, const struct a
     return 0;
 }
 #if defined(VARIANT_HANG)
-static const char *const t_keys[] = {"hang_ms", "hang_in", NULL};
+static const char *const t_keys[] = {"hang_ms", "hang_in", "crash_in", "crash", NULL};
 
 static void t_timer(struct agw_device *dev)
 {
+    const char *crash_in = hang_host->config(dev, "crash_in");
+    if (crash_in && strcmp(crash_in, "timer") == 0)
+        die(hang_host->config(dev, "crash"));
     useconds_t us = (useconds_t)(uintptr_t)hang_host->userdata(dev);
     hang_host->set_userdata(dev, NULL); /* once */
     usleep(us);
+}
+
+static int t_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+{
+    (void)args, (void)result;
+    if (strcmp(verb, "crash") == 0)
+        die(hang_host->config(dev, "crash"));
+    if (strcmp(verb, "echo") == 0)
+        return AGW_CMD_OK;
+    return AGW_CMD_UNKNOWN_VERB;
 }
 #endif
 __attribute__((unused)) static void t_close(struct agw_device *dev) { (void)dev; }
@@ -81,6 +113,7 @@ __attribute__((visibility("default"))) const struct agw_plugin agw_plugin = {
 #if defined(VARIANT_HANG)
     .config_keys = t_keys,
     .on_timer = t_timer,
+    .command = t_command,
 #endif
 };
 #endif

@@ -1,0 +1,96 @@
+/*
+ * The plugin link: what accessgwd and a plugin host process (one per plugin,
+ * docs/PROCESSES.md) say to each other over their SOCK_SEQPACKET socketpair.
+ * A pure codec, no I/O.
+ *
+ * A record (one send) holds one or more messages, each
+ *     u32 length (of what follows, little-endian) | u8 type | fields
+ * with strings as u16 length + bytes + NUL (no NUL inside), JSON texts as
+ * u32 length + bytes + NUL, numbers little-endian.  Hand-written rather than
+ * JSON or czmq's zproto because the parent must treat every byte from a child
+ * as hostile (a plugin may be broken or closed source): this format has one
+ * bounds-checked reader, and events cross it without being parsed again.
+ */
+#ifndef AGW_PLINK_H
+#define AGW_PLINK_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Biggest record either side sends or accepts (the socket buffer is set to hold it). */
+#define PLINK_RECORD_MAX (192 * 1024)
+/* A record is sent once it holds this much, so a flood of events costs one send per batch. */
+#define PLINK_BATCH_BYTES (56 * 1024)
+#define PLINK_MAX_SETTINGS 256
+
+enum plink_type {
+    /* accessgwd -> plugin host */
+    PLINK_ATTACH = 1, /* start a device */
+    PLINK_DETACH,     /* stop it (removed: the hardware is gone) */
+    PLINK_COMMAND,    /* a device verb; the reply carries the token back */
+    /* plugin host -> accessgwd */
+    PLINK_EVENT = 16, /* publish <cls>/<subject>/<event> */
+    PLINK_REPLY,      /* the answer to a command */
+    PLINK_EXITED,     /* a device's worker has stopped */
+    PLINK_DEGRADED,   /* durability lost (a state file could not be written) */
+    PLINK_SNAPSHOT,   /* a device's state, info and children, after any change */
+};
+
+struct plink_setting {
+    const char *key, *value, *where; /* where: "" when none */
+};
+
+struct plink_attach {
+    const char *id, *path, *location, *syspath; /* "" when none */
+    uint8_t transport;
+    uint32_t baud;
+    uint16_t n_settings;
+    struct plink_setting settings[PLINK_MAX_SETTINGS];
+};
+
+/* One decoded message.  Strings and texts point into the record (they are
+ * NUL-terminated there); json may be "" when a message has none. */
+struct plink_msg {
+    enum plink_type type;
+    const char *device;  /* every type but DEGRADED */
+    const char *s1, *s2; /* COMMAND: target, verb. EVENT: cls, event. SNAPSHOT: reason */
+    const char *json;    /* COMMAND: args. EVENT: data. REPLY: result. SNAPSHOT: info */
+    const char *json2;   /* SNAPSHOT: children (an array of {id, location}) */
+    const char *reason;  /* DEGRADED */
+    uint64_t token;      /* COMMAND, REPLY */
+    int64_t sec;         /* EVENT: the time the device saw it */
+    uint32_t nsec;
+    int32_t status;      /* REPLY: enum agw_cmd_status. SNAPSHOT: enum agw_state */
+    bool flag;           /* DETACH: removed. EVENT: holds personal fields */
+    struct plink_attach *attach; /* ATTACH, in caller-provided storage */
+};
+
+/* A record being written.  Appends fail (and stay failed) past `cap`. */
+struct plink_writer {
+    uint8_t *buf;
+    size_t len, cap;
+    bool overflow;
+};
+
+void plink_writer_init(struct plink_writer *w, uint8_t *buf, size_t cap);
+/* Each appends one message; false (and nothing appended) when it does not fit. */
+bool plink_put_attach(struct plink_writer *w, const struct plink_attach *a);
+bool plink_put_detach(struct plink_writer *w, const char *device, bool removed);
+bool plink_put_command(struct plink_writer *w, const char *device, const char *target,
+                       const char *verb, uint64_t token, const char *args_json);
+bool plink_put_event(struct plink_writer *w, const char *subject, const char *cls,
+                     const char *event, bool personal, int64_t sec, uint32_t nsec,
+                     const char *data_json);
+bool plink_put_reply(struct plink_writer *w, const char *device, uint64_t token, int32_t status,
+                     const char *result_json);
+bool plink_put_exited(struct plink_writer *w, const char *device);
+bool plink_put_degraded(struct plink_writer *w, const char *reason);
+bool plink_put_snapshot(struct plink_writer *w, const char *device, int32_t state,
+                        const char *reason, const char *info_json, const char *children_json);
+
+/* Reads the message at *off of a record into *m and moves *off past it.
+ * 1: a message; 0: the record is done; -1: malformed, with the byte offset
+ * and what is wrong in err (nothing after it can be trusted). */
+int plink_next(const uint8_t *rec, size_t len, size_t *off, struct plink_msg *m,
+               struct plink_attach *attach_storage, char *err, size_t errlen);
+#endif

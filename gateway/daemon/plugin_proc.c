@@ -1,0 +1,623 @@
+#define _GNU_SOURCE /* sigabbrev_np */
+#include "plugin_proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "config.h"
+#include "envelope.h"
+#include "log.h"
+#include "monotonic.h"
+#include "plink.h"
+
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+#define HEALTHY_MS 60000
+/* Records read from one child per turn of the loop: one flooding family
+ * cannot starve the others or the control socket. */
+#define RECORDS_PER_TURN 32
+/* A child's commands that may wait unanswered: more is a child not reading. */
+#define PENDING_MAX 4096
+
+int procs_init(struct plugin_procs *ps, const struct plugin_set *set, const struct proc_hooks *hooks,
+               const char *state_dir, int log_level, unsigned hang_ms)
+{
+    memset(ps, 0, sizeof(*ps));
+    ps->items = calloc(set->n ? set->n : 1, sizeof(*ps->items));
+    ps->in = malloc(PLINK_RECORD_MAX);
+    ps->out = malloc(PLINK_RECORD_MAX);
+    ps->state_dir = strdup(state_dir);
+    if (!ps->items || !ps->in || !ps->out || !ps->state_dir)
+        return -1;
+    ps->n = set->n;
+    for (size_t i = 0; i < set->n; i++)
+        ps->items[i] = (struct plugin_proc){.plugin = &set->items[i], .sock = -1,
+                                            .backoff_ms = BACKOFF_MIN_MS};
+    ps->hooks = *hooks;
+    ps->log_level = log_level;
+    ps->hang_ms = hang_ms;
+    child_program_path("accessgw-plugin-host", ps->program, sizeof(ps->program));
+    return 0;
+}
+
+static struct plugin_proc *proc_of(struct plugin_procs *ps, const struct agw_plugin *desc)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->items[i].plugin->desc == desc)
+            return &ps->items[i];
+    return NULL;
+}
+
+static bool running(const struct plugin_proc *p) { return p->sock >= 0; }
+
+/* ---- mail for the gateway ---- */
+
+static struct out_mail *mail_for(const char *device, enum out_kind kind)
+{
+    struct out_mail *m = calloc(1, sizeof(*m));
+    if (m) {
+        m->kind = kind;
+        snprintf(m->device, sizeof(m->device), "%s", device);
+        clock_now(&m->time);
+    }
+    return m;
+}
+
+static void post_later(struct plugin_procs *ps, struct out_mail *m)
+{
+    if (m)
+        mailbox_post(ps->hooks.outbox, &m->link);
+}
+
+static struct out_mail *reply_mail(const char *device, void *route, int status, const char *message)
+{
+    struct out_mail *m = mail_for(device, OUT_REPLY);
+    if (m) {
+        m->route = route;
+        m->status = status;
+        m->data = json_pack("{s:s}", "message", message);
+    }
+    return m;
+}
+
+/* ---- to a child ---- */
+
+static void send_record(struct plugin_proc *p, const uint8_t *buf, size_t len)
+{
+    if (!running(p))
+        return;
+    if (!p->queue && send(p->sock, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
+        return;
+    /* The child is busy: the record waits (bounded: commands are, per device). */
+    struct queued_record *q = malloc(sizeof(*q) + len);
+    if (!q) {
+        log_err("plugin %s: out of memory queueing for its host", p->plugin->desc->id);
+        return;
+    }
+    q->next = NULL;
+    q->len = len;
+    memcpy(q->bytes, buf, len);
+    if (p->queue_tail)
+        p->queue_tail->next = q;
+    else
+        p->queue = q;
+    p->queue_tail = q;
+}
+
+static void flush_queue(struct plugin_proc *p)
+{
+    while (p->queue) {
+        struct queued_record *q = p->queue;
+        if (send(p->sock, q->bytes, q->len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)q->len)
+            return;
+        p->queue = q->next;
+        if (!p->queue)
+            p->queue_tail = NULL;
+        free(q);
+    }
+}
+
+static void drop_queue(struct plugin_proc *p)
+{
+    while (p->queue) {
+        struct queued_record *q = p->queue;
+        p->queue = q->next;
+        free(q);
+    }
+    p->queue_tail = NULL;
+}
+
+static void send_attach(struct plugin_procs *ps, struct plugin_proc *p, struct device *dev)
+{
+    static struct plink_attach a;
+    a = (struct plink_attach){.id = dev->id, .path = dev->path ? dev->path : "",
+                              .location = dev->location ? dev->location : "",
+                              .syspath = dev->syspath ? dev->syspath : "",
+                              .transport = (uint8_t)dev->transport_kind, .baud = dev->baud};
+    for (size_t i = 0; i < dev->n_settings && a.n_settings < PLINK_MAX_SETTINGS; i++)
+        a.settings[a.n_settings++] = (struct plink_setting){
+            dev->settings[i].key, dev->settings[i].value,
+            dev->settings[i].where ? dev->settings[i].where : ""};
+    struct plink_writer w;
+    plink_writer_init(&w, ps->out, PLINK_RECORD_MAX);
+    if (dev->n_settings > PLINK_MAX_SETTINGS || !plink_put_attach(&w, &a)) {
+        log_err("device %s: its settings are too many or too long to hand to its plugin host",
+                dev->id);
+        return;
+    }
+    send_record(p, w.buf, w.len);
+}
+
+/* ---- starting and losing a child ---- */
+
+static struct device **devices_of(struct plugin_procs *ps, struct plugin_proc *p, size_t *n_out)
+{
+    size_t n;
+    struct device **all = ps->hooks.devices(ps->hooks.ctx, &n);
+    struct device **mine = calloc(n + 1, sizeof(*mine));
+    size_t k = 0;
+    for (size_t i = 0; mine && i < n; i++)
+        if (all[i]->plugin == p->plugin->desc)
+            mine[k++] = all[i];
+    *n_out = k;
+    return mine;
+}
+
+static void start(struct plugin_procs *ps, struct plugin_proc *p)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        log_err("plugin %s: socketpair: %s", p->plugin->desc->id, strerror(errno));
+        add_ms(&p->start_at, p->backoff_ms);
+        return;
+    }
+    char level[16], hang[16];
+    snprintf(level, sizeof(level), "%d", ps->log_level);
+    snprintf(hang, sizeof(hang), "%u", ps->hang_ms);
+    char *argv[] = {ps->program, "--plugin", p->plugin->path, "--state-dir", ps->state_dir,
+                    "--log-level", level, "--hang-ms", hang, NULL};
+    pid_t pid = child_spawn(argv, sv[1], SIGKILL);
+    close(sv[1]);
+    if (pid < 0) {
+        log_err("plugin %s: fork: %s", p->plugin->desc->id, strerror(errno));
+        close(sv[0]);
+        monotonic_now(&p->start_at);
+        add_ms(&p->start_at, p->backoff_ms);
+        return;
+    }
+    p->pid = pid;
+    p->sock = sv[0];
+    fcntl(p->sock, F_SETFL, fcntl(p->sock, F_GETFL) | O_NONBLOCK);
+    monotonic_now(&p->started);
+    log_info("plugin %s runs in process %d", p->plugin->desc->id, (int)pid);
+    size_t n;
+    struct device **mine = devices_of(ps, p, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!mine[i]->retiring)
+            send_attach(ps, p, mine[i]);
+    free(mine);
+}
+
+static void describe_end(int status, char *why, size_t len)
+{
+    if (WIFSIGNALED(status)) {
+        const char *abbrev = sigabbrev_np(WTERMSIG(status));
+        snprintf(why, len, "plugin crashed: SIG%s", abbrev ? abbrev : "?");
+    } else if (WIFEXITED(status)) {
+        snprintf(why, len, "plugin host exited with status %d", WEXITSTATUS(status));
+    } else {
+        snprintf(why, len, "plugin host ended");
+    }
+}
+
+/* The child's end, however it came: its status when it has one (within a
+ * moment of its socket closing), else it is killed. */
+static int collect(struct plugin_proc *p, bool kill_now)
+{
+    int status = 0;
+    if (kill_now)
+        kill(p->pid, SIGKILL);
+    for (int waited = 0; waited < 500; waited += 5) {
+        if (waitpid(p->pid, &status, WNOHANG) == p->pid)
+            return status;
+        usleep(5000);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &status, 0);
+    return status;
+}
+
+static void set_mirror_error(struct device *dev, const char *why)
+{
+    pthread_mutex_lock(&dev->lock);
+    dev->state = AGW_STATE_ERROR;
+    snprintf(dev->reason, sizeof(dev->reason), "%s", why);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+static void publish_lost(struct plugin_procs *ps, struct device *dev, const char *why)
+{
+    set_mirror_error(dev, why);
+    struct out_mail *m = mail_for(dev->id, OUT_EVENT);
+    if (!m)
+        return;
+    snprintf(m->cls, sizeof(m->cls), "device");
+    snprintf(m->event, sizeof(m->event), "state");
+    json_t *o = json_pack("{s:s, s:s}", "state", "error", "reason", why);
+    m->data_json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    post_later(ps, m);
+}
+
+/* why: NULL when the child's exit status tells it. */
+static void lose(struct plugin_procs *ps, struct plugin_proc *p, const char *why, int status)
+{
+    char reason[DEVICE_REASON_MAX];
+    if (why)
+        snprintf(reason, sizeof(reason), "%s", why);
+    else
+        describe_end(status, reason, sizeof(reason));
+    close(p->sock);
+    p->sock = -1;
+    p->pid = 0;
+    drop_queue(p);
+    if (elapsed_ms(&p->started) > HEALTHY_MS)
+        p->backoff_ms = BACKOFF_MIN_MS;
+    size_t n;
+    struct device **mine = devices_of(ps, p, &n);
+    log_err("plugin %s: %s; its %zu device(s) are down, starting it again in %u ms",
+            p->plugin->desc->id, reason, n, p->backoff_ms);
+    for (size_t i = 0; i < n; i++)
+        if (mine[i]->retiring)
+            post_later(ps, mail_for(mine[i]->id, OUT_EXITED));
+        else
+            publish_lost(ps, mine[i], reason);
+    free(mine);
+    for (size_t i = 0; i < p->n_pending; i++)
+        post_later(ps, reply_mail(p->pending[i].device, p->pending[i].route, AGW_CMD_DEVICE_ERROR,
+                                  reason));
+    p->n_pending = 0;
+    monotonic_now(&p->start_at);
+    add_ms(&p->start_at, p->backoff_ms);
+    p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+}
+
+void procs_start_due(struct plugin_procs *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        struct plugin_proc *p = &ps->items[i];
+        if (p->wanted && !running(p) && ms_until(&p->start_at) == 0)
+            start(ps, p);
+    }
+}
+
+long procs_ms_until_start(const struct plugin_procs *ps)
+{
+    long t = -1;
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct plugin_proc *p = &ps->items[i];
+        if (p->wanted && !running(p) && (t < 0 || ms_until(&p->start_at) < t))
+            t = ms_until(&p->start_at);
+    }
+    return t;
+}
+
+void procs_reap(struct plugin_procs *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        struct plugin_proc *p = &ps->items[i];
+        int status;
+        if (running(p) && waitpid(p->pid, &status, WNOHANG) == p->pid)
+            lose(ps, p, NULL, status);
+    }
+}
+
+/* ---- the gateway's requests ---- */
+
+void procs_attach(struct plugin_procs *ps, struct device *dev)
+{
+    struct plugin_proc *p = proc_of(ps, dev->plugin);
+    if (!p)
+        return;
+    p->wanted = true;
+    if (running(p))
+        send_attach(ps, p, dev);
+    else
+        procs_start_due(ps); /* attaches it with the others, now or after the backoff */
+}
+
+void procs_detach(struct plugin_procs *ps, struct device *dev, bool removed)
+{
+    struct plugin_proc *p = proc_of(ps, dev->plugin);
+    dev->retiring = true;
+    if (!p || !running(p)) {
+        post_later(ps, mail_for(dev->id, OUT_EXITED));
+        return;
+    }
+    uint8_t buf[256];
+    struct plink_writer w;
+    plink_writer_init(&w, buf, sizeof(buf));
+    if (plink_put_detach(&w, dev->id, removed))
+        send_record(p, w.buf, w.len);
+}
+
+void procs_command(struct plugin_procs *ps, struct device *dev, const char *target, char *verb,
+                   json_t *args, void *route)
+{
+    struct plugin_proc *p = proc_of(ps, dev->plugin);
+    char *args_json = args ? json_dumps(args, JSON_COMPACT) : NULL;
+    json_decref(args);
+    bool room = p && p->n_pending < PENDING_MAX;
+    if (room && p->n_pending == p->cap_pending) {
+        size_t cap = p->cap_pending ? p->cap_pending * 2 : 16;
+        struct pending_command *grown = realloc(p->pending, cap * sizeof(*grown));
+        room = grown != NULL;
+        if (grown) {
+            p->pending = grown;
+            p->cap_pending = cap;
+        }
+    }
+    if (!p || !running(p) || !room) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "plugin %s is restarting; try again in %ld ms",
+                 dev->plugin->id, p && !running(p) ? ms_until(&p->start_at) + 500 : 1000);
+        post_later(ps, reply_mail(dev->id, route, AGW_CMD_BUSY, msg));
+    } else {
+        uint64_t token = ++ps->next_token;
+        struct pending_command *c = &p->pending[p->n_pending++];
+        c->token = token;
+        c->route = route;
+        snprintf(c->device, sizeof(c->device), "%s", dev->id);
+        struct plink_writer w;
+        plink_writer_init(&w, ps->out, PLINK_RECORD_MAX);
+        if (plink_put_command(&w, dev->id, target, verb, token, args_json))
+            send_record(p, w.buf, w.len);
+    }
+    free(args_json);
+    free(verb);
+}
+
+/* ---- from a child: every field is checked, a child may be broken ---- */
+
+static struct device *device_of(struct plugin_procs *ps, struct plugin_proc *p, const char *id,
+                                bool children_too)
+{
+    size_t n;
+    struct device **all = ps->hooks.devices(ps->hooks.ctx, &n);
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->plugin == p->plugin->desc &&
+            (strcmp(all[i]->id, id) == 0 || (children_too && device_has_child(all[i], id))))
+            return all[i];
+    return NULL;
+}
+
+static json_t *parse_object(const char *text)
+{
+    json_t *o = text[0] ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    if (o && !json_is_object(o)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static const char *take_event(struct plugin_procs *ps, struct plugin_proc *p,
+                              const struct plink_msg *m)
+{
+    const struct agw_plugin *desc = p->plugin->desc;
+    bool own_class = strcmp(m->s1, desc->device_class) == 0;
+    bool device_event = strcmp(m->s1, "device") == 0 &&
+                        (strcmp(m->s2, "state") == 0 || strcmp(m->s2, "attached") == 0);
+    if (!own_class && !device_event)
+        return "an event of another class";
+    if (!envelope_valid_name(m->s2) || !device_of(ps, p, m->device, true))
+        return "an event of a device it does not run";
+    json_t *data = parse_object(m->json);
+    if (!data)
+        return "event data that is not a JSON object";
+    struct out_mail *out = mail_for(m->device, OUT_EVENT);
+    if (!out) {
+        json_decref(data);
+        return NULL;
+    }
+    snprintf(out->cls, sizeof(out->cls), "%s", m->s1);
+    snprintf(out->event, sizeof(out->event), "%s", m->s2);
+    out->time = (struct timespec){(time_t)m->sec, (long)m->nsec};
+    /* Whether to mask is the plugin's declaration, never the child's say. */
+    out->personal = own_class ? desc->personal : NULL;
+    if (out->personal) {
+        out->data = data;
+    } else {
+        out->data_json = strdup(m->json); /* checked above, published as the child encoded it */
+        json_decref(data);
+    }
+    ps->hooks.deliver(ps->hooks.ctx, out);
+    return NULL;
+}
+
+static const char *take_reply(struct plugin_procs *ps, struct plugin_proc *p,
+                              const struct plink_msg *m)
+{
+    size_t i = 0;
+    while (i < p->n_pending && p->pending[i].token != m->token)
+        i++;
+    if (i == p->n_pending || strcmp(p->pending[i].device, m->device) != 0)
+        return "an answer to a command it was not given";
+    struct pending_command c = p->pending[i];
+    p->pending[i] = p->pending[--p->n_pending];
+    int status = m->status <= 0 && m->status >= AGW_CMD_UNSUPPORTED ? m->status : AGW_CMD_DEVICE_ERROR;
+    struct out_mail *out = mail_for(c.device, OUT_REPLY);
+    if (!out)
+        return NULL;
+    out->route = c.route;
+    out->status = status;
+    out->data = parse_object(m->json);
+    ps->hooks.deliver(ps->hooks.ctx, out);
+    return NULL;
+}
+
+static const char *take_snapshot(struct plugin_procs *ps, struct plugin_proc *p,
+                                 const struct plink_msg *m)
+{
+    struct device *dev = device_of(ps, p, m->device, false);
+    json_t *info = parse_object(m->json);
+    json_t *children = json_loads(m->json2, 0, NULL);
+    size_t n = json_array_size(children);
+    struct device_child *list = calloc(n + 1, sizeof(*list));
+    const char *bad = !dev                                  ? "the state of a device it does not run"
+                      : m->status < 0 || m->status > AGW_STATE_ERROR ? "an unknown state"
+                      : !info || !json_is_array(children) || !list   ? "device info that is not JSON"
+                                                                     : NULL;
+    for (size_t i = 0; !bad && i < n; i++) {
+        json_t *c = json_array_get(children, i);
+        const char *id = json_string_value(json_object_get(c, "id"));
+        const char *loc = json_string_value(json_object_get(c, "location"));
+        if (!id || strlen(id) > DEVICE_ID_MAX || !config_valid_name(id) || !loc)
+            bad = "a child device with a bad id";
+        else {
+            snprintf(list[i].id, sizeof(list[i].id), "%s", id);
+            snprintf(list[i].location, sizeof(list[i].location), "%s", loc);
+        }
+    }
+    if (!bad) {
+        pthread_mutex_lock(&dev->lock);
+        dev->state = (enum agw_state)m->status;
+        snprintf(dev->reason, sizeof(dev->reason), "%s", m->s1);
+        json_decref(dev->info);
+        dev->info = info;
+        info = NULL;
+        free(dev->children);
+        dev->children = list;
+        dev->n_children = n;
+        list = NULL;
+        pthread_mutex_unlock(&dev->lock);
+    }
+    json_decref(info);
+    json_decref(children);
+    free(list);
+    return bad;
+}
+
+static const char *take(struct plugin_procs *ps, struct plugin_proc *p, const struct plink_msg *m)
+{
+    switch (m->type) {
+    case PLINK_EVENT: return take_event(ps, p, m);
+    case PLINK_REPLY: return take_reply(ps, p, m);
+    case PLINK_SNAPSHOT: return take_snapshot(ps, p, m);
+    case PLINK_DEGRADED: {
+        struct out_mail *out = mail_for("", OUT_DEGRADED);
+        if (out) {
+            out->data = json_pack("{s:s}", "reason", m->reason);
+            ps->hooks.deliver(ps->hooks.ctx, out);
+        }
+        return NULL;
+    }
+    case PLINK_EXITED: {
+        struct device *dev = device_of(ps, p, m->device, false);
+        if (!dev)
+            return "the end of a device it does not run";
+        if (!dev->retiring) {
+            set_mirror_error(dev, "the plugin host could not start the device");
+            return NULL;
+        }
+        ps->hooks.deliver(ps->hooks.ctx, mail_for(m->device, OUT_EXITED));
+        return NULL;
+    }
+    default: return "a message only accessgwd sends";
+    }
+}
+
+/* false when the child is gone or was stopped for what it said */
+static bool read_records(struct plugin_procs *ps, struct plugin_proc *p)
+{
+    for (int k = 0; k < RECORDS_PER_TURN; k++) {
+        ssize_t n = recv(p->sock, ps->in, PLINK_RECORD_MAX, MSG_DONTWAIT | MSG_TRUNC);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return true;
+        if (n <= 0) {
+            lose(ps, p, NULL, collect(p, false));
+            return false;
+        }
+        char err[200], why[300];
+        if (n > PLINK_RECORD_MAX) {
+            snprintf(err, sizeof(err), "a record of %zd bytes (at most %d)", n, PLINK_RECORD_MAX);
+        } else {
+            struct plink_msg m;
+            size_t off = 0;
+            int r;
+            const char *bad = NULL;
+            while (!bad && (r = plink_next(ps->in, (size_t)n, &off, &m, NULL, err, sizeof(err))) > 0)
+                bad = take(ps, p, &m);
+            if (!bad && r == 0)
+                continue;
+            if (bad)
+                snprintf(err, sizeof(err), "%s (%.64s)", bad, m.device);
+        }
+        snprintf(why, sizeof(why), "plugin host stopped: it sent %s", err);
+        log_err("plugin %s (process %d): %s", p->plugin->desc->id, (int)p->pid, why);
+        lose(ps, p, why, collect(p, true));
+        return false;
+    }
+    return true;
+}
+
+size_t procs_pollitems(struct plugin_procs *ps, zmq_pollitem_t *items, size_t max)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < ps->n && k < max; i++)
+        if (running(&ps->items[i]))
+            items[k++] = (zmq_pollitem_t){NULL, ps->items[i].sock,
+                                          (short)(ZMQ_POLLIN | (ps->items[i].queue ? ZMQ_POLLOUT : 0)), 0};
+    return k;
+}
+
+void procs_handle(struct plugin_procs *ps, const zmq_pollitem_t *items, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!items[k].revents)
+            continue;
+        for (size_t i = 0; i < ps->n; i++) {
+            struct plugin_proc *p = &ps->items[i];
+            if (!running(p) || p->sock != items[k].fd)
+                continue;
+            if ((items[k].revents & ZMQ_POLLIN || items[k].revents & ZMQ_POLLERR) &&
+                !read_records(ps, p))
+                break;
+            if (items[k].revents & ZMQ_POLLOUT)
+                flush_queue(p);
+            break;
+        }
+    }
+}
+
+void procs_close(struct plugin_procs *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        struct plugin_proc *p = &ps->items[i];
+        if (running(p)) {
+            close(p->sock); /* the child stops its devices and exits */
+            p->sock = -1;
+            int status = collect(p, false);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                char why[96];
+                describe_end(status, why, sizeof(why));
+                log_warn("plugin %s: %s while stopping", p->plugin->desc->id, why);
+            }
+        }
+        drop_queue(p);
+        free(p->pending);
+    }
+    free(ps->items);
+    free(ps->in);
+    free(ps->out);
+    free(ps->state_dir);
+    memset(ps, 0, sizeof(*ps));
+}

@@ -1,0 +1,89 @@
+/*
+ * Plugin host processes, seen from accessgwd's main loop (docs/PROCESSES.md).
+ *
+ * Each plugin in use runs in an accessgw-plugin-host child; its devices stay
+ * in accessgwd's registry (struct device, with state, info and children kept
+ * as the child last reported them), and what the child sends back arrives as
+ * the same worker mail a device thread posts.  A child that crashes, exits or
+ * says something malformed is stopped; its devices are published in error
+ * with the reason, its commands answered, and it is started again with backoff.
+ */
+#ifndef AGW_PLUGIN_PROC_H
+#define AGW_PLUGIN_PROC_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "device.h"
+#include "loader.h"
+
+struct proc_hooks {
+    void *ctx;
+    /* Worker mail from a child (events, replies, exits, degraded); takes m. */
+    void (*deliver)(void *ctx, struct out_mail *m);
+    /* The gateway's devices, retiring ones included. */
+    struct device **(*devices)(void *ctx, size_t *n);
+    /* Mail made while the gateway is in the middle of something (a detach, a
+     * crash) goes here, to be handled at the next turn of the loop. */
+    struct mailbox *outbox;
+};
+
+struct pending_command {
+    uint64_t token;
+    void *route;
+    char device[DEVICE_ID_MAX + 1];
+};
+
+struct queued_record {
+    struct queued_record *next;
+    size_t len;
+    uint8_t bytes[];
+};
+
+struct plugin_proc {
+    const struct loaded_plugin *plugin;
+    pid_t pid;  /* 0 while not running */
+    int sock;   /* -1 while not running */
+    struct timespec start_at, started;
+    unsigned backoff_ms;
+    bool wanted; /* a device of the plugin was attached since the gateway started */
+    struct pending_command *pending;
+    size_t n_pending, cap_pending;
+    struct queued_record *queue, *queue_tail; /* records the socket did not take yet */
+};
+
+struct plugin_procs {
+    struct plugin_proc *items;
+    size_t n;
+    struct proc_hooks hooks;
+    char program[4200]; /* accessgw-plugin-host, beside accessgwd */
+    char *state_dir;
+    int log_level;
+    unsigned hang_ms;
+    uint64_t next_token;
+    uint8_t *in, *out; /* one record each way */
+};
+
+int procs_init(struct plugin_procs *ps, const struct plugin_set *set, const struct proc_hooks *hooks,
+               const char *state_dir, int log_level, unsigned hang_ms);
+/* Runs dev in its plugin's host (started now if it is not running). */
+void procs_attach(struct plugin_procs *ps, struct device *dev);
+/* Stops dev; OUT_EXITED comes through deliver when it has stopped. */
+void procs_detach(struct plugin_procs *ps, struct device *dev, bool removed);
+/* A device verb; the answer (or busy, when the plugin is restarting) comes through deliver. */
+void procs_command(struct plugin_procs *ps, struct device *dev, const char *target, char *verb,
+                   json_t *args, void *route);
+/* Fills items with the children's sockets; returns how many (at most max). */
+size_t procs_pollitems(struct plugin_procs *ps, zmq_pollitem_t *items, size_t max);
+void procs_handle(struct plugin_procs *ps, const zmq_pollitem_t *items, size_t n);
+/* SIGCHLD: looks for children that ended. */
+void procs_reap(struct plugin_procs *ps);
+/* Restarts that are due; ms until the next one (-1: none). */
+void procs_start_due(struct plugin_procs *ps);
+long procs_ms_until_start(const struct plugin_procs *ps);
+/* At shutdown, after the devices stopped: ends every child. */
+void procs_close(struct plugin_procs *ps);
+#endif

@@ -1,0 +1,365 @@
+/*
+ * accessgw-plugin-host: one plugin's devices in a process of their own
+ * (docs/PROCESSES.md).  accessgwd starts one per plugin in use, with the
+ * socket on fd 3; this process loads the plugin, runs each device on its
+ * worker thread exactly as accessgwd would in one process (gateway/device/),
+ * and carries what the workers post to accessgwd over the plugin link
+ * (gateway/common/plink.h).  It holds no ZeroMQ socket and no key: a plugin
+ * that crashes here takes only its own devices down, and accessgwd starts it
+ * again.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "loader.h"
+#include "log.h"
+#include "mailbox.h"
+#include "monotonic.h"
+#include "plink.h"
+#include "sandbox.h"
+#include "transport.h"
+
+#define LINK_FD 3
+#define HANG_CHECK_MS 1000
+#define STOP_GRACE_MS 5000
+
+struct host {
+    const struct agw_plugin *plugin;
+    struct mailbox outbox;
+    struct device **devs;
+    size_t n_devs;
+    unsigned hang_ms;
+    long long next_hang_check;
+    struct plink_writer w;
+    uint8_t out[PLINK_RECORD_MAX];
+    uint8_t in[PLINK_RECORD_MAX];
+    bool parent_gone;
+};
+
+/* ---- to accessgwd ---- */
+
+static void flush_link(struct host *h)
+{
+    if (h->w.len == 0 || h->parent_gone)
+        return;
+    /* Blocking on purpose: when accessgwd is slower than the devices, this thread waits,
+     * the outbox fills and the workers wait (device.c's backpressure), nothing is lost. */
+    while (send(LINK_FD, h->out, h->w.len, MSG_NOSIGNAL) < 0) {
+        if (errno == EINTR)
+            continue;
+        log_err("plugin %s: the link to accessgwd is gone (%s); stopping", h->plugin->id,
+                strerror(errno));
+        h->parent_gone = true;
+        break;
+    }
+    h->w.len = 0;
+}
+
+/* put: one plink_put_* bound to its arguments; retried in an empty record. */
+#define SEND(h, put)                                                      \
+    ({                                                                    \
+        bool ok_ = (put);                                                 \
+        if (!ok_ && (h)->w.len > 0) {                                     \
+            flush_link(h);                                                \
+            ok_ = (put);                                                  \
+        }                                                                 \
+        if ((h)->w.len >= PLINK_BATCH_BYTES)                              \
+            flush_link(h);                                                \
+        ok_;                                                              \
+    })
+
+static struct device *find_device(struct host *h, const char *id)
+{
+    for (size_t i = 0; i < h->n_devs; i++)
+        if (strcmp(h->devs[i]->id, id) == 0)
+            return h->devs[i];
+    return NULL;
+}
+
+static void send_snapshot(struct host *h, struct device *dev)
+{
+    enum agw_state state;
+    char reason[DEVICE_REASON_MAX];
+    device_get_state(dev, &state, reason, sizeof(reason));
+    json_t *info = device_get_info(dev), *children = device_children(dev);
+    char *info_json = json_dumps(info, JSON_COMPACT), *children_json = json_dumps(children, JSON_COMPACT);
+    if (!SEND(h, plink_put_snapshot(&h->w, dev->id, (int32_t)state, reason, info_json, children_json)))
+        log_err("device %s: its info is too large for the link; not sent", dev->id);
+    free(info_json);
+    free(children_json);
+    json_decref(info);
+    json_decref(children);
+}
+
+static void send_event(struct host *h, struct out_mail *m)
+{
+    char *text = m->data_json ? m->data_json : json_dumps(m->data, JSON_COMPACT);
+    if (!text ||
+        !SEND(h, plink_put_event(&h->w, m->device, m->cls, m->event, m->personal != NULL,
+                                 (int64_t)m->time.tv_sec, (uint32_t)m->time.tv_nsec, text)))
+        log_err("device %s: event %s/%s of %zu bytes is larger than the link carries "
+                "(%d bytes); dropped", m->device, m->cls, m->event, text ? strlen(text) : 0,
+                PLINK_RECORD_MAX);
+    if (text != m->data_json)
+        free(text);
+}
+
+static void send_reply(struct host *h, struct out_mail *m)
+{
+    char *text = m->data ? json_dumps(m->data, JSON_COMPACT) : NULL;
+    uint64_t token = (uint64_t)(uintptr_t)m->route;
+    if (!SEND(h, plink_put_reply(&h->w, m->device, token, m->status, text)))
+        SEND(h, plink_put_reply(&h->w, m->device, token, AGW_CMD_DEVICE_ERROR,
+                                "{\"message\":\"the device's answer is too large to carry\"}"));
+    free(text);
+}
+
+static void forget_device(struct host *h, struct device *dev)
+{
+    for (size_t i = 0; i < h->n_devs; i++)
+        if (h->devs[i] == dev) {
+            h->devs[i] = h->devs[--h->n_devs];
+            break;
+        }
+    device_free(dev);
+}
+
+static void drain_outbox(struct host *h)
+{
+    for (struct mail *all = mailbox_take_all(&h->outbox); all;) {
+        struct out_mail *m = (struct out_mail *)all;
+        all = all->next;
+        struct device *dev = find_device(h, m->device);
+        switch (m->kind) {
+        case OUT_EVENT: send_event(h, m); break;
+        case OUT_REPLY: send_reply(h, m); break;
+        case OUT_DEGRADED:
+            SEND(h, plink_put_degraded(&h->w, json_string_value(json_object_get(m->data, "reason"))));
+            break;
+        case OUT_CHANGED:
+            if (dev)
+                send_snapshot(h, dev);
+            break;
+        case OUT_EXITED:
+            if (dev)
+                forget_device(h, dev);
+            SEND(h, plink_put_exited(&h->w, m->device));
+            break;
+        }
+        json_decref(m->data);
+        free(m->data_json);
+        free(m);
+    }
+    flush_link(h);
+}
+
+/* A worker stuck in the plugin cannot say so; this thread does, as accessgwd's
+ * main loop does for devices it runs itself. */
+static void report_hung_devices(struct host *h)
+{
+    if (monotonic_ms() < h->next_hang_check)
+        return;
+    h->next_hang_check = monotonic_ms() + HANG_CHECK_MS;
+    char reason[DEVICE_REASON_MAX], data[DEVICE_REASON_MAX + 64];
+    for (size_t i = 0; i < h->n_devs; i++) {
+        if (!device_check_hung(h->devs[i], h->hang_ms, reason, sizeof(reason)))
+            continue;
+        json_t *o = json_pack("{s:s, s:s}", "state", "error", "reason", reason);
+        char *text = json_dumps(o, JSON_COMPACT);
+        snprintf(data, sizeof(data), "%s", text ? text : "{}");
+        free(text);
+        json_decref(o);
+        struct timespec now;
+        clock_now(&now);
+        send_snapshot(h, h->devs[i]);
+        SEND(h, plink_put_event(&h->w, h->devs[i]->id, "device", "state", false,
+                                (int64_t)now.tv_sec, (uint32_t)now.tv_nsec, data));
+    }
+    flush_link(h);
+}
+
+/* ---- from accessgwd ---- */
+
+static void attach(struct host *h, const struct plink_attach *a)
+{
+    if (find_device(h, a->id)) {
+        log_err("device %s: attached twice; the second is ignored", a->id);
+        return;
+    }
+    struct device_setting *settings = calloc(a->n_settings + 1u, sizeof(*settings));
+    struct device **grown = realloc(h->devs, (h->n_devs + 1) * sizeof(*grown));
+    if (grown)
+        h->devs = grown;
+    if (!settings || !grown) {
+        free(settings);
+        log_err("device %s: out of memory", a->id);
+        return;
+    }
+    for (unsigned i = 0; i < a->n_settings; i++)
+        settings[i] = (struct device_setting){(char *)a->settings[i].key,
+                                              (char *)a->settings[i].value,
+                                              a->settings[i].where[0] ? (char *)a->settings[i].where
+                                                                      : NULL};
+    struct device_params p = {a->id, h->plugin, (enum agw_transport)a->transport,
+                              a->path[0] ? a->path : NULL, a->baud,
+                              a->location[0] ? a->location : NULL,
+                              a->syspath[0] ? a->syspath : NULL, settings, a->n_settings};
+    struct device *dev = device_new(&p, &h->outbox);
+    free(settings);
+    if (!dev)
+        return;
+    h->devs[h->n_devs++] = dev;
+    if (device_start(dev) < 0) {
+        forget_device(h, dev);
+        SEND(h, plink_put_exited(&h->w, a->id));
+    }
+}
+
+static void command(struct host *h, const struct plink_msg *m)
+{
+    struct device *dev = find_device(h, m->device);
+    json_t *args = m->json[0] ? json_loads(m->json, 0, NULL) : NULL;
+    if (!dev || dev->retiring) {
+        json_decref(args);
+        SEND(h, plink_put_reply(&h->w, m->device, m->token, AGW_CMD_BUSY,
+                                "{\"message\":\"the device is stopping\"}"));
+        return;
+    }
+    device_post_command(dev, m->s1, strdup(m->s2), args, (void *)(uintptr_t)m->token);
+}
+
+static void read_link(struct host *h)
+{
+    ssize_t n = recv(LINK_FD, h->in, sizeof(h->in), MSG_DONTWAIT | MSG_TRUNC);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0 || (size_t)n > sizeof(h->in)) {
+        h->parent_gone = true; /* accessgwd stopped (or sent what it never sends) */
+        return;
+    }
+    static struct plink_attach attach_storage;
+    struct plink_msg m;
+    char err[160];
+    size_t off = 0;
+    int r;
+    while ((r = plink_next(h->in, (size_t)n, &off, &m, &attach_storage, err, sizeof(err))) > 0) {
+        if (m.type == PLINK_ATTACH) {
+            attach(h, m.attach);
+        } else if (m.type == PLINK_DETACH) {
+            struct device *dev = find_device(h, m.device);
+            if (dev && !dev->retiring)
+                device_request_stop(dev, m.flag);
+        } else if (m.type == PLINK_COMMAND) {
+            command(h, &m);
+        }
+    }
+    if (r < 0)
+        log_err("plugin %s: a message from accessgwd is malformed (%s); ignored", h->plugin->id, err);
+    flush_link(h);
+}
+
+/* ---- start and stop ---- */
+
+static void stop_all(struct host *h)
+{
+    for (size_t i = 0; i < h->n_devs; i++)
+        if (!h->devs[i]->retiring)
+            device_request_stop(h->devs[i], false);
+    long long give_up = monotonic_ms() + STOP_GRACE_MS;
+    while (h->n_devs > 0 && monotonic_ms() < give_up) {
+        struct pollfd p = {h->outbox.fd, POLLIN, 0};
+        poll(&p, 1, 100);
+        drain_outbox(h);
+    }
+}
+
+static int run(struct host *h)
+{
+    while (!h->parent_gone) {
+        struct pollfd p[2] = {{LINK_FD, POLLIN, 0}, {h->outbox.fd, POLLIN, 0}};
+        long long wait = h->next_hang_check - monotonic_ms();
+        if (poll(p, 2, wait < 0 ? 0 : (int)wait) < 0 && errno != EINTR) {
+            log_err("poll: %s", strerror(errno));
+            return 1;
+        }
+        if (p[1].revents)
+            drain_outbox(h);
+        if (p[0].revents)
+            read_link(h);
+        report_hung_devices(h);
+    }
+    stop_all(h);
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: accessgw-plugin-host --plugin FILE.so --state-dir DIR "
+                    "[--log-level N] [--hang-ms N]\n"
+                    "(started by accessgwd with its link on fd 3; not run by hand)\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"plugin", required_argument, NULL, 'p'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"hang-ms", required_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *plugin_path = NULL, *state_dir = NULL;
+    int level = 6, c;
+    unsigned hang_ms = 5000;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': plugin_path = optarg; break;
+        case 's': state_dir = optarg; break;
+        case 'l': level = atoi(optarg); break;
+        case 'H': hang_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        default: usage(); return 2;
+        }
+    }
+    if (!plugin_path || !state_dir || optind < argc) {
+        usage();
+        return 2;
+    }
+    log_init("accessgwd");
+    log_set_level(level);
+    signal(SIGPIPE, SIG_IGN);
+    /* A stop from a terminal (SIGINT) or systemd (SIGTERM to the whole cgroup) reaches
+     * this process too: accessgwd stops the devices in order and then closes the link,
+     * which is when this process ends (and SIGKILL, should accessgwd die). */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    static struct host h;
+    struct plugin_set set = {0};
+    if (plugin_set_load_file(&set, plugin_path) < 0 || mailbox_init(&h.outbox) < 0)
+        return 1;
+    h.plugin = set.items[0].desc;
+    h.hang_ms = hang_ms;
+    h.next_hang_check = monotonic_ms() + HANG_CHECK_MS;
+    plink_writer_init(&h.w, h.out, sizeof(h.out));
+    device_set_state_dir(state_dir);
+    if (transports_global_init() < 0)
+        return 1;
+    if (sandbox_enter(h.plugin->id) < 0)
+        return 1;
+    int rc = run(&h);
+    free(h.devs);
+    transports_global_exit();
+    mailbox_destroy(&h.outbox);
+    plugin_set_free(&set);
+    device_set_state_dir(NULL);
+    return rc;
+}

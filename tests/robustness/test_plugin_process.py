@@ -1,0 +1,155 @@
+"""A plugin that crashes takes only its own devices down (issue 15, item 1).
+
+Each plugin runs in an accessgw-plugin-host process of its own.  A plugin that
+dies (SIGSEGV in a timer, SIGABRT in open(), a crash inside a command) leaves
+accessgwd and every other family running: its devices are published in error
+with the signal, a command that was inside it is answered, one sent while it is
+down gets `busy`, and the plugin is started again with backoff."""
+import os
+import shutil
+import signal
+import time
+
+from agwtest import BUILD, PLUGIN_DIR, Gateway, Subscriber
+
+
+def plugins_with_crasher(tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir(mode=0o755)
+    shutil.copy(os.path.join(PLUGIN_DIR, "skeleton.so"), plugins / "skeleton.so")
+    shutil.copy(os.path.join(BUILD, "test-plugins-hang", "hang.so"), plugins / "hang.so")
+    return str(plugins)
+
+
+def gateway(tmp_path, crasher):
+    return Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n" + crasher +
+                   "[device counter-1]\nplugin = skeleton\ntransport = none\ninterval_ms = 100\n",
+                   plugin_dir=plugins_with_crasher(tmp_path))
+
+
+def host_pids(gw_pid):
+    """The gateway's plugin host children, by their command line."""
+    pids = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if ppid == gw_pid and argv[0].endswith(b"accessgw-plugin-host"):
+            pids[os.path.basename(argv[argv.index(b"--plugin") + 1]).decode()] = int(pid)
+    return pids
+
+
+def test_a_crash_in_a_timer_takes_only_its_own_devices_down(tmp_path):
+    gw = gateway(tmp_path, "crash_in = timer\ncrash = segv\n")
+    sub = Subscriber(gw.events, ["device/crash-1/", "skeleton/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        assert sub.wait_topic("device/crash-1/state")["data"]["state"] == "up"
+        down = sub.wait_for(lambda t, e: t == "device/crash-1/state", timeout=5)[1]
+        assert down["data"] == {"state": "error", "reason": "plugin crashed: SIGSEGV"}
+        # the family beside it never stopped counting, and the gateway answers
+        counts = [e["data"]["count"] for t, e in sub.collect(1.0) if t == "skeleton/counter-1/counter"]
+        assert len(counts) >= 5 and counts == sorted(counts), counts
+        assert gw.request({"verb": "ping"})["ok"] is True
+        devs = {d["id"]: d for d in gw.request({"verb": "devices"})["result"]["devices"]}
+        assert devs["counter-1"]["state"] == "up"
+        # started again with backoff: up, then down again (it crashes every time)
+        again = sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "up",
+                             timeout=5)[1]
+        assert again
+        log = gw.log_text()
+        assert "plugin testhang: plugin crashed: SIGSEGV; its 1 device(s) are down, starting it " \
+               "again in 500 ms" in log
+        deadline = time.time() + 3
+        while "starting it again in 1000 ms" not in log and time.time() < deadline:
+            time.sleep(0.1)
+            log = gw.log_text()
+        assert "starting it again in 1000 ms" in log  # the backoff grows
+    finally:
+        sub.close()
+        assert gw.stop() == 0, gw.log_text()[-2000:]
+
+
+def test_a_crash_in_open_is_reported_with_its_signal(tmp_path):
+    gw = gateway(tmp_path, "crash_in = open\ncrash = abort\n")
+    sub = Subscriber(gw.events, ["device/crash-1/", "skeleton/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        down = sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "error"
+                            and "crashed" in e["data"]["reason"], timeout=5)[1]
+        assert down["data"]["reason"] == "plugin crashed: SIGABRT"
+        assert sub.wait_topic("skeleton/counter-1/counter")["data"]["count"] >= 1
+        # while it is down, a command is refused at once, saying why and when to retry
+        deadline = time.time() + 5
+        while True:
+            reply = gw.send("crash-1", "test.echo")
+            if reply["ok"] is False and reply["error"]["code"] == "busy" or time.time() > deadline:
+                break
+        assert reply["ok"] is False and reply["error"]["code"] == "busy", reply
+        assert "plugin testhang is restarting" in reply["error"]["message"]
+    finally:
+        sub.close()
+        assert gw.stop() == 0, gw.log_text()[-2000:]
+
+
+def test_a_command_that_crashes_the_plugin_is_answered(tmp_path):
+    gw = gateway(tmp_path, "crash = segv\n")
+    sub = Subscriber(gw.events, ["device/crash-1/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        assert sub.wait_topic("device/crash-1/state")["data"]["state"] == "up"
+        assert gw.send("crash-1", "test.echo") == {"id": "t", "ok": True, "result": {}}
+        reply = gw.send("crash-1", "test.crash")
+        assert reply["ok"] is False
+        assert reply["error"] == {"code": "device_error", "message": "plugin crashed: SIGSEGV"}
+        # back after the backoff, answering again
+        assert sub.wait_for(lambda t, e: e["data"]["state"] == "up", timeout=5)
+        assert gw.send("crash-1", "test.echo")["ok"] is True
+        assert gw.send("counter-1", "skeleton.reset", {"value": 3})["ok"] is True
+    finally:
+        sub.close()
+        assert gw.stop() == 0, gw.log_text()[-2000:]
+
+
+def test_each_plugin_runs_sandboxed_in_its_own_process(tmp_path):
+    gw = gateway(tmp_path, "")
+    sub = Subscriber(gw.events, ["device/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        sub.wait_for(lambda t, e: t == "device/counter-1/state" and e["data"]["state"] == "up")
+        pids = host_pids(gw.proc.pid)
+        assert sorted(pids) == ["hang.so", "skeleton.so"], pids
+        for pid in pids.values():
+            with open("/proc/%d/status" % pid) as f:
+                status = dict(line.split(":", 1) for line in f.read().splitlines())
+            assert status["NoNewPrivs"].strip() == "1"
+            assert status["Seccomp"].strip() == "2"  # a filter is installed
+            fds = os.listdir("/proc/%d/fd" % pid)
+            # no ZeroMQ socket, no key file: stdin/out/err, the link, what the plugin opened
+            for fd in fds:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                assert not target.endswith((".key", "authorized_keys")), target
+        # a plugin host killed from outside is started again, the other untouched
+        os.kill(pids["hang.so"], signal.SIGKILL)
+        down = sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "error",
+                            timeout=5)[1]
+        assert down["data"]["reason"] == "plugin crashed: SIGKILL"
+        assert sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "up",
+                            timeout=5)
+        after = host_pids(gw.proc.pid)
+        assert after["skeleton.so"] == pids["skeleton.so"] and after["hang.so"] != pids["hang.so"]
+    finally:
+        sub.close()
+        assert gw.stop() == 0, gw.log_text()[-2000:]
+    # stopping the gateway ends its plugin hosts
+    assert host_pids(gw.proc.pid) == {}
