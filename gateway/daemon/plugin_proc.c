@@ -44,7 +44,10 @@ int procs_init(struct plugin_procs *ps, const struct plugin_set *set, const stru
     ps->hooks = *hooks;
     ps->log_level = log_level;
     ps->hang_ms = hang_ms;
+    /* beside accessgwd in a build tree, else where it is installed */
     child_program_path("accessgw-plugin-host", ps->program, sizeof(ps->program));
+    if (access(ps->program, X_OK) != 0)
+        snprintf(ps->program, sizeof(ps->program), "%s/accessgw-plugin-host", ACCESSGW_HELPER_DIR);
     return 0;
 }
 

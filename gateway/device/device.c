@@ -656,6 +656,21 @@ static const char *host_ble_name(struct agw_device *d)
     return t ? bluez_name(t) : "";
 }
 
+static const struct agw_hid_ext hid_ext = {sizeof(hid_ext), host_hid_ids, host_hid_descriptor,
+                                           host_hid_names};
+static const struct agw_bluez_ext bluez_ext = {sizeof(bluez_ext), host_gatt_read, host_gatt_write,
+                                               host_gatt_notify, host_ble_name};
+
+static const void *host_extension(struct agw_device *d, const char *name)
+{
+    enum agw_transport t = ((struct device *)d)->transport_kind;
+    if (name && strcmp(name, AGW_EXT_HID) == 0 && t == AGW_TRANSPORT_HIDRAW)
+        return &hid_ext;
+    if (name && strcmp(name, AGW_EXT_BLUEZ) == 0 && t == AGW_TRANSPORT_BLUEZ)
+        return &bluez_ext;
+    return NULL;
+}
+
 static const struct agw_host host_api = {
     .struct_size = sizeof(struct agw_host),
     .device_id = host_device_id,
@@ -689,6 +704,7 @@ static const struct agw_host host_api = {
     .config_bool = host_config_bool,
     .config_enum = host_config_enum,
     .config_ms = host_config_ms,
+    .extension = host_extension,
 };
 
 /* ---- ABI 1.1 callbacks, only when the plugin's descriptor has them ---- */
@@ -950,6 +966,7 @@ struct device *device_new(const struct device_params *p, struct mailbox *outbox)
     struct device *dev = calloc(1, sizeof(*dev));
     if (!dev)
         return NULL;
+    dev->pub.host = &host_api;
     snprintf(dev->id, sizeof(dev->id), "%s", p->id);
     dev->plugin = p->plugin;
     dev->transport_kind = p->transport;

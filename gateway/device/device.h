@@ -57,6 +57,7 @@ struct device_setting {
 };
 
 struct device {
+    struct agw_device pub; /* first: the handle plugins get is this struct */
     char id[DEVICE_ID_MAX + 1];
     const struct agw_plugin *plugin;
     enum agw_transport transport_kind;

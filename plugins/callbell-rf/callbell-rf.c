@@ -62,8 +62,6 @@ struct bell {
     unsigned long long counter;
 };
 
-static const struct agw_host *host;
-
 static const struct agw_id ids[] = {
     {.bus = AGW_BUS_SERIAL, .vid = 0x1A86, .pid = 0x7523, .model = "call-bell receiver behind a CH340",
      .flags = AGW_ID_GENERIC_BRIDGE},
@@ -75,7 +73,7 @@ static const struct agw_id ids[] = {
 static const char *const config_keys[] = {"format", "dedup_ms", "repeat_s", "escalate_s",
                                           "button.*", NULL};
 
-static struct bell *self(struct agw_device *dev) { return host->userdata(dev); }
+static struct bell *self(struct agw_device *dev) { return dev->host->userdata(dev); }
 
 static long long wall_ms(void)
 {
@@ -152,27 +150,27 @@ static int config_button(struct agw_device *dev, struct bell *b, const char *key
         snprintf(why, sizeof(why), "more than %d buttons", MAX_BUTTONS);
     else
         return 0;
-    host->set_state(dev, AGW_STATE_ERROR, why);
+    dev->host->set_state(dev, AGW_STATE_ERROR, why);
     return -EINVAL;
 }
 
 static int read_config(struct agw_device *dev, struct bell *b)
 {
-    enum ev_format format = host->transport(dev) == AGW_TRANSPORT_HIDRAW ? EV_FORMAT_KEYBOARD
-                                                                          : EV_FORMAT_FDDF;
-    const char *f = host->config(dev, "format");
+    enum ev_format format =
+        dev->host->transport(dev) == AGW_TRANSPORT_HIDRAW ? EV_FORMAT_KEYBOARD : EV_FORMAT_FDDF;
+    const char *f = dev->host->config(dev, "format");
     if (f && ev_format_parse(f, &format) < 0) {
-        host->set_state(dev, AGW_STATE_ERROR, "format must be fd-df, rfbridge or keyboard");
+        dev->host->set_state(dev, AGW_STATE_ERROR, "format must be fd-df, rfbridge or keyboard");
         return -EINVAL;
     }
     ev_decoder_init(&b->dec, format);
     /* the host refuses a bad value with FILE:LINE and the device's error state */
-    if (host->config_uint(dev, "dedup_ms", 1500, 0, 60000, &b->dedup_ms) < 0 ||
-        host->config_uint(dev, "repeat_s", 5, 0, 3600, &b->repeat_s) < 0 ||
-        host->config_uint(dev, "escalate_s", 60, 0, 86400, &b->escalate_s) < 0)
+    if (dev->host->config_uint(dev, "dedup_ms", 1500, 0, 60000, &b->dedup_ms) < 0 ||
+        dev->host->config_uint(dev, "repeat_s", 5, 0, 3600, &b->repeat_s) < 0 ||
+        dev->host->config_uint(dev, "escalate_s", 60, 0, 86400, &b->escalate_s) < 0)
         return -EINVAL;
     const char *key, *value;
-    for (size_t i = 0; (key = host->config_nth(dev, i, &value)); i++)
+    for (size_t i = 0; (key = dev->host->config_nth(dev, i, &value)); i++)
         if (strncmp(key, "button.", 7) == 0 && config_button(dev, b, key, value) < 0)
             return -EINVAL;
     return 0;
@@ -204,7 +202,7 @@ static int save(struct agw_device *dev, struct bell *b)
         }
     json_t *state = json_pack("{s:o, s:o, s:I}", "calls", calls, "learned", learned, "counter",
                               (json_int_t)b->counter);
-    int r = host->save_state(dev, state);
+    int r = dev->host->save_state(dev, state);
     json_decref(state);
     return r;
 }
@@ -220,11 +218,12 @@ static void restore_call(struct agw_device *dev, struct bell *b, size_t index, j
     struct call call = {0};
     if (!id || !code || !kind || !location || b->n_calls == MAX_CALLS ||
         parse_code(code, &call.code) < 0 || parse_kind(kind, strlen(kind), &call.kind) < 0) {
-        host->log(dev, AGW_LOG_ERR,
-                  "state file entry calls[%zu] (call_id %.40s) is not usable and was dropped: %s",
-                  index, id ? id : "?",
-                  b->n_calls == MAX_CALLS ? "too many open calls"
-                                          : "call_id, code, kind and location must be valid strings");
+        dev->host->log(
+            dev, AGW_LOG_ERR,
+            "state file entry calls[%zu] (call_id %.40s) is not usable and was dropped: %s", index,
+            id ? id : "?",
+            b->n_calls == MAX_CALLS ? "too many open calls"
+                                    : "call_id, code, kind and location must be valid strings");
         return;
     }
     snprintf(call.id, sizeof(call.id), "%s", id);
@@ -236,7 +235,7 @@ static void restore_call(struct agw_device *dev, struct bell *b, size_t index, j
 
 static void load(struct agw_device *dev, struct bell *b)
 {
-    json_t *state = host->load_state(dev);
+    json_t *state = dev->host->load_state(dev);
     if (!state)
         return;
     b->counter = (unsigned long long)json_integer_value(json_object_get(state, "counter"));
@@ -251,9 +250,11 @@ static void load(struct agw_device *dev, struct bell *b)
         if (kind && location && parse_code(code, &c) == 0 && parse_kind(kind, strlen(kind), &k) == 0)
             add_button(b, c, k, location, true);
         else
-            host->log(dev, AGW_LOG_WARNING,
-                      "state file entry learned[\"%.16s\"] is not usable and was dropped: code, kind "
-                      "and location must be valid", code);
+            dev->host->log(
+                dev, AGW_LOG_WARNING,
+                "state file entry learned[\"%.16s\"] is not usable and was dropped: code, kind "
+                "and location must be valid",
+                code);
     }
     size_t i;
     json_array_foreach(json_object_get(state, "calls"), i, v) restore_call(dev, b, i, v);
@@ -284,7 +285,7 @@ static void publish_call(struct agw_device *dev, struct call *c, const char *why
         json_object_set_new(data, "reason", json_string(why));
     c->last_publish_ms = wall_ms();
     c->repeats++;
-    host->emit(dev, "pressed", data);
+    dev->host->emit(dev, "pressed", data);
 }
 
 static struct call *find_call(struct bell *b, const char *id)
@@ -318,20 +319,22 @@ static void open_call(struct agw_device *dev, struct bell *b, const struct butto
         return;
     }
     if (b->n_calls == MAX_CALLS) {
-        host->log(dev, AGW_LOG_ERR, "%d calls open; the oldest stays, this press is published "
-                  "without persistence", MAX_CALLS);
+        dev->host->log(dev, AGW_LOG_ERR,
+                       "%d calls open; the oldest stays, this press is published "
+                       "without persistence",
+                       MAX_CALLS);
     }
     struct call c = {0};
     c.code = btn->code;
     c.kind = btn->kind;
     c.pressed_ms = wall_ms();
     snprintf(c.location, sizeof(c.location), "%s", btn->location);
-    snprintf(c.id, sizeof(c.id), "%s-%llx-%llu", host->device_id(dev),
+    snprintf(c.id, sizeof(c.id), "%s-%llx-%llu", dev->host->device_id(dev),
              (unsigned long long)c.pressed_ms, ++b->counter);
     if (b->n_calls < MAX_CALLS) {
         b->calls[b->n_calls++] = c;
         if (save(dev, b) < 0) /* durable before anyone is told */
-            host->log(dev, AGW_LOG_ERR, "call %s could not be persisted", c.id);
+            dev->host->log(dev, AGW_LOG_ERR, "call %s could not be persisted", c.id);
         publish_call(dev, &b->calls[b->n_calls - 1], NULL);
     } else {
         publish_call(dev, &c, NULL);
@@ -355,12 +358,12 @@ static void cancel_at(struct agw_device *dev, struct bell *b, const struct butto
         json_object_set_new(data, "after_ms", json_integer(wall_ms() - c->pressed_ms));
         drop_call(b, c);
         any = true;
-        host->emit(dev, "cancelled", data);
+        dev->host->emit(dev, "cancelled", data);
     }
     if (any)
         save(dev, b);
     else
-        host->log(dev, AGW_LOG_INFO, "cancel button at %s: no open call there", btn->location);
+        dev->host->log(dev, AGW_LOG_INFO, "cancel button at %s: no open call there", btn->location);
 }
 
 static void learn(struct agw_device *dev, struct bell *b, uint32_t code)
@@ -371,7 +374,7 @@ static void learn(struct agw_device *dev, struct bell *b, uint32_t code)
     json_t *data = code_fields(code);
     json_object_set_new(data, "kind", json_string(kind_names[b->learn_kind]));
     json_object_set_new(data, "location", json_string(b->learn_location));
-    host->emit(dev, "learned", data);
+    dev->host->emit(dev, "learned", data);
 }
 
 static void on_code(struct agw_device *dev, struct bell *b, const struct ev_code *c)
@@ -388,7 +391,7 @@ static void on_code(struct agw_device *dev, struct bell *b, const struct ev_code
             learn(dev, b, c->code);
             return;
         }
-        host->emit(dev, "unknown", code_fields(c->code));
+        dev->host->emit(dev, "unknown", code_fields(c->code));
         return;
     }
     if (btn->kind == KIND_CANCEL)
@@ -409,7 +412,8 @@ static void bell_input(struct agw_device *dev, const uint8_t *buf, size_t len)
         if (r == EV_CODE)
             on_code(dev, b, &c);
         else if (r == EV_ERROR)
-            host->log(dev, AGW_LOG_WARNING, "receiver report %zu: %s", err.offset, err.message);
+            dev->host->log(dev, AGW_LOG_WARNING, "receiver report %zu: %s", err.offset,
+                           err.message);
         return;
     }
     for (size_t pos = 0; pos < len;) {
@@ -417,12 +421,12 @@ static void bell_input(struct agw_device *dev, const uint8_t *buf, size_t len)
         enum ev_next r;
         while ((r = ev_decoder_next(&b->dec, &c, &err)) != EV_NEED_MORE) {
             if (r == EV_ERROR) {
-                host->log(dev, AGW_LOG_WARNING, "receiver stream at byte %zu: %s", err.offset,
-                          err.message);
+                dev->host->log(dev, AGW_LOG_WARNING, "receiver stream at byte %zu: %s", err.offset,
+                               err.message);
                 continue;
             }
             if (b->dec.format == EV_FORMAT_RFBRIDGE)
-                host->write(dev, ev_rfbridge_ack, sizeof(ev_rfbridge_ack));
+                dev->host->write(dev, ev_rfbridge_ack, sizeof(ev_rfbridge_ack));
             on_code(dev, b, &c);
         }
     }
@@ -452,7 +456,7 @@ static void bell_tick(struct agw_device *dev)
             json_object_set_new(data, "kind", json_string(kind_names[c->kind]));
             json_object_set_new(data, "location", json_string(c->location));
             json_object_set_new(data, "after_ms", json_integer(now - c->pressed_ms));
-            host->emit(dev, "escalated", data);
+            dev->host->emit(dev, "escalated", data);
         }
     }
     b->restore_pending = false;
@@ -489,7 +493,7 @@ static int cmd_ack(struct agw_device *dev, struct bell *b, json_t *args, json_t 
     *result = json_pack("{s:s, s:I}", "call_id", c->id, "after_ms", (json_int_t)after);
     drop_call(b, c);
     save(dev, b);
-    host->emit(dev, "acknowledged", data);
+    dev->host->emit(dev, "acknowledged", data);
     return AGW_CMD_OK;
 }
 
@@ -540,7 +544,8 @@ static int bell_command(struct agw_device *dev, const char *verb, json_t *args, 
 
 static int bell_open(struct agw_device *dev, const struct agw_host *h)
 {
-    host = h;
+    if (!AGW_HOST_HAS(h, extension))
+        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later */
     struct bell *b = calloc(1, sizeof(*b));
     if (!b)
         return -ENOMEM;
@@ -549,8 +554,8 @@ static int bell_open(struct agw_device *dev, const struct agw_host *h)
         return -EINVAL;
     }
     load(dev, b);
-    host->set_userdata(dev, b);
-    host->set_timer(dev, TICK_MS);
+    dev->host->set_userdata(dev, b);
+    dev->host->set_timer(dev, TICK_MS);
     return 0;
 }
 

@@ -31,8 +31,8 @@ static int same_file(const struct profile_set *set, const char *base)
     return -1;
 }
 
-static void load_dir(struct agw_device *dev, const struct agw_host *host, const char *dir,
-                     const char *device_class, const char *const *actions, struct profile_set *set)
+static void load_dir(struct agw_device *dev, const char *dir, const char *device_class,
+                     const char *const *actions, struct profile_set *set)
 {
     struct dirent **names;
     int n = scandir(dir, &names, NULL, alphasort);
@@ -52,7 +52,7 @@ static void load_dir(struct agw_device *dev, const struct agw_host *host, const 
             if (r == 0 && strcmp(p->device_class, device_class) == 0)
                 r = profile_parse(text, len, path, actions, p, err, sizeof(err));
             if (r < 0)
-                host->log(dev, AGW_LOG_ERR, "profile skipped: %s", err);
+                dev->host->log(dev, AGW_LOG_ERR, "profile skipped: %s", err);
             else if (strcmp(p->device_class, device_class) == 0) {
                 int old = same_file(set, base);
                 if (old >= 0) /* a later directory overrides the file */
@@ -68,23 +68,23 @@ static void load_dir(struct agw_device *dev, const struct agw_host *host, const 
         free(names);
 }
 
-int profiles_load(struct agw_device *dev, const struct agw_host *host, const char *dir,
-                  const char *device_class, const char *const *actions, struct profile_set *out)
+int profiles_load(struct agw_device *dev, const char *dir, const char *device_class,
+                  const char *const *actions, struct profile_set *out)
 {
     out->items = NULL;
     out->n = 0;
     const char *env = getenv("ACCESSGW_PROFILE_PATH"); /* dir:dir..., for tests and trials */
     if (dir) {
-        load_dir(dev, host, dir, device_class, actions, out);
+        load_dir(dev, dir, device_class, actions, out);
     } else if (env && *env) {
         char copy[4096];
         snprintf(copy, sizeof(copy), "%s", env);
         char *save = NULL;
     for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
-            load_dir(dev, host, d, device_class, actions, out);
+        load_dir(dev, d, device_class, actions, out);
     } else {
-        load_dir(dev, host, ACCESSGW_PROFILE_DIR, device_class, actions, out);
-        load_dir(dev, host, "/etc/accessgw/profiles", device_class, actions, out);
+        load_dir(dev, ACCESSGW_PROFILE_DIR, device_class, actions, out);
+        load_dir(dev, "/etc/accessgw/profiles", device_class, actions, out);
     }
     return (int)out->n;
 }
@@ -96,13 +96,12 @@ void profiles_free(struct profile_set *set)
     set->n = 0;
 }
 
-const struct profile *profiles_choose(struct agw_device *dev, const struct agw_host *host,
-                                      const struct profile_set *set, uint16_t vid, uint16_t pid,
-                                      uint16_t usage_page)
+const struct profile *profiles_choose(struct agw_device *dev, const struct profile_set *set,
+                                      uint16_t vid, uint16_t pid, uint16_t usage_page)
 {
-    const char *name = host->config(dev, "profile");
+    const char *name = dev->host->config(dev, "profile");
     /* only profiles written for this device's transport (or for any) */
-    const char *transport = host->transport(dev) == AGW_TRANSPORT_SERIAL ? "serial" : "hidraw";
+    const char *transport = dev->host->transport(dev) == AGW_TRANSPORT_SERIAL ? "serial" : "hidraw";
     struct profile *fit = malloc((set->n + 1) * sizeof(*fit));
     size_t n = 0;
     for (size_t i = 0; fit && i < set->n; i++)
@@ -110,8 +109,9 @@ const struct profile *profiles_choose(struct agw_device *dev, const struct agw_h
             fit[n++] = set->items[i];
     int interface = -1;
     char product[128] = "";
-    if (host->transport(dev) == AGW_TRANSPORT_HIDRAW)
-        host->hid_names(dev, &interface, product, sizeof(product));
+    const struct agw_hid_ext *hid = dev->host->extension(dev, AGW_EXT_HID);
+    if (hid)
+        hid->names(dev, &interface, product, sizeof(product));
     struct profile_device d = {vid, pid, usage_page, interface, product};
     const struct profile *chosen = fit ? profile_select(fit, n, name, &d) : NULL;
     const struct profile *p = NULL;
@@ -125,11 +125,11 @@ const struct profile *profiles_choose(struct agw_device *dev, const struct agw_h
             snprintf(why, sizeof(why), "no profile named '%.60s' (%zu loaded)", name, set->n);
         else
             snprintf(why, sizeof(why), "no profile matches %04x:%04x (%zu loaded)", vid, pid, set->n);
-        host->set_state(dev, AGW_STATE_ERROR, why);
+        dev->host->set_state(dev, AGW_STATE_ERROR, why);
         return NULL;
     }
-    host->set_info(dev, "profile", p->name);
-    host->set_info(dev, "profile_file", p->file);
-    host->log(dev, AGW_LOG_INFO, "profile %s (%s) for %04x:%04x", p->name, p->file, vid, pid);
+    dev->host->set_info(dev, "profile", p->name);
+    dev->host->set_info(dev, "profile_file", p->file);
+    dev->host->log(dev, AGW_LOG_INFO, "profile %s (%s) for %04x:%04x", p->name, p->file, vid, pid);
     return p;
 }

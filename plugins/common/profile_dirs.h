@@ -15,14 +15,13 @@ struct profile_set {
 };
 
 /* dir: the device's profile_dir setting, or NULL for the default directories. */
-int profiles_load(struct agw_device *dev, const struct agw_host *host, const char *dir,
-                  const char *device_class, const char *const *actions, struct profile_set *out);
+int profiles_load(struct agw_device *dev, const char *dir, const char *device_class,
+                  const char *const *actions, struct profile_set *out);
 void profiles_free(struct profile_set *set);
 /* Picks the device's profile (config `profile`, else VID:PID and usage page);
  * publishes it with set_info("profile"); NULL with the device state set to
  * error when none fits. */
-const struct profile *profiles_choose(struct agw_device *dev, const struct agw_host *host,
-                                      const struct profile_set *set, uint16_t vid, uint16_t pid,
-                                      uint16_t usage_page);
+const struct profile *profiles_choose(struct agw_device *dev, const struct profile_set *set,
+                                      uint16_t vid, uint16_t pid, uint16_t usage_page);
 
 #endif

@@ -33,8 +33,6 @@ struct aid {
     bool low_reported;
 };
 
-static const struct agw_host *host;
-
 static const struct agw_id ids[] = {
     {.bus = AGW_BUS_BLE, .ble_uuid = HAS_UUID_SERVICE, .model = "Hearing Access Service"},
     {.bus = AGW_BUS_BLE, .ble_uuid = VCS_UUID_SERVICE, .model = "Volume Control Service"},
@@ -44,7 +42,12 @@ static const struct agw_id ids[] = {
 
 static const char *const config_keys[] = {"battery_low", NULL};
 
-static struct aid *self(struct agw_device *dev) { return host->userdata(dev); }
+static struct aid *self(struct agw_device *dev) { return dev->host->userdata(dev); }
+/* GATT through BlueZ: open() makes sure the device has it */
+static const struct agw_bluez_ext *ble(struct agw_device *dev)
+{
+    return dev->host->extension(dev, AGW_EXT_BLUEZ);
+}
 
 static const struct has_preset *preset_by_index(const struct aid *a, uint8_t index)
 {
@@ -91,7 +94,7 @@ static json_t *active_json(const struct aid *a)
 static json_t *status_json(struct agw_device *dev, const struct aid *a)
 {
     json_t *o = json_pack("{s:b}", "connected", a->link);
-    const char *name = host->ble_name(dev);
+    const char *name = ble(dev)->name(dev);
     if (name && *name)
         json_object_set_new(o, "name", json_string(name));
     if (a->has_features)
@@ -118,8 +121,9 @@ static json_t *status_json(struct agw_device *dev, const struct aid *a)
 
 static void value_error(struct agw_device *dev, const char *what, const struct has_error *err)
 {
-    host->log(dev, AGW_LOG_WARNING, "%s: %s", what, err->message);
-    host->emit(dev, "error", json_pack("{s:s, s:s}", "characteristic", what, "message", err->message));
+    dev->host->log(dev, AGW_LOG_WARNING, "%s: %s", what, err->message);
+    dev->host->emit(dev, "error",
+                    json_pack("{s:s, s:s}", "characteristic", what, "message", err->message));
 }
 
 static void on_battery(struct agw_device *dev, struct aid *a, uint8_t pct)
@@ -127,8 +131,9 @@ static void on_battery(struct agw_device *dev, struct aid *a, uint8_t pct)
     a->battery = pct;
     if (pct <= a->battery_low && !a->low_reported) {
         a->low_reported = true;
-        host->emit(dev, "battery-low", json_pack("{s:i, s:i}", "battery_pct", pct, "threshold",
-                                                 (int)a->battery_low));
+        dev->host->emit(
+            dev, "battery-low",
+            json_pack("{s:i, s:i}", "battery_pct", pct, "threshold", (int)a->battery_low));
     } else if (pct > a->battery_low + 5) {
         a->low_reported = false; /* charged again: the next drop is news */
     }
@@ -145,7 +150,7 @@ static void on_control_point(struct agw_device *dev, struct aid *a, const uint8_
     if (m.opcode == HAS_OP_READ_PRESET_RESPONSE) {
         upsert_preset(a, &m.preset);
         if (m.is_last) /* the list is complete: the whole picture */
-            host->emit(dev, "status", status_json(dev, a));
+            dev->host->emit(dev, "status", status_json(dev, a));
         return;
     }
     if (m.change_id == HAS_CHANGE_GENERIC)
@@ -158,7 +163,7 @@ static void on_control_point(struct agw_device *dev, struct aid *a, const uint8_
             p->available = m.change_id == HAS_CHANGE_AVAILABLE;
     }
     if (m.is_last)
-        host->emit(dev, "status", status_json(dev, a));
+        dev->host->emit(dev, "status", status_json(dev, a));
 }
 
 static void hearing_notify(struct agw_device *dev, const char *uuid, const uint8_t *v, size_t len)
@@ -173,13 +178,13 @@ static void hearing_notify(struct agw_device *dev, const char *uuid, const uint8
             return value_error(dev, "active_preset", &err);
         a->active = index;
         json_t *data = json_pack("{s:o, s:i}", "active_preset", active_json(a), "previous_index", previous);
-        host->emit(dev, "preset-changed", data);
+        dev->host->emit(dev, "preset-changed", data);
     } else if (!strcmp(uuid, VCS_UUID_STATE)) {
         if (vcs_parse_state(v, len, &a->vol, &err) < 0)
             return value_error(dev, "volume_state", &err);
         a->has_vol = true;
-        host->emit(dev, "volume-changed", json_pack("{s:i, s:b}", "volume", a->vol.volume, "mute",
-                                                    a->vol.mute));
+        dev->host->emit(dev, "volume-changed",
+                        json_pack("{s:i, s:b}", "volume", a->vol.volume, "mute", a->vol.mute));
     } else if (!strcmp(uuid, BAS_UUID_LEVEL)) {
         uint8_t pct;
         if (bas_parse_level(v, len, &pct, &err) < 0)
@@ -192,11 +197,11 @@ static void read_value(struct agw_device *dev, const char *uuid, const char *wha
                        void (*take)(struct agw_device *, struct aid *, const uint8_t *, size_t))
 {
     uint8_t buf[64];
-    ssize_t n = host->gatt_read(dev, uuid, buf, sizeof(buf));
+    ssize_t n = ble(dev)->gatt_read(dev, uuid, buf, sizeof(buf));
     if (n >= 0)
         take(dev, self(dev), buf, (size_t)n);
     else if (n != -ENOENT)
-        host->log(dev, AGW_LOG_WARNING, "reading %s: %s", what, strerror((int)-n));
+        dev->host->log(dev, AGW_LOG_WARNING, "reading %s: %s", what, strerror((int)-n));
 }
 
 static void take_features(struct agw_device *dev, struct aid *a, const uint8_t *v, size_t n)
@@ -250,11 +255,12 @@ static void start(struct agw_device *dev, struct aid *a)
     static const char *const notified[] = {HAS_UUID_CONTROL_POINT, HAS_UUID_ACTIVE_PRESET,
                                            VCS_UUID_STATE, BAS_UUID_LEVEL};
     for (size_t i = 0; i < 4; i++)
-        host->gatt_notify(dev, notified[i]);
+        ble(dev)->gatt_notify(dev, notified[i]);
     uint8_t req[3], att = 0;
     size_t n = has_encode_read_presets(1, 0xFF, req);
-    if (host->gatt_write(dev, HAS_UUID_CONTROL_POINT, req, n, &att) < 0) /* no HAS: status now */
-        host->emit(dev, "status", status_json(dev, a));
+    if (ble(dev)->gatt_write(dev, HAS_UUID_CONTROL_POINT, req, n, &att) <
+        0) /* no HAS: status now */
+        dev->host->emit(dev, "status", status_json(dev, a));
     if (a->battery >= 0)
         on_battery(dev, a, (uint8_t)a->battery);
 }
@@ -264,11 +270,11 @@ static void hearing_link(struct agw_device *dev, int up, const char *why)
     struct aid *a = self(dev);
     a->link = up;
     if (up) {
-        host->set_state(dev, AGW_STATE_UP, "connected");
+        dev->host->set_state(dev, AGW_STATE_UP, "connected");
         start(dev, a);
     } else {
-        host->set_state(dev, AGW_STATE_STALE, why);
-        host->emit(dev, "status", status_json(dev, a));
+        dev->host->set_state(dev, AGW_STATE_STALE, why);
+        dev->host->emit(dev, "status", status_json(dev, a));
     }
 }
 
@@ -297,7 +303,7 @@ static int write_cp(struct agw_device *dev, const uint8_t *req, size_t n, const 
                     json_t **result)
 {
     uint8_t att = 0;
-    int r = host->gatt_write(dev, HAS_UUID_CONTROL_POINT, req, n, &att);
+    int r = ble(dev)->gatt_write(dev, HAS_UUID_CONTROL_POINT, req, n, &att);
     if (r == -EPROTO)
         return refused(result, what, att, has_cp_error_name(att));
     if (r == -ENOENT)
@@ -317,7 +323,7 @@ static int write_vcs(struct agw_device *dev, struct aid *a, uint8_t op, uint8_t 
     for (int attempt = 0; attempt < 2; attempt++) {
         uint8_t req[3], att = 0;
         size_t n = vcs_encode(op, a->vol.change_counter, volume, req);
-        int r = host->gatt_write(dev, VCS_UUID_CONTROL_POINT, req, n, &att);
+        int r = ble(dev)->gatt_write(dev, VCS_UUID_CONTROL_POINT, req, n, &att);
         if (r == 0)
             return AGW_CMD_OK;
         if (r == -EPROTO && att == 0x80 && attempt == 0) {
@@ -373,16 +379,17 @@ static int hearing_command(struct agw_device *dev, const char *verb, json_t *arg
 
 static int hearing_open(struct agw_device *dev, const struct agw_host *h)
 {
-    host = h;
+    if (!AGW_HOST_HAS(h, extension) || !ble(dev))
+        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later, and a BlueZ device */
     struct aid *a = calloc(1, sizeof(*a));
     if (!a)
         return -ENOMEM;
-    if (host->config_uint(dev, "battery_low", 20, 0, 100, &a->battery_low) < 0) {
+    if (dev->host->config_uint(dev, "battery_low", 20, 0, 100, &a->battery_low) < 0) {
         free(a);
         return -EINVAL;
     }
     a->battery = -1;
-    host->set_userdata(dev, a);
+    dev->host->set_userdata(dev, a);
     /* the host calls on_link next with where the link stands */
     return 0;
 }

@@ -42,8 +42,6 @@ struct reader {
     char sam_id[80];
 };
 
-static const struct agw_host *host;
-
 static const struct agw_id ids[] = {
     {.bus = AGW_BUS_USB, .vid = 0x0400, .pid = 0xC35A, .model = "SAM ID-card reader (vendor bulk)"},
     {.bus = AGW_BUS_USB, .vid = 0x0316, .pid = 0x5020, .model = "SAM ID-card reader (vendor bulk)"},
@@ -65,7 +63,7 @@ static const struct agw_personal_field personal[] = {
     {NULL, AGW_MASK_END},
 };
 
-static struct reader *self(struct agw_device *dev) { return host->userdata(dev); }
+static struct reader *self(struct agw_device *dev) { return dev->host->userdata(dev); }
 
 static long now_ms(void)
 {
@@ -83,13 +81,13 @@ static int exchange(struct agw_device *dev, struct reader *rd, enum sam_request 
     uint8_t out[16], in[512];
     size_t n = sam_encode_request(req, 0, out, sizeof(out));
     sam_decoder_init(&rd->dec);
-    host->flush_input(dev);
-    ssize_t w = host->write(dev, out, n);
+    dev->host->flush_input(dev);
+    ssize_t w = dev->host->write(dev, out, n);
     if (w < 0)
         return (int)w;
     long deadline = now_ms() + timeout_ms;
     for (long left = timeout_ms; left > 0; left = deadline - now_ms()) {
-        ssize_t got = host->read(dev, in, sizeof(in), (int)left);
+        ssize_t got = dev->host->read(dev, in, sizeof(in), (int)left);
         if (got < 0)
             return (int)got;
         for (size_t pos = 0; pos < (size_t)got;) {
@@ -99,8 +97,9 @@ static int exchange(struct agw_device *dev, struct reader *rd, enum sam_request 
             enum sam_next next;
             while ((next = sam_decoder_next(&rd->dec, &f, &err)) != SAM_NEED_MORE) {
                 if (next == SAM_ERROR) {
-                    host->log(dev, err.code == SAM_ERR_GARBAGE ? AGW_LOG_DEBUG : AGW_LOG_WARNING,
-                              "reader stream at byte %zu: %s", err.offset, err.message);
+                    dev->host->log(dev,
+                                   err.code == SAM_ERR_GARBAGE ? AGW_LOG_DEBUG : AGW_LOG_WARNING,
+                                   "reader stream at byte %zu: %s", err.offset, err.message);
                     continue;
                 }
                 if (sam_response_parse(&f, r, &err) == 0)
@@ -116,7 +115,7 @@ static void set_stale(struct agw_device *dev, struct reader *rd, bool stale, con
     if (stale == rd->stale)
         return;
     rd->stale = stale;
-    host->set_state(dev, stale ? AGW_STATE_STALE : AGW_STATE_UP, why);
+    dev->host->set_state(dev, stale ? AGW_STATE_STALE : AGW_STATE_UP, why);
 }
 
 static void report_error(struct agw_device *dev, struct reader *rd, const char *stage,
@@ -133,7 +132,7 @@ static void report_error(struct agw_device *dev, struct reader *rd, const char *
     }
     if (message)
         json_object_set_new(data, "message", json_string(message));
-    host->emit(dev, "error", data);
+    dev->host->emit(dev, "error", data);
 }
 
 /* Why a step failed: the stage, a status or transport code, the SW3 byte. */
@@ -203,7 +202,7 @@ static void publish_read(struct agw_device *dev, struct reader *rd, json_t *reco
 {
     rd->card_present = true;
     rd->error_reported = false;
-    host->emit(dev, "read", record);
+    dev->host->emit(dev, "read", record);
 }
 
 static void card_gone(struct agw_device *dev, struct reader *rd)
@@ -212,7 +211,7 @@ static void card_gone(struct agw_device *dev, struct reader *rd)
     rd->card_present = false;
     rd->error_reported = false;
     if (had)
-        host->emit(dev, "removed", NULL);
+        dev->host->emit(dev, "removed", NULL);
 }
 
 static long long now_us(void)
@@ -235,7 +234,7 @@ static void adapt_poll(struct agw_device *dev, struct reader *rd, long long rtt_
     /* a change of a tenth or more: the timer is not reset for jitter */
     if (want * 10 < rd->poll_ms * 9 || want * 10 > rd->poll_ms * 11) {
         rd->poll_ms = want;
-        host->set_timer(dev, want);
+        dev->host->set_timer(dev, want);
     }
 }
 
@@ -273,16 +272,16 @@ static void poll_reader(struct agw_device *dev)
 
 static int read_config(struct agw_device *dev, struct reader *rd)
 {
-    const char *poll = host->config(dev, "poll_ms");
+    const char *poll = dev->host->config(dev, "poll_ms");
     rd->poll_auto = !poll || strcmp(poll, "auto") == 0;
     rd->poll_ms = MIN_POLL_MS;
     int fingerprint = 0;
     /* the host refuses a bad value with FILE:LINE and the device's error state */
-    if ((!rd->poll_auto &&
-         host->config_ms(dev, "poll_ms", MIN_POLL_MS, MIN_POLL_MS, 600000, &rd->poll_ms) < 0) ||
-        host->config_ms(dev, "read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, 100, 600000,
-                        &rd->read_timeout_ms) < 0 ||
-        host->config_bool(dev, "fingerprint", 0, &fingerprint) < 0)
+    if ((!rd->poll_auto && dev->host->config_ms(dev, "poll_ms", MIN_POLL_MS, MIN_POLL_MS, 600000,
+                                                &rd->poll_ms) < 0) ||
+        dev->host->config_ms(dev, "read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, 100, 600000,
+                             &rd->read_timeout_ms) < 0 ||
+        dev->host->config_bool(dev, "fingerprint", 0, &fingerprint) < 0)
         return -EINVAL;
     rd->fingerprint = fingerprint;
     return 0;
@@ -294,8 +293,8 @@ static int check_sam(struct agw_device *dev, struct reader *rd)
     struct sam_response r;
     struct failure f;
     if (step(dev, rd, SAM_REQ_STATUS, STATUS_TIMEOUT_MS, SAM_SW_SUCCESS, "sam_status", &r, &f) < 0) {
-        host->log(dev, AGW_LOG_WARNING, "SAM status: %s%s%s", f.code, f.message[0] ? ": " : "",
-                  f.message);
+        dev->host->log(dev, AGW_LOG_WARNING, "SAM status: %s%s%s", f.code, f.message[0] ? ": " : "",
+                       f.message);
         return f.sw3 >= 0 ? -EIO : (strcmp(f.code, "device_gone") == 0 ? -ENODEV : -ETIMEDOUT);
     }
     char hex[40] = "";
@@ -308,7 +307,8 @@ static int check_sam(struct agw_device *dev, struct reader *rd)
 
 static int idcard_open(struct agw_device *dev, const struct agw_host *h)
 {
-    host = h;
+    if (!AGW_HOST_HAS(h, extension))
+        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later */
     struct reader *rd = calloc(1, sizeof(*rd));
     if (!rd)
         return -ENOMEM;
@@ -319,9 +319,9 @@ static int idcard_open(struct agw_device *dev, const struct agw_host *h)
         free(rd);
         return e;
     }
-    host->set_userdata(dev, rd);
-    host->set_state(dev, AGW_STATE_UP, rd->sam_id);
-    host->set_timer(dev, rd->poll_ms);
+    dev->host->set_userdata(dev, rd);
+    dev->host->set_state(dev, AGW_STATE_UP, rd->sam_id);
+    dev->host->set_timer(dev, rd->poll_ms);
     return 0;
 }
 

@@ -37,8 +37,6 @@ struct magnifier {
     bool frozen;
 };
 
-static const struct agw_host *host;
-
 static const struct agw_id ids[] = {
     {.bus = AGW_BUS_HID, .vid = 0x1209, .pid = 0xA11E, .model = "magnifier keypad (vendor-keypad-a11e profile)"},
     {.bus = AGW_BUS_END},
@@ -46,7 +44,7 @@ static const struct agw_id ids[] = {
 
 static const char *const config_keys[] = {"profile", "profile_dir", "max_zoom", NULL};
 
-static struct magnifier *self(struct agw_device *dev) { return host->userdata(dev); }
+static struct magnifier *self(struct agw_device *dev) { return dev->host->userdata(dev); }
 
 static int mode_index(const char *name)
 {
@@ -58,9 +56,9 @@ static int mode_index(const char *name)
 
 static void publish_state(struct agw_device *dev, struct magnifier *m)
 {
-    host->emit(dev, "state", json_pack("{s:i, s:s, s:b, s:i}", "zoom_level", m->zoom, "mode",
-                                       modes[m->mode], "frozen", m->frozen, "brightness",
-                                       m->brightness));
+    dev->host->emit(dev, "state",
+                    json_pack("{s:i, s:s, s:b, s:i}", "zoom_level", m->zoom, "mode", modes[m->mode],
+                              "frozen", m->frozen, "brightness", m->brightness));
 }
 
 static int clamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
@@ -100,8 +98,8 @@ static void control(struct agw_device *dev, struct magnifier *m, const struct pr
                     bool repeat)
 {
     if (!apply(m, b->action, b->arg)) {
-        host->log(dev, AGW_LOG_WARNING, "%s:%d: action '%s %s' does nothing here", m->profile->file,
-                  b->line, b->action, b->arg);
+        dev->host->log(dev, AGW_LOG_WARNING, "%s:%d: action '%s %s' does nothing here",
+                       m->profile->file, b->line, b->action, b->arg);
         return;
     }
     /* freeze_toggle is reported as what it did */
@@ -112,7 +110,7 @@ static void control(struct agw_device *dev, struct magnifier *m, const struct pr
         json_object_set_new(data, "level", json_integer(m->zoom));
     if (!strncmp(action, "mode", 4))
         json_object_set_new(data, "mode", json_string(modes[m->mode]));
-    host->emit(dev, "control", data);
+    dev->host->emit(dev, "control", data);
     publish_state(dev, m);
 }
 
@@ -129,14 +127,14 @@ static void magnifier_input(struct agw_device *dev, const uint8_t *buf, size_t l
     struct hid_error err;
     int n = keypad_report(&m->keypad, buf, len, ev, 16, &err);
     if (n < 0) {
-        host->log(dev, AGW_LOG_WARNING, "input report of %zu byte(s): %s", len, err.message);
+        dev->host->log(dev, AGW_LOG_WARNING, "input report of %zu byte(s): %s", len, err.message);
         return;
     }
     for (int i = 0; i < n; i++) {
         if (!ev[i].pressed) {
             if (ev[i].binding == m->held) { /* released: the steady repeat stops */
                 m->held = NULL;
-                host->set_timer(dev, 0);
+                dev->host->set_timer(dev, 0);
             }
             continue;
         }
@@ -144,7 +142,7 @@ static void magnifier_input(struct agw_device *dev, const uint8_t *buf, size_t l
         if (repeats(ev[i].binding)) {
             m->held = ev[i].binding;
             m->repeating = false;
-            host->set_timer(dev, m->profile->repeat_delay_ms);
+            dev->host->set_timer(dev, m->profile->repeat_delay_ms);
         }
     }
 }
@@ -153,12 +151,12 @@ static void magnifier_timer(struct agw_device *dev)
 {
     struct magnifier *m = self(dev);
     if (!m->held) {
-        host->set_timer(dev, 0);
+        dev->host->set_timer(dev, 0);
         return;
     }
     if (!m->repeating) {
         m->repeating = true;
-        host->set_timer(dev, m->profile->repeat_ms);
+        dev->host->set_timer(dev, m->profile->repeat_ms);
     }
     control(dev, m, m->held, true);
 }
@@ -177,7 +175,7 @@ static int send_output(struct agw_device *dev, struct magnifier *m, const char *
     uint8_t report[64];
     int checksum_at;
     size_t len = profile_render(o, (uint8_t)value, 0, report, sizeof(report), &checksum_at);
-    ssize_t w = host->write(dev, report, len);
+    ssize_t w = dev->host->write(dev, report, len);
     if (w < 0) {
         *result = json_pack("{s:s}", "message", strerror((int)-w));
         return AGW_CMD_DEVICE_ERROR;
@@ -224,18 +222,19 @@ static int read_descriptor(struct agw_device *dev, struct magnifier *m, uint16_t
                            uint16_t *pid, uint16_t *page)
 {
     uint8_t desc[4096];
-    ssize_t n = host->hid_descriptor(dev, desc, sizeof(desc));
+    const struct agw_hid_ext *hid = dev->host->extension(dev, AGW_EXT_HID);
+    ssize_t n = hid ? hid->descriptor(dev, desc, sizeof(desc)) : -ENODEV;
     *vid = *pid = *page = 0;
-    if (n <= 0 || host->hid_ids(dev, vid, pid) < 0) {
-        host->log(dev, AGW_LOG_WARNING, "no report descriptor (%s): raw patterns only",
-                  n < 0 ? strerror((int)-n) : "empty");
+    if (n <= 0 || hid->ids(dev, vid, pid) < 0) {
+        dev->host->log(dev, AGW_LOG_WARNING, "no report descriptor (%s): raw patterns only",
+                       n < 0 ? strerror((int)-n) : "empty");
         return 0;
     }
     struct hid_error err;
     *page = hid_first_usage_page(desc, (size_t)n);
     if (hid_parse(desc, (size_t)n, &m->map, &err) < 0)
-        host->log(dev, AGW_LOG_WARNING, "report descriptor byte %zu: %s: raw patterns only",
-                  err.offset, err.message);
+        dev->host->log(dev, AGW_LOG_WARNING, "report descriptor byte %zu: %s: raw patterns only",
+                       err.offset, err.message);
     else
         m->have_map = true;
     return 0;
@@ -243,12 +242,13 @@ static int read_descriptor(struct agw_device *dev, struct magnifier *m, uint16_t
 
 static int magnifier_open(struct agw_device *dev, const struct agw_host *h)
 {
-    host = h;
+    if (!AGW_HOST_HAS(h, extension))
+        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later */
     struct magnifier *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
     unsigned max_zoom;
-    if (host->config_uint(dev, "max_zoom", 16, 1, 255, &max_zoom) < 0) {
+    if (dev->host->config_uint(dev, "max_zoom", 16, 1, 255, &max_zoom) < 0) {
         free(m);
         return -EINVAL;
     }
@@ -257,15 +257,15 @@ static int magnifier_open(struct agw_device *dev, const struct agw_host *h)
     m->brightness = 5;
     uint16_t vid, pid, page;
     read_descriptor(dev, m, &vid, &pid, &page);
-    profiles_load(dev, host, host->config(dev, "profile_dir"), "magnifier", actions, &m->profiles);
-    m->profile = profiles_choose(dev, host, &m->profiles, vid, pid, page);
+    profiles_load(dev, dev->host->config(dev, "profile_dir"), "magnifier", actions, &m->profiles);
+    m->profile = profiles_choose(dev, &m->profiles, vid, pid, page);
     if (!m->profile) {
         profiles_free(&m->profiles);
         free(m);
         return -ENOENT;
     }
     keypad_init(&m->keypad, m->have_map ? &m->map : NULL, m->profile);
-    host->set_userdata(dev, m);
+    dev->host->set_userdata(dev, m);
     publish_state(dev, m);
     return 0;
 }

@@ -35,29 +35,28 @@ static const struct agw_id skeleton_ids[] = {
 
 static const char *const skeleton_keys[] = {"interval_ms", NULL};
 
-/* The host table is the same for every device; open() hands it over. */
-static const struct agw_host *host;
-
-static struct skeleton *self(struct agw_device *dev) { return host->userdata(dev); }
+static struct skeleton *self(struct agw_device *dev) { return dev->host->userdata(dev); }
 
 static int skeleton_open(struct agw_device *dev, const struct agw_host *h)
 {
-    host = h;
+    if (!AGW_HOST_HAS(h, extension))
+        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later */
     unsigned interval;
     /* A bad value is refused by the host: it logs FILE:LINE, the key and the value, and
      * sets the device's error state; the plugin only returns. */
-    if (host->config_ms(dev, "interval_ms", host->transport(dev) == AGW_TRANSPORT_NONE ? 1000 : 0,
-                        0, 3600000, &interval) < 0)
+    if (dev->host->config_ms(dev, "interval_ms",
+                             dev->host->transport(dev) == AGW_TRANSPORT_NONE ? 1000 : 0, 0, 3600000,
+                             &interval) < 0)
         return -EINVAL;
     struct skeleton *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
-    json_t *saved = host->load_state(dev); /* NULL on the first start */
+    json_t *saved = dev->host->load_state(dev); /* NULL on the first start */
     if (json_is_integer(json_object_get(saved, "count")))
         s->count = json_integer_value(json_object_get(saved, "count"));
     json_decref(saved);
-    host->set_userdata(dev, s);
-    host->set_timer(dev, interval);
+    dev->host->set_userdata(dev, s);
+    dev->host->set_timer(dev, interval);
     return 0;
 }
 
@@ -70,7 +69,7 @@ static void skeleton_timer(struct agw_device *dev)
 {
     struct skeleton *s = self(dev);
     s->count++;
-    host->emit(dev, "counter", json_pack("{s:I}", "count", (json_int_t)s->count));
+    dev->host->emit(dev, "counter", json_pack("{s:I}", "count", (json_int_t)s->count));
 }
 
 /* Device text is untrusted: keep printable ASCII so the event is valid JSON. */
@@ -80,8 +79,9 @@ static void emit_line(struct agw_device *dev, struct skeleton *s)
         if ((unsigned char)s->line[i] < 0x20 || (unsigned char)s->line[i] > 0x7e)
             s->line[i] = '?';
     s->inputs++;
-    host->emit(dev, "line", json_pack("{s:I, s:s%}", "n", (json_int_t)s->inputs, "text",
-                                         s->line, s->line_len));
+    dev->host->emit(
+        dev, "line",
+        json_pack("{s:I, s:s%}", "n", (json_int_t)s->inputs, "text", s->line, s->line_len));
     s->line_len = 0;
 }
 
@@ -106,13 +106,13 @@ static void take_report(struct agw_device *dev, struct skeleton *s, const uint8_
         snprintf(hex + 2 * i, 3, "%02x", buf[i]);
     hex[2 * n] = '\0';
     s->inputs++;
-    host->emit(dev, "report", json_pack("{s:I, s:s}", "n", (json_int_t)s->inputs, "hex", hex));
+    dev->host->emit(dev, "report", json_pack("{s:I, s:s}", "n", (json_int_t)s->inputs, "hex", hex));
 }
 
 static void skeleton_input(struct agw_device *dev, const uint8_t *buf, size_t len)
 {
     struct skeleton *s = self(dev);
-    if (host->transport(dev) == AGW_TRANSPORT_HIDRAW)
+    if (dev->host->transport(dev) == AGW_TRANSPORT_HIDRAW)
         take_report(dev, s, buf, len);
     else
         take_text(dev, s, buf, len);
@@ -121,8 +121,8 @@ static void skeleton_input(struct agw_device *dev, const uint8_t *buf, size_t le
 /* Called when the device is gone (unplugged), before close: no I/O now. */
 static void skeleton_removed(struct agw_device *dev)
 {
-    host->log(dev, AGW_LOG_INFO, "removed: the device is gone, %llu input(s) seen",
-              (unsigned long long)self(dev)->inputs);
+    dev->host->log(dev, AGW_LOG_INFO, "removed: the device is gone, %llu input(s) seen",
+                   (unsigned long long)self(dev)->inputs);
 }
 
 /* Saved state: what must survive a restart, written when it changes meaningfully (here:
@@ -130,8 +130,8 @@ static void skeleton_removed(struct agw_device *dev)
 static void save_count(struct agw_device *dev, struct skeleton *s)
 {
     json_t *state = json_pack("{s:I}", "count", (json_int_t)s->count);
-    if (host->save_state(dev, state) < 0) /* the host has reported the lost durability */
-        host->log(dev, AGW_LOG_WARNING, "the counter was not saved");
+    if (dev->host->save_state(dev, state) < 0) /* the host has reported the lost durability */
+        dev->host->log(dev, AGW_LOG_WARNING, "the counter was not saved");
     json_decref(state);
 }
 
@@ -153,7 +153,7 @@ static int reset(struct agw_device *dev, struct skeleton *s, json_t *args, json_
 static int ask(struct agw_device *dev, json_t *args, json_t **result)
 {
     const char *text = json_string_value(json_object_get(args, "text"));
-    if (host->transport(dev) != AGW_TRANSPORT_SERIAL)
+    if (dev->host->transport(dev) != AGW_TRANSPORT_SERIAL)
         return AGW_CMD_UNSUPPORTED;
     if (!text || strlen(text) > 200 || strchr(text, '\n')) {
         *result = json_pack("{s:s}", "message", "\"text\" is one line of at most 200 characters");
@@ -161,12 +161,12 @@ static int ask(struct agw_device *dev, json_t *args, json_t **result)
     }
     char request[256], answer[256];
     int n = snprintf(request, sizeof(request), "%s\n", text);
-    host->flush_input(dev); /* a late answer to an earlier request is not this one's */
-    if (host->write(dev, request, (size_t)n) < 0)
+    dev->host->flush_input(dev); /* a late answer to an earlier request is not this one's */
+    if (dev->host->write(dev, request, (size_t)n) < 0)
         return AGW_CMD_DEVICE_ERROR;
     size_t got = 0;
     while (got < sizeof(answer) - 1) {
-        ssize_t r = host->read(dev, answer + got, 1, 500); /* the deadline of each byte */
+        ssize_t r = dev->host->read(dev, answer + got, 1, 500); /* the deadline of each byte */
         if (r <= 0) {
             *result = json_pack("{s:s}", "message", r == 0 ? "no answer within 500 ms"
                                                             : "the device is gone");

@@ -67,6 +67,7 @@ def test_runtime_package_contents(debs):
                  "./usr/share/man/man1/accessgwctl.1.gz"):
         assert path in files, path
     assert re.search(r"\./usr/lib/[^/]+/accessgw/plugins/idcard-sam\.so", files)
+    assert re.search(r"\./usr/lib/[^/]+/accessgw/accessgw-plugin-host", files)
     assert "skeleton" not in files  # a template, not a device: it is in -dev's examples
     conffiles = run(["dpkg-deb", "-I", deb, "conffiles"]).stdout
     assert "/etc/accessgw/accessgw.ini" in conffiles
@@ -219,6 +220,12 @@ def test_a_serial_device_in_the_accessgw_group_is_opened(box):
         time.sleep(0.5)
     assert "No such device" in reason, reason + "\n" + box.journal()
     assert "Permission denied" not in reason and "not permitted" not in reason
+    # the reader's plugin runs in its own process, under its own seccomp filter inside the
+    # service's (which must let it install one)
+    status = box.sh("for p in /proc/[0-9]*; do grep -qa accessgw-plugin-host $p/cmdline 2>/dev/null"
+                    " && grep -aq idcard-sam $p/cmdline && cat $p/status; done; true").stdout
+    assert re.search(r"NoNewPrivs:\s+1", status) and re.search(r"Seccomp:\s+2", status), \
+        status + box.journal()
 
 
 def test_uplink_service_forwards_to_a_broker(box):

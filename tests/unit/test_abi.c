@@ -1,6 +1,6 @@
 /* The SDK's promise: the host and plugin tables only grow at the end.  Every
- * ABI 1.2 field is where the 1.2 header put it, the 1.3 additions come after
- * them, and a plugin built with the 1.2 header loads and runs on this host. */
+ * ABI 1.2 field is where the 1.2 header put it, the 1.3 and 1.4 additions come
+ * after them, and a plugin built with the 1.2 header loads and runs on this host. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,6 +55,29 @@ static void additions_come_after(void **state)
     struct agw_host now = {.struct_size = sizeof(struct agw_host), .config_uint = NULL};
     assert_false(AGW_HOST_HAS(&old, config_uint));
     assert_false(AGW_HOST_HAS(&now, config_uint));
+    /* 1.4: the extension lookup after 1.3's helpers; the handle's host at its start */
+    assert_true(AGW_ABI_MINOR >= 4);
+    assert_true(offsetof(struct agw_host, extension) > offsetof(struct agw_host, config_ms));
+    assert_int_equal(offsetof(struct agw_device, host), 0);
+    struct agw_host v13 = {.struct_size = (uint32_t)offsetof(struct agw_host, extension)};
+    assert_false(AGW_HOST_HAS(&v13, extension));
+}
+
+static void extension_tables_grow_at_the_end_too(void **state)
+{
+    (void)state;
+    assert_int_equal(offsetof(struct agw_hid_ext, struct_size), 0);
+    assert_true(offsetof(struct agw_hid_ext, ids) < offsetof(struct agw_hid_ext, descriptor));
+    assert_true(offsetof(struct agw_hid_ext, descriptor) < offsetof(struct agw_hid_ext, names));
+    assert_int_equal(offsetof(struct agw_bluez_ext, struct_size), 0);
+    assert_true(offsetof(struct agw_bluez_ext, gatt_read) < offsetof(struct agw_bluez_ext, gatt_write));
+    assert_true(offsetof(struct agw_bluez_ext, gatt_write) < offsetof(struct agw_bluez_ext, gatt_notify));
+    assert_true(offsetof(struct agw_bluez_ext, gatt_notify) < offsetof(struct agw_bluez_ext, name));
+    static struct agw_hid_ext shorter_table = {.struct_size = (uint32_t)offsetof(struct agw_hid_ext, names)};
+    const struct agw_hid_ext *shorter = &shorter_table;
+    const struct agw_hid_ext *none = NULL;
+    assert_false(AGW_EXT_HAS(shorter, struct agw_hid_ext, names));
+    assert_false(AGW_EXT_HAS(none, struct agw_hid_ext, ids));
 }
 
 static void a_plugin_built_with_the_1_2_header_loads(void **state)
@@ -74,6 +97,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(released_fields_never_move),
         cmocka_unit_test(additions_come_after),
+        cmocka_unit_test(extension_tables_grow_at_the_end_too),
         cmocka_unit_test(a_plugin_built_with_the_1_2_header_loads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,7 +32,7 @@ extern "C" {
 
 #define AGW_PLUGIN_MAGIC 0x31574741u /* "AGW1" */
 #define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 3
+#define AGW_ABI_MINOR 4
 #define AGW_PLUGIN_SYMBOL "agw_plugin"
 
 /* Where a device of an ID-table row is found. */
@@ -102,7 +102,17 @@ enum agw_cmd_status {
     AGW_CMD_UNSUPPORTED = -6,  /* "unsupported" */
 };
 
-struct agw_device; /* opaque; one per attached device */
+struct agw_host;
+
+/* The handle of one attached device, given to every callback.  Since ABI 1.4
+ * it carries the host table, so a plugin keeps no global of its own:
+ *     dev->host->emit(dev, "pressed", data);
+ * Everything else about a device is the host's.  A host before 1.4 passes a
+ * handle without it: a plugin that uses dev->host checks, in open(), that the
+ * host it is given there has 1.4's entry (AGW_HOST_HAS(host, extension)). */
+struct agw_device {
+    const struct agw_host *host;
+};
 
 /* A device verb: name is the part after "<class>." (set_zoom); args a JSON
  * Schema of its arguments as a string, NULL when it takes none; help one line. */
@@ -148,7 +158,8 @@ struct agw_host {
      * value in *value: for families of keys such as button.A1B2C5. */
     const char *(*config_nth)(struct agw_device *dev, size_t n, const char **value);
     /* hidraw devices: the USB (or Bluetooth) VID:PID and the report
-     * descriptor, from udev/sysfs.  0, or -errno. */
+     * descriptor, from udev/sysfs.  0, or -errno.  (Kept for plugins built
+     * before 1.4; new code uses extension(dev, AGW_EXT_HID).) */
     int (*hid_ids)(struct agw_device *dev, uint16_t *vid, uint16_t *pid);
     ssize_t (*hid_descriptor)(struct agw_device *dev, uint8_t *buf, size_t max);
     /* ... and its USB interface number (-1: none) and product name, for profile matching */
@@ -163,7 +174,8 @@ struct agw_host {
     int (*emit_for)(struct agw_device *dev, const char *child_id, const char *event, json_t *data);
     const char *(*command_target)(struct agw_device *dev);
     /* Bluetooth LE (transport bluez): GATT characteristics of the device by
-     * UUID (lower-case 128-bit form), through BlueZ on the system bus.
+     * UUID (lower-case 128-bit form), through BlueZ on the system bus.  (Kept
+     * for plugins built before 1.4; new code uses extension(dev, AGW_EXT_BLUEZ).)
      * gatt_read: bytes read or -errno; gatt_write: 0, -errno, or -EPROTO with
      * the ATT error code the device answered in *att_error. */
     ssize_t (*gatt_read)(struct agw_device *dev, const char *uuid, uint8_t *buf, size_t max);
@@ -186,12 +198,48 @@ struct agw_host {
                        int def, int *out);
     int (*config_ms)(struct agw_device *dev, const char *key, unsigned def_ms, unsigned min_ms,
                      unsigned max_ms, unsigned *out);
+
+    /* ABI 1.4: what only some transports have is found by name, so this table
+     * stops growing with each device family: AGW_EXT_HID, AGW_EXT_BLUEZ.  NULL
+     * when the device's transport has no such extension (a serial device has
+     * no report descriptor).  The result's first field is its struct_size: an
+     * entry added later is checked with AGW_HOST_HAS() like this table's. */
+    const void *(*extension)(struct agw_device *dev, const char *name);
+};
+
+/* hidraw devices (transport hidraw) */
+#define AGW_EXT_HID "hid"
+struct agw_hid_ext {
+    uint32_t struct_size;
+    /* the USB (or Bluetooth) VID:PID and the report descriptor, from udev/sysfs: 0 or -errno */
+    int (*ids)(struct agw_device *dev, uint16_t *vid, uint16_t *pid);
+    ssize_t (*descriptor)(struct agw_device *dev, uint8_t *buf, size_t max);
+    /* the USB interface number (-1: none) and product name, for profile matching */
+    int (*names)(struct agw_device *dev, int *interface, char *product, size_t len);
+};
+
+/* Bluetooth LE devices (transport bluez): GATT characteristics by UUID
+ * (lower-case 128-bit form), through BlueZ on the system bus. */
+#define AGW_EXT_BLUEZ "bluez"
+struct agw_bluez_ext {
+    uint32_t struct_size;
+    /* bytes read or -errno */
+    ssize_t (*gatt_read)(struct agw_device *dev, const char *uuid, uint8_t *buf, size_t max);
+    /* 0, -errno, or -EPROTO with the ATT error code the device answered in *att_error */
+    int (*gatt_write)(struct agw_device *dev, const char *uuid, const uint8_t *data, size_t len,
+                      uint8_t *att_error);
+    int (*gatt_notify)(struct agw_device *dev, const char *uuid); /* StartNotify */
+    /* the device's name as BlueZ knows it (Alias, else Name); "" when none */
+    const char *(*name)(struct agw_device *dev);
 };
 
 /* Whether the host running the plugin has an entry of struct agw_host (a
  * plugin built for minor N may be loaded by a host of an earlier minor). */
 #define AGW_HOST_HAS(host, entry) \
     ((host)->struct_size >= offsetof(struct agw_host, entry) + sizeof((host)->entry) && (host)->entry)
+/* The same for an extension table: AGW_EXT_HAS(hid, struct agw_hid_ext, names). */
+#define AGW_EXT_HAS(ext, type, entry) \
+    ((ext) && (ext)->struct_size >= offsetof(type, entry) + sizeof((ext)->entry) && (ext)->entry)
 
 struct agw_plugin {
     uint32_t magic;
