@@ -152,6 +152,12 @@ bool plink_put_degraded(struct plink_writer *w, const char *reason)
     return finish(w, start);
 }
 
+bool plink_put_alive(struct plink_writer *w)
+{
+    size_t start = begin(w, PLINK_ALIVE);
+    return finish(w, start);
+}
+
 bool plink_put_snapshot(struct plink_writer *w, const char *device, int32_t state,
                         const char *reason, const char *info_json, const char *children_json)
 {
@@ -279,6 +285,7 @@ static void read_body(struct reader *r, struct plink_msg *m, struct plink_attach
         break;
     case PLINK_EXITED: m->device = get_str(r); break;
     case PLINK_DEGRADED: m->reason = get_str(r); break;
+    case PLINK_ALIVE: break;
     case PLINK_SNAPSHOT:
         m->device = get_str(r);
         m->status = (int32_t)(uint32_t)get_le(r, 4);

@@ -34,6 +34,7 @@ enum plink_type {
     PLINK_EXITED,     /* a device's worker has stopped */
     PLINK_DEGRADED,   /* durability lost (a state file could not be written) */
     PLINK_SNAPSHOT,   /* a device's state, info and children, after any change */
+    PLINK_ALIVE,      /* every second: the host's own loop still turns */
 };
 
 struct plink_setting {
@@ -85,6 +86,7 @@ bool plink_put_reply(struct plink_writer *w, const char *device, uint64_t token,
                      const char *result_json);
 bool plink_put_exited(struct plink_writer *w, const char *device);
 bool plink_put_degraded(struct plink_writer *w, const char *reason);
+bool plink_put_alive(struct plink_writer *w);
 bool plink_put_snapshot(struct plink_writer *w, const char *device, int32_t state,
                         const char *reason, const char *info_json, const char *children_json);
 

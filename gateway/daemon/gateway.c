@@ -1102,8 +1102,20 @@ static void stop_devices(struct gateway *g)
         log_err("%zu device(s) did not stop within %d ms; exiting anyway", g->n_devs, STOP_GRACE_MS);
 }
 
+/* Stopping, the loop answers no request: a client that connects now is refused at
+ * once ("nothing listening") rather than left waiting for an answer that never comes.
+ * Connected clients keep their connection, for the answers still owed them. */
+static void stop_listening(struct gateway *g)
+{
+    char endpoint[512];
+    size_t len = sizeof(endpoint);
+    if (g->control && zmq_getsockopt(g->control, ZMQ_LAST_ENDPOINT, endpoint, &len) == 0)
+        zmq_unbind(g->control, endpoint);
+}
+
 static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
 {
+    stop_listening(g);
     child_stop(&g->web, 3000);
     if (g->bus.pub) {
         stop_devices(g);

@@ -198,6 +198,7 @@ static void start(struct plugin_procs *ps, struct plugin_proc *p)
     }
     p->pid = pid;
     p->sock = sv[0];
+    monotonic_now(&p->heard);
     fcntl(p->sock, F_SETFL, fcntl(p->sock, F_GETFL) | O_NONBLOCK);
     monotonic_now(&p->started);
     log_info("plugin %s runs in process %d", p->plugin->desc->id, (int)pid);
@@ -293,10 +294,32 @@ static void lose(struct plugin_procs *ps, struct plugin_proc *p, const char *why
     p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
 }
 
+/* A child whose own loop stopped (a deadlock in the plugin's process, SIGSTOP)
+ * reports no hang and no crash: its silence is the sign. */
+#define SILENCE_MIN_MS 3000 /* a host under a sanitizer takes a while to say its first word */
+
+static unsigned silence_limit_ms(const struct plugin_procs *ps)
+{
+    return ps->hang_ms > SILENCE_MIN_MS ? ps->hang_ms : SILENCE_MIN_MS;
+}
+
+static long ms_until_silent(const struct plugin_procs *ps, const struct plugin_proc *p)
+{
+    long left = (long)silence_limit_ms(ps) - elapsed_ms(&p->heard);
+    return left > 0 ? left : 0;
+}
+
 void procs_start_due(struct plugin_procs *ps)
 {
     for (size_t i = 0; i < ps->n; i++) {
         struct plugin_proc *p = &ps->items[i];
+        if (running(p) && ms_until_silent(ps, p) == 0) {
+            char why[96];
+            snprintf(why, sizeof(why), "plugin host stopped answering for %u ms",
+                     silence_limit_ms(ps));
+            log_err("plugin %s (process %d): %s; killed", p->plugin->desc->id, (int)p->pid, why);
+            lose(ps, p, why, collect(p, true));
+        }
         if (p->wanted && !running(p) && ms_until(&p->start_at) == 0)
             start(ps, p);
     }
@@ -307,8 +330,11 @@ long procs_ms_until_start(const struct plugin_procs *ps)
     long t = -1;
     for (size_t i = 0; i < ps->n; i++) {
         const struct plugin_proc *p = &ps->items[i];
-        if (p->wanted && !running(p) && (t < 0 || ms_until(&p->start_at) < t))
-            t = ms_until(&p->start_at);
+        long due = running(p) ? ms_until_silent(ps, p)
+                   : p->wanted ? ms_until(&p->start_at)
+                               : -1;
+        if (due >= 0 && (t < 0 || due < t))
+            t = due;
     }
     return t;
 }
@@ -515,6 +541,7 @@ static const char *take(struct plugin_procs *ps, struct plugin_proc *p, const st
     case PLINK_EVENT: return take_event(ps, p, m);
     case PLINK_REPLY: return take_reply(ps, p, m);
     case PLINK_SNAPSHOT: return take_snapshot(ps, p, m);
+    case PLINK_ALIVE: return NULL;
     case PLINK_DEGRADED: {
         struct out_mail *out = mail_for("", OUT_DEGRADED);
         if (out) {
@@ -549,6 +576,7 @@ static bool read_records(struct plugin_procs *ps, struct plugin_proc *p)
             lose(ps, p, NULL, collect(p, false));
             return false;
         }
+        monotonic_now(&p->heard);
         char err[200], why[300];
         if (n > PLINK_RECORD_MAX) {
             snprintf(err, sizeof(err), "a record of %zd bytes (at most %d)", n, PLINK_RECORD_MAX);

@@ -48,6 +48,7 @@ struct plugin_proc {
     pid_t pid;  /* 0 while not running */
     int sock;   /* -1 while not running */
     struct timespec start_at, started;
+    struct timespec heard; /* the last record from the child */
     unsigned backoff_ms;
     bool wanted; /* a device of the plugin was attached since the gateway started */
     struct pending_command *pending;
@@ -81,7 +82,8 @@ size_t procs_pollitems(struct plugin_procs *ps, zmq_pollitem_t *items, size_t ma
 void procs_handle(struct plugin_procs *ps, const zmq_pollitem_t *items, size_t n);
 /* SIGCHLD: looks for children that ended. */
 void procs_reap(struct plugin_procs *ps);
-/* Restarts that are due; ms until the next one (-1: none). */
+/* Restarts that are due, and children silent for longer than hang_ms (a plugin
+ * host says it is alive every second) stopped; ms until the next (-1: none). */
 void procs_start_due(struct plugin_procs *ps);
 long procs_ms_until_start(const struct plugin_procs *ps);
 /* At shutdown, after the devices stopped: ends every child. */

@@ -163,12 +163,13 @@ static void drain_outbox(struct host *h)
 }
 
 /* A worker stuck in the plugin cannot say so; this thread does, as accessgwd's
- * main loop does for devices it runs itself. */
+ * main loop does for devices it runs itself.  Once a second, as it says it is alive. */
 static void report_hung_devices(struct host *h)
 {
     if (monotonic_ms() < h->next_hang_check)
         return;
     h->next_hang_check = monotonic_ms() + HANG_CHECK_MS;
+    SEND(h, plink_put_alive(&h->w)); /* accessgwd stops a host that falls silent */
     char reason[DEVICE_REASON_MAX], data[DEVICE_REASON_MAX + 64];
     for (size_t i = 0; i < h->n_devs; i++) {
         if (!device_check_hung(h->devs[i], h->hang_ms, reason, sizeof(reason)))

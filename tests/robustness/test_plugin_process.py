@@ -21,10 +21,10 @@ def plugins_with_crasher(tmp_path):
     return str(plugins)
 
 
-def gateway(tmp_path, crasher):
+def gateway(tmp_path, crasher, gateway_extra=""):
     return Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n" + crasher +
                    "[device counter-1]\nplugin = skeleton\ntransport = none\ninterval_ms = 100\n",
-                   plugin_dir=plugins_with_crasher(tmp_path))
+                   plugin_dir=plugins_with_crasher(tmp_path), gateway_extra=gateway_extra)
 
 
 def host_pids(gw_pid):
@@ -153,3 +153,28 @@ def test_each_plugin_runs_sandboxed_in_its_own_process(tmp_path):
         assert gw.stop() == 0, gw.log_text()[-2000:]
     # stopping the gateway ends its plugin hosts
     assert host_pids(gw.proc.pid) == {}
+
+
+def test_a_plugin_host_that_falls_silent_is_replaced(tmp_path):
+    """A whole plugin process that stops (here SIGSTOP; a deadlock in its allocator would
+    look the same) reports no hang and no crash: accessgwd notices its silence."""
+    gw = gateway(tmp_path, "", gateway_extra="command_timeout_ms = 1000\n")
+    sub = Subscriber(gw.events, ["device/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "up")
+        frozen = host_pids(gw.proc.pid)["hang.so"]
+        os.kill(frozen, signal.SIGSTOP)
+        down = sub.wait_for(lambda t, e: t == "device/crash-1/state", timeout=6)[1]
+        assert down["data"] == {"state": "error",
+                                "reason": "plugin host stopped answering for 3000 ms"}
+        assert sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "up",
+                            timeout=5)
+        assert host_pids(gw.proc.pid)["hang.so"] != frozen
+        assert not os.path.exists("/proc/%d" % frozen) or \
+            open("/proc/%d/stat" % frozen).read().split()[2] == "Z"
+        assert "plugin testhang (process %d): plugin host stopped answering" % frozen in gw.log_text()
+    finally:
+        sub.close()
+        assert gw.stop() == 0, gw.log_text()[-2000:]

@@ -63,6 +63,7 @@ static void every_message_round_trips_in_one_record(void **state)
     assert_true(plink_put_snapshot(&w, "padbus-1", 2, "no answer", "{\"profile\":\"x\"}",
                                    "[{\"id\":\"pad-3\",\"location\":\"Window 3\"}]"));
     assert_true(plink_put_exited(&w, "bell-1"));
+    assert_true(plink_put_alive(&w));
 
     struct plink_msg m;
     char err[160];
@@ -106,6 +107,8 @@ static void every_message_round_trips_in_one_record(void **state)
     assert_string_equal(m.json2, "[{\"id\":\"pad-3\",\"location\":\"Window 3\"}]");
     assert_int_equal(next(buf, w.len, &off, &m, err), 1);
     assert_int_equal(m.type, PLINK_EXITED);
+    assert_int_equal(next(buf, w.len, &off, &m, err), 1);
+    assert_int_equal(m.type, PLINK_ALIVE);
     assert_int_equal(next(buf, w.len, &off, &m, err), 0);
 }
 
