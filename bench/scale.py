@@ -41,6 +41,28 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def family(pid):
+    """accessgwd and its plugin host processes (isolation = process)."""
+    pids = [pid]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
+def pss_kib(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return -1
+
+
 def event_time(ev):
     return datetime.strptime(ev["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
         tzinfo=__import__("datetime").timezone.utc).timestamp()
@@ -94,17 +116,19 @@ def main():
         if got is None or (got[0].startswith("skeleton/") and time.time() - event_time(got[1]) < 0.01):
             break
     sub.seen.clear()
-    cpu0, w0 = cpu_seconds(pid), time.time()
+    pids = family(pid)
+    cpu0, w0 = sum(cpu_seconds(p) for p in pids), time.time()
     lat = []
     end = time.time() + 10
     while time.time() < end:
         got = sub.recv(0.5)
         if got and got[0].startswith("skeleton/"):
             lat.append(time.time() - event_time(got[1]))
-    cpu = (cpu_seconds(pid) - cpu0) / (time.time() - w0)
+    cpu = (sum(cpu_seconds(p) for p in pids) - cpu0) / (time.time() - w0)
     stop.set()
-    rss = proc_status(pid, "VmRSS")
-    threads = proc_status(pid, "Threads")
+    rss = sum(proc_status(p, "VmRSS") for p in pids)
+    pss = sum(pss_kib(p) for p in pids)
+    threads = sum(proc_status(p, "Threads") for p in pids)
     gw.stop()
     lat.sort()
     load = os.getloadavg()
@@ -112,8 +136,9 @@ def main():
           "load %.2f %.2f %.2f on %d cores" % ((TIMERS, PTYS) + load + (os.cpu_count(),)))
     print("all %d up after %.2f s (target < 5 s)%s" % (len(up), attach_s,
           "" if len(up) == TIMERS + PTYS else " -- NOT ALL UP"))
-    print("RSS %.1f MiB (target < 64 MiB), %d threads, CPU %.1f%% of one core at %.0f events/s"
-          % (rss / 1024, threads, 100 * cpu, len(lat) / 10.0))
+    print("%d processes: RSS %.1f MiB summed, PSS %.1f MiB (target < 64 MiB), %d threads, CPU "
+          "%.1f%% of one core at %.0f events/s"
+          % (len(pids), rss / 1024, pss / 1024, threads, 100 * cpu, len(lat) / 10.0))
     if lat:
         print("latency device thread -> subscriber: p50 %.2f ms, p99 %.2f ms (target < 5 ms), "
               "max %.2f ms over %d events" % (1000 * lat[len(lat) // 2],

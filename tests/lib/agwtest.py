@@ -3,6 +3,7 @@ process, real ZeroMQ sockets (pyzmq), and the project's JSON Schemas."""
 import glob
 import json
 import os
+import random
 import re
 import select
 import signal
@@ -22,10 +23,32 @@ EMULATORS = os.path.join(SOURCE, "tests", "emulators")
 PYTHON = "/usr/bin/python3"
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, below the kernel's ephemeral range (32768 and
+    up on Debian): a port the kernel chose (bind to 0) is soon taken again as the source
+    port of some outgoing connection (20 uplinks, their brokers), and the gateway that was
+    to bind it fails with "Address already in use"."""
+    low, high = 20000, 32000
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            high = min(high, int(f.read().split()[0]) - 1)
+    except (OSError, ValueError):
+        pass
+    rng = random.Random(os.getpid() * 7919 + time.monotonic_ns())
+    while True:
+        port = rng.randint(low, high)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 class Gateway:

@@ -1,0 +1,91 @@
+/* What the main loop's files share (daemon/gateway.c: the loop, signals,
+ * reload, start and stop; daemon/registry.c: the devices, hotplug, the mail
+ * that comes back from them; daemon/verbs.c: the control verbs and the
+ * commands in flight).  Main loop only. */
+#ifndef AGW_GATEWAY_INTERNAL_H
+#define AGW_GATEWAY_INTERNAL_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ble_hotplug.h"
+#include "bus.h"
+#include "child.h"
+#include "config.h"
+#include "control.h"
+#include "curve.h"
+#include "device.h"
+#include "hotplug.h"
+#include "journal.h"
+#include "loader.h"
+#include "mailbox.h"
+#include "plugin_proc.h"
+
+#define COMMANDS_PER_DEVICE 16
+
+struct inflight {
+    struct route *route;
+    const struct device *dev; /* compared, never followed: it may be gone */
+    char target[DEVICE_ID_MAX + 1];
+    struct timespec deadline;
+};
+
+struct gateway {
+    struct gateway_conf conf;
+    struct plugin_set plugins;
+    void *zctx;
+    struct bus bus;
+    void *control, *zap;
+    struct key_list keys;
+    struct mailbox outbox;
+    int sigfd;
+    struct hotplug *hotplug;
+    struct ble_hotplug *ble;
+    struct device **devs;
+    size_t n_devs;
+    struct timespec started;      /* monotonic */
+    struct timespec next_heartbeat;
+    struct timespec next_watchdog;  /* systemd's watchdog, pinged at WATCHDOG_USEC/2 */
+    struct timespec next_hang_check; /* workers stuck in a plugin, looked for every HANG_CHECK_MS */
+    uint64_t watchdog_usec;
+    char curve_public[Z85_KEY_LEN + 1]; /* of private_events: clients need it, it is not secret */
+    char *private_endpoint;             /* as bound at start (endpoints change at restart only) */
+    char degraded[512];                 /* why durability is lost, "" while it is not */
+    struct journal journal;
+    bool journal_failure_reported;
+    struct child web;                   /* accessgw-web, while [web] is configured */
+    struct plugin_procs procs;          /* accessgw-plugin-host children (isolation = process) */
+    bool isolated;                      /* as started: isolation changes at restart only */
+    struct inflight *inflight;          /* device commands handed to workers, not yet answered */
+    size_t n_inflight, cap_inflight;
+    bool running;
+};
+
+/* gateway.c */
+void publish_gateway_event(struct gateway *g, const char *event, json_t *data);
+void publish_device_event(struct gateway *g, const char *device, const char *event,
+                          json_t *data);
+void report_degraded(struct gateway *g, const char *reason);
+
+/* registry.c */
+struct device *find_target(struct gateway *g, const char *id);
+json_t *device_description(const struct device *dev);
+void retire_device(struct gateway *g, struct device *dev, bool removed);
+void reconcile(struct gateway *g);
+void on_hotplug_add(void *ctx, const struct hotplug_match *m);
+void on_ble_add(void *ctx, const struct ble_match *m);
+void on_hotplug_remove(void *ctx, const char *syspath);
+void drain_outbox(struct gateway *g);
+void deliver_mail(void *ctx, struct out_mail *m);
+struct device **registry(void *ctx, size_t *n);
+
+/* verbs.c */
+size_t commands_waiting(const struct gateway *g, const struct device *dev);
+bool track_command(struct gateway *g, const struct device *dev, const char *target,
+                   struct route *r);
+bool untrack_command(struct gateway *g, struct route *r);
+void expire_commands(struct gateway *g);
+long ms_until_next_expiry(const struct gateway *g);
+void report_hung_devices(struct gateway *g);
+void handle_control(struct gateway *g);
+#endif

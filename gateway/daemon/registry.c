@@ -1,0 +1,317 @@
+/* The device registry: devices from the config and from hotplug, and the mail
+ * their workers (or plugin hosts) send back.  Main loop only. */
+#define _GNU_SOURCE
+#include "gateway_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "log.h"
+#include "monotonic.h"
+#include "state.h"
+
+/* ---- the device registry ---- */
+
+static struct device *find_device(struct gateway *g, const char *id, bool include_retiring)
+{
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (strcmp(g->devs[i]->id, id) == 0 && (include_retiring || !g->devs[i]->retiring))
+            return g->devs[i];
+    return NULL;
+}
+
+/* The device with this id, or the parent of the child with this id. */
+struct device *find_target(struct gateway *g, const char *id)
+{
+    struct device *dev = find_device(g, id, false);
+    for (size_t i = 0; !dev && i < g->n_devs; i++)
+        if (!g->devs[i]->retiring && device_has_child(g->devs[i], id))
+            dev = g->devs[i];
+    return dev;
+}
+
+json_t *device_description(const struct device *dev)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "plugin", dev->plugin->id, "class",
+                          dev->plugin->device_class, "transport", transport_name(dev->transport_kind),
+                          "hotplug", dev->syspath != NULL);
+    /* a Bluetooth address identifies a visitor's hearing aid: never published */
+    if (dev->path && dev->transport_kind != AGW_TRANSPORT_BLUEZ)
+        json_object_set_new(o, "path", json_string(dev->path));
+    if (dev->location)
+        json_object_set_new(o, "location", json_string(dev->location));
+    return o;
+}
+
+static void add_device(struct gateway *g, const struct device_params *p)
+{
+    struct device **grown = realloc(g->devs, (g->n_devs + 1) * sizeof(*grown));
+    if (!grown)
+        return;
+    g->devs = grown;
+    struct device *dev = device_new(p, &g->outbox);
+    if (!dev) {
+        log_err("device %s: out of memory", p->id);
+        return;
+    }
+    g->devs[g->n_devs++] = dev;
+    log_info("device %s attached (plugin %s, %s%s%s)", dev->id, dev->plugin->id,
+             transport_name(dev->transport_kind), dev->path ? " " : "", dev->path ? dev->path : "");
+    publish_device_event(g, dev->id, "attached", device_description(dev));
+    if (g->isolated)
+        procs_attach(&g->procs, dev);
+    else
+        device_start(dev);
+}
+
+void retire_device(struct gateway *g, struct device *dev, bool removed)
+{
+    if (dev->retiring)
+        return;
+    if (g->isolated)
+        procs_detach(&g->procs, dev, removed);
+    else
+        device_request_stop(dev, removed);
+}
+
+static void forget_device(struct gateway *g, struct device *dev)
+{
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (g->devs[i] == dev) {
+            memmove(&g->devs[i], &g->devs[i + 1], (g->n_devs - i - 1) * sizeof(*g->devs));
+            g->n_devs--;
+            break;
+        }
+    device_free(dev);
+}
+
+static void start_static_device(struct gateway *g, const struct device_conf *dc)
+{
+    const struct agw_plugin *p = plugin_set_find(&g->plugins, dc->plugin);
+    if (!p)
+        return; /* config_check_plugins refused this config already */
+    struct device_setting *settings = calloc(dc->section->n_entries + 1, sizeof(*settings));
+    char (*lines)[4200] = calloc(dc->section->n_entries + 1, sizeof(*lines));
+    if (!settings || !lines) {
+        free(settings);
+        free(lines);
+        return;
+    }
+    for (size_t i = 0; i < dc->section->n_entries; i++) { /* errors name FILE:LINE */
+        snprintf(lines[i], sizeof(lines[i]), "%.4000s:%d", g->conf.path,
+                 dc->section->entries[i].line);
+        settings[i] = (struct device_setting){dc->section->entries[i].key,
+                                              dc->section->entries[i].value, lines[i]};
+    }
+    /* a Bluetooth device is found by its address */
+    const char *where = dc->transport == AGW_TRANSPORT_BLUEZ ? dc->address : dc->path;
+    struct device_params params = {dc->name, p, dc->transport, where, dc->baud, dc->location,
+                                   NULL, settings, dc->section->n_entries};
+    add_device(g, &params);
+    free(settings);
+    free(lines);
+}
+
+static bool device_matches_conf(const struct device *dev, const struct device_conf *dc)
+{
+    if (dev->n_settings != dc->section->n_entries)
+        return false;
+    for (size_t i = 0; i < dev->n_settings; i++) {
+        const struct ini_entry *e = ini_find(dc->section, dev->settings[i].key);
+        if (!e || strcmp(e->value, dev->settings[i].value) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Brings the running [device] sections in line with the config: stops the
+ * removed and changed ones, starts what is configured and not running.  A
+ * changed device restarts only once its old worker has let go of the port. */
+void reconcile(struct gateway *g)
+{
+    for (size_t i = 0; i < g->n_devs; i++) {
+        struct device *dev = g->devs[i];
+        if (dev->syspath || dev->retiring)
+            continue;
+        const struct device_conf *dc = config_find_device(&g->conf, dev->id);
+        if (!dc || !device_matches_conf(dev, dc)) {
+            log_info("device %s: %s; stopping it", dev->id,
+                     dc ? "its section changed" : "its section is gone");
+            retire_device(g, dev, false);
+        }
+    }
+    for (size_t i = 0; i < g->conf.n_devices; i++)
+        if (!find_device(g, g->conf.devices[i].name, true))
+            start_static_device(g, &g->conf.devices[i]);
+}
+
+/* Same device node, however it is named (a /dev/serial/by-id link, say). */
+static bool same_node(const char *a, const struct stat *b)
+{
+    struct stat st;
+    if (stat(a, &st) < 0)
+        return false;
+    if (S_ISCHR(st.st_mode) && S_ISCHR(b->st_mode))
+        return st.st_rdev == b->st_rdev;
+    return st.st_dev == b->st_dev && st.st_ino == b->st_ino;
+}
+
+static bool claimed_by_config(struct gateway *g, const char *devnode)
+{
+    struct stat node;
+    bool have_node = stat(devnode, &node) == 0;
+    for (size_t i = 0; i < g->conf.n_devices; i++) {
+        const char *path = g->conf.devices[i].path;
+        if (path && (strcmp(path, devnode) == 0 || (have_node && same_node(path, &node))))
+            return true;
+    }
+    return false;
+}
+
+void on_hotplug_add(void *ctx, const struct hotplug_match *m)
+{
+    struct gateway *g = ctx;
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (g->devs[i]->syspath && strcmp(g->devs[i]->syspath, m->syspath) == 0 &&
+            !g->devs[i]->retiring)
+            return; /* a duplicate add event */
+    if (claimed_by_config(g, m->devnode)) {
+        log_info("hotplug: %s is declared in a [device] section; not claimed twice", m->devnode);
+        return;
+    }
+    char id[DEVICE_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", m->id);
+    for (int n = 2; find_device(g, id, true) && n < 100; n++)
+        snprintf(id, sizeof(id), "%.58s-%d", m->id, n);
+    struct device_params p = {id, m->plugin, m->transport, m->devnode, 0, NULL, m->syspath, NULL, 0};
+    add_device(g, &p);
+}
+
+static bool address_configured(struct gateway *g, const char *address)
+{
+    for (size_t i = 0; i < g->conf.n_devices; i++)
+        if (g->conf.devices[i].address && !strcasecmp(g->conf.devices[i].address, address))
+            return true;
+    return false;
+}
+
+void on_ble_add(void *ctx, const struct ble_match *m)
+{
+    struct gateway *g = ctx;
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (g->devs[i]->syspath && !strcmp(g->devs[i]->syspath, m->object_path) && !g->devs[i]->retiring)
+            return; /* already attached */
+    if (address_configured(g, m->address) || find_device(g, m->id, true))
+        return;
+    log_info("Bluetooth hotplug: %s claimed by %s", m->id, m->plugin->id);
+    struct device_params p = {m->id, m->plugin, AGW_TRANSPORT_BLUEZ, m->address, 0, NULL,
+                              m->object_path, NULL, 0};
+    add_device(g, &p);
+}
+
+void on_hotplug_remove(void *ctx, const char *syspath)
+{
+    struct gateway *g = ctx;
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (g->devs[i]->syspath && strcmp(g->devs[i]->syspath, syspath) == 0 &&
+            !g->devs[i]->retiring) {
+            log_info("device %s unplugged", g->devs[i]->id);
+            retire_device(g, g->devs[i], true);
+        }
+}
+
+/* ---- worker mail ---- */
+
+static void deliver_reply(struct gateway *g, struct out_mail *m)
+{
+    struct route *r = m->route;
+    if (!untrack_command(g, r)) {
+        route_free(r);
+        return;
+    }
+    if (m->status == AGW_CMD_OK) {
+        control_reply_ok(g->control, r, m->data);
+        m->data = NULL;
+        return;
+    }
+    json_t *msg = json_object_get(m->data, "message");
+    const char *code = device_status_code(m->status);
+    control_reply_error(g->control, r, code, "%s",
+                        json_is_string(msg) ? json_string_value(msg) : code);
+}
+
+static void handle_exited(struct gateway *g, struct out_mail *m)
+{
+    struct device *dev = NULL;
+    for (size_t i = 0; i < g->n_devs && !dev; i++)
+        if (g->devs[i]->retiring && strcmp(g->devs[i]->id, m->device) == 0)
+            dev = g->devs[i];
+    if (!dev)
+        return;
+    const char *reason = !g->running     ? "gateway stopping"
+                         : dev->syspath ? "unplugged"
+                                        : "reconfigured";
+    publish_device_event(g, dev->id, "detached",
+                         json_pack("{s:s, s:s}", "plugin", dev->plugin->id, "reason", reason));
+    json_t *children = device_children(dev);
+    size_t k;
+    json_t *c;
+    json_array_foreach(children, k, c) publish_device_event(
+        g, json_string_value(json_object_get(c, "id")), "detached",
+        json_pack("{s:s, s:s}", "plugin", dev->plugin->id, "reason", "parent detached"));
+    json_decref(children);
+    log_info("device %s detached", dev->id);
+    forget_device(g, dev);
+    if (g->running)
+        reconcile(g);
+}
+
+/* Mail from a device worker, or from a plugin host process (plugin_proc.c). */
+static void handle_out_mail(struct gateway *g, struct out_mail *m)
+{
+    switch (m->kind) {
+    case OUT_EVENT:
+        if (m->data_json)
+            bus_publish_encoded(&g->bus, m->cls, m->device, m->event, true, m->data_json,
+                                &m->time);
+        else if (m->data)
+            bus_publish(&g->bus, m->cls, m->device, m->event, true, m->data, m->personal,
+                        &m->time);
+        m->data = NULL;
+        m->data_json = NULL;
+        break;
+    case OUT_REPLY: deliver_reply(g, m); break;
+    case OUT_DEGRADED: report_degraded(g, json_string_value(json_object_get(m->data, "reason"))); break;
+    case OUT_EXITED: handle_exited(g, m); break;
+    case OUT_CHANGED: break; /* read under the device's lock when asked */
+    }
+    json_decref(m->data);
+    free(m->data_json);
+    free(m);
+}
+
+void deliver_mail(void *ctx, struct out_mail *m) { handle_out_mail(ctx, m); }
+
+struct device **registry(void *ctx, size_t *n)
+{
+    struct gateway *g = ctx;
+    *n = g->n_devs;
+    return g->devs;
+}
+
+void drain_outbox(struct gateway *g)
+{
+    struct mail *all = mailbox_take_all(&g->outbox);
+    while (all) {
+        struct out_mail *m = (struct out_mail *)all;
+        all = all->next;
+        handle_out_mail(g, m);
+    }
+    bus_flush(&g->bus);
+}
+

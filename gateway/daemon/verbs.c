@@ -1,0 +1,317 @@
+/* The control verbs (ping, devices, replay, <class>.<verb>) and the device
+ * commands in flight.  Main loop only. */
+#define _GNU_SOURCE
+#include "gateway_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "log.h"
+#include "monotonic.h"
+#include "state.h"
+#include "gateway.h" /* the version, for ping */
+
+/* ---- device commands in flight ----
+ * A worker may be stuck (in a plugin's open(), or in a transaction with a
+ * device that went silent), so the main loop keeps each command it handed
+ * over with a deadline: a device with COMMANDS_PER_DEVICE unanswered answers
+ * "busy" at once, and a command unanswered after command_timeout_ms gets
+ * "timeout".  The route stays with the worker's mail until that comes back
+ * (then the late answer is dropped), so nothing is freed twice and the queue
+ * a client can build is bounded. */
+
+size_t commands_waiting(const struct gateway *g, const struct device *dev)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->n_inflight; i++)
+        n += g->inflight[i].dev == dev;
+    return n;
+}
+
+bool track_command(struct gateway *g, const struct device *dev, const char *target,
+                   struct route *r)
+{
+    if (g->n_inflight == g->cap_inflight) {
+        size_t cap = g->cap_inflight ? g->cap_inflight * 2 : 16;
+        struct inflight *grown = realloc(g->inflight, cap * sizeof(*grown));
+        if (!grown)
+            return false;
+        g->inflight = grown;
+        g->cap_inflight = cap;
+    }
+    struct inflight *f = &g->inflight[g->n_inflight++];
+    f->route = r;
+    f->dev = dev;
+    snprintf(f->target, sizeof(f->target), "%s", target);
+    monotonic_now(&f->deadline);
+    add_ms(&f->deadline, g->conf.command_timeout_ms);
+    return true;
+}
+
+/* Forgets the command; false when it was answered "timeout" already. */
+bool untrack_command(struct gateway *g, struct route *r)
+{
+    for (size_t i = 0; i < g->n_inflight; i++)
+        if (g->inflight[i].route == r) {
+            g->inflight[i] = g->inflight[--g->n_inflight];
+            break;
+        }
+    return !r->expired;
+}
+
+void expire_commands(struct gateway *g)
+{
+    for (size_t i = 0; i < g->n_inflight; i++) {
+        struct inflight *f = &g->inflight[i];
+        if (f->route->expired || ms_until(&f->deadline) > 0)
+            continue;
+        struct route *copy = route_copy(f->route);
+        if (!copy)
+            continue; /* tried again at the next turn */
+        f->route->expired = true;
+        control_reply_error(g->control, copy, "timeout", "device %s did not answer within %u ms",
+                            f->target, g->conf.command_timeout_ms);
+    }
+}
+
+long ms_until_next_expiry(const struct gateway *g)
+{
+    long t = LONG_MAX;
+    for (size_t i = 0; i < g->n_inflight; i++)
+        if (!g->inflight[i].route->expired && ms_until(&g->inflight[i].deadline) < t)
+            t = ms_until(&g->inflight[i].deadline);
+    return t;
+}
+
+/* A worker stuck in a plugin callback cannot say so itself: the main loop
+ * does, so staff see the device down instead of a silent one.  Looked for
+ * once a second, not at every turn of the loop: the limit is seconds, and a
+ * busy loop turns thousands of times a second. */
+#define HANG_CHECK_MS 1000
+
+void report_hung_devices(struct gateway *g)
+{
+    if (ms_until(&g->next_hang_check) > 0)
+        return;
+    monotonic_now(&g->next_hang_check);
+    add_ms(&g->next_hang_check, HANG_CHECK_MS);
+    char reason[DEVICE_REASON_MAX];
+    for (size_t i = 0; i < g->n_devs; i++)
+        if (device_check_hung(g->devs[i], g->conf.command_timeout_ms, reason, sizeof(reason)))
+            publish_device_event(g, g->devs[i]->id, "state",
+                                 json_pack("{s:s, s:s}", "state", "error", "reason", reason));
+}
+
+/* ---- control verbs ---- */
+
+static void verb_ping(struct gateway *g, struct control_request *req)
+{
+    json_t *result = json_pack("{s:s, s:s, s:I, s:I, s:I}", "gateway", g->bus.gateway_id,
+                               "version", ACCESSGW_VERSION_STRING, "epoch",
+                               (json_int_t)g->bus.epoch, "seq", (json_int_t)g->bus.seq,
+                               "uptime_s", (json_int_t)(elapsed_ms(&g->started) / 1000));
+    if (g->curve_public[0])
+        json_object_set_new(result, "private_events_key", json_string(g->curve_public));
+    control_reply_ok(g->control, req->route, result);
+}
+
+/* [{verb, args (a JSON Schema), help}] from the plugin's verb table */
+static json_t *verbs_of(const struct agw_plugin *p)
+{
+    json_t *list = json_array();
+    for (const struct agw_verb *v = AGW_PLUGIN_HAS(p, verbs) ? p->verbs : NULL; v && v->name; v++) {
+        char full[128];
+        snprintf(full, sizeof(full), "%s.%s", p->device_class, v->name);
+        json_t *o = json_pack("{s:s, s:s}", "verb", full, "help", v->help ? v->help : "");
+        json_t *schema = v->args ? json_loads(v->args, 0, NULL) : NULL;
+        if (schema)
+            json_object_set_new(o, "args", schema);
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
+static void verb_devices(struct gateway *g, struct control_request *req)
+{
+    bool with_verbs = json_is_true(json_object_get(req->args, "verbs"));
+    json_t *list = json_array();
+    for (size_t i = 0; i < g->n_devs; i++) {
+        struct device *dev = g->devs[i];
+        if (dev->retiring)
+            continue;
+        enum agw_state st;
+        char reason[DEVICE_REASON_MAX];
+        device_get_state(dev, &st, reason, sizeof(reason));
+        json_t *o = device_description(dev);
+        json_object_set_new(o, "id", json_string(dev->id));
+        json_object_set_new(o, "state", json_string(device_state_name(st)));
+        json_object_set_new(o, "reason", json_string(reason));
+        json_t *info = device_get_info(dev);
+        if (json_object_size(info))
+            json_object_set(o, "info", info);
+        json_decref(info);
+        if (with_verbs)
+            json_object_set_new(o, "verbs", verbs_of(dev->plugin));
+        json_t *children = device_children(dev);
+        size_t k;
+        json_t *c;
+        json_array_foreach(children, k, c)
+        { /* a child shares its parent's transport and state */
+            json_t *child = json_deep_copy(o);
+            json_object_del(child, "info");
+            json_object_set(child, "id", json_object_get(c, "id"));
+            json_object_set_new(child, "parent", json_string(dev->id));
+            if (json_string_length(json_object_get(c, "location")))
+                json_object_set(child, "location", json_object_get(c, "location"));
+            else
+                json_object_del(child, "location");
+            json_array_append_new(list, child);
+        }
+        json_decref(children);
+        json_array_append_new(list, o);
+    }
+    control_reply_ok(g->control, req->route, json_pack("{s:o}", "devices", list));
+}
+
+static bool whole_number(const json_t *v) { return json_is_integer(v) && json_integer_value(v) >= 0; }
+
+/* {"since":{"epoch":E,"seq":N}} -> *key; false (after the error reply) when malformed. */
+static bool parse_since(struct gateway *g, struct control_request *req, const json_t *since,
+                        struct journal_key *key)
+{
+    json_t *epoch = json_object_get(since, "epoch"), *seq = json_object_get(since, "seq");
+    if (!json_is_object(since) || !whole_number(epoch) || !whole_number(seq)) {
+        control_reply_error(g->control, req->route, "bad_args",
+                            "\"since\" must be {\"epoch\": E, \"seq\": N} with whole numbers >= 0");
+        return false;
+    }
+    *key = (struct journal_key){(uint64_t)json_integer_value(epoch),
+                                (uint64_t)json_integer_value(seq)};
+    return true;
+}
+
+static char *replay_from_journal(struct gateway *g, struct control_request *req, const json_t *since,
+                                 const char *const *list, size_t n, size_t limit)
+{
+    struct journal_key key;
+    if (!parse_since(g, req, since, &key))
+        return NULL;
+    if (!journal_is_open(&g->journal)) {
+        control_reply_error(g->control, req->route, "unavailable",
+                            "the journal is not available (%s); since_seq replays this epoch",
+                            g->degraded[0] ? g->degraded : "[journal] max_mb = 0");
+        return NULL;
+    }
+    struct journal_key now = {g->bus.epoch, g->bus.seq};
+    char *result = journal_replay_json(&g->journal, key, list, n, limit, BUS_REPLAY_PAGE_BYTES, now);
+    if (!result)
+        control_reply_error(g->control, req->route, "internal", "out of memory");
+    return result;
+}
+
+static void verb_replay(struct gateway *g, struct control_request *req)
+{
+    bus_flush(&g->bus); /* what a replay returns is on disk and sent first */
+    json_t *since_seq = json_object_get(req->args, "since_seq");
+    json_t *since = json_object_get(req->args, "since");
+    json_t *prefixes = json_object_get(req->args, "prefixes");
+    json_t *limit = json_object_get(req->args, "limit");
+    if (!since && !whole_number(since_seq)) {
+        control_reply_error(g->control, req->route, "bad_args",
+                            "replay needs {\"since_seq\": N} or {\"since\": {\"epoch\": E, "
+                            "\"seq\": N}} with whole numbers >= 0");
+        return;
+    }
+    if ((prefixes && !json_is_array(prefixes)) || json_array_size(prefixes) > 32 ||
+        (limit && (!json_is_integer(limit) || json_integer_value(limit) < 0))) {
+        control_reply_error(g->control, req->route, "bad_args",
+                            "\"prefixes\" must be an array of at most 32 strings, \"limit\" a "
+                            "whole number");
+        return;
+    }
+    const char *list[32];
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(prefixes); i++) {
+        const char *s = json_string_value(json_array_get(prefixes, i));
+        if (!s) {
+            control_reply_error(g->control, req->route, "bad_args", "prefixes[%zu] is not a string", i);
+            return;
+        }
+        list[n++] = s;
+    }
+    size_t max = limit ? (size_t)json_integer_value(limit) : 0;
+    char *result;
+    if (since) {
+        if (!(result = replay_from_journal(g, req, since, list, n, max)))
+            return;
+    } else if (!(result = bus_replay_json(&g->bus, (uint64_t)json_integer_value(since_seq), list,
+                                          n, max))) {
+        control_reply_error(g->control, req->route, "internal", "out of memory");
+        return;
+    }
+    control_reply_raw(g->control, req->route, result);
+    free(result);
+}
+
+static void verb_for_device(struct gateway *g, struct control_request *req)
+{
+    const char *dot = strchr(req->verb, '.');
+    if (!req->device) {
+        control_reply_error(g->control, req->route, "bad_request",
+                            "verb %.64s needs a \"device\"", req->verb);
+        return;
+    }
+    struct device *dev = find_target(g, req->device);
+    if (!dev) {
+        control_reply_error(g->control, req->route, "unknown_device", "no device %.64s",
+                            req->device);
+        return;
+    }
+    size_t cls_len = (size_t)(dot - req->verb);
+    if (strlen(dev->plugin->device_class) != cls_len ||
+        strncmp(dev->plugin->device_class, req->verb, cls_len) != 0 || !dot[1]) {
+        control_reply_error(g->control, req->route, "unknown_verb",
+                            "device %s is a %s device; it has no verb %.64s", dev->id,
+                            dev->plugin->device_class, req->verb);
+        return;
+    }
+    if (commands_waiting(g, dev) >= COMMANDS_PER_DEVICE) {
+        control_reply_error(g->control, req->route, "busy",
+                            "device %s has %d commands waiting; try again later", dev->id,
+                            COMMANDS_PER_DEVICE);
+        return;
+    }
+    if (!track_command(g, dev, req->device, req->route)) {
+        control_reply_error(g->control, req->route, "internal", "out of memory");
+        return;
+    }
+    if (g->isolated)
+        procs_command(&g->procs, dev, req->device, strdup(dot + 1), json_incref(req->args),
+                      req->route);
+    else
+        device_post_command(dev, req->device, strdup(dot + 1), json_incref(req->args), req->route);
+}
+
+void handle_control(struct gateway *g)
+{
+    struct control_request req;
+    if (!control_recv(g->control, &req))
+        return;
+    if (strcmp(req.verb, "ping") == 0)
+        verb_ping(g, &req);
+    else if (strcmp(req.verb, "devices") == 0)
+        verb_devices(g, &req);
+    else if (strcmp(req.verb, "replay") == 0)
+        verb_replay(g, &req);
+    else if (strchr(req.verb, '.'))
+        verb_for_device(g, &req);
+    else
+        control_reply_error(g->control, req.route, "unknown_verb", "no verb %.64s", req.verb);
+    control_request_done(&req);
+}
+
