@@ -121,8 +121,15 @@ class SerialDevice:
             seen = seen[-256:]
 
     def on(self, request, reply):
+        self.on_all([(request, reply)])
+
+    def on_all(self, pairs):
+        """Several answers changed at once: a card placed changes what find, select and
+        read answer together, and a reader never answers find with "card" and then select
+        with "no card" (the serving thread must not see half of the change)."""
         with self.lock:
-            self.rules[request] = reply
+            for request, reply in pairs:
+                self.rules[request] = reply
 
     def send(self, data):
         os.write(self.master, data)
@@ -176,11 +183,15 @@ def play(capture, tmpdir):
     volatile = {key for _, step in capture.script if step[0] == "volatile"
                 for key in step[1].split()}
     try:
-        for number, step in script:
+        pending = []  # consecutive "on" lines take effect together
+        for i, (number, step) in enumerate(script):
             word, rest = step[0], step[1] if len(step) > 1 else ""
             if word == "on":
                 request, reply = rest.split(" reply ")
-                serial.on(hexbytes(request), hexbytes(reply))
+                pending.append((hexbytes(request), hexbytes(reply)))
+                if i + 1 == len(script) or script[i + 1][1][0] != "on":
+                    serial.on_all(pending)
+                    pending = []
             elif word == "send":
                 serial.send(hexbytes(rest))
             elif word == "hid-add":

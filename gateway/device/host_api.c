@@ -1,0 +1,683 @@
+/* The host table a plugin calls (struct agw_host), on the device's worker thread. */
+#define _GNU_SOURCE
+#include "device_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "hotplug.h"
+#include "config.h"
+#include "loader.h"
+#include "log.h"
+#include "monotonic.h"
+#include "mask.h"
+#include "state.h"
+
+/* Set once at start, before any worker: a copy, because the configuration it
+ * comes from is freed at every reload while workers keep reading this. */
+static char *state_dir_value;
+void device_set_state_dir(const char *dir)
+{
+    free(state_dir_value);
+    state_dir_value = dir ? strdup(dir) : NULL;
+}
+
+/* ---- messages to the main loop ---- */
+
+struct out_mail *out_new(struct device *dev, enum out_kind kind)
+{
+    struct out_mail *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->kind = kind;
+    snprintf(m->device, sizeof(m->device), "%s", dev->id);
+    return m;
+}
+
+/* Backpressure: a device flooding faster than the bus publishes waits
+ * here (its bytes wait in the kernel) instead of growing memory or losing
+ * events. */
+#define OUTBOX_HIGH_WATER 5000
+
+static void wait_for_outbox_room(struct device *dev)
+{
+    while (mailbox_depth(dev->outbox) > OUTBOX_HIGH_WATER && !dev->stop)
+        usleep(1000);
+}
+
+/* subject: the device (NULL) or one of its children */
+static void post_event(struct device *dev, const char *subject, const char *cls, const char *event,
+                       json_t *data, bool personal, const struct timespec *when)
+{
+    wait_for_outbox_room(dev);
+    struct out_mail *m = out_new(dev, OUT_EVENT);
+    if (!m) {
+        json_decref(data);
+        return;
+    }
+    if (subject)
+        snprintf(m->device, sizeof(m->device), "%s", subject);
+    snprintf(m->cls, sizeof(m->cls), "%s", cls);
+    snprintf(m->event, sizeof(m->event), "%s", event);
+    m->personal = personal ? dev->plugin->personal : NULL;
+    if (m->personal) {
+        m->data = data; /* the main thread masks it */
+    } else {
+        /* encoded here, on the device's thread, to spare the one that publishes */
+        m->data_json = json_dumps(data, JSON_COMPACT);
+        json_decref(data);
+    }
+    if (when)
+        m->time = *when;
+    else
+        clock_now(&m->time);
+    mailbox_post(dev->outbox, &m->link);
+}
+
+void post_reply(struct device *dev, void *route, int status, json_t *result)
+{
+    struct out_mail *m = out_new(dev, OUT_REPLY);
+    if (!m) {
+        json_decref(result);
+        return;
+    }
+    m->route = route;
+    m->status = status;
+    m->data = result;
+    mailbox_post(dev->outbox, &m->link);
+}
+
+/* ---- the host API handed to plugins ---- */
+
+static const char *host_device_id(struct agw_device *d) { return ((struct device *)d)->id; }
+
+static const char *host_config(struct agw_device *d, const char *key)
+{
+    struct device *dev = (struct device *)d;
+    for (size_t i = 0; i < dev->n_settings; i++)
+        if (strcmp(dev->settings[i].key, key) == 0)
+            return dev->settings[i].value;
+    return NULL;
+}
+
+/* ---- typed config values (ABI 1.3) ---- */
+
+void host_set_state(struct agw_device *d, enum agw_state state, const char *reason);
+
+static const struct device_setting *find_setting(struct device *dev, const char *key)
+{
+    for (size_t i = 0; i < dev->n_settings; i++)
+        if (strcmp(dev->settings[i].key, key) == 0)
+            return &dev->settings[i];
+    return NULL;
+}
+
+/* The refusal, said once where an installer looks (the log, with FILE:LINE)
+ * and on device/<id>/state: the plugin only returns the -EINVAL. */
+static int refuse_setting(struct device *dev, const struct device_setting *s, const char *must)
+{
+    char why[600];
+    snprintf(why, sizeof(why), "%s%skey '%s' in [device %s] must be %s, not '%.200s'",
+             s->where ? s->where : "", s->where ? ": " : "", s->key, dev->id, must, s->value);
+    log_err("%s", why);
+    /* the state's reason is short: the file's name, not its whole path */
+    const char *slash = s->where ? strrchr(s->where, '/') : NULL;
+    snprintf(why, sizeof(why), "%s%skey '%s' must be %s, not '%.40s'",
+             s->where ? (slash ? slash + 1 : s->where) : "", s->where ? ": " : "", s->key, must,
+             s->value);
+    host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, why);
+    return -EINVAL;
+}
+
+/* Digits only (no sign, no space, no hex): what an installer means by a number. */
+static bool parse_decimal(const char *text, unsigned long long *out, const char **rest)
+{
+    unsigned long long v = 0;
+    const char *p = text;
+    while (*p >= '0' && *p <= '9') {
+        if (v > (ULLONG_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (unsigned)(*p++ - '0');
+    }
+    *out = v;
+    *rest = p;
+    return p > text;
+}
+
+static int host_config_uint(struct agw_device *d, const char *key, unsigned def, unsigned min,
+                            unsigned max, unsigned *out)
+{
+    struct device *dev = (struct device *)d;
+    const struct device_setting *s = find_setting(dev, key);
+    unsigned long long v;
+    const char *rest;
+    *out = def;
+    if (!s)
+        return 0;
+    if (!parse_decimal(s->value, &v, &rest) || *rest || v < min || v > max) {
+        char must[96];
+        snprintf(must, sizeof(must), "a whole number from %u to %u", min, max);
+        return refuse_setting(dev, s, must);
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int host_config_bool(struct agw_device *d, const char *key, int def, int *out)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1", NULL};
+    static const char *const no[] = {"no", "false", "off", "0", NULL};
+    struct device *dev = (struct device *)d;
+    const struct device_setting *s = find_setting(dev, key);
+    *out = def;
+    if (!s)
+        return 0;
+    for (size_t i = 0; yes[i]; i++)
+        if (strcasecmp(s->value, yes[i]) == 0 || strcasecmp(s->value, no[i]) == 0) {
+            *out = strcasecmp(s->value, yes[i]) == 0;
+            return 0;
+        }
+    return refuse_setting(dev, s, "yes or no");
+}
+
+static int host_config_enum(struct agw_device *d, const char *key, const char *const *names,
+                            int def, int *out)
+{
+    struct device *dev = (struct device *)d;
+    const struct device_setting *s = find_setting(dev, key);
+    *out = def;
+    if (!s)
+        return 0;
+    char must[300] = "one of";
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(s->value, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+        size_t used = strlen(must);
+        snprintf(must + used, sizeof(must) - used, "%s %s", i ? "," : "", names[i]);
+    }
+    return refuse_setting(dev, s, must);
+}
+
+static int host_config_ms(struct agw_device *d, const char *key, unsigned def_ms, unsigned min_ms,
+                          unsigned max_ms, unsigned *out)
+{
+    struct device *dev = (struct device *)d;
+    const struct device_setting *s = find_setting(dev, key);
+    unsigned long long v;
+    const char *unit;
+    *out = def_ms;
+    if (!s)
+        return 0;
+    unsigned long long scale = 0;
+    if (parse_decimal(s->value, &v, &unit))
+        scale = !*unit || !strcmp(unit, "ms") ? 1 : !strcmp(unit, "s") ? 1000
+              : !strcmp(unit, "min") ? 60000 : 0;
+    if (!scale || v > max_ms / scale || v * scale < min_ms) {
+        char must[120];
+        snprintf(must, sizeof(must), "a duration from %u to %u ms (1500, 1500ms, 2s, 5min)",
+                 min_ms, max_ms);
+        return refuse_setting(dev, s, must);
+    }
+    *out = (unsigned)(v * scale);
+    return 0;
+}
+
+static const char *host_config_nth(struct agw_device *d, size_t n, const char **value)
+{
+    struct device *dev = (struct device *)d;
+    if (n >= dev->n_settings)
+        return NULL;
+    *value = dev->settings[n].value;
+    return dev->settings[n].key;
+}
+
+static void host_log(struct agw_device *d, int level, const char *fmt, ...)
+{
+    if (!log_enabled(level))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct device *dev = (struct device *)d;
+    log_keyed(level, fmt, "device %s (%s): %s", dev->id, dev->plugin->id, msg);
+}
+
+static int host_emit(struct agw_device *d, const char *event, json_t *data)
+{
+    struct device *dev = (struct device *)d;
+    if (!event || !envelope_valid_name(event)) {
+        log_err("device %s (%s): event name refused (a-z 0-9 _ -, at most 48)", dev->id,
+                dev->plugin->id);
+        json_decref(data);
+        return -EINVAL;
+    }
+    if (!data)
+        data = json_object();
+    if (!json_is_object(data)) {
+        log_err("device %s (%s): event %s data is not a JSON object", dev->id, dev->plugin->id,
+                event);
+        json_decref(data);
+        return -EINVAL;
+    }
+    if (dev->location && !json_object_get(data, "location"))
+        json_object_set_new(data, "location", json_string(dev->location));
+    post_event(dev, NULL, dev->plugin->device_class, event, data, dev->plugin->personal != NULL,
+               dev->input_time.tv_sec ? &dev->input_time : NULL);
+    return 0;
+}
+
+static void post_changed(struct device *dev)
+{
+    struct out_mail *m = out_new(dev, OUT_CHANGED);
+    if (m)
+        mailbox_post(dev->outbox, &m->link);
+}
+
+/* From the worker, or from the main loop's hang watch: read under the lock. */
+static void publish_state(struct device *dev)
+{
+    post_changed(dev);
+    pthread_mutex_lock(&dev->lock);
+    json_t *data = json_pack("{s:s, s:s}", "state", device_state_name(dev->state), "reason",
+                             dev->reason);
+    pthread_mutex_unlock(&dev->lock);
+    post_event(dev, NULL, "device", "state", data, false, NULL);
+}
+
+void host_set_state(struct agw_device *d, enum agw_state state, const char *reason)
+{
+    struct device *dev = (struct device *)d;
+    if (dev->in_open)
+        dev->state_set = true;
+    pthread_mutex_lock(&dev->lock);
+    bool changed = dev->state != state || strcmp(dev->reason, reason ? reason : "") != 0;
+    dev->state = state;
+    snprintf(dev->reason, sizeof(dev->reason), "%s", reason ? reason : "");
+    pthread_mutex_unlock(&dev->lock);
+    if (changed) {
+        log_msg(state == AGW_STATE_UP ? AGW_LOG_INFO : AGW_LOG_WARNING, "device %s: %s%s%s",
+                dev->id, device_state_name(state), reason && *reason ? ": " : "",
+                reason ? reason : "");
+        dev->republish_state = false;
+        publish_state(dev);
+    }
+}
+
+/* ---- hang watch (the worker's half) ---- */
+
+void plugin_enter(struct device *dev, const char *callback)
+{
+    pthread_mutex_lock(&dev->lock);
+    dev->in_callback = callback;
+    dev->in_callback_since_ms = monotonic_ms();
+    pthread_mutex_unlock(&dev->lock);
+}
+
+/* Back from the plugin: a hang that was reported is said to be over, and the
+ * state the plugin had set comes back (unless it set a new one meanwhile);
+ * it is published once, by whichever comes first: the next set_state or the
+ * worker loop. */
+void plugin_leave(struct device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    bool was_reported = dev->hang_reported;
+    long long took = monotonic_ms() - dev->in_callback_since_ms;
+    const char *callback = dev->in_callback;
+    dev->in_callback_since_ms = 0;
+    dev->hang_reported = false;
+    if (was_reported && strncmp(dev->reason, "plugin hung in ", 15) == 0) {
+        dev->state = dev->state_before_hang;
+        snprintf(dev->reason, sizeof(dev->reason), "%s", dev->reason_before_hang);
+    }
+    pthread_mutex_unlock(&dev->lock);
+    if (was_reported) {
+        log_warn("device %s: plugin %s returned from %s after %lld ms", dev->id, dev->plugin->id,
+                 callback, took);
+        dev->republish_state = true; /* by the worker loop, unless a set_state says it first */
+    }
+}
+
+void republish_state_if_due(struct device *dev)
+{
+    if (dev->republish_state) {
+        dev->republish_state = false;
+        publish_state(dev);
+    }
+}
+
+bool device_check_hung(struct device *dev, unsigned limit_ms, char *reason, size_t len)
+{
+    pthread_mutex_lock(&dev->lock);
+    long long since = dev->in_callback_since_ms;
+    bool hung = since && !dev->hang_reported && monotonic_ms() - since > limit_ms;
+    if (hung) {
+        dev->hang_reported = true;
+        dev->state_before_hang = dev->state;
+        snprintf(dev->reason_before_hang, sizeof(dev->reason_before_hang), "%s", dev->reason);
+        dev->state = AGW_STATE_ERROR;
+        snprintf(dev->reason, sizeof(dev->reason), "plugin hung in %s for more than %u ms",
+                 dev->in_callback, limit_ms);
+        snprintf(reason, len, "%s", dev->reason);
+    }
+    pthread_mutex_unlock(&dev->lock);
+    if (hung)
+        log_err("device %s: plugin %s %s; the device is reported down until it returns", dev->id,
+                dev->plugin->id, reason);
+    return hung;
+}
+
+static ssize_t note_gone(struct device *dev, ssize_t r)
+{
+    if (r == -ENODEV)
+        dev->lost = true;
+    return r;
+}
+
+static ssize_t host_write(struct agw_device *d, const void *buf, size_t len)
+{
+    struct device *dev = (struct device *)d;
+    if (!dev->opened && !dev->in_open)
+        return -ENODEV;
+    return note_gone(dev, dev->tr.ops->write(&dev->tr, buf, len));
+}
+
+static ssize_t host_read(struct agw_device *d, void *buf, size_t max, int timeout_ms)
+{
+    struct device *dev = (struct device *)d;
+    if (!dev->opened && !dev->in_open)
+        return -ENODEV;
+    ssize_t r = note_gone(dev, dev->tr.ops->read(&dev->tr, buf, max, timeout_ms));
+    if (r > 0)
+        clock_now(&dev->input_time);
+    return r;
+}
+
+static void host_flush_input(struct agw_device *d)
+{
+    struct device *dev = (struct device *)d;
+    dev->tr.ops->flush_input(&dev->tr);
+}
+
+static void host_set_timer(struct agw_device *d, unsigned interval_ms)
+{
+    struct device *dev = (struct device *)d;
+    dev->timer_ms = interval_ms;
+    monotonic_now(&dev->next_timer);
+    add_ms(&dev->next_timer, interval_ms);
+}
+
+static void host_set_userdata(struct agw_device *d, void *data) { ((struct device *)d)->userdata = data; }
+static void *host_userdata(struct agw_device *d) { return ((struct device *)d)->userdata; }
+static const char *host_state_dir(struct agw_device *d)
+{
+    (void)d;
+    return state_dir_value;
+}
+
+static enum agw_transport host_transport(struct agw_device *d)
+{
+    return ((struct device *)d)->transport_kind;
+}
+
+static void state_file_name(struct device *dev, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s.%s.json", dev->plugin->id, dev->id);
+}
+
+/* The main thread publishes gateway/<id>/degraded; once per failing streak. */
+static void report_degraded_once(struct device *dev, const char *reason)
+{
+    if (dev->degraded_said)
+        return;
+    dev->degraded_said = true;
+    struct out_mail *m = out_new(dev, OUT_DEGRADED);
+    if (!m)
+        return;
+    m->data = json_pack("{s:s}", "reason", reason);
+    mailbox_post(dev->outbox, &m->link);
+}
+
+static int host_save_state(struct agw_device *d, const json_t *state)
+{
+    struct device *dev = (struct device *)d;
+    char name[160];
+    state_file_name(dev, name, sizeof(name));
+    char *text = json_dumps(state, JSON_COMPACT);
+    if (!text)
+        return -EINVAL;
+    int r = state_write_file(state_dir_value, name, text, strlen(text));
+    int e = errno;
+    free(text);
+    if (r < 0) {
+        char reason[512];
+        snprintf(reason, sizeof(reason), "device %s: cannot save its state to %s/%s: %s", dev->id,
+                 state_dir_value, name, strerror(e));
+        log_err("DEGRADED: %s", reason);
+        report_degraded_once(dev, reason);
+        return -e;
+    }
+    dev->degraded_said = false;
+    return 0;
+}
+
+static json_t *host_load_state(struct agw_device *d)
+{
+    struct device *dev = (struct device *)d;
+    char name[160], path[4096];
+    state_file_name(dev, name, sizeof(name));
+    snprintf(path, sizeof(path), "%s/%s", state_dir_value, name);
+    json_error_t err;
+    json_t *state = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (state && !json_is_object(state)) {
+        json_decref(state);
+        state = NULL;
+        snprintf(err.text, sizeof(err.text), "not a JSON object");
+        err.line = 1;
+    }
+    if (!state && errno != ENOENT && access(path, F_OK) == 0) {
+        /* Kept aside, not overwritten by the next save: what it held can still be read. */
+        char aside[4200];
+        snprintf(aside, sizeof(aside), "%s.corrupt-%lld", path, (long long)time(NULL));
+        bool kept = rename(path, aside) == 0;
+        log_err("device %s: %s:%d: unreadable state, starting empty: %s%s%s", dev->id, path,
+                err.line, err.text, kept ? "; the file is kept as " : "", kept ? aside : "");
+    } else if (state) {
+        log_info("device %s: state restored from %s", dev->id, path);
+    }
+    return state;
+}
+
+static int host_hid_ids(struct agw_device *d, uint16_t *vid, uint16_t *pid)
+{
+    struct device *dev = (struct device *)d;
+    uint8_t desc[1];
+    int r = dev->path ? hotplug_hid_info(dev->path, vid, pid, desc, sizeof(desc)) : -ENODEV;
+    return r < 0 ? r : 0;
+}
+
+static ssize_t host_hid_descriptor(struct agw_device *d, uint8_t *buf, size_t max)
+{
+    struct device *dev = (struct device *)d;
+    uint16_t vid, pid;
+    return dev->path ? hotplug_hid_info(dev->path, &vid, &pid, buf, max) : -ENODEV;
+}
+
+static int host_hid_names(struct agw_device *d, int *interface, char *product, size_t len)
+{
+    struct device *dev = (struct device *)d;
+    return dev->path ? hotplug_hid_names(dev->path, interface, product, len) : -ENODEV;
+}
+
+static void host_set_info(struct agw_device *d, const char *key, const char *value)
+{
+    struct device *dev = (struct device *)d;
+    pthread_mutex_lock(&dev->lock);
+    if (!dev->info)
+        dev->info = json_object();
+    if (value)
+        json_object_set_new(dev->info, key, json_string(value));
+    else
+        json_object_del(dev->info, key);
+    pthread_mutex_unlock(&dev->lock);
+    post_changed(dev);
+}
+
+bool child_known(struct device *dev, const char *id)
+{
+    for (size_t i = 0; i < dev->n_children; i++)
+        if (strcmp(dev->children[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+static int host_add_child(struct agw_device *d, const char *child_id, const char *location)
+{
+    struct device *dev = (struct device *)d;
+    if (!child_id || strlen(child_id) > DEVICE_ID_MAX || !config_valid_name(child_id) ||
+        strcmp(child_id, dev->id) == 0)
+        return -EINVAL;
+    pthread_mutex_lock(&dev->lock);
+    int r = 0;
+    if (child_known(dev, child_id)) {
+        r = -EEXIST;
+    } else {
+        struct device_child *grown = realloc(dev->children, (dev->n_children + 1) * sizeof(*grown));
+        if (!grown) {
+            r = -ENOMEM;
+        } else {
+            dev->children = grown;
+            struct device_child *c = &dev->children[dev->n_children++];
+            snprintf(c->id, sizeof(c->id), "%s", child_id);
+            snprintf(c->location, sizeof(c->location), "%s", location ? location : "");
+        }
+    }
+    pthread_mutex_unlock(&dev->lock);
+    if (r == 0) {
+        post_changed(dev);
+        json_t *data = json_pack("{s:s, s:s, s:s, s:b, s:s}", "plugin", dev->plugin->id, "class",
+                                 dev->plugin->device_class, "transport",
+                                 transport_name(dev->transport_kind), "hotplug", 0, "parent", dev->id);
+        if (location && *location)
+            json_object_set_new(data, "location", json_string(location));
+        post_event(dev, child_id, "device", "attached", data, false, NULL);
+    }
+    return r;
+}
+
+static int host_emit_for(struct agw_device *d, const char *child_id, const char *event, json_t *data)
+{
+    struct device *dev = (struct device *)d;
+    pthread_mutex_lock(&dev->lock);
+    bool known = child_id && child_known(dev, child_id);
+    pthread_mutex_unlock(&dev->lock);
+    if (!known || !event || !envelope_valid_name(event) || (data && !json_is_object(data))) {
+        log_err("device %s (%s): emit_for refused (unknown child or bad event)", dev->id,
+                dev->plugin->id);
+        json_decref(data);
+        return -EINVAL;
+    }
+    post_event(dev, child_id, dev->plugin->device_class, event, data ? data : json_object(),
+               dev->plugin->personal != NULL, dev->input_time.tv_sec ? &dev->input_time : NULL);
+    return 0;
+}
+
+static const char *host_command_target(struct agw_device *d)
+{
+    struct device *dev = (struct device *)d;
+    return dev->command_target ? dev->command_target : dev->id;
+}
+
+static struct transport *ble_transport(struct device *dev)
+{
+    return dev->tr.ops == &transport_bluez_ops && (dev->opened || dev->in_open) ? &dev->tr : NULL;
+}
+
+static ssize_t host_gatt_read(struct agw_device *d, const char *uuid, uint8_t *buf, size_t max)
+{
+    struct transport *t = ble_transport((struct device *)d);
+    return t ? bluez_gatt_read(t, uuid, buf, max) : -ENOTSUP;
+}
+
+static int host_gatt_write(struct agw_device *d, const char *uuid, const uint8_t *data, size_t len,
+                           uint8_t *att_error)
+{
+    struct transport *t = ble_transport((struct device *)d);
+    return t ? bluez_gatt_write(t, uuid, data, len, att_error) : -ENOTSUP;
+}
+
+static int host_gatt_notify(struct agw_device *d, const char *uuid)
+{
+    struct transport *t = ble_transport((struct device *)d);
+    return t ? bluez_gatt_notify(t, uuid) : -ENOTSUP;
+}
+
+static const char *host_ble_name(struct agw_device *d)
+{
+    struct transport *t = ble_transport((struct device *)d);
+    return t ? bluez_name(t) : "";
+}
+
+static const struct agw_hid_ext hid_ext = {sizeof(hid_ext), host_hid_ids, host_hid_descriptor,
+                                           host_hid_names};
+static const struct agw_bluez_ext bluez_ext = {sizeof(bluez_ext), host_gatt_read, host_gatt_write,
+                                               host_gatt_notify, host_ble_name};
+
+static const void *host_extension(struct agw_device *d, const char *name)
+{
+    enum agw_transport t = ((struct device *)d)->transport_kind;
+    if (name && strcmp(name, AGW_EXT_HID) == 0 && t == AGW_TRANSPORT_HIDRAW)
+        return &hid_ext;
+    if (name && strcmp(name, AGW_EXT_BLUEZ) == 0 && t == AGW_TRANSPORT_BLUEZ)
+        return &bluez_ext;
+    return NULL;
+}
+
+const struct agw_host host_api = {
+    .struct_size = sizeof(struct agw_host),
+    .device_id = host_device_id,
+    .config = host_config,
+    .log = host_log,
+    .emit = host_emit,
+    .set_state = host_set_state,
+    .write = host_write,
+    .read = host_read,
+    .flush_input = host_flush_input,
+    .set_timer = host_set_timer,
+    .set_userdata = host_set_userdata,
+    .userdata = host_userdata,
+    .state_dir = host_state_dir,
+    .transport = host_transport,
+    .save_state = host_save_state,
+    .load_state = host_load_state,
+    .config_nth = host_config_nth,
+    .hid_ids = host_hid_ids,
+    .hid_descriptor = host_hid_descriptor,
+    .hid_names = host_hid_names,
+    .set_info = host_set_info,
+    .add_child = host_add_child,
+    .emit_for = host_emit_for,
+    .command_target = host_command_target,
+    .gatt_read = host_gatt_read,
+    .gatt_write = host_gatt_write,
+    .gatt_notify = host_gatt_notify,
+    .ble_name = host_ble_name,
+    .config_uint = host_config_uint,
+    .config_bool = host_config_bool,
+    .config_enum = host_config_enum,
+    .config_ms = host_config_ms,
+    .extension = host_extension,
+};
+

@@ -1,0 +1,279 @@
+/* A device's worker thread: opens it (again, with backoff), waits for its
+ * input, timers and commands, and calls the plugin for each. */
+#define _GNU_SOURCE
+#include "device_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "hotplug.h"
+#include "config.h"
+#include "loader.h"
+#include "log.h"
+#include "monotonic.h"
+#include "mask.h"
+#include "state.h"
+
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_MAX_MS 30000
+/* libusb's synchronous bulk API has no fd to poll: a USB worker reads in
+ * slices this long between looks at its inbox */
+#define USB_POLL_MS 50
+/* one hidraw report can be HID_MAX_BUFFER_SIZE (16 KiB) long */
+#define INPUT_BUFFER 16384
+
+/* ---- ABI 1.1 callbacks, only when the plugin's descriptor has them ---- */
+
+static void sink_notify(void *ctx, const char *uuid, const uint8_t *value, size_t len)
+{
+    struct device *dev = ctx;
+    if (dev->opened && AGW_PLUGIN_HAS(dev->plugin, on_notify)) {
+        clock_now(&dev->input_time);
+        CALL_PLUGIN(dev, "on_notify()", dev->plugin->on_notify((struct agw_device *)dev, uuid, value, len));
+        dev->input_time.tv_sec = 0;
+    }
+}
+
+static void sink_link(void *ctx, bool up, const char *why)
+{
+    struct device *dev = ctx;
+    if (dev->opened && AGW_PLUGIN_HAS(dev->plugin, on_link))
+        CALL_PLUGIN(dev, "on_link()", dev->plugin->on_link((struct agw_device *)dev, up, why));
+}
+
+/* ---- the worker ---- */
+
+static void schedule_retry(struct device *dev)
+{
+    dev->backoff_ms = dev->backoff_ms ? dev->backoff_ms * 2 : BACKOFF_FIRST_MS;
+    if (dev->backoff_ms > BACKOFF_MAX_MS)
+        dev->backoff_ms = BACKOFF_MAX_MS;
+    monotonic_now(&dev->retry_at);
+    add_ms(&dev->retry_at, dev->backoff_ms);
+}
+
+static void try_open(struct device *dev)
+{
+    char err[256] = "";
+    dev->tr.ops = transport_ops_for(dev->transport_kind);
+    if (!dev->tr.ops) {
+        host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, "transport not supported by this gateway");
+        schedule_retry(dev);
+        return;
+    }
+    int r = dev->tr.ops->open(&dev->tr, dev->path, dev->baud, err, sizeof(err));
+    if (r < 0) {
+        host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, err);
+        schedule_retry(dev);
+        return;
+    }
+    dev->in_open = true;
+    dev->state_set = false;
+    dev->lost = false;
+    dev->timer_ms = 0;
+    CALL_PLUGIN(dev, "open()", r = dev->plugin->open((struct agw_device *)dev, &host_api));
+    dev->in_open = false;
+    if (r < 0 || dev->lost) {
+        snprintf(err, sizeof(err), "plugin %s could not open the device: %s", dev->plugin->id,
+                 strerror(r < 0 ? -r : ENODEV));
+        if (r >= 0)
+            CALL_PLUGIN(dev, "close()", dev->plugin->close((struct agw_device *)dev));
+        dev->tr.ops->close(&dev->tr);
+        /* the plugin's own reason (a bad config value, say) says more than errno */
+        if (!(dev->state_set && dev->state == AGW_STATE_ERROR))
+            host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, err);
+        schedule_retry(dev);
+        return;
+    }
+    dev->opened = true;
+    dev->backoff_ms = 0;
+    if (!dev->state_set)
+        host_set_state((struct agw_device *)dev, AGW_STATE_UP, "");
+    if (dev->tr.ops == &transport_bluez_ops) /* tell the plugin where the link stands */
+        sink_link(dev, bluez_link_up(&dev->tr), bluez_link_up(&dev->tr) ? "connected" : "not connected");
+}
+
+static void close_device(struct device *dev, bool removed)
+{
+    if (!dev->opened)
+        return;
+    if (removed && dev->plugin->removed)
+        CALL_PLUGIN(dev, "removed()", dev->plugin->removed((struct agw_device *)dev));
+    CALL_PLUGIN(dev, "close()", dev->plugin->close((struct agw_device *)dev));
+    dev->tr.ops->close(&dev->tr);
+    dev->opened = false;
+    dev->timer_ms = 0;
+}
+
+static void handle_lost(struct device *dev)
+{
+    close_device(dev, true);
+    dev->lost = false;
+    host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, "device stopped answering or was unplugged");
+    schedule_retry(dev);
+}
+
+static void run_command(struct device *dev, struct in_mail *m)
+{
+    json_t *result = NULL;
+    int status;
+    if (!dev->opened) {
+        char reason[DEVICE_REASON_MAX + DEVICE_ID_MAX + 32];
+        snprintf(reason, sizeof(reason), "device %s is not up: %s", dev->id, dev->reason);
+        result = json_pack("{s:s}", "message", reason);
+        status = AGW_CMD_DEVICE_ERROR;
+    } else if (!dev->plugin->command) {
+        status = AGW_CMD_UNKNOWN_VERB;
+    } else {
+        dev->input_time.tv_sec = 0;
+        dev->command_target = m->target;
+        CALL_PLUGIN(dev, "command()",
+                    status = dev->plugin->command((struct agw_device *)dev, m->verb, m->args, &result));
+        dev->command_target = NULL;
+        if (status > 0 || status < AGW_CMD_UNSUPPORTED)
+            status = AGW_CMD_DEVICE_ERROR;
+    }
+    if (status == AGW_CMD_OK && mask_has_personal(result, dev->plugin->personal)) {
+        /* the control socket is as public as the events endpoint */
+        json_t *masked = mask_public_view(result, dev->plugin->personal);
+        mask_wipe_decref(result);
+        result = masked;
+    }
+    if (status != AGW_CMD_OK && !json_is_string(json_object_get(result, "message"))) {
+        char msg[DEVICE_ID_MAX + 160];
+        snprintf(msg, sizeof(msg), "device %s: %.64s.%.64s: %s", dev->id,
+                 dev->plugin->device_class, m->verb,
+                 status == AGW_CMD_UNKNOWN_VERB ? "no such verb" : device_status_code(status));
+        json_decref(result);
+        result = json_pack("{s:s}", "message", msg);
+    }
+    post_reply(dev, m->route, status, result);
+    m->route = NULL;
+}
+
+void free_in_mail(struct device *dev, struct in_mail *m)
+{
+    if (m->route) /* a command that never ran still gets its answer */
+        post_reply(dev, m->route, AGW_CMD_DEVICE_ERROR,
+                   json_pack("{s:s}", "message", "device is being removed"));
+    free(m->verb);
+    json_decref(m->args);
+    free(m);
+}
+
+static void handle_inbox(struct device *dev, bool *removed)
+{
+    struct mail *all = mailbox_take_all(&dev->inbox);
+    while (all) {
+        struct in_mail *m = (struct in_mail *)all;
+        all = all->next;
+        if (m->kind == IN_STOP) {
+            dev->stop = true;
+            *removed = *removed || m->removed;
+        } else if (!dev->stop) {
+            run_command(dev, m);
+        }
+        free_in_mail(dev, m);
+    }
+}
+
+static int next_timeout(struct device *dev)
+{
+    long t = -1;
+    if (!dev->opened)
+        t = ms_until(&dev->retry_at);
+    else if (dev->timer_ms)
+        t = ms_until(&dev->next_timer);
+    return t > 60000 ? 60000 : (int)t;
+}
+
+static void deliver_input(struct device *dev, const uint8_t *buf, ssize_t n)
+{
+    if (n > 0) {
+        clock_now(&dev->input_time);
+        CALL_PLUGIN(dev, "on_input()", dev->plugin->on_input((struct agw_device *)dev, buf, (size_t)n));
+        dev->input_time.tv_sec = 0;
+    } else if (n == -ENODEV) {
+        dev->lost = true;
+    }
+}
+
+/* Event-driven transports: dispatch what waits (sd-bus may hold messages it
+ * already read while answering a call, so this runs before and after polling). */
+static void process_events(struct device *dev)
+{
+    struct transport_sink sink = {dev, sink_notify, sink_link};
+    if (dev->opened && dev->tr.ops->process && dev->tr.ops->process(&dev->tr, &sink) == -ENODEV)
+        dev->lost = true;
+}
+
+/* Waits for input, mail or the next timer, and hands input to the plugin. */
+static void wait_for_work(struct device *dev, int timeout)
+{
+    uint8_t buf[INPUT_BUFFER];
+    if (dev->opened && dev->tr.ops->process) {
+        process_events(dev);
+        struct pollfd p[2] = {{.fd = dev->inbox.fd, .events = POLLIN},
+                              {.fd = dev->tr.ops->pollfd(&dev->tr), .events = POLLIN}};
+        poll(p, 2, timeout);
+        process_events(dev);
+        return;
+    }
+    bool wants_input = dev->opened && dev->plugin->on_input;
+    int fd = wants_input ? dev->tr.ops->pollfd(&dev->tr) : -1;
+    if (wants_input && fd < 0 && dev->tr.ops != &transport_none_ops) {
+        int slice = (timeout < 0 || timeout > USB_POLL_MS) ? USB_POLL_MS : timeout;
+        deliver_input(dev, buf, dev->tr.ops->read(&dev->tr, buf, sizeof(buf), slice));
+        return;
+    }
+    struct pollfd p[2] = {{.fd = dev->inbox.fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    int n = poll(p, fd >= 0 ? 2 : 1, timeout);
+    if (n > 0 && fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+        deliver_input(dev, buf, dev->tr.ops->read(&dev->tr, buf, sizeof(buf), 0));
+}
+
+static void run_timer_if_due(struct device *dev)
+{
+    if (!dev->opened || !dev->timer_ms || !dev->plugin->on_timer || ms_until(&dev->next_timer) > 0)
+        return;
+    monotonic_now(&dev->next_timer);
+    add_ms(&dev->next_timer, dev->timer_ms);
+    dev->input_time.tv_sec = 0;
+    CALL_PLUGIN(dev, "on_timer()", dev->plugin->on_timer((struct agw_device *)dev));
+}
+
+void *worker_main(void *arg)
+{
+    struct device *dev = arg;
+    bool removed = false;
+    monotonic_now(&dev->retry_at);
+    while (!dev->stop) {
+        if (!dev->opened && ms_until(&dev->retry_at) == 0)
+            try_open(dev);
+        republish_state_if_due(dev);
+        wait_for_work(dev, next_timeout(dev));
+        handle_inbox(dev, &removed);
+        if (dev->stop)
+            break;
+        if (dev->lost)
+            handle_lost(dev);
+        run_timer_if_due(dev);
+        if (dev->lost)
+            handle_lost(dev);
+    }
+    close_device(dev, removed);
+    struct out_mail *m = out_new(dev, OUT_EXITED);
+    if (m)
+        mailbox_post(dev->outbox, &m->link);
+    return NULL;
+}
+
