@@ -440,33 +440,25 @@ static double cpu_seconds(pid_t pid)
     return total;
 }
 
-static long process_peak_rss_kib(pid_t pid)
+/* The "Key:   N kB" line of a /proc/<pid>/ file, in KiB; -1 when there is none. */
+static long proc_kib(pid_t pid, const char *file, const char *key)
 {
     char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
     FILE *f = fopen(path, "r");
     long kib = -1;
     while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+        if (strncmp(line, key, strlen(key)) == 0) {
+            kib = strtol(line + strlen(key), NULL, 10);
             break;
+        }
     if (f)
         fclose(f);
     return kib;
 }
 
-static long process_pss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "Pss: %ld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
+static long process_peak_rss_kib(pid_t pid) { return proc_kib(pid, "status", "VmHWM:"); }
+static long process_pss_kib(pid_t pid) { return proc_kib(pid, "smaps_rollup", "Pss:"); }
 
 /* Memory of accessgwd and its plugin hosts: RSS counts the libraries they share once per
  * process, PSS divides each shared page among them (the machine's real cost). */

@@ -28,27 +28,20 @@ static void put_le(struct plink_writer *w, uint64_t v, unsigned bytes)
     put_bytes(w, b, bytes);
 }
 
-static void put_str(struct plink_writer *w, const char *s)
+/* A string with its length in len_bytes (2: names, 4: JSON texts) and its NUL. */
+static void put_string(struct plink_writer *w, const char *s, unsigned len_bytes)
 {
     size_t n = s ? strlen(s) : 0;
-    if (n > UINT16_MAX) {
+    if (n > (len_bytes == 2 ? UINT16_MAX : UINT32_MAX)) {
         w->overflow = true;
         return;
     }
-    put_le(w, n, 2);
+    put_le(w, n, len_bytes);
     put_bytes(w, s ? s : "", n + 1);
 }
 
-static void put_text(struct plink_writer *w, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n > UINT32_MAX) {
-        w->overflow = true;
-        return;
-    }
-    put_le(w, n, 4);
-    put_bytes(w, s ? s : "", n + 1);
-}
+static void put_str(struct plink_writer *w, const char *s) { put_string(w, s, 2); }
+static void put_text(struct plink_writer *w, const char *s) { put_string(w, s, 4); }
 
 /* A message is appended whole or not at all: the length is patched in at the end. */
 static size_t begin(struct plink_writer *w, enum plink_type type)

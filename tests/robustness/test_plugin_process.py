@@ -11,6 +11,7 @@ import signal
 import time
 
 from agwtest import BUILD, PLUGIN_DIR, Gateway, Subscriber
+from rf_receiver import RfReceiver
 
 
 def plugins_with_crasher(tmp_path):
@@ -178,3 +179,39 @@ def test_a_plugin_host_that_falls_silent_is_replaced(tmp_path):
     finally:
         sub.close()
         assert gw.stop() == 0, gw.log_text()[-2000:]
+
+
+def test_call_bells_keep_working_beside_a_plugin_that_crashes_again_and_again(tmp_path):
+    """The emergency call path: a bell pressed while another family crashes in a loop
+    is published, acknowledged, and its open call survives the other's restarts."""
+    plugins = plugins_with_crasher(tmp_path)
+    shutil.copy(os.path.join(PLUGIN_DIR, "callbell-rf.so"), os.path.join(plugins, "callbell-rf.so"))
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n"
+                 "crash_in = timer\ncrash = segv\n"
+                 "[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
+                 "baud = 9600\nformat = fd-df\nlocation = Zone A\ndedup_ms = 300\n"
+                 "button.A1B2C5 = emergency, Accessible toilet 2F\n" % rx.link,
+                 plugin_dir=plugins)
+    sub = Subscriber(gw.events, ["device/", "callbell/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        sub.wait_for(lambda t, e: t == "device/bell-1/state" and e["data"]["state"] == "up")
+        crashes = 0
+        for _ in range(3):  # three presses, each while the other plugin is down or restarting
+            sub.wait_for(lambda t, e: t == "device/crash-1/state" and "crashed" in
+                         e["data"].get("reason", ""), timeout=10)
+            crashes += 1
+            rx.press(0xA1B2C5)
+            call = sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed", timeout=5)[1]
+            assert call["data"]["kind"] == "emergency"
+            reply = gw.send("bell-1", "callbell.ack", {"call_id": call["data"]["call_id"], "by": "staff-07"})
+            assert reply["ok"] is True, reply
+        assert crashes == 3
+        devs = {d["id"]: d for d in gw.request({"verb": "devices"})["result"]["devices"]}
+        assert devs["bell-1"]["state"] == "up"
+    finally:
+        sub.close()
+        assert gw.stop() == 0, gw.log_text()[-2000:]
+        rx.close_pty()
