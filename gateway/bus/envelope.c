@@ -21,43 +21,85 @@ int envelope_topic(char *buf, size_t len, const struct event_meta *m)
     return (n < 0 || (size_t)n >= len) ? -1 : n;
 }
 
+/* v's last `width` decimal digits at p; returns the end. */
+static char *fixed_digits(char *p, unsigned long v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
 void envelope_time(char buf[40], const struct timespec *ts)
 {
     struct tm tm;
     gmtime_r(&ts->tv_sec, &tm);
-    /* years stay four digits for the life of this code; the cast keeps gcc's range check quiet */
-    snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", (tm.tm_year + 1900) % 10000,
-             (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100, (long)((unsigned long)ts->tv_nsec / 1000 % 1000000));
+    /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ"; years stay four digits for the life of this code */
+    char *p = fixed_digits(buf, (unsigned long)(tm.tm_year + 1900), 4);
+    *p++ = '-';
+    p = fixed_digits(p, (unsigned long)tm.tm_mon + 1, 2);
+    *p++ = '-';
+    p = fixed_digits(p, (unsigned long)tm.tm_mday, 2);
+    *p++ = 'T';
+    p = fixed_digits(p, (unsigned long)tm.tm_hour, 2);
+    *p++ = ':';
+    p = fixed_digits(p, (unsigned long)tm.tm_min, 2);
+    *p++ = ':';
+    p = fixed_digits(p, (unsigned long)tm.tm_sec, 2);
+    *p++ = '.';
+    p = fixed_digits(p, (unsigned long)ts->tv_nsec / 1000 % 1000000, 6);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
-/* Every string interpolated here is a validated name (no quotes, no
- * backslashes), so building the envelope by hand is safe and much cheaper
- * than a JSON library on the publishing hot path. */
+/* The envelope is built by copying its pieces: every string interpolated is a
+ * validated name (no quotes, no backslashes) and the data is JSON already, so
+ * no JSON library is needed; and not with snprintf, which on the publishing hot
+ * path cost more than anything else (perf: a sixth of the gateway's CPU in a
+ * flood, measuring and then writing every byte twice). */
+struct piece {
+    const char *p;
+    size_t n;
+};
+
+static struct piece text(const char *s) { return (struct piece){s, strlen(s)}; }
+
+/* Decimal digits of v into buf (at least 21 bytes), returned as a piece of it. */
+static struct piece decimal(char *buf, unsigned long long v)
+{
+    char *end = buf + 21, *p = end;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return (struct piece){p, (size_t)(end - p)};
+}
+
 char *envelope_encode(const struct event_meta *m, const char *data_json, size_t *len)
 {
-    char when[40];
+    char when[40], epoch[21], seq[21];
     envelope_time(when, &m->time);
-    char source[160];
-    if (m->device_source)
-        snprintf(source, sizeof(source), "accessgw://%s/%s", m->gateway_id, m->subject);
-    else
-        snprintf(source, sizeof(source), "accessgw://%s", m->gateway_id);
-#define ENVELOPE_FMT                                                                          \
-    "{\"specversion\":\"1.0\",\"id\":\"%s:%llu:%llu\",\"source\":\"%s\","                            \
-    "\"type\":\"accessgw.%s.%s\",\"subject\":\"%s\",\"time\":\"%s\","                               \
-    "\"datacontenttype\":\"application/json\",\"epoch\":%llu,\"seq\":%llu,\"data\":%s}"
-    unsigned long long ep = m->epoch, sq = m->seq;
-    int n = snprintf(NULL, 0, ENVELOPE_FMT, m->gateway_id, ep, sq, source, m->cls, m->event, m->subject,
-                     when, ep, sq, data_json);
-    if (n < 0)
-        return NULL;
-    char *out = malloc((size_t)n + 1);
+    struct piece e = decimal(epoch, m->epoch), q = decimal(seq, m->seq);
+    struct piece source_tail = m->device_source ? text(m->subject) : (struct piece){"", 0};
+    const struct piece pieces[] = {
+        text("{\"specversion\":\"1.0\",\"id\":\""), text(m->gateway_id), text(":"), e, text(":"), q,
+        text("\",\"source\":\"accessgw://"), text(m->gateway_id),
+        m->device_source ? text("/") : (struct piece){"", 0}, source_tail,
+        text("\",\"type\":\"accessgw."), text(m->cls), text("."), text(m->event),
+        text("\",\"subject\":\""), text(m->subject), text("\",\"time\":\""), text(when),
+        text("\",\"datacontenttype\":\"application/json\",\"epoch\":"), e, text(",\"seq\":"), q,
+        text(",\"data\":"), text(data_json), text("}"),
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
+        total += pieces[i].n;
+    char *out = malloc(total + 1), *at = out;
     if (!out)
         return NULL;
-    snprintf(out, (size_t)n + 1, ENVELOPE_FMT, m->gateway_id, ep, sq, source, m->cls, m->event, m->subject,
-             when, ep, sq, data_json);
+    for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+        memcpy(at, pieces[i].p, pieces[i].n);
+        at += pieces[i].n;
+    }
+    *at = '\0';
     if (len)
-        *len = (size_t)n;
+        *len = total;
     return out;
 }

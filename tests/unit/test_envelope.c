@@ -41,6 +41,32 @@ static void envelope_has_every_field(void **state)
     free(text);
 }
 
+/* Byte for byte: subscribers compare ids and parse by position-free JSON, but a golden
+ * text catches any change of the hand-built encoder. */
+static void envelope_is_exactly_this(void **state)
+{
+    (void)state;
+    struct event_meta m = sample();
+    size_t len;
+    char *text = envelope_encode(&m, "{\"a\":1}", &len);
+    static const char want[] =
+        "{\"specversion\":\"1.0\",\"id\":\"hall-1:7:1042\",\"source\":\"accessgw://hall-1/reader-1\","
+        "\"type\":\"accessgw.idcard.read\",\"subject\":\"reader-1\","
+        "\"time\":\"2026-11-23T04:00:00.123456Z\",\"datacontenttype\":\"application/json\","
+        "\"epoch\":7,\"seq\":1042,\"data\":{\"a\":1}}";
+    assert_string_equal(text, want);
+    assert_int_equal(len, strlen(want));
+    free(text);
+    m.device_source = false;
+    m.epoch = 18446744073709551615ULL; /* the widest numbers */
+    m.seq = 0;
+    text = envelope_encode(&m, "{}", &len);
+    assert_non_null(strstr(text, "\"id\":\"hall-1:18446744073709551615:0\",\"source\":\"accessgw://hall-1\","));
+    assert_non_null(strstr(text, "\"epoch\":18446744073709551615,\"seq\":0,\"data\":{}}"));
+    assert_int_equal(len, strlen(text));
+    free(text);
+}
+
 static void gateway_source_has_no_device(void **state)
 {
     (void)state;
@@ -82,6 +108,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(envelope_has_every_field),
+        cmocka_unit_test(envelope_is_exactly_this),
         cmocka_unit_test(gateway_source_has_no_device),
         cmocka_unit_test(topic_is_class_device_event),
         cmocka_unit_test(names_are_checked),
