@@ -20,6 +20,7 @@
 #include "ini.h"
 #include "profiles.h"
 #include "udev_rules.h"
+#include "verbs_doc.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
@@ -70,6 +71,8 @@ static const struct command commands[] = {
      "group GROUP with --group) and NAME.pub."},
     {"udev-rules", "udev-rules [--plugin-dir DIR] [--generic]",
      "Print the udev rules generated from the plugins' ID tables."},
+    {"verbs", "verbs [--plugin-dir DIR]",
+     "Print the device verbs every plugin declares, as Markdown (docs/VERBS.md)."},
     {"profiles", "profiles [--profile-dir DIR[:DIR...]]",
      "List device profiles on disk, their errors, and which device uses which."},
     {"top", "top [--once]",
@@ -750,6 +753,8 @@ int main(int argc, char **argv)
         return cmd_keygen(rest, args);
     if (strcmp(cmd, "udev-rules") == 0)
         return rest ? usage(stderr) : (udev_rules_print(stdout, a.plugin_dir, a.generic) < 0);
+    if (strcmp(cmd, "verbs") == 0)
+        return rest ? usage(stderr) : (verbs_doc_print(stdout, a.plugin_dir) < 0);
     return run_command(cmd, &a, rest, args);
 }
 
