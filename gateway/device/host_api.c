@@ -580,8 +580,12 @@ static int host_add_child(struct agw_device *d, const char *child_id, const char
 static int host_emit_for(struct agw_device *d, const char *child_id, const char *event, json_t *data)
 {
     struct device *dev = (struct device *)d;
+    char location[sizeof(dev->children[0].location)] = "";
     pthread_mutex_lock(&dev->lock);
     bool known = child_id && child_known(dev, child_id);
+    for (size_t i = 0; known && i < dev->n_children; i++)
+        if (strcmp(dev->children[i].id, child_id) == 0)
+            snprintf(location, sizeof(location), "%s", dev->children[i].location);
     pthread_mutex_unlock(&dev->lock);
     if (!known || !event || !envelope_valid_name(event) || (data && !json_is_object(data))) {
         log_err("device %s (%s): emit_for refused (unknown child or bad event)", dev->id,
@@ -589,7 +593,12 @@ static int host_emit_for(struct agw_device *d, const char *child_id, const char 
         json_decref(data);
         return -EINVAL;
     }
-    post_event(dev, child_id, dev->plugin->device_class, event, data ? data : json_object(),
+    if (!data)
+        data = json_object();
+    /* the host adds where the device is, for a child as for a device (emit) */
+    if (location[0] && !json_object_get(data, "location"))
+        json_object_set_new(data, "location", json_string(location));
+    post_event(dev, child_id, dev->plugin->device_class, event, data,
                dev->plugin->personal != NULL, dev->input_time.tv_sec ? &dev->input_time : NULL);
     return 0;
 }

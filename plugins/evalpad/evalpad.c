@@ -31,7 +31,6 @@ static const char *const labels_zh[] = {"", "非常不满意", "不满意", "基
 
 struct pad {
     char id[65];
-    char location[96];
     int address;                 /* -1: the device itself (a HID keypad) */
     bool invited;
     char session[96], staff[64], service[96];
@@ -96,9 +95,7 @@ static void pad_emit(struct agw_device *dev, const struct pad *p, const char *ev
         dev->host->emit(dev, event, data);
         return;
     }
-    if (p->location[0] && !json_object_get(data, "location"))
-        json_object_set_new(data, "location", json_string(p->location));
-    dev->host->emit_for(dev, p->id, event, data);
+    dev->host->emit_for(dev, p->id, event, data); /* the host adds the pad's location */
 }
 
 static void put_optional(json_t *o, const char *key, const char *value)
@@ -406,7 +403,6 @@ static int read_pads(struct agw_device *dev, struct evalpad *e)
         }
         struct pad *p = &e->pads[e->n_pads++];
         snprintf(p->id, sizeof(p->id), "%s", id);
-        snprintf(p->location, sizeof(p->location), "%s", location);
         p->address = (int)address;
     }
     return e->n_pads ? 0 : refuse(dev, "a serial pad bus needs pad.ADDRESS = id, location lines");

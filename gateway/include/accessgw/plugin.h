@@ -169,7 +169,9 @@ struct agw_host {
     void (*set_info)(struct agw_device *dev, const char *key, const char *value);
     /* Devices behind this one (several addressed pads on one RS-485 port):
      * each child id gets its own topics and is a target of device verbs;
-     * command_target() says which id the running command was sent to. */
+     * command_target() says which id the running command was sent to.  Like
+     * emit(), emit_for() adds the child's location (from add_child) to the
+     * data unless the plugin put one there. */
     int (*add_child)(struct agw_device *dev, const char *child_id, const char *location);
     int (*emit_for)(struct agw_device *dev, const char *child_id, const char *event, json_t *data);
     const char *(*command_target)(struct agw_device *dev);
