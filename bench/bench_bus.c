@@ -478,6 +478,21 @@ static struct memory memory_of(pid_t pid)
     return m;
 }
 
+/* A gateway started with other settings, measured the same way, stopped. */
+static int run_variant(const char *build, const char *gateway_extra, const char *extra,
+                       double *rate, double *p50, double *p99, double *cpu)
+{
+    struct gw g;
+    if (start_gateway(&g, build, gateway_extra, extra) < 0) {
+        fprintf(stderr, "bench: gateway with %s%s: %s\n", gateway_extra, extra, strerror(errno));
+        return -1;
+    }
+    gateway_run(&g, rate, p50, p99, cpu);
+    kill(g.pid, SIGTERM);
+    waitpid(g.pid, NULL, 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -499,24 +514,10 @@ int main(int argc, char **argv)
     struct memory peak_mem = memory_of(g.pid);
     kill(g.pid, SIGTERM);
     waitpid(g.pid, NULL, 0);
-    double n_rate, n_p50, n_p99, n_cpu;
-    struct gw nj;
-    if (start_gateway(&nj, argv[1], "", "[journal]\nmax_mb = 0\n") < 0) {
-        perror("bench: gateway without journal");
+    double n_rate, n_p50, n_p99, n_cpu, t_rate, t_p50, t_p99, t_cpu;
+    if (run_variant(argv[1], "", "[journal]\nmax_mb = 0\n", &n_rate, &n_p50, &n_p99, &n_cpu) < 0 ||
+        run_variant(argv[1], "isolation = none\n", "", &t_rate, &t_p50, &t_p99, &t_cpu) < 0)
         return 1;
-    }
-    gateway_run(&nj, &n_rate, &n_p50, &n_p99, &n_cpu);
-    kill(nj.pid, SIGTERM);
-    waitpid(nj.pid, NULL, 0);
-    double t_rate, t_p50, t_p99, t_cpu;
-    struct gw in_process;
-    if (start_gateway(&in_process, argv[1], "isolation = none\n", "") < 0) {
-        perror("bench: gateway with isolation = none");
-        return 1;
-    }
-    gateway_run(&in_process, &t_rate, &t_p50, &t_p99, &t_cpu);
-    kill(in_process.pid, SIGTERM);
-    waitpid(in_process.pid, NULL, 0);
     double r_rate, r_p50, r_p99, p_p50, p_p99, r_cpu;
     raw_run(event_size ? event_size : 330, &r_rate, &r_p50, &r_p99, &r_cpu);
     pty_baseline(event_size ? event_size : 330, &p_p50, &p_p99);

@@ -36,7 +36,45 @@ void child_init(struct child *c, const char *name, const char *config_path)
     snprintf(c->name, sizeof(c->name), "%s", name);
     snprintf(c->config, sizeof(c->config), "%s", config_path);
     child_program_path(name, c->path, sizeof(c->path));
-    c->backoff_ms = BACKOFF_MIN_MS;
+    restart_init(&c->restart);
+}
+
+void restart_init(struct restart *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->backoff_ms = BACKOFF_MIN_MS;
+}
+
+void restart_started(struct restart *r) { monotonic_now(&r->started); }
+
+unsigned restart_schedule(struct restart *r)
+{
+    if (r->started.tv_sec && elapsed_ms(&r->started) > HEALTHY_MS)
+        r->backoff_ms = BACKOFF_MIN_MS;
+    unsigned delay = r->backoff_ms;
+    monotonic_now(&r->start_at);
+    add_ms(&r->start_at, delay);
+    r->backoff_ms = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+    return delay;
+}
+
+long restart_ms_until(const struct restart *r) { return ms_until(&r->start_at); }
+
+int child_wait(pid_t pid, int grace_ms, bool *killed)
+{
+    int status = 0;
+    if (killed)
+        *killed = false;
+    for (int waited = 0; waited < grace_ms; waited += 5) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        usleep(5000);
+    }
+    if (killed)
+        *killed = true;
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return status;
 }
 
 pid_t child_spawn(char *const argv[], int keep_fd, int death_signal)
@@ -59,18 +97,17 @@ pid_t child_spawn(char *const argv[], int keep_fd, int death_signal)
 
 void child_start_if_due(struct child *c)
 {
-    if (!c->wanted || c->pid > 0 || ms_until(&c->start_at) > 0)
+    if (!c->wanted || c->pid > 0 || restart_ms_until(&c->restart) > 0)
         return;
     char *argv[] = {c->path, "--config", c->config, NULL};
     pid_t pid = child_spawn(argv, -1, SIGTERM);
     if (pid < 0) {
         log_err("%s: fork: %s", c->name, strerror(errno));
-        monotonic_now(&c->start_at);
-        add_ms(&c->start_at, c->backoff_ms);
+        restart_schedule(&c->restart);
         return;
     }
     c->pid = pid;
-    monotonic_now(&c->started);
+    restart_started(&c->restart);
     log_notice("%s started (pid %d)", c->name, (int)pid);
 }
 
@@ -89,17 +126,13 @@ bool child_reaped(struct child *c, pid_t pid, int status)
     c->pid = 0;
     if (!c->wanted)
         return true;
-    if (elapsed_ms(&c->started) > HEALTHY_MS)
-        c->backoff_ms = BACKOFF_MIN_MS;
+    unsigned delay = restart_schedule(&c->restart);
     if (WIFSIGNALED(status))
         log_err("%s was killed by %s; starting it again in %u ms", c->name,
-                strsignal(WTERMSIG(status)), c->backoff_ms);
+                strsignal(WTERMSIG(status)), delay);
     else
         log_err("%s exited with status %d; starting it again in %u ms", c->name,
-                WEXITSTATUS(status), c->backoff_ms);
-    monotonic_now(&c->start_at);
-    add_ms(&c->start_at, c->backoff_ms);
-    c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+                WEXITSTATUS(status), delay);
     return true;
 }
 
@@ -109,20 +142,14 @@ void child_stop(struct child *c, int grace_ms)
     if (c->pid <= 0)
         return;
     kill(c->pid, SIGTERM);
-    for (int waited = 0; waited < grace_ms; waited += 10) {
-        if (waitpid(c->pid, NULL, WNOHANG) == c->pid) {
-            c->pid = 0;
-            return;
-        }
-        usleep(10000);
-    }
-    log_warn("%s did not stop within %d ms; killed", c->name, grace_ms);
-    kill(c->pid, SIGKILL);
-    waitpid(c->pid, NULL, 0);
+    bool killed;
+    child_wait(c->pid, grace_ms, &killed);
+    if (killed)
+        log_warn("%s did not stop within %d ms; killed", c->name, grace_ms);
     c->pid = 0;
 }
 
 long child_ms_until_start(const struct child *c)
 {
-    return c->wanted && c->pid <= 0 ? ms_until(&c->start_at) : -1;
+    return c->wanted && c->pid <= 0 ? restart_ms_until(&c->restart) : -1;
 }

@@ -1,5 +1,6 @@
 /* A helper program accessgwd starts and keeps running (accessgw-web): started
- * again with backoff when it exits, stopped with the gateway.  Main loop only;
+ * again with backoff when it exits, stopped with the gateway.  Also what every
+ * helper it starts shares: the path, the spawn, the restart backoff, the wait.  Main loop only;
  * the exit is seen through SIGCHLD on the gateway's signalfd. */
 #ifndef AGW_CHILD_H
 #define AGW_CHILD_H
@@ -8,15 +9,31 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* When a helper that ended is started again: after 0.5 s, doubling up to 30 s
+ * while it keeps ending, from 0.5 s again once it has run a minute.  Shared by
+ * accessgw-web and the plugin hosts (plugin_proc.c). */
+struct restart {
+    unsigned backoff_ms;
+    struct timespec start_at, started;
+};
+void restart_init(struct restart *r);
+void restart_started(struct restart *r);
+/* It ended, or could not start: the next start is due after the returned ms. */
+unsigned restart_schedule(struct restart *r);
+/* ms until that start (0: due). */
+long restart_ms_until(const struct restart *r);
+
+/* pid's exit status, waited for up to grace_ms; after that it is killed with
+ * SIGKILL and reaped (*killed says so when not NULL). */
+int child_wait(pid_t pid, int grace_ms, bool *killed);
+
 struct child {
     char name[32];        /* "accessgw-web" */
     char path[4200];      /* next to accessgwd's own binary */
     char config[4096];
     pid_t pid;            /* 0 while not running */
     bool wanted;
-    unsigned backoff_ms;
-    struct timespec start_at;
-    struct timespec started;
+    struct restart restart;
 };
 
 /* Where the helper program `name` is: beside the running accessgwd. */

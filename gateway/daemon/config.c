@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "loader.h"
@@ -82,15 +83,16 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-static int parse_bool(const char *s, bool *out)
+int config_parse_bool(const char *s, bool *out)
 {
-    if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") || !strcmp(s, "1"))
-        *out = true;
-    else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") || !strcmp(s, "0"))
-        *out = false;
-    else
-        return -1;
-    return 0;
+    static const char *const yes[] = {"yes", "true", "on", "1", NULL};
+    static const char *const no[] = {"no", "false", "off", "0", NULL};
+    for (size_t i = 0; yes[i]; i++)
+        if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+            *out = strcasecmp(s, yes[i]) == 0;
+            return 0;
+        }
+    return -1;
 }
 
 struct ctx {
@@ -143,7 +145,7 @@ static int get_uint(struct ctx *c, const struct ini_section *s, const char *key,
 static int get_bool(struct ctx *c, const struct ini_section *s, const char *key, bool *out)
 {
     const struct ini_entry *e = ini_find(s, key);
-    if (e && parse_bool(e->value, out) < 0)
+    if (e && config_parse_bool(e->value, out) < 0)
         return fail(c, e->line, "key '%s' in [%s] must be yes or no, not '%s'", key, s->name,
                     e->value);
     return 0;

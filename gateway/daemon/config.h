@@ -88,6 +88,9 @@ void config_free(struct gateway_conf *conf);
 const struct device_conf *config_find_device(const struct gateway_conf *conf, const char *name);
 const char *transport_name(enum agw_transport t);
 int transport_parse(const char *name, enum agw_transport *out);
+/* yes/no, true/false, on/off, 1/0 (any case): every boolean of the gateway's
+ * config and of a device's section (config_bool); 0, or -1. */
+int config_parse_bool(const char *s, bool *out);
 /* [A-Za-z0-9_.-]{1,64}: safe in a topic and a file name. */
 bool config_valid_name(const char *name);
 

@@ -367,12 +367,13 @@ static void start_hotplug(struct gateway *g)
         hotplug_enumerate(g->hotplug, &g->plugins); /* the monitor already listens */
 }
 
-/* The plugin host processes' sockets come after the loop's own items. */
-#define MAX_PROC_ITEMS 64
+/* The plugin host processes' sockets come after the loop's own items: at most
+ * one per plugin loaded. */
 
 static void poll_once(struct gateway *g)
 {
-    zmq_pollitem_t items[6 + MAX_PROC_ITEMS] = {
+    zmq_pollitem_t items[6 + g->procs.n];
+    const zmq_pollitem_t own[6] = {
         {g->control, 0, ZMQ_POLLIN, 0},
         {NULL, g->outbox.fd, ZMQ_POLLIN, 0},
         {NULL, g->sigfd, ZMQ_POLLIN, 0},
@@ -380,18 +381,19 @@ static void poll_once(struct gateway *g)
         {NULL, g->hotplug ? hotplug_fd(g->hotplug) : -1, ZMQ_POLLIN, 0},
         {NULL, g->ble ? ble_hotplug_fd(g->ble) : -1, ZMQ_POLLIN, 0},
     };
+    memcpy(items, own, sizeof(own));
     int n = 3 + (g->zap != NULL);
     int udev_item = -1;
     if (g->hotplug) {
-        items[n] = items[4];
+        items[n] = own[4];
         udev_item = n++;
     }
     if (g->ble) {
         ble_hotplug_process(g->ble); /* sd-bus may hold messages it already read */
-        items[n++] = items[5];
+        items[n++] = own[5];
     }
     size_t first_proc = (size_t)n;
-    n += (int)procs_pollitems(&g->procs, items + n, MAX_PROC_ITEMS);
+    n += (int)procs_pollitems(&g->procs, items + n, g->procs.n);
     long timeout = ms_until(&g->next_heartbeat);
     if (g->watchdog_usec && ms_until(&g->next_watchdog) < timeout)
         timeout = ms_until(&g->next_watchdog);
@@ -453,8 +455,9 @@ static void stop_devices(struct gateway *g)
     struct timespec start;
     monotonic_now(&start);
     while (g->n_devs > 0 && elapsed_ms(&start) < STOP_GRACE_MS) {
-        zmq_pollitem_t items[1 + MAX_PROC_ITEMS] = {{NULL, g->outbox.fd, ZMQ_POLLIN, 0}};
-        size_t n = 1 + procs_pollitems(&g->procs, items + 1, MAX_PROC_ITEMS);
+        zmq_pollitem_t items[1 + g->procs.n];
+        items[0] = (zmq_pollitem_t){NULL, g->outbox.fd, ZMQ_POLLIN, 0};
+        size_t n = 1 + procs_pollitems(&g->procs, items + 1, g->procs.n);
         zmq_poll(items, (int)n, 100);
         drain_outbox(g);
         procs_handle(&g->procs, items + 1, n - 1);

@@ -18,9 +18,6 @@
 #include "monotonic.h"
 #include "plink.h"
 
-#define BACKOFF_MIN_MS 500
-#define BACKOFF_MAX_MS 30000
-#define HEALTHY_MS 60000
 /* Records read from one child per turn of the loop: one flooding family
  * cannot starve the others or the control socket. */
 #define RECORDS_PER_TURN 32
@@ -38,9 +35,10 @@ int procs_init(struct plugin_procs *ps, const struct plugin_set *set, const stru
     if (!ps->items || !ps->in || !ps->out || !ps->state_dir)
         return -1;
     ps->n = set->n;
-    for (size_t i = 0; i < set->n; i++)
-        ps->items[i] = (struct plugin_proc){.plugin = &set->items[i], .sock = -1,
-                                            .backoff_ms = BACKOFF_MIN_MS};
+    for (size_t i = 0; i < set->n; i++) {
+        ps->items[i] = (struct plugin_proc){.plugin = &set->items[i], .sock = -1};
+        restart_init(&ps->items[i].restart);
+    }
     ps->hooks = *hooks;
     ps->log_level = log_level;
     ps->hang_ms = hang_ms;
@@ -179,7 +177,7 @@ static void start(struct plugin_procs *ps, struct plugin_proc *p)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         log_err("plugin %s: socketpair: %s", p->plugin->desc->id, strerror(errno));
-        add_ms(&p->start_at, p->backoff_ms);
+        restart_schedule(&p->restart);
         return;
     }
     char level[16], hang[16];
@@ -192,15 +190,14 @@ static void start(struct plugin_procs *ps, struct plugin_proc *p)
     if (pid < 0) {
         log_err("plugin %s: fork: %s", p->plugin->desc->id, strerror(errno));
         close(sv[0]);
-        monotonic_now(&p->start_at);
-        add_ms(&p->start_at, p->backoff_ms);
+        restart_schedule(&p->restart);
         return;
     }
     p->pid = pid;
     p->sock = sv[0];
     monotonic_now(&p->heard);
     fcntl(p->sock, F_SETFL, fcntl(p->sock, F_GETFL) | O_NONBLOCK);
-    monotonic_now(&p->started);
+    restart_started(&p->restart);
     log_info("plugin %s runs in process %d", p->plugin->desc->id, (int)pid);
     size_t n;
     struct device **mine = devices_of(ps, p, &n);
@@ -226,17 +223,9 @@ static void describe_end(int status, char *why, size_t len)
  * moment of its socket closing), else it is killed. */
 static int collect(struct plugin_proc *p, bool kill_now)
 {
-    int status = 0;
     if (kill_now)
         kill(p->pid, SIGKILL);
-    for (int waited = 0; waited < 500; waited += 5) {
-        if (waitpid(p->pid, &status, WNOHANG) == p->pid)
-            return status;
-        usleep(5000);
-    }
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, &status, 0);
-    return status;
+    return child_wait(p->pid, 500, NULL);
 }
 
 static void set_mirror_error(struct device *dev, const char *why)
@@ -273,12 +262,11 @@ static void lose(struct plugin_procs *ps, struct plugin_proc *p, const char *why
     p->sock = -1;
     p->pid = 0;
     drop_queue(p);
-    if (elapsed_ms(&p->started) > HEALTHY_MS)
-        p->backoff_ms = BACKOFF_MIN_MS;
+    unsigned delay = restart_schedule(&p->restart);
     size_t n;
     struct device **mine = devices_of(ps, p, &n);
     log_err("plugin %s: %s; its %zu device(s) are down, starting it again in %u ms",
-            p->plugin->desc->id, reason, n, p->backoff_ms);
+            p->plugin->desc->id, reason, n, delay);
     for (size_t i = 0; i < n; i++)
         if (mine[i]->retiring)
             post_later(ps, mail_for(mine[i]->id, OUT_EXITED));
@@ -289,9 +277,6 @@ static void lose(struct plugin_procs *ps, struct plugin_proc *p, const char *why
         post_later(ps, reply_mail(p->pending[i].device, p->pending[i].route, AGW_CMD_DEVICE_ERROR,
                                   reason));
     p->n_pending = 0;
-    monotonic_now(&p->start_at);
-    add_ms(&p->start_at, p->backoff_ms);
-    p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
 }
 
 /* A child whose own loop stopped (a deadlock in the plugin's process, SIGSTOP)
@@ -320,7 +305,7 @@ void procs_start_due(struct plugin_procs *ps)
             log_err("plugin %s (process %d): %s; killed", p->plugin->desc->id, (int)p->pid, why);
             lose(ps, p, why, collect(p, true));
         }
-        if (p->wanted && !running(p) && ms_until(&p->start_at) == 0)
+        if (p->wanted && !running(p) && restart_ms_until(&p->restart) == 0)
             start(ps, p);
     }
 }
@@ -331,7 +316,7 @@ long procs_ms_until_start(const struct plugin_procs *ps)
     for (size_t i = 0; i < ps->n; i++) {
         const struct plugin_proc *p = &ps->items[i];
         long due = running(p) ? ms_until_silent(ps, p)
-                   : p->wanted ? ms_until(&p->start_at)
+                   : p->wanted ? restart_ms_until(&p->restart)
                                : -1;
         if (due >= 0 && (t < 0 || due < t))
             t = due;
@@ -397,7 +382,7 @@ void procs_command(struct plugin_procs *ps, struct device *dev, const char *targ
     if (!p || !running(p) || !room) {
         char msg[160];
         snprintf(msg, sizeof(msg), "plugin %s is restarting; try again in %ld ms",
-                 dev->plugin->id, p && !running(p) ? ms_until(&p->start_at) + 500 : 1000);
+                 dev->plugin->id, p && !running(p) ? restart_ms_until(&p->restart) + 500 : 1000);
         post_later(ps, reply_mail(dev->id, route, AGW_CMD_BUSY, msg));
     } else {
         uint64_t token = ++ps->next_token;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "child.h"
 #include "device.h"
 #include "loader.h"
 
@@ -47,9 +48,8 @@ struct plugin_proc {
     const struct loaded_plugin *plugin;
     pid_t pid;  /* 0 while not running */
     int sock;   /* -1 while not running */
-    struct timespec start_at, started;
+    struct restart restart;
     struct timespec heard; /* the last record from the child */
-    unsigned backoff_ms;
     bool wanted; /* a device of the plugin was attached since the gateway started */
     struct pending_command *pending;
     size_t n_pending, cap_pending;

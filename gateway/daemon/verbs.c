@@ -96,7 +96,8 @@ long ms_until_next_expiry(const struct gateway *g)
 
 void report_hung_devices(struct gateway *g)
 {
-    if (ms_until(&g->next_hang_check) > 0)
+    /* with plugin processes each plugin host watches its own workers */
+    if (g->isolated || ms_until(&g->next_hang_check) > 0)
         return;
     monotonic_now(&g->next_hang_check);
     add_ms(&g->next_hang_check, HANG_CHECK_MS);

@@ -174,19 +174,16 @@ static int host_config_uint(struct agw_device *d, const char *key, unsigned def,
 
 static int host_config_bool(struct agw_device *d, const char *key, int def, int *out)
 {
-    static const char *const yes[] = {"yes", "true", "on", "1", NULL};
-    static const char *const no[] = {"no", "false", "off", "0", NULL};
     struct device *dev = (struct device *)d;
     const struct device_setting *s = find_setting(dev, key);
+    bool value;
     *out = def;
     if (!s)
         return 0;
-    for (size_t i = 0; yes[i]; i++)
-        if (strcasecmp(s->value, yes[i]) == 0 || strcasecmp(s->value, no[i]) == 0) {
-            *out = strcasecmp(s->value, yes[i]) == 0;
-            return 0;
-        }
-    return refuse_setting(dev, s, "yes or no");
+    if (config_parse_bool(s->value, &value) < 0)
+        return refuse_setting(dev, s, "yes or no");
+    *out = value;
+    return 0;
 }
 
 static int host_config_enum(struct agw_device *d, const char *key, const char *const *names,
