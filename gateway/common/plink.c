@@ -82,6 +82,7 @@ bool plink_put_attach(struct plink_writer *w, const struct plink_attach *a)
         put_str(w, a->settings[i].value);
         put_str(w, a->settings[i].where);
     }
+    put_text(w, a->state);
     return finish(w, start);
 }
 
@@ -138,10 +139,38 @@ bool plink_put_exited(struct plink_writer *w, const char *device)
     return finish(w, start);
 }
 
-bool plink_put_degraded(struct plink_writer *w, const char *reason)
+static bool put_outcome(struct plink_writer *w, enum plink_type type, const char *device,
+                        int32_t error, const char *reason)
 {
-    size_t start = begin(w, PLINK_DEGRADED);
+    size_t start = begin(w, type);
+    put_str(w, device);
+    put_le(w, (uint32_t)error, 4);
     put_str(w, reason);
+    return finish(w, start);
+}
+
+bool plink_put_fd(struct plink_writer *w, const char *device, int32_t error, const char *reason)
+{
+    return put_outcome(w, PLINK_FD, device, error, reason);
+}
+
+bool plink_put_saved(struct plink_writer *w, const char *device, int32_t error, const char *reason)
+{
+    return put_outcome(w, PLINK_SAVED, device, error, reason);
+}
+
+bool plink_put_open(struct plink_writer *w, const char *device)
+{
+    size_t start = begin(w, PLINK_OPEN);
+    put_str(w, device);
+    return finish(w, start);
+}
+
+bool plink_put_save(struct plink_writer *w, const char *device, const char *state_json)
+{
+    size_t start = begin(w, PLINK_SAVE);
+    put_str(w, device);
+    put_text(w, state_json);
     return finish(w, start);
 }
 
@@ -234,6 +263,7 @@ static void read_attach(struct reader *r, struct plink_attach *a)
         a->settings[i].value = get_str(r);
         a->settings[i].where = get_str(r);
     }
+    a->state = get_text(r);
 }
 
 static void read_body(struct reader *r, struct plink_msg *m, struct plink_attach *attach)
@@ -276,8 +306,18 @@ static void read_body(struct reader *r, struct plink_msg *m, struct plink_attach
         m->status = (int32_t)(uint32_t)get_le(r, 4);
         m->json = get_text(r);
         break;
-    case PLINK_EXITED: m->device = get_str(r); break;
-    case PLINK_DEGRADED: m->reason = get_str(r); break;
+    case PLINK_FD:
+    case PLINK_SAVED:
+        m->device = get_str(r);
+        m->status = (int32_t)(uint32_t)get_le(r, 4);
+        m->s1 = get_str(r);
+        break;
+    case PLINK_EXITED:
+    case PLINK_OPEN: m->device = get_str(r); break;
+    case PLINK_SAVE:
+        m->device = get_str(r);
+        m->json = get_text(r);
+        break;
     case PLINK_ALIVE: break;
     case PLINK_SNAPSHOT:
         m->device = get_str(r);
@@ -300,8 +340,7 @@ int plink_next(const uint8_t *rec, size_t len, size_t *off, struct plink_msg *m,
     if (!r.bad && (n < 1 || n > len - r.pos))
         fail(&r, "message length runs past the record");
     struct reader body = {rec, r.pos, r.bad ? r.pos : r.pos + (size_t)n, NULL, 0};
-    *m = (struct plink_msg){.device = "", .s1 = "", .s2 = "", .json = "", .json2 = "",
-                            .reason = ""};
+    *m = (struct plink_msg){.device = "", .s1 = "", .s2 = "", .json = "", .json2 = ""};
     if (!r.bad) {
         m->type = (enum plink_type)get_le(&body, 1);
         read_body(&body, m, attach_storage);

@@ -25,16 +25,22 @@
 
 enum plink_type {
     /* accessgwd -> plugin host */
-    PLINK_ATTACH = 1, /* start a device */
-    PLINK_DETACH,     /* stop it (removed: the hardware is gone) */
-    PLINK_COMMAND,    /* a device verb; the reply carries the token back */
+    PLINK_ATTACH = 1,  /* start a device, with the state it saved last */
+    PLINK_DETACH = 2,  /* stop it (removed: the hardware is gone) */
+    PLINK_COMMAND = 3, /* a device verb; the reply carries the token back */
+    PLINK_FD = 4,      /* the device node asked for by OPEN: its fd rides in the record's
+                        * SCM_RIGHTS, or status is an errno and s1 says why */
+    PLINK_SAVED = 5,   /* the answer to SAVE: status 0 once the file is on disk, else an
+                        * errno and s1 says why */
     /* plugin host -> accessgwd */
-    PLINK_EVENT = 16, /* publish <cls>/<subject>/<event> */
-    PLINK_REPLY,      /* the answer to a command */
-    PLINK_EXITED,     /* a device's worker has stopped */
-    PLINK_DEGRADED,   /* durability lost (a state file could not be written) */
-    PLINK_SNAPSHOT,   /* a device's state, info and children, after any change */
-    PLINK_ALIVE,      /* every second: the host's own loop still turns */
+    PLINK_EVENT = 16,    /* publish <cls>/<subject>/<event> */
+    PLINK_REPLY = 17,    /* the answer to a command */
+    PLINK_EXITED = 18,   /* a device's worker has stopped */
+    /* 19 was DEGRADED, when hosts wrote state files themselves */
+    PLINK_SNAPSHOT = 20, /* a device's state, info and children, after any change */
+    PLINK_ALIVE = 21,    /* every second: the host's own loop still turns */
+    PLINK_OPEN = 22,     /* open this device's node for me (a host opens no device itself) */
+    PLINK_SAVE = 23,     /* keep this device's state (accessgwd writes the file) */
 };
 
 struct plink_setting {
@@ -43,6 +49,7 @@ struct plink_setting {
 
 struct plink_attach {
     const char *id, *path, *location, *syspath; /* "" when none */
+    const char *state; /* the JSON object saved last with save_state, "" when none */
     uint8_t transport;
     uint32_t baud;
     uint16_t n_settings;
@@ -53,15 +60,14 @@ struct plink_attach {
  * NUL-terminated there); json may be "" when a message has none. */
 struct plink_msg {
     enum plink_type type;
-    const char *device;  /* every type but DEGRADED */
-    const char *s1, *s2; /* COMMAND: target, verb. EVENT: cls, event. SNAPSHOT: reason */
-    const char *json;    /* COMMAND: args. EVENT: data. REPLY: result. SNAPSHOT: info */
+    const char *device;  /* every type but ALIVE */
+    const char *s1, *s2; /* COMMAND: target, verb. EVENT: cls, event. SNAPSHOT, FD, SAVED: reason */
+    const char *json;    /* COMMAND: args. EVENT: data. REPLY: result. SNAPSHOT: info. SAVE: state */
     const char *json2;   /* SNAPSHOT: children (an array of {id, location}) */
-    const char *reason;  /* DEGRADED */
     uint64_t token;      /* COMMAND, REPLY */
     int64_t sec;         /* EVENT: the time the device saw it */
     uint32_t nsec;
-    int32_t status;      /* REPLY: enum agw_cmd_status. SNAPSHOT: enum agw_state */
+    int32_t status;      /* REPLY: enum agw_cmd_status. SNAPSHOT: enum agw_state. FD, SAVED: errno */
     bool flag;           /* DETACH: removed. EVENT: holds personal fields */
     struct plink_attach *attach; /* ATTACH, in caller-provided storage */
 };
@@ -85,7 +91,11 @@ bool plink_put_event(struct plink_writer *w, const char *subject, const char *cl
 bool plink_put_reply(struct plink_writer *w, const char *device, uint64_t token, int32_t status,
                      const char *result_json);
 bool plink_put_exited(struct plink_writer *w, const char *device);
-bool plink_put_degraded(struct plink_writer *w, const char *reason);
+/* FD and SAVED: an errno (0: done) and why it failed */
+bool plink_put_fd(struct plink_writer *w, const char *device, int32_t error, const char *reason);
+bool plink_put_saved(struct plink_writer *w, const char *device, int32_t error, const char *reason);
+bool plink_put_open(struct plink_writer *w, const char *device);
+bool plink_put_save(struct plink_writer *w, const char *device, const char *state_json);
 bool plink_put_alive(struct plink_writer *w);
 bool plink_put_snapshot(struct plink_writer *w, const char *device, int32_t state,
                         const char *reason, const char *info_json, const char *children_json);

@@ -91,20 +91,46 @@ static struct out_mail *reply_mail(const char *device, void *route, int status, 
 
 /* ---- to a child ---- */
 
-static void send_record(struct plugin_proc *p, const uint8_t *buf, size_t len)
+/* One record, with fd (a device node) in SCM_RIGHTS when it is not -1. */
+static bool send_now(int sock, const uint8_t *buf, size_t len, int fd)
 {
-    if (!running(p))
+    struct iovec iov = {(void *)buf, len};
+    union {
+        char bytes[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        msg.msg_control = control.bytes;
+        msg.msg_controllen = sizeof(control.bytes);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len;
+}
+
+/* Takes fd (closed once sent, or dropped). */
+static void send_record_with(struct plugin_proc *p, const uint8_t *buf, size_t len, int fd)
+{
+    if (!running(p) || (!p->queue && send_now(p->sock, buf, len, fd))) {
+        if (fd >= 0)
+            close(fd);
         return;
-    if (!p->queue && send(p->sock, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
-        return;
+    }
     /* The child is busy: the record waits (bounded: commands are, per device). */
     struct queued_record *q = malloc(sizeof(*q) + len);
     if (!q) {
         log_err("plugin %s: out of memory queueing for its host", p->plugin->desc->id);
+        if (fd >= 0)
+            close(fd);
         return;
     }
     q->next = NULL;
     q->len = len;
+    q->fd = fd;
     memcpy(q->bytes, buf, len);
     if (p->queue_tail)
         p->queue_tail->next = q;
@@ -113,16 +139,28 @@ static void send_record(struct plugin_proc *p, const uint8_t *buf, size_t len)
     p->queue_tail = q;
 }
 
+static void send_record(struct plugin_proc *p, const uint8_t *buf, size_t len)
+{
+    send_record_with(p, buf, len, -1);
+}
+
+static void free_queued(struct queued_record *q)
+{
+    if (q->fd >= 0)
+        close(q->fd);
+    free(q);
+}
+
 static void flush_queue(struct plugin_proc *p)
 {
     while (p->queue) {
         struct queued_record *q = p->queue;
-        if (send(p->sock, q->bytes, q->len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)q->len)
+        if (!send_now(p->sock, q->bytes, q->len, q->fd))
             return;
         p->queue = q->next;
         if (!p->queue)
             p->queue_tail = NULL;
-        free(q);
+        free_queued(q);
     }
 }
 
@@ -131,9 +169,21 @@ static void drop_queue(struct plugin_proc *p)
     while (p->queue) {
         struct queued_record *q = p->queue;
         p->queue = q->next;
-        free(q);
+        free_queued(q);
     }
     p->queue_tail = NULL;
+}
+
+/* What the device saved last: accessgwd's copy (kept even when the disk
+ * refused it), else its file. */
+static const char *saved_state_of(struct plugin_procs *ps, struct device *dev)
+{
+    if (!dev->saved_json) {
+        json_t *state = device_state_read(ps->state_dir, dev->plugin->id, dev->id);
+        dev->saved_json = state ? json_dumps(state, JSON_COMPACT) : NULL;
+        json_decref(state);
+    }
+    return dev->saved_json ? dev->saved_json : "";
 }
 
 static void send_attach(struct plugin_procs *ps, struct plugin_proc *p, struct device *dev)
@@ -142,6 +192,7 @@ static void send_attach(struct plugin_procs *ps, struct plugin_proc *p, struct d
     a = (struct plink_attach){.id = dev->id, .path = dev->path ? dev->path : "",
                               .location = dev->location ? dev->location : "",
                               .syspath = dev->syspath ? dev->syspath : "",
+                              .state = saved_state_of(ps, dev),
                               .transport = (uint8_t)dev->transport_kind, .baud = dev->baud};
     for (size_t i = 0; i < dev->n_settings && a.n_settings < PLINK_MAX_SETTINGS; i++)
         a.settings[a.n_settings++] = (struct plink_setting){
@@ -172,6 +223,73 @@ static struct device **devices_of(struct plugin_procs *ps, struct plugin_proc *p
     return mine;
 }
 
+/* ---- what a plugin may read in its sandbox ---- */
+
+/* Profiles where plugins/common looks for them, and every file or directory
+ * a device's settings name with a key ending in _dir or _file (docs/PLUGINS.md):
+ * nothing else outside the system's libraries, sysfs and udev's database. */
+static bool names_a_path(const struct device_setting *s)
+{
+    size_t n = strlen(s->key);
+    return s->value[0] == '/' && ((n > 4 && strcmp(s->key + n - 4, "_dir") == 0) ||
+                                  (n > 5 && strcmp(s->key + n - 5, "_file") == 0));
+}
+
+static bool may_read(const struct plugin_proc *p, const char *path)
+{
+    for (size_t i = 0; i < p->n_reads; i++)
+        if (strcmp(p->reads[i], path) == 0)
+            return true;
+    return false;
+}
+
+static void allow_read(struct plugin_proc *p, const char *path)
+{
+    if (may_read(p, path))
+        return;
+    if (p->n_reads == PROC_READS_MAX) {
+        log_warn("plugin %s: more than %d directories to read; %s is not among them",
+                 p->plugin->desc->id, PROC_READS_MAX, path);
+        return;
+    }
+    p->reads[p->n_reads++] = strdup(path);
+}
+
+static void forget_reads(struct plugin_proc *p)
+{
+    for (size_t i = 0; i < p->n_reads; i++)
+        free(p->reads[i]);
+    p->n_reads = 0;
+}
+
+/* The path a device reads that its running host may not, or NULL. */
+static const char *unreadable_setting(const struct plugin_proc *p, const struct device *dev)
+{
+    for (size_t i = 0; i < dev->n_settings; i++)
+        if (names_a_path(&dev->settings[i]) && !may_read(p, dev->settings[i].value))
+            return dev->settings[i].value;
+    return NULL;
+}
+
+static void collect_reads(struct plugin_procs *ps, struct plugin_proc *p)
+{
+    forget_reads(p);
+    allow_read(p, "/etc/accessgw/profiles");
+    const char *env = getenv("ACCESSGW_PROFILE_PATH"); /* dir:dir..., for tests and trials */
+    char copy[4096], *save = NULL;
+    snprintf(copy, sizeof(copy), "%s", env ? env : "");
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+        if (d[0] == '/')
+            allow_read(p, d);
+    size_t n;
+    struct device **mine = devices_of(ps, p, &n);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < mine[i]->n_settings; k++)
+            if (names_a_path(&mine[i]->settings[k]))
+                allow_read(p, mine[i]->settings[k].value);
+    free(mine);
+}
+
 static void start(struct plugin_procs *ps, struct plugin_proc *p)
 {
     int sv[2];
@@ -183,8 +301,13 @@ static void start(struct plugin_procs *ps, struct plugin_proc *p)
     char level[16], hang[16];
     snprintf(level, sizeof(level), "%d", ps->log_level);
     snprintf(hang, sizeof(hang), "%u", ps->hang_ms);
-    char *argv[] = {ps->program, "--plugin", p->plugin->path, "--state-dir", ps->state_dir,
-                    "--log-level", level, "--hang-ms", hang, NULL};
+    collect_reads(ps, p);
+    char *argv[8 + 2 * PROC_READS_MAX] = {ps->program, "--plugin", p->plugin->path,
+                                          "--log-level", level, "--hang-ms", hang};
+    for (size_t i = 0, k = 7; i < p->n_reads; i++) {
+        argv[k++] = "--read";
+        argv[k++] = p->reads[i];
+    }
     pid_t pid = child_spawn(argv, sv[1], SIGKILL);
     close(sv[1]);
     if (pid < 0) {
@@ -342,10 +465,17 @@ void procs_attach(struct plugin_procs *ps, struct device *dev)
     if (!p)
         return;
     p->wanted = true;
-    if (running(p))
+    const char *path = running(p) ? unreadable_setting(p, dev) : NULL;
+    if (path) { /* its sandbox was drawn without it: drawn again, with every device */
+        char why[DEVICE_ID_MAX + 128];
+        snprintf(why, sizeof(why), "plugin host restarted to let device %s read %.64s", dev->id,
+                 path);
+        lose(ps, p, why, collect(p, true));
+    } else if (running(p)) {
         send_attach(ps, p, dev);
-    else
-        procs_start_due(ps); /* attaches it with the others, now or after the backoff */
+    }
+    /* else the loop starts it at its next turn (or after the backoff), with every
+     * device attached by then: one sandbox drawn for all of them */
 }
 
 void procs_detach(struct plugin_procs *ps, struct device *dev, bool removed)
@@ -520,6 +650,64 @@ static const char *take_snapshot(struct plugin_procs *ps, struct plugin_proc *p,
     return bad;
 }
 
+/* A plugin host opens no device: accessgwd opens the node of a device it gave
+ * that host (never a path the host names) and hands the descriptor over. */
+static const char *open_node(struct plugin_procs *ps, struct plugin_proc *p, const char *id)
+{
+    struct device *dev = device_of(ps, p, id, false);
+    const struct transport_ops *ops = dev ? transport_ops_for(dev->transport_kind) : NULL;
+    if (!dev || !ops || !ops->adopt || !dev->path)
+        return "a request to open a node it was not given";
+    if (dev->retiring)
+        return NULL;
+    struct transport t = {.fd = -1};
+    char err[DEVICE_REASON_MAX] = "";
+    int r = transport_fd_open(&t, dev->path, err, sizeof(err));
+    struct plink_writer w;
+    plink_writer_init(&w, ps->out, PLINK_RECORD_MAX);
+    if (plink_put_fd(&w, id, r < 0 ? -r : 0, err))
+        send_record_with(p, w.buf, w.len, t.fd);
+    else if (t.fd >= 0)
+        close(t.fd);
+    return NULL;
+}
+
+/* A plugin host writes no file: accessgwd keeps its copy of the state (so a
+ * host restarted while the disk is full still gets it), writes it, and says
+ * how that went; the host's save_state waits for this answer. */
+static const char *save_state(struct plugin_procs *ps, struct plugin_proc *p,
+                              const struct plink_msg *m)
+{
+    struct device *dev = device_of(ps, p, m->device, false);
+    if (!dev)
+        return "the state of a device it does not run";
+    json_t *state = parse_object(m->json);
+    if (!state)
+        return "saved state that is not a JSON object";
+    json_decref(state);
+    char *copy = strdup(m->json);
+    if (!copy)
+        return NULL;
+    free(dev->saved_json);
+    dev->saved_json = copy;
+    char why[512] = "";
+    int r = device_state_write(ps->state_dir, dev->plugin->id, dev->id, m->json, why, sizeof(why));
+    if (r < 0 && !dev->degraded_said) {
+        log_err("DEGRADED: %s", why);
+        struct out_mail *out = mail_for("", OUT_DEGRADED);
+        if (out) {
+            out->data = json_pack("{s:s}", "reason", why);
+            ps->hooks.deliver(ps->hooks.ctx, out);
+        }
+    }
+    dev->degraded_said = r < 0; /* said once per streak of failures */
+    struct plink_writer w;
+    plink_writer_init(&w, ps->out, PLINK_RECORD_MAX);
+    if (plink_put_saved(&w, m->device, r < 0 ? -r : 0, why))
+        send_record(p, w.buf, w.len);
+    return NULL;
+}
+
 static const char *take(struct plugin_procs *ps, struct plugin_proc *p, const struct plink_msg *m)
 {
     switch (m->type) {
@@ -527,14 +715,8 @@ static const char *take(struct plugin_procs *ps, struct plugin_proc *p, const st
     case PLINK_REPLY: return take_reply(ps, p, m);
     case PLINK_SNAPSHOT: return take_snapshot(ps, p, m);
     case PLINK_ALIVE: return NULL;
-    case PLINK_DEGRADED: {
-        struct out_mail *out = mail_for("", OUT_DEGRADED);
-        if (out) {
-            out->data = json_pack("{s:s}", "reason", m->reason);
-            ps->hooks.deliver(ps->hooks.ctx, out);
-        }
-        return NULL;
-    }
+    case PLINK_OPEN: return open_node(ps, p, m->device);
+    case PLINK_SAVE: return save_state(ps, p, m);
     case PLINK_EXITED: {
         struct device *dev = device_of(ps, p, m->device, false);
         if (!dev)
@@ -629,6 +811,7 @@ void procs_close(struct plugin_procs *ps)
             }
         }
         drop_queue(p);
+        forget_reads(p);
         free(p->pending);
     }
     free(ps->items);

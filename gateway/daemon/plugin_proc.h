@@ -41,11 +41,16 @@ struct pending_command {
 struct queued_record {
     struct queued_record *next;
     size_t len;
+    int fd; /* a device node going with it (SCM_RIGHTS), or -1 */
     uint8_t bytes[];
 };
 
+#define PROC_READS_MAX 32
+
 struct plugin_proc {
     const struct loaded_plugin *plugin;
+    char *reads[PROC_READS_MAX]; /* what its sandbox lets it read (--read) */
+    size_t n_reads;
     pid_t pid;  /* 0 while not running */
     int sock;   /* -1 while not running */
     struct restart restart;

@@ -111,7 +111,7 @@ static void start_static_device(struct gateway *g, const struct device_conf *dc)
     /* a Bluetooth device is found by its address */
     const char *where = dc->transport == AGW_TRANSPORT_BLUEZ ? dc->address : dc->path;
     struct device_params params = {dc->name, p, dc->transport, where, dc->baud, dc->location,
-                                   NULL, settings, dc->section->n_entries};
+                                   NULL, settings, dc->section->n_entries, NULL};
     add_device(g, &params);
     free(settings);
     free(lines);
@@ -188,7 +188,7 @@ void on_hotplug_add(void *ctx, const struct hotplug_match *m)
     snprintf(id, sizeof(id), "%s", m->id);
     for (int n = 2; find_device(g, id, true) && n < 100; n++)
         snprintf(id, sizeof(id), "%.58s-%d", m->id, n);
-    struct device_params p = {id, m->plugin, m->transport, m->devnode, 0, NULL, m->syspath, NULL, 0};
+    struct device_params p = {id, m->plugin, m->transport, m->devnode, 0, NULL, m->syspath, NULL, 0, NULL};
     add_device(g, &p);
 }
 
@@ -210,7 +210,7 @@ void on_ble_add(void *ctx, const struct ble_match *m)
         return;
     log_info("Bluetooth hotplug: %s claimed by %s", m->id, m->plugin->id);
     struct device_params p = {m->id, m->plugin, AGW_TRANSPORT_BLUEZ, m->address, 0, NULL,
-                              m->object_path, NULL, 0};
+                              m->object_path, NULL, 0, NULL};
     add_device(g, &p);
 }
 
@@ -289,6 +289,8 @@ static void handle_out_mail(struct gateway *g, struct out_mail *m)
     case OUT_DEGRADED: report_degraded(g, json_string_value(json_object_get(m->data, "reason"))); break;
     case OUT_EXITED: handle_exited(g, m); break;
     case OUT_CHANGED: break; /* read under the device's lock when asked */
+    case OUT_OPEN:
+    case OUT_SAVE: break; /* only plugin hosts post these, to their own loop */
     }
     json_decref(m->data);
     free(m->data_json);

@@ -58,6 +58,18 @@ struct device *device_new(const struct device_params *p, struct mailbox *outbox)
     dev->n_settings = dev->settings ? p->n_settings : 0;
     dev->outbox = outbox;
     dev->tr.fd = -1;
+    dev->handed_fd = -1;
+    sem_init(&dev->save_answered, 0, 0);
+    if (p->saved_state && p->saved_state[0]) {
+        json_error_t err;
+        dev->saved_state = json_loads(p->saved_state, JSON_REJECT_DUPLICATES, &err);
+        if (!json_is_object(dev->saved_state)) { /* accessgwd checked it; a copy cannot differ */
+            log_err("device %s: its saved state did not arrive whole (%s); starting empty",
+                    dev->id, err.text);
+            json_decref(dev->saved_state);
+            dev->saved_state = NULL;
+        }
+    }
     dev->state = AGW_STATE_ERROR;
     snprintf(dev->reason, sizeof(dev->reason), "not opened yet");
     pthread_mutex_init(&dev->lock, NULL);
@@ -75,9 +87,6 @@ int device_start(struct device *dev)
         log_err("device %s: cannot start its worker thread: %s", dev->id, strerror(r));
         return -1;
     }
-    char name[16];
-    snprintf(name, sizeof(name), "dev:%.11s", dev->id);
-    pthread_setname_np(dev->thread, name);
     dev->thread_started = true;
     return 0;
 }
@@ -133,9 +142,28 @@ void device_free(struct device *dev)
     free(dev->location);
     free(dev->syspath);
     json_decref(dev->info);
+    json_decref(dev->saved_state);
+    free(dev->saved_json);
     free(dev->children);
+    if (dev->handed_fd >= 0)
+        close(dev->handed_fd);
+    sem_destroy(&dev->save_answered);
     pthread_mutex_destroy(&dev->lock);
     free(dev);
+}
+
+void device_hand_fd(struct device *dev, int fd, const char *why)
+{
+    struct in_mail *m = calloc(1, sizeof(*m));
+    if (!m) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    m->kind = IN_FD;
+    m->fd = fd;
+    snprintf(m->reason, sizeof(m->reason), "%s", why ? why : "");
+    mailbox_post(&dev->inbox, &m->link);
 }
 
 bool device_has_child(struct device *dev, const char *id)

@@ -5,6 +5,7 @@
 #ifndef AGW_DEVICE_H
 #define AGW_DEVICE_H
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
@@ -19,8 +20,10 @@
 /* worker -> main */
 /* OUT_CHANGED: the device's state, info or children changed (a plugin host
  * process sends them to accessgwd; in one process the main loop reads them
- * under the lock and ignores this). */
-enum out_kind { OUT_EVENT, OUT_REPLY, OUT_EXITED, OUT_DEGRADED, OUT_CHANGED };
+ * under the lock and ignores this).  OUT_OPEN and OUT_SAVE only in a plugin
+ * host (device_use_parent): the node to be opened by accessgwd and handed
+ * back (IN_FD), the state (data_json) to be written by accessgwd. */
+enum out_kind { OUT_EVENT, OUT_REPLY, OUT_EXITED, OUT_DEGRADED, OUT_CHANGED, OUT_OPEN, OUT_SAVE };
 struct out_mail {
     struct mail link;
     enum out_kind kind;
@@ -35,7 +38,7 @@ struct out_mail {
 };
 
 /* main -> worker */
-enum in_kind { IN_COMMAND, IN_STOP };
+enum in_kind { IN_COMMAND, IN_STOP, IN_FD };
 struct in_mail {
     struct mail link;
     enum in_kind kind;
@@ -44,6 +47,8 @@ struct in_mail {
     void *route;
     char target[DEVICE_ID_MAX + 1]; /* the device or child id the command was sent to */
     bool removed; /* IN_STOP: the hardware is gone, tell the plugin before close */
+    int fd;       /* IN_FD: the opened node, or -1 and why in reason */
+    char reason[DEVICE_REASON_MAX];
 };
 
 struct device_child {
@@ -79,6 +84,10 @@ struct device {
     bool opened, lost, stop, in_open, state_set;
     bool degraded_said; /* a failed save_state was reported; cleared by the next good one */
     bool republish_state; /* a reported hang is over: say the state again */
+    int handed_fd;        /* a node accessgwd opened for this device, not yet taken (-1) */
+    json_t *saved_state;  /* device_use_parent: what save_state kept last */
+    sem_t save_answered;  /* device_use_parent: accessgwd wrote it (or could not) */
+    int save_result;      /* 0 or -errno, set before save_answered is posted */
     unsigned timer_ms;
     struct timespec next_timer, retry_at, input_time;
     unsigned backoff_ms;
@@ -91,6 +100,7 @@ struct device {
     struct device_child *children; /* add_child(), under lock */
     size_t n_children;
     const char *command_target;    /* worker: during a command */
+    char *saved_json;              /* accessgwd, isolation = process: the state its host saved last */
 
     /* Hang watch: the worker says which plugin callback it is in and since
      * when (monotonic ms, 0 outside); the main loop reports one that does not
@@ -112,6 +122,7 @@ struct device_params {
     const char *syspath;
     const struct device_setting *settings;
     size_t n_settings;
+    const char *saved_state; /* device_use_parent: the JSON object saved last, or NULL */
 };
 
 struct device *device_new(const struct device_params *p, struct mailbox *outbox);
@@ -135,6 +146,20 @@ const char *device_state_name(enum agw_state s);
 const char *device_status_code(int status);
 /* The directory plugins are given by state_dir(); set before any device starts. */
 void device_set_state_dir(const char *dir);
+/* In a plugin host, before any device starts: devices open no node and write
+ * no file themselves; they ask accessgwd (OUT_OPEN, OUT_SAVE) and get their
+ * nodes by device_hand_fd and their saved state in device_params. */
+void device_use_parent(void);
+/* accessgwd's answer to OUT_SAVE (the worker waits for it): 0 or an errno. */
+void device_saved(struct device *dev, int error);
+/* accessgwd's answer to OUT_OPEN: the node (taken), or fd -1 and why. */
+void device_hand_fd(struct device *dev, int fd, const char *why);
+/* A device's state file in dir (plugin.device.json): the saved object, or NULL
+ * when there is none; a damaged file is renamed aside and said with FILE:LINE. */
+json_t *device_state_read(const char *dir, const char *plugin_id, const char *device_id);
+/* Written atomically; 0, or -errno with the reason (file and error) in why. */
+int device_state_write(const char *dir, const char *plugin_id, const char *device_id,
+                       const char *json, char *why, size_t len);
 /* Main thread: when the worker has been inside one plugin callback for more
  * than limit_ms, marks the device "error", puts the reason in reason and
  * returns true, once: the caller publishes it (the worker cannot, it is

@@ -15,6 +15,7 @@ bool child_known(struct device *dev, const char *id);
 void plugin_enter(struct device *dev, const char *callback);
 void plugin_leave(struct device *dev);
 void republish_state_if_due(struct device *dev);
+extern bool device_parent_keeps_state; /* device_use_parent() was called */
 
 /* Every call into a plugin goes through here, so the main loop can see a hang. */
 #define CALL_PLUGIN(dev, callback, call) \

@@ -61,6 +61,42 @@ static void schedule_retry(struct device *dev)
     add_ms(&dev->retry_at, dev->backoff_ms);
 }
 
+/* accessgwd answers within a turn of its loop; this only bounds a lost answer */
+#define NODE_WAIT_MS 10000
+
+/* In a plugin host a node is opened by accessgwd and handed over (IN_FD): the
+ * host itself may open no device.  1: asked, the worker waits for the answer. */
+static int open_through_parent(struct device *dev, char *err, size_t errlen)
+{
+    if (dev->handed_fd < 0) {
+        struct out_mail *m = out_new(dev, OUT_OPEN);
+        if (m)
+            mailbox_post(dev->outbox, &m->link);
+        monotonic_now(&dev->retry_at);
+        add_ms(&dev->retry_at, NODE_WAIT_MS);
+        return 1;
+    }
+    int fd = dev->handed_fd;
+    dev->handed_fd = -1;
+    return dev->tr.ops->adopt(&dev->tr, fd, dev->baud, err, errlen);
+}
+
+static void take_handed_fd(struct device *dev, struct in_mail *m)
+{
+    if (dev->opened) /* an answer to a request from before the last open: not needed */
+        return;
+    if (dev->handed_fd >= 0) /* asked twice (an answer was slow): the newer is kept */
+        close(dev->handed_fd);
+    dev->handed_fd = m->fd;
+    m->fd = -1;
+    if (dev->handed_fd < 0) {
+        host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, m->reason);
+        schedule_retry(dev);
+    } else {
+        monotonic_now(&dev->retry_at); /* opened at once */
+    }
+}
+
 static void try_open(struct device *dev)
 {
     char err[256] = "";
@@ -70,7 +106,11 @@ static void try_open(struct device *dev)
         schedule_retry(dev);
         return;
     }
-    int r = dev->tr.ops->open(&dev->tr, dev->path, dev->baud, err, sizeof(err));
+    int r = device_parent_keeps_state && dev->tr.ops->adopt
+                ? open_through_parent(dev, err, sizeof(err))
+                : dev->tr.ops->open(&dev->tr, dev->path, dev->baud, err, sizeof(err));
+    if (r == 1)
+        return;
     if (r < 0) {
         host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, err);
         schedule_retry(dev);
@@ -162,6 +202,8 @@ static void run_command(struct device *dev, struct in_mail *m)
 
 void free_in_mail(struct device *dev, struct in_mail *m)
 {
+    if (m->kind == IN_FD && m->fd >= 0)
+        close(m->fd);
     if (m->route) /* a command that never ran still gets its answer */
         post_reply(dev, m->route, AGW_CMD_DEVICE_ERROR,
                    json_pack("{s:s}", "message", "device is being removed"));
@@ -179,6 +221,8 @@ static void handle_inbox(struct device *dev, bool *removed)
         if (m->kind == IN_STOP) {
             dev->stop = true;
             *removed = *removed || m->removed;
+        } else if (m->kind == IN_FD) {
+            take_handed_fd(dev, m);
         } else if (!dev->stop) {
             run_command(dev, m);
         }
@@ -255,6 +299,9 @@ void *worker_main(void *arg)
 {
     struct device *dev = arg;
     bool removed = false;
+    char name[16];
+    snprintf(name, sizeof(name), "dev:%.11s", dev->id);
+    pthread_setname_np(pthread_self(), name); /* prctl on itself: no /proc file to open */
     monotonic_now(&dev->retry_at);
     while (!dev->stop) {
         if (!dev->opened && ms_until(&dev->retry_at) == 0)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -142,9 +143,12 @@ static void drain_outbox(struct host *h)
         switch (m->kind) {
         case OUT_EVENT: send_event(h, m); break;
         case OUT_REPLY: send_reply(h, m); break;
-        case OUT_DEGRADED:
-            SEND(h, plink_put_degraded(&h->w, json_string_value(json_object_get(m->data, "reason"))));
+        case OUT_OPEN: SEND(h, plink_put_open(&h->w, m->device)); break;
+        case OUT_SAVE:
+            if (!SEND(h, plink_put_save(&h->w, m->device, m->data_json)) && dev)
+                device_saved(dev, EMSGSIZE);
             break;
+        case OUT_DEGRADED: break; /* only where devices write their own state */
         case OUT_CHANGED:
             if (dev)
                 send_snapshot(h, dev);
@@ -212,7 +216,8 @@ static void attach(struct host *h, const struct plink_attach *a)
     struct device_params p = {a->id, h->plugin, (enum agw_transport)a->transport,
                               a->path[0] ? a->path : NULL, a->baud,
                               a->location[0] ? a->location : NULL,
-                              a->syspath[0] ? a->syspath : NULL, settings, a->n_settings};
+                              a->syspath[0] ? a->syspath : NULL, settings, a->n_settings,
+                              a->state};
     struct device *dev = device_new(&p, &h->outbox);
     free(settings);
     if (!dev)
@@ -237,13 +242,50 @@ static void command(struct host *h, const struct plink_msg *m)
     device_post_command(dev, m->s1, strdup(m->s2), args, (void *)(uintptr_t)m->token);
 }
 
+/* accessgwd's answer to OPEN: the node goes to its device's worker. */
+static void hand_over(struct host *h, const struct plink_msg *m, int *fd)
+{
+    struct device *dev = find_device(h, m->device);
+    if (!dev || dev->retiring)
+        return;
+    if (m->status == 0 && *fd < 0) {
+        device_hand_fd(dev, -1, "accessgwd opened the node but it did not arrive");
+        return;
+    }
+    device_hand_fd(dev, m->status == 0 ? *fd : -1, m->s1);
+    if (m->status == 0)
+        *fd = -1;
+}
+
+/* One record; *fd: a descriptor that came with it (SCM_RIGHTS), else -1. */
+static ssize_t receive(struct host *h, int *fd)
+{
+    union {
+        char bytes[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {h->in, sizeof(h->in)};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
+                         .msg_controllen = sizeof(control.bytes)};
+    *fd = -1;
+    ssize_t n = recvmsg(LINK_FD, &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len == CMSG_LEN(sizeof(int)))
+        memcpy(fd, CMSG_DATA(c), sizeof(int));
+    return n;
+}
+
 static void read_link(struct host *h)
 {
-    ssize_t n = recv(LINK_FD, h->in, sizeof(h->in), MSG_DONTWAIT | MSG_TRUNC);
+    int fd;
+    ssize_t n = receive(h, &fd);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0 || (size_t)n > sizeof(h->in)) {
         h->parent_gone = true; /* accessgwd stopped (or sent what it never sends) */
+        if (fd >= 0)
+            close(fd);
         return;
     }
     static struct plink_attach attach_storage;
@@ -260,8 +302,16 @@ static void read_link(struct host *h)
                 device_request_stop(dev, m.flag);
         } else if (m.type == PLINK_COMMAND) {
             command(h, &m);
+        } else if (m.type == PLINK_FD) {
+            hand_over(h, &m, &fd);
+        } else if (m.type == PLINK_SAVED) {
+            struct device *dev = find_device(h, m.device);
+            if (dev)
+                device_saved(dev, m.status);
         }
     }
+    if (fd >= 0) /* no device took it */
+        close(fd);
     if (r < 0)
         log_err("plugin %s: a message from accessgwd is malformed (%s); ignored", h->plugin->id, err);
     flush_link(h);
@@ -303,33 +353,39 @@ static int run(struct host *h)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: accessgw-plugin-host --plugin FILE.so --state-dir DIR "
+    fprintf(stderr, "usage: accessgw-plugin-host --plugin FILE.so [--read DIR]... "
                     "[--log-level N] [--hang-ms N]\n"
                     "(started by accessgwd with its link on fd 3; not run by hand)\n");
 }
+
+#define MAX_READ_DIRS 64
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"plugin", required_argument, NULL, 'p'},
-        {"state-dir", required_argument, NULL, 's'},
+        {"read", required_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'l'},
         {"hang-ms", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
-    const char *plugin_path = NULL, *state_dir = NULL;
+    const char *plugin_path = NULL, *reads[MAX_READ_DIRS];
+    struct sandbox_paths paths = {reads, 0, false};
     int level = 6, c;
     unsigned hang_ms = 5000;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'p': plugin_path = optarg; break;
-        case 's': state_dir = optarg; break;
+        case 'r':
+            if (paths.n_read < MAX_READ_DIRS)
+                reads[paths.n_read++] = optarg;
+            break;
         case 'l': level = atoi(optarg); break;
         case 'H': hang_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }
-    if (!plugin_path || !state_dir || optind < argc) {
+    if (!plugin_path || optind < argc) {
         usage();
         return 2;
     }
@@ -342,6 +398,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    tzset(); /* /etc/localtime is out of reach once sandboxed */
     static struct host h;
     struct plugin_set set = {0};
     if (plugin_set_load_file(&set, plugin_path) < 0 || mailbox_init(&h.outbox) < 0)
@@ -350,16 +407,16 @@ int main(int argc, char **argv)
     h.hang_ms = hang_ms;
     h.next_hang_check = monotonic_ms() + HANG_CHECK_MS;
     plink_writer_init(&h.w, h.out, sizeof(h.out));
-    device_set_state_dir(state_dir);
+    device_use_parent(); /* nodes opened and state written by accessgwd */
+    paths.usb = (h.plugin->transports & AGW_TRANSPORT_BIT(AGW_TRANSPORT_USB)) != 0;
     if (transports_global_init() < 0)
         return 1;
-    if (sandbox_enter(h.plugin->id) < 0)
+    if (sandbox_enter(h.plugin->id, &paths) < 0)
         return 1;
     int rc = run(&h);
     free(h.devs);
     transports_global_exit();
     mailbox_destroy(&h.outbox);
     plugin_set_free(&set);
-    device_set_state_dir(NULL);
     return rc;
 }

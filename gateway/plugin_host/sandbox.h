@@ -1,7 +1,18 @@
-/* What a plugin host process gives up before it runs a plugin. */
+/* What a plugin host process gives up before it runs a plugin (docs/PROCESSES.md). */
 #ifndef AGW_SANDBOX_H
 #define AGW_SANDBOX_H
-/* No new privileges, and a seccomp filter: no exec, no new processes, no
- * network, no ptrace, no mounts or modules.  0, or -1 after logging why. */
-int sandbox_enter(const char *plugin_id);
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sandbox_paths {
+    const char *const *read; /* directories the plugin may read (its profiles) */
+    size_t n_read;
+    bool usb; /* the plugin drives USB devices: libusb opens /dev/bus/usb itself */
+};
+
+/* No new privileges; Landlock: files only where paths says (and the system's
+ * libraries, sysfs and udev's database), nothing written; a seccomp
+ * allow-list: no exec, no new processes, no network, no signals to others.
+ * 0, or -1 after logging why. */
+int sandbox_enter(const char *plugin_id, const struct sandbox_paths *paths);
 #endif

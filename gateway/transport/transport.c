@@ -34,7 +34,7 @@ static int none_pollfd(struct transport *t)
 }
 
 const struct transport_ops transport_none_ops = {
-    "none", none_open, none_close, none_read, none_write, none_flush, none_pollfd, NULL,
+    "none", none_open, none_close, none_read, none_write, none_flush, none_pollfd, NULL, NULL,
 };
 
 const struct transport_ops *transport_ops_for(enum agw_transport kind)

@@ -32,6 +32,9 @@ struct transport_ops {
     int (*pollfd)(struct transport *t);
     /* event-driven transports: handle what is waiting on pollfd; -ENODEV when lost */
     int (*process)(struct transport *t, const struct transport_sink *sink);
+    /* Character devices: takes a node someone else opened (accessgwd, for a
+     * sandboxed plugin host), as open() would have left it; NULL elsewhere. */
+    int (*adopt)(struct transport *t, int fd, unsigned baud, char *err, size_t errlen);
 };
 
 struct transport {

@@ -454,5 +454,5 @@ static int bluez_pollfd(struct transport *t) { return t->fd; }
 
 const struct transport_ops transport_bluez_ops = {
     "bluez", bluez_open, bluez_close, bluez_read, bluez_write, bluez_flush, bluez_pollfd,
-    bluez_process,
+    bluez_process, NULL,
 };

@@ -19,6 +19,14 @@ static int hid_transport_open(struct transport *t, const char *path, unsigned ba
     return transport_fd_open(t, path, err, errlen);
 }
 
+static int hid_transport_adopt(struct transport *t, int fd, unsigned baud, char *err,
+                               size_t errlen)
+{
+    (void)baud, (void)err, (void)errlen;
+    t->fd = fd;
+    return 0;
+}
+
 static void hid_transport_flush(struct transport *t)
 {
     unsigned char junk[256];
@@ -28,5 +36,5 @@ static void hid_transport_flush(struct transport *t)
 
 const struct transport_ops transport_hid_ops = {
     "hidraw", hid_transport_open, transport_fd_close, transport_fd_read, transport_fd_write,
-    hid_transport_flush, transport_fd_pollfd, NULL,
+    hid_transport_flush, transport_fd_pollfd, NULL, hid_transport_adopt,
 };

@@ -51,12 +51,9 @@ static int serial_configure(int fd, unsigned baud, char *err, size_t errlen)
     return 0;
 }
 
-static int serial_open(struct transport *t, const char *path, unsigned baud, char *err,
-                       size_t errlen)
+static int serial_adopt(struct transport *t, int fd, unsigned baud, char *err, size_t errlen)
 {
-    int r = transport_fd_open(t, path, err, errlen);
-    if (r < 0)
-        return r;
+    t->fd = fd;
     if (serial_configure(t->fd, baud ? baud : 9600, err, errlen) < 0) {
         transport_fd_close(t);
         return -EINVAL;
@@ -67,9 +64,16 @@ static int serial_open(struct transport *t, const char *path, unsigned baud, cha
     return 0;
 }
 
+static int serial_open(struct transport *t, const char *path, unsigned baud, char *err,
+                       size_t errlen)
+{
+    int r = transport_fd_open(t, path, err, errlen);
+    return r < 0 ? r : serial_adopt(t, t->fd, baud, err, errlen);
+}
+
 static void serial_flush(struct transport *t) { tcflush(t->fd, TCIFLUSH); }
 
 const struct transport_ops transport_serial_ops = {
     "serial", serial_open, transport_fd_close, transport_fd_read, transport_fd_write, serial_flush,
-    transport_fd_pollfd, NULL,
+    transport_fd_pollfd, NULL, serial_adopt,
 };

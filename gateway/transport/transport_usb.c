@@ -190,5 +190,5 @@ static int usb_pollfd(struct transport *t)
 }
 
 const struct transport_ops transport_usb_ops = {
-    "usb", usb_open, usb_close, usb_read, usb_write, usb_flush, usb_pollfd, NULL,
+    "usb", usb_open, usb_close, usb_read, usb_write, usb_flush, usb_pollfd, NULL, NULL,
 };

@@ -138,9 +138,13 @@ class Gateway:
         if not self.proc:
             return None
         # plugin hosts share this log: one that did not end cleanly (a sanitizer's exit
-        # code, a crash in close()) fails the stop as accessgwd's own exit code would
+        # code, a crash in close()) or met the edge of its sandbox (a system call off
+        # the allow-list, a directory it could not be let read) fails the stop as
+        # accessgwd's own exit code would
         if self.proc.returncode == 0 and re.search(
-                r"while stopping|ERROR: (Address|Leak)Sanitizer|runtime error:", self.log_text()):
+                r"while stopping|ERROR: (Address|Leak)Sanitizer|runtime error:"
+                r"|refused by the sandbox|cannot let it read|cannot limit the files",
+                self.log_text()):
             return 99
         return self.proc.returncode
 

@@ -1,11 +1,15 @@
 /* Test plugins for the loader: one source, one descriptor flaw per build
  * (VARIANT_*), so every refusal the loader makes is exercised for real. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <accessgw/plugin.h>
 
 #ifndef PLUGIN_ID
@@ -52,7 +56,48 @@ __attribute__((unused)) static int t_open(struct agw_device *dev, const struct a
     return 0;
 }
 #if defined(VARIANT_HANG)
-static const char *const t_keys[] = {"hang_ms", "hang_in", "crash_in", "crash", NULL};
+static const char *const t_keys[] = {"hang_ms", "hang_in", "crash_in", "crash", "profile_dir",
+                                     NULL};
+
+/* A plugin turned hostile: what it tries (args what, path) and the errno it
+ * got (0: it worked), for tests of the plugin host's sandbox. */
+static int attempt(const char *what, const char *path)
+{
+    int r = -1;
+    if (strcmp(what, "read") == 0 && path)
+        r = open(path, O_RDONLY | O_CLOEXEC);
+    else if (strcmp(what, "write") == 0 && path)
+        r = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    else if (strcmp(what, "device") == 0 && path)
+        r = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    else if (strcmp(what, "inet") == 0)
+        r = socket(AF_INET, SOCK_STREAM, 0);
+    else if (strcmp(what, "signal_parent") == 0)
+        return kill(getppid(), SIGTERM) < 0 ? errno : 0;
+    else if (strcmp(what, "exec") == 0)
+        return execl("/bin/true", "true", (char *)NULL) < 0 ? errno : 0;
+    else if (strcmp(what, "fork") == 0) {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        if (pid > 0)
+            waitpid(pid, NULL, 0);
+        return pid < 0 ? errno : 0;
+    } else if (strcmp(what, "link") == 0 && path) {
+        /* the plugin link (fd 3) spoken directly: OPEN for a device named by path */
+        size_t n = strlen(path);
+        uint8_t msg[128] = {(uint8_t)(n + 4), 0, 0, 0, 22, (uint8_t)n, 0};
+        if (n > 100)
+            return EINVAL;
+        memcpy(msg + 7, path, n + 1);
+        return write(3, msg, n + 8) < 0 ? errno : 0;
+    } else
+        return EINVAL;
+    int e = r < 0 ? errno : 0;
+    if (r >= 0)
+        close(r);
+    return e;
+}
 
 static void t_timer(struct agw_device *dev)
 {
@@ -71,6 +116,11 @@ static int t_command(struct agw_device *dev, const char *verb, json_t *args, jso
         die(hang_host->config(dev, "crash"));
     if (strcmp(verb, "echo") == 0)
         return AGW_CMD_OK;
+    const char *what = json_string_value(json_object_get(args, "what"));
+    if (strcmp(verb, "try") == 0 && what) {
+        *result = json_pack("{s:i}", "errno", attempt(what, json_string_value(json_object_get(args, "path"))));
+        return AGW_CMD_OK;
+    }
     return AGW_CMD_UNKNOWN_VERB;
 }
 #endif

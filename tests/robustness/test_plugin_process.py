@@ -5,7 +5,9 @@ dies (SIGSEGV in a timer, SIGABRT in open(), a crash inside a command) leaves
 accessgwd and every other family running: its devices are published in error
 with the signal, a command that was inside it is answered, one sent while it is
 down gets `busy`, and the plugin is started again with backoff."""
+import errno
 import os
+import re
 import shutil
 import signal
 import time
@@ -215,3 +217,76 @@ def test_call_bells_keep_working_beside_a_plugin_that_crashes_again_and_again(tm
         sub.close()
         assert gw.stop() == 0, gw.log_text()[-2000:]
         rx.close_pty()
+
+
+def test_a_hostile_plugin_reaches_nothing_but_its_own_devices(tmp_path):
+    """A plugin turned hostile (a vendor's bug, or worse) inside its plugin host: it cannot
+    read a file its service user may read (a key), write the state directory, open a
+    device node (not even another family's call-bell receiver), reach the network, signal
+    accessgwd, run a program or start a process, and a request on the link for a node it
+    was not given stops its host.  What it may read (its profiles) it can; the call bell
+    beside it is opened by accessgwd, handed over, and keeps working throughout."""
+    plugins = plugins_with_crasher(tmp_path)
+    shutil.copy(os.path.join(PLUGIN_DIR, "callbell-rf.so"), os.path.join(plugins, "callbell-rf.so"))
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "mine.ini").write_text("[profile]\n")
+    secret = tmp_path / "secret.key"
+    secret.write_text("not for plugins\n")
+    secret.chmod(0o600)
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n"
+                 "profile_dir = %s\n"
+                 "[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
+                 "baud = 9600\nformat = fd-df\nlocation = Zone A\ndedup_ms = 300\n"
+                 "button.A1B2C5 = emergency, Accessible toilet 2F\n" % (profiles, rx.link),
+                 plugin_dir=plugins)
+    sub = Subscriber(gw.events, ["device/", "callbell/"])
+    gw.start()
+
+    def attempt(what, path=None):
+        reply = gw.send("crash-1", "test.try", {"what": what, "path": path})
+        assert reply["ok"] is True, reply
+        return reply["result"]["errno"]
+
+    try:
+        sub.catch_up(gw)
+        up = set()
+        while up != {"bell-1", "crash-1"}:
+            topic, _ = sub.wait_for(lambda t, e: t.endswith("/state") and e["data"]["state"] == "up")
+            up.add(topic.split("/")[1])
+        assert open(secret).read()  # the service's user may read it; its plugins may not
+        assert attempt("read", str(profiles / "mine.ini")) == 0
+        assert attempt("read", str(secret)) == errno.EACCES
+        assert attempt("read", "/etc/passwd") == errno.EACCES
+        assert attempt("write", os.path.join(gw.state_dir, "planted.json")) == errno.EACCES
+        assert not os.path.exists(os.path.join(gw.state_dir, "planted.json"))
+        assert attempt("device", os.path.realpath(rx.link)) == errno.EACCES
+        assert attempt("inet") == errno.EPERM
+        assert attempt("signal_parent") == errno.EPERM
+        assert attempt("exec") == errno.EPERM
+        assert attempt("fork") == errno.EPERM
+        # the refused calls are named in the log, the gateway is still there
+        assert gw.proc.poll() is None
+        assert "refused by the sandbox" in gw.log_text()
+        rx.press(0xA1B2C5)
+        call = sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed", timeout=5)[1]
+        assert gw.send("bell-1", "callbell.ack",
+                       {"call_id": call["data"]["call_id"], "by": "staff-07"})["ok"] is True
+        # the link itself: asking accessgwd for another family's node stops this host
+        pids = host_pids(gw.proc.pid)
+        gw.send("crash-1", "test.try", {"what": "link", "path": "bell-1"})
+        down = sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "error",
+                            timeout=5)[1]
+        assert "a request to open a node it was not given" in down["data"]["reason"]
+        assert sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "up",
+                            timeout=5)
+        after = host_pids(gw.proc.pid)
+        assert after["callbell-rf.so"] == pids["callbell-rf.so"] and after["hang.so"] != pids["hang.so"]
+    finally:
+        sub.close()
+        gw.stop()
+        rx.close_pty()
+    # this test provoked refusals on purpose; nothing else may have ended badly
+    assert gw.proc.returncode == 0
+    assert not re.search(r"while stopping|Sanitizer|runtime error:", gw.log_text())

@@ -44,6 +44,18 @@ static void golden_event(void **state)
     assert_memory_equal(buf, want, sizeof(want));
 }
 
+static void golden_open(void **state)
+{
+    (void)state;
+    struct plink_writer w;
+    plink_writer_init(&w, buf, sizeof(buf));
+    assert_true(plink_put_open(&w, "a"));
+    static const uint8_t want[] = {5, 0, 0, 0, PLINK_OPEN, 1, 0, 'a', 0};
+    assert_int_equal(PLINK_OPEN, 22);
+    assert_int_equal(w.len, sizeof(want));
+    assert_memory_equal(buf, want, sizeof(want));
+}
+
 static void every_message_round_trips_in_one_record(void **state)
 {
     (void)state;
@@ -53,13 +65,17 @@ static void every_message_round_trips_in_one_record(void **state)
                              .syspath = "", .transport = 1, .baud = 9600, .n_settings = 2};
     a.settings[0] = (struct plink_setting){"format", "fd-df", "gw.ini:12"};
     a.settings[1] = (struct plink_setting){"button.A1B2C5", "emergency, 无障碍卫生间", ""};
+    a.state = "{\"open\":[]}";
     assert_true(plink_put_attach(&w, &a));
     assert_true(plink_put_detach(&w, "bell-1", true));
     assert_true(plink_put_command(&w, "bell-1", "bell-1", "ack", 42, "{\"call\":\"c1\"}"));
     assert_true(plink_put_event(&w, "pad-3", "evaluation", "rated", false, 1795406400, 999999999,
                                 "{\"score\":5}"));
     assert_true(plink_put_reply(&w, "bell-1", 42, -4, NULL));
-    assert_true(plink_put_degraded(&w, "state_dir: No space left on device"));
+    assert_true(plink_put_fd(&w, "bell-1", 13, "/dev/ttyUSB0: Permission denied"));
+    assert_true(plink_put_saved(&w, "bell-1", 28, "state_dir: No space left on device"));
+    assert_true(plink_put_open(&w, "bell-1"));
+    assert_true(plink_put_save(&w, "bell-1", "{\"open\":[\"c1\"]}"));
     assert_true(plink_put_snapshot(&w, "padbus-1", 2, "no answer", "{\"profile\":\"x\"}",
                                    "[{\"id\":\"pad-3\",\"location\":\"Window 3\"}]"));
     assert_true(plink_put_exited(&w, "bell-1"));
@@ -79,6 +95,7 @@ static void every_message_round_trips_in_one_record(void **state)
     assert_int_equal(m.attach->n_settings, 2);
     assert_string_equal(m.attach->settings[0].where, "gw.ini:12");
     assert_string_equal(m.attach->settings[1].value, "emergency, 无障碍卫生间");
+    assert_string_equal(m.attach->state, "{\"open\":[]}");
     assert_int_equal(next(buf, w.len, &off, &m, err), 1);
     assert_int_equal(m.type, PLINK_DETACH);
     assert_true(m.flag);
@@ -99,7 +116,20 @@ static void every_message_round_trips_in_one_record(void **state)
     assert_int_equal(m.status, -4);
     assert_string_equal(m.json, "");
     assert_int_equal(next(buf, w.len, &off, &m, err), 1);
-    assert_string_equal(m.reason, "state_dir: No space left on device");
+    assert_int_equal(m.type, PLINK_FD);
+    assert_string_equal(m.device, "bell-1");
+    assert_int_equal(m.status, 13);
+    assert_string_equal(m.s1, "/dev/ttyUSB0: Permission denied");
+    assert_int_equal(next(buf, w.len, &off, &m, err), 1);
+    assert_int_equal(m.type, PLINK_SAVED);
+    assert_int_equal(m.status, 28);
+    assert_string_equal(m.s1, "state_dir: No space left on device");
+    assert_int_equal(next(buf, w.len, &off, &m, err), 1);
+    assert_int_equal(m.type, PLINK_OPEN);
+    assert_string_equal(m.device, "bell-1");
+    assert_int_equal(next(buf, w.len, &off, &m, err), 1);
+    assert_int_equal(m.type, PLINK_SAVE);
+    assert_string_equal(m.json, "{\"open\":[\"c1\"]}");
     assert_int_equal(next(buf, w.len, &off, &m, err), 1);
     assert_int_equal(m.type, PLINK_SNAPSHOT);
     assert_int_equal(m.status, 2);
@@ -177,8 +207,9 @@ static void too_many_settings_are_refused(void **state)
     plink_writer_init(&w, buf, sizeof(buf));
     struct plink_attach a = {.id = "x", .path = "", .location = "", .syspath = ""};
     assert_true(plink_put_attach(&w, &a));
-    buf[w.len - 2] = (uint8_t)((PLINK_MAX_SETTINGS + 1) & 0xff); /* n_settings, patched */
-    buf[w.len - 1] = (uint8_t)((PLINK_MAX_SETTINGS + 1) >> 8);
+    /* n_settings, patched: the last field before the state's empty text (u32 length, NUL) */
+    buf[w.len - 7] = (uint8_t)((PLINK_MAX_SETTINGS + 1) & 0xff);
+    buf[w.len - 6] = (uint8_t)((PLINK_MAX_SETTINGS + 1) >> 8);
     expect_bad(buf, w.len, "too many settings");
 }
 
@@ -187,6 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(golden_exited),
         cmocka_unit_test(golden_event),
+        cmocka_unit_test(golden_open),
         cmocka_unit_test(every_message_round_trips_in_one_record),
         cmocka_unit_test(a_message_that_does_not_fit_leaves_the_record_as_it_was),
         cmocka_unit_test(malformed_records_are_refused_with_the_byte),
