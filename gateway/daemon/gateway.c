@@ -400,7 +400,7 @@ static void poll_once(struct gateway *g)
     long expiry = ms_until_next_expiry(g);
     if (expiry < timeout)
         timeout = expiry;
-    if (ms_until(&g->next_hang_check) < timeout)
+    if (!g->isolated && ms_until(&g->next_hang_check) < timeout) /* else the hosts watch */
         timeout = ms_until(&g->next_hang_check);
     bus_flush(&g->bus); /* nothing published waits while the loop does */
     int journal_due = journal_tick(&g->journal);
@@ -536,7 +536,8 @@ int gateway_run(const char *config_path)
         shutdown_gateway(&g, false);
         return 1;
     }
-    if (transports_global_init() < 0 || open_bus(&g, err, sizeof(err)) < 0) {
+    /* libusb (a netlink socket, a thread) only where USB devices are driven */
+    if (transports_global_init(!g.isolated) < 0 || open_bus(&g, err, sizeof(err)) < 0) {
         log_err("%s", err);
         shutdown_gateway(&g, false);
         return 1;

@@ -290,3 +290,27 @@ def test_a_hostile_plugin_reaches_nothing_but_its_own_devices(tmp_path):
     # this test provoked refusals on purpose; nothing else may have ended badly
     assert gw.proc.returncode == 0
     assert not re.search(r"while stopping|Sanitizer|runtime error:", gw.log_text())
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_an_idle_gateway_sleeps(tmp_path):
+    """accessgwd's loop waits in poll() for work: with plugin hosts watching their own
+    workers it once kept asking for the hang check it no longer makes, and spun (a whole
+    core while idle).  Not a benchmark: a loop that sleeps uses a few milliseconds in 3 s,
+    one that spins uses most of them, under any load."""
+    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n",
+                 plugin_dir=plugins_with_crasher(tmp_path))
+    gw.start()
+    try:
+        time.sleep(1.0)
+        before = cpu_seconds(gw.proc.pid)
+        time.sleep(3.0)
+        used = cpu_seconds(gw.proc.pid) - before
+        assert used < 0.5, "accessgwd used %.2f s of CPU in 3 s while idle" % used
+    finally:
+        assert gw.stop() == 0, gw.log_text()[-2000:]
