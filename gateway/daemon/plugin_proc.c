@@ -497,6 +497,8 @@ void procs_command(struct plugin_procs *ps, struct device *dev, const char *targ
                    json_t *args, void *route)
 {
     struct plugin_proc *p = proc_of(ps, dev->plugin);
+    if (p && p->wanted && !running(p) && restart_ms_until(&p->restart) == 0)
+        start(ps, p); /* due at the end of this turn of the loop: now, for this command */
     char *args_json = args ? json_dumps(args, JSON_COMPACT) : NULL;
     json_decref(args);
     bool room = p && p->n_pending < PENDING_MAX;

@@ -409,9 +409,9 @@ int main(int argc, char **argv)
     plink_writer_init(&h.w, h.out, sizeof(h.out));
     device_use_parent(); /* nodes opened and state written by accessgwd */
     paths.usb = (h.plugin->transports & AGW_TRANSPORT_BIT(AGW_TRANSPORT_USB)) != 0;
-    if (transports_global_init() < 0)
-        return 1;
-    if (sandbox_enter(h.plugin->id, &paths) < 0)
+    /* Sandboxed before libusb starts its event thread: Landlock holds only for
+     * threads started after it, and one thread left outside would be a way out. */
+    if (sandbox_enter(h.plugin->id, &paths) < 0 || transports_global_init(paths.usb) < 0)
         return 1;
     int rc = run(&h);
     free(h.devs);

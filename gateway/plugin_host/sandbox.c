@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -103,6 +104,21 @@ static const char *const system_reads[] = {
     "/sys", "/run/udev", /* libudev: a HID device's ids, descriptor and names */
 };
 
+/* LSAN_OPTIONS=...:suppressions=FILE:...: read when leaks are reported */
+static bool leak_suppressions(char *path, size_t len)
+{
+    const char *opts = getenv("LSAN_OPTIONS"), *at = opts ? strstr(opts, "suppressions=") : NULL;
+    if (!at)
+        return false;
+    at += strlen("suppressions=");
+    size_t n = strcspn(at, ": ");
+    if (n == 0 || n >= len)
+        return false;
+    memcpy(path, at, n);
+    path[n] = '\0';
+    return true;
+}
+
 static int landlock_rules(int ruleset, const char *plugin_id, const struct sandbox_paths *paths,
                           uint64_t handled)
 {
@@ -117,10 +133,15 @@ static int landlock_rules(int ruleset, const char *plugin_id, const struct sandb
         r = landlock_allow(ruleset, "/dev/bus/usb", LL_DEVICE, handled);
     if (r == 0 && SANITIZED) /* the sanitizers read /proc/self/maps when they report */
         r = landlock_allow(ruleset, "/proc", LL_READ, handled);
-    /* umockdev (the tests' device emulator) moves /dev and /sys into its testbed */
+    char suppressions[4096];
+    if (r == 0 && SANITIZED && leak_suppressions(suppressions, sizeof(suppressions)))
+        r = landlock_allow(ruleset, suppressions, LL_READ, handled);
+    /* umockdev (the tests' device emulator) moves /dev and /sys into its testbed,
+     * and its uevents and ioctls come through sockets it makes there */
     const char *testbed = getenv("UMOCKDEV_DIR");
     if (r == 0 && testbed && testbed[0] == '/')
-        r = landlock_allow(ruleset, testbed, LL_DEVICE, handled);
+        r = landlock_allow(ruleset, testbed, handled & ~(uint64_t)LANDLOCK_ACCESS_FS_EXECUTE,
+                           handled);
     return r;
 }
 
@@ -159,6 +180,7 @@ static const int allowed_calls[] = {
     SCMP_SYS(lstat), SCMP_SYS(statx), SCMP_SYS(fstatfs), SCMP_SYS(statfs), SCMP_SYS(access),
     SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
     SCMP_SYS(getdents64), SCMP_SYS(getcwd), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+    SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(bind), /* where Landlock lets it: nowhere */
     /* waiting */
     SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
     SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
@@ -186,8 +208,8 @@ static const int allowed_calls[] = {
 
 /* What LeakSanitizer needs at exit to stop the world: test builds only. */
 static const int sanitizer_calls[] = {
-    SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(clone), SCMP_SYS(kill),
-    SCMP_SYS(tgkill), SCMP_SYS(sched_getparam), SCMP_SYS(mincore), SCMP_SYS(personality),
+    SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(sched_getparam), SCMP_SYS(mincore), SCMP_SYS(personality),
+    SCMP_SYS(getdents), /* the sanitizers' own getdents, the old call */
 };
 
 static atomic_int refusals_said;
@@ -234,19 +256,28 @@ static int seccomp_rules(scmp_filter_ctx ctx)
     struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
     struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
     struct scmp_arg_cmp thread_only = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+    /* LeakSanitizer's tracer is a task that shares memory but is not a thread */
+    struct scmp_arg_cmp shares_memory = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM, CLONE_VM);
     if (r == 0)
         r = allow(ctx, SCMP_SYS(socket), 1, &unix_only);
     if (r == 0)
         r = allow(ctx, SCMP_SYS(socketpair), 1, &unix_only);
+    /* libusb learns of plugged devices from the kernel's uevents: that netlink
+     * family only (no socket it can make reaches the network) */
+    struct scmp_arg_cmp uevents[] = {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+                                     SCMP_A2(SCMP_CMP_EQ, NETLINK_KOBJECT_UEVENT)};
+    if (r == 0)
+        r = allow(ctx, SCMP_SYS(socket), 2, uevents);
+
     /* abort() and raise() signal this process; nothing else may be signalled */
-    if (r == 0 && !SANITIZED)
+    if (r == 0)
         r = allow(ctx, SCMP_SYS(tgkill), 1, &self);
-    if (r == 0 && !SANITIZED)
+    if (r == 0)
         r = allow(ctx, SCMP_SYS(kill), 1, &self);
     /* threads yes, processes no; clone3's flags cannot be inspected, so it is
      * "missing" and the C library falls back to clone() */
-    if (r == 0 && !SANITIZED)
-        r = allow(ctx, SCMP_SYS(clone), 1, &thread_only);
+    if (r == 0)
+        r = allow(ctx, SCMP_SYS(clone), 1, SANITIZED ? &shares_memory : &thread_only);
     if (r == 0)
         r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
     for (size_t i = 0; SANITIZED && r == 0 && i < sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]); i++)
@@ -266,6 +297,8 @@ static int enter_seccomp(const char *plugin_id)
 #endif
     scmp_filter_ctx ctx = seccomp_init(refuse);
     int r = ctx ? seccomp_rules(ctx) : -ENOMEM;
+    if (r == 0) /* every thread, should a library have started one already */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (r == 0)
         r = seccomp_load(ctx);
     seccomp_release(ctx);

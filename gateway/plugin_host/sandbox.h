@@ -10,7 +10,8 @@ struct sandbox_paths {
     bool usb; /* the plugin drives USB devices: libusb opens /dev/bus/usb itself */
 };
 
-/* No new privileges; Landlock: files only where paths says (and the system's
+/* Before any thread starts (Landlock binds only the threads started after it).
+ * No new privileges; Landlock: files only where paths says (and the system's
  * libraries, sysfs and udev's database), nothing written; a seccomp
  * allow-list: no exec, no new processes, no network, no signals to others.
  * 0, or -1 after logging why. */

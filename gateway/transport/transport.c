@@ -52,7 +52,7 @@ const struct transport_ops *transport_ops_for(enum agw_transport kind)
 int usb_global_init(void);
 void usb_global_exit(void);
 
-int transports_global_init(void) { return usb_global_init(); }
+int transports_global_init(bool usb) { return usb ? usb_global_init() : 0; }
 void transports_global_exit(void) { usb_global_exit(); }
 
 /* ---- character devices (ttys, hidraw): the helpers both share ---- */

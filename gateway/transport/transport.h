@@ -55,8 +55,8 @@ void transport_fd_close(struct transport *t);
 ssize_t transport_fd_read(struct transport *t, void *buf, size_t max, int timeout_ms);
 ssize_t transport_fd_write(struct transport *t, const void *buf, size_t len);
 int transport_fd_pollfd(struct transport *t);
-/* Once, from the main thread, before any worker starts. */
-int transports_global_init(void);
+/* Once, from the main thread, before any worker starts; usb: libusb too. */
+int transports_global_init(bool usb);
 void transports_global_exit(void);
 
 extern const struct transport_ops transport_none_ops, transport_serial_ops,

@@ -101,6 +101,10 @@ static int usb_open(struct transport *t, const char *path, unsigned baud, char *
 {
     (void)baud;
     t->fd = -1;
+    if (!usb_ctx) {
+        snprintf(err, errlen, "%s: USB is not set up in this process", path);
+        return -ENOTSUP;
+    }
     libusb_device *dev = find_by_path(path);
     if (!dev) {
         snprintf(err, errlen, "%s: no such USB device (expected /dev/bus/usb/BUS/ADDRESS)", path);

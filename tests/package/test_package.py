@@ -226,6 +226,11 @@ def test_a_serial_device_in_the_accessgw_group_is_opened(box):
                     " && grep -aq idcard-sam $p/cmdline && cat $p/status; done; true").stdout
     assert re.search(r"NoNewPrivs:\s+1", status) and re.search(r"Seccomp:\s+2", status), \
         status + box.journal()
+    # ... and inside Landlock (the unit lets it), with the node opened by accessgwd:
+    # nothing of the sandbox was refused or missing
+    journal = box.journal()
+    for said in ("has no Landlock", "cannot limit the files", "refused by the sandbox"):
+        assert said not in journal, journal
 
 
 def test_uplink_service_forwards_to_a_broker(box):

@@ -151,6 +151,18 @@ def test_noise_on_the_bus(rig):
     assert "bad checksum" in log and "pad address 7" in log and "key 0x09 is not in profile" in log
 
 
+def status_once_known(gw, pad, timeout=5.0):
+    """A pad is a child of its bus device: after a restart it exists once the bus is open
+    again (its serial node opened, the plugin's open() run), a moment after the gateway
+    answers ping; a hall application sees unknown_device until then, and asks again."""
+    deadline = time.time() + timeout
+    while True:
+        reply = gw.send(pad, "evaluation.status")
+        if reply.get("ok") or reply["error"]["code"] != "unknown_device" or time.time() > deadline:
+            return reply
+        time.sleep(0.05)
+
+
 def test_invitation_survives_restart(tmp_path):
     bus, gw, sub = start(tmp_path)
     invite(gw, "pad-3", "R-1", staff="S-1", timeout_s=120)
@@ -161,7 +173,7 @@ def test_invitation_survives_restart(tmp_path):
     sub = Subscriber(gw.events, ["evaluation/"])
     gw.start()
     try:
-        assert gw.send("pad-3", "evaluation.status")["result"]["session"] == "R-1"
+        assert status_once_known(gw, "pad-3")["result"]["session"] == "R-1"
         bus.press(1, 0x01)
         r = sub.wait_topic("evaluation/pad-3/rating")["data"]
         assert r["session"] == "R-1" and r["staff"] == "S-1" and r["level"] == 5
@@ -199,7 +211,7 @@ def test_damaged_invitation_in_state_is_said_and_the_rest_kept(tmp_path):
         json.dump(state, f)
     gw.start()
     try:
-        assert gw.send("pad-3", "evaluation.status")["result"]["session"] == "R-2"
+        assert status_once_known(gw, "pad-3")["result"]["session"] == "R-2"
         assert ('state file entry invitations["pad-9"] is not usable and was dropped: no such pad'
                 in gw.log_text())
         with open(path) as f:
@@ -212,7 +224,7 @@ def test_damaged_invitation_in_state_is_said_and_the_rest_kept(tmp_path):
         gw.proc.wait()
     gw.start()
     try:
-        assert gw.send("pad-3", "evaluation.status")["result"].get("session") is None
+        assert status_once_known(gw, "pad-3")["result"].get("session") is None
         assert ('invitations["pad-3"] is not usable and was dropped: session, invited_ms and '
                 'timeout_s (1-3600) must be valid' in gw.log_text())
     finally:
