@@ -391,7 +391,7 @@ static void set_defaults(struct gateway_conf *conf)
     conf->events = "tcp://127.0.0.1:5560";
     conf->control = "tcp://127.0.0.1:5561";
     conf->history = 10000;
-    conf->sndhwm = 100000;
+    conf->sndhwm = 5000;
     conf->journal = (struct journal_conf){.max_mb = 64, .max_days = 7, .sync_ms = 200};
     conf->uplink.keepalive_s = 30;
     conf->uplink.max_inflight = 100;

@@ -130,6 +130,38 @@ def test_500_idle_clients_and_100000_random_frames(busy_gw):
     assert gw.proc.poll() is None
 
 
+def test_subscribers_that_never_read_are_bounded(tmp_path):
+    """Each subscriber that never reads holds at most [bus] sndhwm events (5,000 by
+    default; libzmq counts messages, not bytes, so the bound in bytes is sndhwm times
+    ~130 bytes a queued event): 30 of them while 3,000 events a second flow for 12 s grow
+    the gateway by a few MiB, not 30 x 36,000 events (about 140 MB with the old default
+    of 100,000).  A subscriber that lost events sees the gap in seq and replays."""
+    gw = Gateway(tmp_path, "".join("[device c-%d]\nplugin = skeleton\ntransport = none\n"
+                                   "interval_ms = 1\n" % i for i in range(3)), log_level="info")
+    gw.start()
+    try:
+        time.sleep(1.0)
+        before = rss_kib(gw)
+        subs = []
+        for _ in range(30):
+            s = zmq.Context.instance().socket(zmq.SUB)
+            s.setsockopt(zmq.LINGER, 0)
+            s.setsockopt(zmq.RCVHWM, 1)
+            s.setsockopt(zmq.RCVBUF, 4096)
+            s.setsockopt(zmq.SUBSCRIBE, b"")
+            s.connect(gw.events)
+            subs.append(s)
+        start_seq = gw.request({"verb": "ping"})["result"]["seq"]
+        time.sleep(12.0)
+        published = gw.request({"verb": "ping"})["result"]["seq"] - start_seq
+        assert published > 3 * 5000, published  # each subscriber fell far behind its bound
+        settled_and_bounded(gw, before)
+        for s in subs:
+            s.close()
+    finally:
+        assert gw.stop() == 0
+
+
 def test_commands_to_a_device_that_cannot_take_them(tmp_path):
     """A reader that went silent: each idcard.read waits for its answer, so
     commands pile up; past 16 waiting they are refused at once, and none waits
