@@ -13,12 +13,15 @@ import time
 
 import zmq
 
-SOURCE = os.environ.get("ACCESSGW_SOURCE",
-                        os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+# In the source tree this file is tests/lib/agwtest.py; installed with the SDK it is
+# <datadir>/accessgw/testkit/agwtest.py (pkg-config --variable=testkitdir accessgw), beside
+# ptydev.py and the contract's schemas, for a plugin's own tests out of tree (docs/PLUGINS.md).
+KIT = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.environ.get("ACCESSGW_SOURCE", os.path.abspath(os.path.join(KIT, "..", "..")))
 BUILD = os.environ.get("ACCESSGW_BUILD", os.path.join(SOURCE, "build"))
-ACCESSGWD = os.path.join(BUILD, "gateway", "accessgwd")
-ACCESSGWCTL = os.path.join(BUILD, "gateway", "accessgwctl")
-PLUGIN_DIR = os.path.join(BUILD, "plugins")
+ACCESSGWD = os.environ.get("ACCESSGWD", os.path.join(BUILD, "gateway", "accessgwd"))
+ACCESSGWCTL = os.environ.get("ACCESSGWCTL", os.path.join(BUILD, "gateway", "accessgwctl"))
+PLUGIN_DIR = os.environ.get("ACCESSGW_PLUGIN_DIR", os.path.join(BUILD, "plugins"))
 EMULATORS = os.path.join(SOURCE, "tests", "emulators")
 PYTHON = "/usr/bin/python3"
 
@@ -239,16 +242,24 @@ class Subscriber:
 _schemas = None
 
 
+def schema_dirs():
+    """The contract's schemas (docs/schemas, or the testkit's copy), then each directory of
+    ACCESSGW_SCHEMA_PATH (a plugin's own: <plugin>/schemas/events/<class>.<event>.json)."""
+    in_tree = os.path.join(SOURCE, "docs", "schemas")
+    dirs = [in_tree if os.path.isdir(in_tree) else os.path.join(KIT, "schemas")]
+    return dirs + [d for d in os.environ.get("ACCESSGW_SCHEMA_PATH", "").split(":") if d]
+
+
 def schemas():
-    """docs/schemas: envelope.json and events/<class>.<event>.json."""
+    """envelope.json and events/<class>.<event>.json, from every schema directory."""
     global _schemas
     if _schemas is None:
-        base = os.path.join(SOURCE, "docs", "schemas")
-        with open(os.path.join(base, "envelope.json")) as f:
+        with open(os.path.join(schema_dirs()[0], "envelope.json")) as f:
             _schemas = {"envelope": json.load(f)}
-        for path in glob.glob(os.path.join(base, "events", "*.json")):
-            with open(path) as f:
-                _schemas[os.path.basename(path)[:-5]] = json.load(f)
+        for base in schema_dirs():
+            for path in glob.glob(os.path.join(base, "events", "*.json")):
+                with open(path) as f:
+                    _schemas[os.path.basename(path)[:-5]] = json.load(f)
     return _schemas
 
 
@@ -258,8 +269,8 @@ def validate_event(topic, ev):
     s = schemas()
     jsonschema.validate(ev, s["envelope"])
     name = ev["type"][len("accessgw."):]
-    assert name in s, "no JSON Schema for event type %s (docs/schemas/events/%s.json)" % (
-        ev["type"], name)
+    assert name in s, "no JSON Schema for event type %s (events/%s.json in %s)" % (
+        ev["type"], name, " or ".join(schema_dirs()))
     jsonschema.validate(ev["data"], s[name])
     cls, subject, event = topic.split("/")
     assert ev["type"] == "accessgw.%s.%s" % (cls, event)

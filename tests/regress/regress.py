@@ -43,7 +43,8 @@ import time
 import tty
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+# tests/regress/ in the source tree; beside agwtest.py in the SDK's testkit
+sys.path[:0] = [os.path.join(HERE, "..", "lib"), HERE]
 
 from agwtest import Gateway, HidTestbed, MockBluez, Subscriber  # noqa: E402
 
@@ -242,32 +243,44 @@ def drain(sub):
     return got
 
 
+def published(path):
+    """Plays one capture to a real gateway: the lines it published."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="agw-regress-") as tmpdir:
+        return play(Capture(path), tmpdir)
+
+
+def differences(path, got):
+    """A unified diff of what was published against the capture's .jsonl; [] when equal."""
+    expected_path = path[:-len(".capture")] + ".jsonl"
+    try:
+        with open(expected_path, encoding="utf-8") as f:
+            expected = f.read().splitlines()
+    except FileNotFoundError:
+        expected = []
+    return list(difflib.unified_diff([x + "\n" for x in expected], [x + "\n" for x in got],
+                                     expected_path, "published"))
+
+
 def main(argv):
     regenerate = "--regenerate" in argv
     paths = [a for a in argv if a != "--regenerate"]
-    import tempfile
     failed = 0
     for path in paths:
-        expected_path = path[:-len(".capture")] + ".jsonl"
-        with tempfile.TemporaryDirectory(prefix="agw-regress-") as tmpdir:
-            got = play(Capture(path), tmpdir)
+        got = published(path)
         if regenerate:
+            expected_path = path[:-len(".capture")] + ".jsonl"
             with open(expected_path, "w", encoding="utf-8") as f:
                 f.write("".join(line + "\n" for line in got))
             print("regenerated %s (%d lines)" % (expected_path, len(got)))
             continue
-        try:
-            with open(expected_path, encoding="utf-8") as f:
-                expected = f.read().splitlines()
-        except FileNotFoundError:
-            expected = []
-        if got == expected:
+        diff = differences(path, got)
+        if not diff:
             print("ok   %s (%d events)" % (os.path.basename(path), len(got)))
         else:
             failed += 1
             print("FAIL %s" % path)
-            sys.stdout.writelines(difflib.unified_diff(
-                [x + "\n" for x in expected], [x + "\n" for x in got], expected_path, "published"))
+            sys.stdout.writelines(diff)
     if not regenerate:
         print("%d passed, %d failed" % (len(paths) - failed, failed))
     return 1 if failed else 0

@@ -5,8 +5,13 @@ import sys
 import threading
 
 
+import glob
+
 from agwtest import Gateway, Subscriber, validate_event  # noqa: E402
 from ptydev import PtyDevice  # noqa: E402
+import regress  # noqa: E402
+
+CAPTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "captures")
 
 
 class Echo(PtyDevice):
@@ -77,3 +82,32 @@ def test_lines_counter_ask_and_reset(tmp_path):
     finally:
         gw.stop()
         dev.stop()
+
+
+def test_a_bad_setting_is_refused_with_its_file_and_line(tmp_path):
+    """Config refusal done right: the host says which key, which value and where; the
+    device is in error with that reason, and the gateway keeps running."""
+    gw = Gateway(tmp_path, "[device sk-1]\nplugin = skeleton\ntransport = none\n"
+                 "interval_ms = soon\n")
+    sub = Subscriber(gw.events, ["device/sk-1/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        state = sub.wait_for(lambda t, e: t == "device/sk-1/state" and e["data"]["state"] == "error")[1]
+        validate_event("device/sk-1/state", state)
+        assert "gw.ini:" in state["data"]["reason"] and "'interval_ms'" in state["data"]["reason"] \
+            and "'soon'" in state["data"]["reason"], state
+        assert gw.request({"verb": "ping"})["ok"] is True
+    finally:
+        gw.stop()
+
+
+def test_recorded_streams_give_their_golden_events(tmp_path):
+    """A golden stream: each capture in captures/ (real bytes, with their provenance)
+    played to the real gateway below the serial transport publishes exactly its .jsonl
+    (regress.py --regenerate rewrites them; review the diff)."""
+    paths = sorted(glob.glob(os.path.join(CAPTURES, "*.capture")))
+    assert paths, "no captures in " + CAPTURES
+    for path in paths:
+        diff = regress.differences(path, regress.published(path))
+        assert not diff, "".join(diff)
