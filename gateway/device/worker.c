@@ -138,8 +138,10 @@ static void try_open(struct device *dev)
     dev->backoff_ms = 0;
     if (!dev->state_set)
         host_set_state((struct agw_device *)dev, AGW_STATE_UP, "");
-    if (dev->tr.ops == &transport_bluez_ops) /* tell the plugin where the link stands */
-        sink_link(dev, bluez_link_up(&dev->tr), bluez_link_up(&dev->tr) ? "connected" : "not connected");
+    if (dev->tr.ops->link_up) { /* tell the plugin where the link stands */
+        bool up = dev->tr.ops->link_up(&dev->tr);
+        sink_link(dev, up, up ? "connected" : "not connected");
+    }
 }
 
 static void close_device(struct device *dev, bool removed)

@@ -263,7 +263,7 @@ static void consider(struct hotplug *h, struct udev_device *dev, const struct pl
         const struct agw_id *row = hotplug_match_row(p, bus, vid, pid, usage_page, hint);
         if (!row)
             continue;
-        struct hotplug_match m = {.plugin = p, .row = row, .transport = transport_of_bus[bus]};
+        struct hotplug_match m = {.plugin = p, .transport = transport_of_bus[bus]};
         snprintf(m.devnode, sizeof(m.devnode), "%s", devnode);
         snprintf(m.syspath, sizeof(m.syspath), "%s", udev_device_get_syspath(dev));
         stable_id(&m, usb, dev);

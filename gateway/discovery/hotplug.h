@@ -13,7 +13,6 @@ struct udev_device;
 
 struct hotplug_match {
     const struct agw_plugin *plugin;
-    const struct agw_id *row;
     enum agw_transport transport;
     char devnode[256];
     char syspath[512];

@@ -34,7 +34,8 @@ static int none_pollfd(struct transport *t)
 }
 
 const struct transport_ops transport_none_ops = {
-    "none", none_open, none_close, none_read, none_write, none_flush, none_pollfd, NULL, NULL,
+    .open = none_open, .close = none_close, .read = none_read, .write = none_write,
+    .flush_input = none_flush, .pollfd = none_pollfd,
 };
 
 const struct transport_ops *transport_ops_for(enum agw_transport kind)

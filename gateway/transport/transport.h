@@ -20,7 +20,6 @@ struct transport_sink {
 };
 
 struct transport_ops {
-    const char *name;
     /* 0, or -errno with a human reason in err */
     int (*open)(struct transport *t, const char *path, unsigned baud, char *err, size_t errlen);
     void (*close)(struct transport *t);
@@ -35,6 +34,8 @@ struct transport_ops {
     /* Character devices: takes a node someone else opened (accessgwd, for a
      * sandboxed plugin host), as open() would have left it; NULL elsewhere. */
     int (*adopt)(struct transport *t, int fd, unsigned baud, char *err, size_t errlen);
+    /* Transports with a link of their own (BlueZ): whether it is up now; NULL elsewhere. */
+    bool (*link_up)(struct transport *t);
 };
 
 struct transport {
@@ -67,6 +68,5 @@ ssize_t bluez_gatt_read(struct transport *t, const char *uuid, uint8_t *buf, siz
 int bluez_gatt_write(struct transport *t, const char *uuid, const uint8_t *data, size_t len,
                      uint8_t *att_error);
 int bluez_gatt_notify(struct transport *t, const char *uuid);
-bool bluez_link_up(struct transport *t);
 const char *bluez_name(struct transport *t);
 #endif

@@ -319,7 +319,7 @@ ssize_t bluez_gatt_read(struct transport *t, const char *uuid, uint8_t *buf, siz
 int bluez_gatt_write(struct transport *t, const char *uuid, const uint8_t *data, size_t len,
                      uint8_t *att_error);
 int bluez_gatt_notify(struct transport *t, const char *uuid);
-bool bluez_link_up(struct transport *t);
+static bool bluez_link_up(struct transport *t);
 const char *bluez_name(struct transport *t);
 
 ssize_t bluez_gatt_read(struct transport *t, const char *uuid, uint8_t *buf, size_t max)
@@ -402,7 +402,7 @@ const char *bluez_name(struct transport *t)
     return b ? b->name : "";
 }
 
-bool bluez_link_up(struct transport *t)
+static bool bluez_link_up(struct transport *t)
 {
     struct bluez *b = t->handle;
     return b && b->link_up;
@@ -453,6 +453,7 @@ static void bluez_flush(struct transport *t) { (void)t; }
 static int bluez_pollfd(struct transport *t) { return t->fd; }
 
 const struct transport_ops transport_bluez_ops = {
-    "bluez", bluez_open, bluez_close, bluez_read, bluez_write, bluez_flush, bluez_pollfd,
-    bluez_process, NULL,
+    .open = bluez_open, .close = bluez_close, .read = bluez_read, .write = bluez_write,
+    .flush_input = bluez_flush, .pollfd = bluez_pollfd, .process = bluez_process,
+    .link_up = bluez_link_up,
 };

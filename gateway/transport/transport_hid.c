@@ -35,6 +35,7 @@ static void hid_transport_flush(struct transport *t)
 }
 
 const struct transport_ops transport_hid_ops = {
-    "hidraw", hid_transport_open, transport_fd_close, transport_fd_read, transport_fd_write,
-    hid_transport_flush, transport_fd_pollfd, NULL, hid_transport_adopt,
+    .open = hid_transport_open, .close = transport_fd_close, .read = transport_fd_read,
+    .write = transport_fd_write, .flush_input = hid_transport_flush,
+    .pollfd = transport_fd_pollfd, .adopt = hid_transport_adopt,
 };

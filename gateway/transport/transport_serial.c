@@ -74,6 +74,7 @@ static int serial_open(struct transport *t, const char *path, unsigned baud, cha
 static void serial_flush(struct transport *t) { tcflush(t->fd, TCIFLUSH); }
 
 const struct transport_ops transport_serial_ops = {
-    "serial", serial_open, transport_fd_close, transport_fd_read, transport_fd_write, serial_flush,
-    transport_fd_pollfd, NULL, serial_adopt,
+    .open = serial_open, .close = transport_fd_close, .read = transport_fd_read,
+    .write = transport_fd_write, .flush_input = serial_flush, .pollfd = transport_fd_pollfd,
+    .adopt = serial_adopt,
 };

@@ -194,5 +194,6 @@ static int usb_pollfd(struct transport *t)
 }
 
 const struct transport_ops transport_usb_ops = {
-    "usb", usb_open, usb_close, usb_read, usb_write, usb_flush, usb_pollfd, NULL, NULL,
+    .open = usb_open, .close = usb_close, .read = usb_read, .write = usb_write,
+    .flush_input = usb_flush, .pollfd = usb_pollfd,
 };
