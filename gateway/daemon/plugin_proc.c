@@ -23,6 +23,12 @@
 #define RECORDS_PER_TURN 32
 /* A child's commands that may wait unanswered: more is a child not reading. */
 #define PENDING_MAX 4096
+/* Nodes opened for a child that has not taken them: more is a child asking without
+ * reading (each is an fd accessgwd holds). */
+#define QUEUED_FDS_MAX 16
+/* SAVE requests a second: each is an fsync on accessgwd's loop; a plugin saves once per
+ * call, press or invitation. */
+#define SAVES_PER_SECOND_MAX 200
 
 int procs_init(struct plugin_procs *ps, const struct plugin_set *set, const struct proc_hooks *hooks,
                const char *state_dir, int log_level, unsigned hang_ms)
@@ -131,6 +137,7 @@ static void send_record_with(struct plugin_proc *p, const uint8_t *buf, size_t l
     q->next = NULL;
     q->len = len;
     q->fd = fd;
+    p->queued_fds += fd >= 0;
     memcpy(q->bytes, buf, len);
     if (p->queue_tail)
         p->queue_tail->next = q;
@@ -157,6 +164,7 @@ static void flush_queue(struct plugin_proc *p)
         struct queued_record *q = p->queue;
         if (!send_now(p->sock, q->bytes, q->len, q->fd))
             return;
+        p->queued_fds -= q->fd >= 0;
         p->queue = q->next;
         if (!p->queue)
             p->queue_tail = NULL;
@@ -172,6 +180,7 @@ static void drop_queue(struct plugin_proc *p)
         free_queued(q);
     }
     p->queue_tail = NULL;
+    p->queued_fds = 0;
 }
 
 /* What the device saved last: accessgwd's copy (kept even when the disk
@@ -662,6 +671,8 @@ static const char *open_node(struct plugin_procs *ps, struct plugin_proc *p, con
         return "a request to open a node it was not given";
     if (dev->retiring)
         return NULL;
+    if (p->queued_fds >= QUEUED_FDS_MAX)
+        return "requests to open nodes faster than it takes them";
     struct transport t = {.fd = -1};
     char err[DEVICE_REASON_MAX] = "";
     int r = transport_fd_open(&t, dev->path, err, sizeof(err));
@@ -683,6 +694,13 @@ static const char *save_state(struct plugin_procs *ps, struct plugin_proc *p,
     struct device *dev = device_of(ps, p, m->device, false);
     if (!dev)
         return "the state of a device it does not run";
+    long long now = monotonic_ms();
+    if (now - p->saves_since_ms >= 1000) {
+        p->saves_since_ms = now;
+        p->saves = 0;
+    }
+    if (++p->saves > SAVES_PER_SECOND_MAX)
+        return "more than 200 saved states in a second";
     json_t *state = parse_object(m->json);
     if (!state)
         return "saved state that is not a JSON object";

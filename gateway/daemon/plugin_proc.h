@@ -59,6 +59,9 @@ struct plugin_proc {
     struct pending_command *pending;
     size_t n_pending, cap_pending;
     struct queued_record *queue, *queue_tail; /* records the socket did not take yet */
+    unsigned queued_fds;      /* device nodes among them */
+    long long saves_since_ms; /* the current second of SAVE requests, and how many */
+    unsigned saves;
 };
 
 struct plugin_procs {

@@ -59,6 +59,37 @@ __attribute__((unused)) static int t_open(struct agw_device *dev, const struct a
 static const char *const t_keys[] = {"hang_ms", "hang_in", "crash_in", "crash", "profile_dir",
                                      NULL};
 
+/* The plugin link (fd 3) spoken directly, as a compromised plugin could:
+ * OPEN for the device named id, n times (gateway/common/plink.h's layout). */
+static int link_open(const char *id, int n)
+{
+    size_t len = strlen(id);
+    uint8_t msg[128] = {(uint8_t)(len + 4), 0, 0, 0, 22, (uint8_t)len, 0};
+    if (len > 100)
+        return EINVAL;
+    memcpy(msg + 7, id, len + 1);
+    for (int i = 0; i < n; i++)
+        if (write(3, msg, len + 8) < 0)
+            return errno;
+    return 0;
+}
+
+/* SAVE {"n":1} for the device named id */
+static int link_save(const char *id)
+{
+    static const char state[] = "{\"n\":1}";
+    size_t len = strlen(id), body = 1 + 2 + len + 1 + 4 + sizeof(state);
+    uint8_t msg[160] = {(uint8_t)body, 0, 0, 0, 23, (uint8_t)len, 0};
+    if (len > 100)
+        return EINVAL;
+    memcpy(msg + 7, id, len + 1);
+    uint8_t *p = msg + 7 + len + 1;
+    p[0] = (uint8_t)(sizeof(state) - 1);
+    p[1] = p[2] = p[3] = 0;
+    memcpy(p + 4, state, sizeof(state));
+    return write(3, msg, 4 + body) < 0 ? errno : 0;
+}
+
 /* A plugin turned hostile: what it tries (args what, path) and the errno it
  * got (0: it worked), for tests of the plugin host's sandbox. */
 static int attempt(const char *what, const char *path)
@@ -84,13 +115,17 @@ static int attempt(const char *what, const char *path)
             waitpid(pid, NULL, 0);
         return pid < 0 ? errno : 0;
     } else if (strcmp(what, "link") == 0 && path) {
-        /* the plugin link (fd 3) spoken directly: OPEN for a device named by path */
-        size_t n = strlen(path);
-        uint8_t msg[128] = {(uint8_t)(n + 4), 0, 0, 0, 22, (uint8_t)n, 0};
-        if (n > 100)
-            return EINVAL;
-        memcpy(msg + 7, path, n + 1);
-        return write(3, msg, n + 8) < 0 ? errno : 0;
+        return link_open(path, 1);
+    } else if (strcmp(what, "flood_open") == 0 && path) {
+        /* asks for its own node again and again, then stops reading (the whole process) */
+        int e = link_open(path, 2000);
+        kill(getpid(), SIGSTOP);
+        return e;
+    } else if (strcmp(what, "flood_save") == 0 && path) {
+        for (int i = 0; i < 1000; i++)
+            if (link_save(path) != 0)
+                return errno;
+        return 0;
     } else
         return EINVAL;
     int e = r < 0 ? errno : 0;
@@ -153,7 +188,11 @@ __attribute__((visibility("default"))) const struct agw_plugin agw_plugin = {
     .id = PLUGIN_ID,
     .device_class = "test",
     .version = "0",
+#if defined(VARIANT_HANG)
+    .transports = AGW_TRANSPORT_BIT(AGW_TRANSPORT_NONE) | AGW_TRANSPORT_BIT(AGW_TRANSPORT_SERIAL),
+#else
     .transports = AGW_TRANSPORT_BIT(AGW_TRANSPORT_NONE),
+#endif
 #if !defined(VARIANT_NO_OPEN)
     .open = t_open,
 #endif

@@ -314,3 +314,43 @@ def test_an_idle_gateway_sleeps(tmp_path):
         assert used < 0.5, "accessgwd used %.2f s of CPU in 3 s while idle" % used
     finally:
         assert gw.stop() == 0, gw.log_text()[-2000:]
+
+
+def test_a_plugin_flooding_the_link_is_stopped_not_fed(tmp_path):
+    """A compromised plugin speaking the link itself cannot make accessgwd hold what it
+    asks for: 2,000 requests to open its own serial node and then no reading (the host
+    stops itself) leave at most 16 nodes waiting before accessgwd stops that host; 1,000
+    saved states in a burst (each an fsync on accessgwd's loop) stop it at 200 a second.
+    The other family keeps counting throughout."""
+    from ptydev import PtyDevice
+    pty = PtyDevice(str(tmp_path / "ttyHOSTILE"))
+    pty.open_pty()
+    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = serial\npath = %s\n"
+                 "[device counter-1]\nplugin = skeleton\ntransport = none\ninterval_ms = 100\n"
+                 % pty.link, plugin_dir=plugins_with_crasher(tmp_path))
+    sub = Subscriber(gw.events, ["device/crash-1/", "skeleton/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "up")
+        fds_before = len(os.listdir("/proc/%d/fd" % gw.proc.pid))
+        gw.send("crash-1", "test.try", {"what": "flood_open", "path": "crash-1"}, timeout=3)
+        down = sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "error",
+                            timeout=10)[1]
+        assert "requests to open nodes faster than it takes them" in down["data"]["reason"], down
+        assert len(os.listdir("/proc/%d/fd" % gw.proc.pid)) <= fds_before + 2
+        assert sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "up",
+                            timeout=10)
+        gw.send("crash-1", "test.try", {"what": "flood_save", "path": "crash-1"}, timeout=3)
+        down = sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "error",
+                            timeout=10)[1]
+        assert "more than 200 saved states in a second" in down["data"]["reason"], down
+        counts = [e["data"]["count"] for t, e in sub.collect(1.0) if t == "skeleton/counter-1/counter"]
+        assert len(counts) >= 5, counts
+        assert gw.request({"verb": "ping"})["ok"] is True
+    finally:
+        sub.close()
+        gw.stop()
+        pty.stop()
+    assert gw.proc.returncode == 0
+    assert not re.search(r"while stopping|Sanitizer|runtime error:", gw.log_text())
