@@ -370,15 +370,15 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *plugin_path = NULL, *reads[MAX_READ_DIRS];
-    struct sandbox_paths paths = {reads, 0, false};
+    struct sandbox_needs needs = {.read = reads};
     int level = 6, c;
     unsigned hang_ms = 5000;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'p': plugin_path = optarg; break;
         case 'r':
-            if (paths.n_read < MAX_READ_DIRS)
-                reads[paths.n_read++] = optarg;
+            if (needs.n_read < MAX_READ_DIRS)
+                reads[needs.n_read++] = optarg;
             break;
         case 'l': level = atoi(optarg); break;
         case 'H': hang_ms = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -408,10 +408,11 @@ int main(int argc, char **argv)
     h.next_hang_check = monotonic_ms() + HANG_CHECK_MS;
     plink_writer_init(&h.w, h.out, sizeof(h.out));
     device_use_parent(); /* nodes opened and state written by accessgwd */
-    paths.usb = (h.plugin->transports & AGW_TRANSPORT_BIT(AGW_TRANSPORT_USB)) != 0;
+    needs.usb = (h.plugin->transports & AGW_TRANSPORT_BIT(AGW_TRANSPORT_USB)) != 0;
+    needs.bluez = (h.plugin->transports & AGW_TRANSPORT_BIT(AGW_TRANSPORT_BLUEZ)) != 0;
     /* Sandboxed before libusb starts its event thread: Landlock holds only for
      * threads started after it, and one thread left outside would be a way out. */
-    if (sandbox_enter(h.plugin->id, &paths) < 0 || transports_global_init(paths.usb) < 0)
+    if (sandbox_enter(h.plugin->id, &needs) < 0 || transports_global_init(needs.usb) < 0)
         return 1;
     int rc = run(&h);
     free(h.devs);

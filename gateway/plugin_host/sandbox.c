@@ -13,8 +13,9 @@
  * - seccomp: which system calls, as an allow-list.  A call outside it fails
  *   with EPERM and the log names its number once, so a library that changed
  *   its calls after an update shows up in the log instead of breaking a device
- *   in silence.  No exec, no fork, no network (sockets: AF_UNIX only, for
- *   sd-bus to BlueZ; no bind/listen/accept), no signals to other processes.
+ *   in silence.  No exec, no fork, no network (sockets: AF_UNIX only, and only
+ *   for BlueZ's plugins, for sd-bus), no signals to other processes, no input
+ *   pushed into a terminal.
  */
 #define _GNU_SOURCE
 #include "sandbox.h"
@@ -35,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -119,17 +121,17 @@ static bool leak_suppressions(char *path, size_t len)
     return true;
 }
 
-static int landlock_rules(int ruleset, const char *plugin_id, const struct sandbox_paths *paths,
+static int landlock_rules(int ruleset, const char *plugin_id, const struct sandbox_needs *needs,
                           uint64_t handled)
 {
     int r = 0;
     for (size_t i = 0; i < sizeof(system_reads) / sizeof(system_reads[0]) && r == 0; i++)
         r = landlock_allow(ruleset, system_reads[i], LL_READ, handled);
-    for (size_t i = 0; i < paths->n_read && r == 0; i++)
-        if ((r = landlock_allow(ruleset, paths->read[i], LL_READ, handled)) < 0)
-            log_err("plugin %s: cannot let it read %s: %s", plugin_id, paths->read[i],
+    for (size_t i = 0; i < needs->n_read && r == 0; i++)
+        if ((r = landlock_allow(ruleset, needs->read[i], LL_READ, handled)) < 0)
+            log_err("plugin %s: cannot let it read %s: %s", plugin_id, needs->read[i],
                     strerror(-r));
-    if (r == 0 && paths->usb)
+    if (r == 0 && needs->usb)
         r = landlock_allow(ruleset, "/dev/bus/usb", LL_DEVICE, handled);
     if (r == 0 && SANITIZED) /* the sanitizers read /proc/self/maps when they report */
         r = landlock_allow(ruleset, "/proc", LL_READ, handled);
@@ -145,7 +147,7 @@ static int landlock_rules(int ruleset, const char *plugin_id, const struct sandb
     return r;
 }
 
-static int enter_landlock(const char *plugin_id, const struct sandbox_paths *paths)
+static int enter_landlock(const char *plugin_id, const struct sandbox_needs *needs)
 {
     int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
     if (abi < 0) {
@@ -160,7 +162,7 @@ static int enter_landlock(const char *plugin_id, const struct sandbox_paths *pat
         log_err("plugin %s: landlock_create_ruleset: %s", plugin_id, strerror(errno));
         return -1;
     }
-    int r = landlock_rules(ruleset, plugin_id, paths, handled);
+    int r = landlock_rules(ruleset, plugin_id, needs, handled);
     if (r == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
         r = -errno;
     close(ruleset);
@@ -175,7 +177,8 @@ static const int allowed_calls[] = {
     /* I/O on what it has, and the files Landlock lets it open */
     SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
     SCMP_SYS(pwrite64), SCMP_SYS(close), SCMP_SYS(close_range), SCMP_SYS(lseek), SCMP_SYS(open),
-    SCMP_SYS(openat), SCMP_SYS(fcntl), SCMP_SYS(ioctl), SCMP_SYS(dup), SCMP_SYS(dup2),
+    SCMP_SYS(openat), SCMP_SYS(fcntl), SCMP_SYS(ioctl) /* but two: terminal_guard */,
+    SCMP_SYS(dup), SCMP_SYS(dup2),
     SCMP_SYS(dup3), SCMP_SYS(pipe2), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(stat),
     SCMP_SYS(lstat), SCMP_SYS(statx), SCMP_SYS(fstatfs), SCMP_SYS(statfs), SCMP_SYS(access),
     SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
@@ -248,7 +251,7 @@ static int allow(scmp_filter_ctx ctx, int call, unsigned n_args, const struct sc
                   : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, call, 0);
 }
 
-static int seccomp_rules(scmp_filter_ctx ctx)
+static int seccomp_rules(scmp_filter_ctx ctx, const struct sandbox_needs *needs)
 {
     int r = 0;
     for (size_t i = 0; i < sizeof(allowed_calls) / sizeof(allowed_calls[0]) && r == 0; i++)
@@ -258,9 +261,12 @@ static int seccomp_rules(scmp_filter_ctx ctx)
     struct scmp_arg_cmp thread_only = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
     /* LeakSanitizer's tracer is a task that shares memory but is not a thread */
     struct scmp_arg_cmp shares_memory = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM, CLONE_VM);
-    if (r == 0)
+    /* Local sockets only for BlueZ's plugins (sd-bus); umockdev, the tests' device
+     * emulator, makes its own in every process it is preloaded into */
+    bool unix_sockets = needs->bluez || getenv("UMOCKDEV_DIR");
+    if (r == 0 && unix_sockets)
         r = allow(ctx, SCMP_SYS(socket), 1, &unix_only);
-    if (r == 0)
+    if (r == 0 && unix_sockets)
         r = allow(ctx, SCMP_SYS(socketpair), 1, &unix_only);
     /* libusb learns of plugged devices from the kernel's uevents: that netlink
      * family only (no socket it can make reaches the network) */
@@ -285,7 +291,30 @@ static int seccomp_rules(scmp_filter_ctx ctx)
     return r;
 }
 
-static int enter_seccomp(const char *plugin_id)
+/* ioctl: what a device needs, but never input pushed into a terminal (TIOCSTI: a
+ * sandbox's classic way out through a tty it was given) or a console (TIOCLINUX).
+ * A second filter, because libseccomp lets an unconditional allow of a call win over
+ * its conditional refusals; the kernel applies the stricter of the two.  The kernel
+ * reads the request as 32 bits, so only those are compared. */
+static int terminal_guard(void)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (!ctx)
+        return -ENOMEM;
+    static const unsigned long requests[] = {TIOCSTI, TIOCLINUX};
+    int r = 0;
+    for (size_t i = 0; i < 2 && r == 0; i++)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, requests[i]));
+    if (r == 0)
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    if (r == 0)
+        r = seccomp_load(ctx);
+    seccomp_release(ctx);
+    return r;
+}
+
+static int enter_seccomp(const char *plugin_id, const struct sandbox_needs *needs)
 {
 #if defined(__x86_64__) || defined(__aarch64__)
     struct sigaction sa = {.sa_sigaction = on_refused, .sa_flags = SA_SIGINFO};
@@ -296,9 +325,11 @@ static int enter_seccomp(const char *plugin_id)
     uint32_t refuse = SCMP_ACT_ERRNO(EPERM);
 #endif
     scmp_filter_ctx ctx = seccomp_init(refuse);
-    int r = ctx ? seccomp_rules(ctx) : -ENOMEM;
+    int r = ctx ? seccomp_rules(ctx, needs) : -ENOMEM;
     if (r == 0) /* every thread, should a library have started one already */
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    if (r == 0) /* first: the allow-list has no seccomp() in it */
+        r = terminal_guard();
     if (r == 0)
         r = seccomp_load(ctx);
     seccomp_release(ctx);
@@ -309,13 +340,13 @@ static int enter_seccomp(const char *plugin_id)
     return 0;
 }
 
-int sandbox_enter(const char *plugin_id, const struct sandbox_paths *paths)
+int sandbox_enter(const char *plugin_id, const struct sandbox_needs *needs)
 {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
         log_err("plugin %s: cannot drop new privileges: %s", plugin_id, strerror(errno));
         return -1;
     }
-    if (enter_landlock(plugin_id, paths) < 0 || enter_seccomp(plugin_id) < 0)
+    if (enter_landlock(plugin_id, needs) < 0 || enter_seccomp(plugin_id, needs) < 0)
         return -1;
     return 0;
 }

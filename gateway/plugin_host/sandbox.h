@@ -4,16 +4,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct sandbox_paths {
+struct sandbox_needs {
     const char *const *read; /* directories the plugin may read (its profiles) */
     size_t n_read;
-    bool usb; /* the plugin drives USB devices: libusb opens /dev/bus/usb itself */
+    bool usb;   /* the plugin drives USB devices: libusb opens /dev/bus/usb itself */
+    bool bluez; /* BlueZ devices: sd-bus connects to the system bus (AF_UNIX) */
 };
 
 /* Before any thread starts (Landlock binds only the threads started after it).
- * No new privileges; Landlock: files only where paths says (and the system's
+ * No new privileges; Landlock: files only where needs says (and the system's
  * libraries, sysfs and udev's database), nothing written; a seccomp
  * allow-list: no exec, no new processes, no network, no signals to others.
  * 0, or -1 after logging why. */
-int sandbox_enter(const char *plugin_id, const struct sandbox_paths *paths);
+int sandbox_enter(const char *plugin_id, const struct sandbox_needs *needs);
 #endif

@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <accessgw/plugin.h>
 
@@ -103,6 +105,21 @@ static int attempt(const char *what, const char *path)
         r = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     else if (strcmp(what, "inet") == 0)
         r = socket(AF_INET, SOCK_STREAM, 0);
+    else if (strcmp(what, "unix") == 0)
+        r = socket(AF_UNIX, SOCK_STREAM, 0);
+    else if (strcmp(what, "tiocsti") == 0 || strcmp(what, "tiocsti_high") == 0) {
+        /* push a character into the input of a terminal it holds (its serial device);
+         * _high: with bits above the 32 the kernel reads, to slip past a filter */
+        unsigned long request = TIOCSTI;
+        if (what[7] == '_' && sizeof(long) > 4)
+            request |= (unsigned long)1 << (sizeof(long) * 8 - 1);
+        for (int fd = 3; fd < 256; fd++)
+            if (isatty(fd)) {
+                char c = 'x';
+                return ioctl(fd, request, &c) < 0 ? errno : 0;
+            }
+        return ENOTTY;
+    }
     else if (strcmp(what, "signal_parent") == 0)
         return kill(getppid(), SIGTERM) < 0 ? errno : 0;
     else if (strcmp(what, "exec") == 0)

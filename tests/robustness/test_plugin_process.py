@@ -263,6 +263,7 @@ def test_a_hostile_plugin_reaches_nothing_but_its_own_devices(tmp_path):
         assert not os.path.exists(os.path.join(gw.state_dir, "planted.json"))
         assert attempt("device", os.path.realpath(rx.link)) == errno.EACCES
         assert attempt("inet") == errno.EPERM
+        assert attempt("unix") == errno.EPERM  # local sockets only for BlueZ's plugins
         assert attempt("signal_parent") == errno.EPERM
         assert attempt("exec") == errno.EPERM
         assert attempt("fork") == errno.EPERM
@@ -333,6 +334,9 @@ def test_a_plugin_flooding_the_link_is_stopped_not_fed(tmp_path):
     try:
         sub.catch_up(gw)
         sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "up")
+        # its own serial port is a terminal: no input may be pushed into it (TIOCSTI)
+        for what in ("tiocsti", "tiocsti_high"):
+            assert gw.send("crash-1", "test.try", {"what": what})["result"]["errno"] == errno.EPERM
         fds_before = len(os.listdir("/proc/%d/fd" % gw.proc.pid))
         gw.send("crash-1", "test.try", {"what": "flood_open", "path": "crash-1"}, timeout=3)
         down = sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "error",
