@@ -7,7 +7,6 @@ with the signal, a command that was inside it is answered, one sent while it is
 down gets `busy`, and the plugin is started again with backoff."""
 import errno
 import os
-import re
 import shutil
 import signal
 import time
@@ -286,11 +285,8 @@ def test_a_hostile_plugin_reaches_nothing_but_its_own_devices(tmp_path):
         assert after["callbell-rf.so"] == pids["callbell-rf.so"] and after["hang.so"] != pids["hang.so"]
     finally:
         sub.close()
-        gw.stop()
+        assert gw.stop(refusals_expected=True) == 0, gw.log_text()[-2000:]
         rx.close_pty()
-    # this test provoked refusals on purpose; nothing else may have ended badly
-    assert gw.proc.returncode == 0
-    assert not re.search(r"while stopping|Sanitizer|runtime error:", gw.log_text())
 
 
 def cpu_seconds(pid):
@@ -354,7 +350,5 @@ def test_a_plugin_flooding_the_link_is_stopped_not_fed(tmp_path):
         assert gw.request({"verb": "ping"})["ok"] is True
     finally:
         sub.close()
-        gw.stop()
+        assert gw.stop() == 0, gw.log_text()[-2000:]
         pty.stop()
-    assert gw.proc.returncode == 0
-    assert not re.search(r"while stopping|Sanitizer|runtime error:", gw.log_text())
