@@ -146,14 +146,12 @@ static char *encode_data(const json_t *data)
 }
 
 static void publish_private_twin(struct bus *bus, const struct event_meta *m, const char *topic,
-                                 size_t topic_len, json_t *full)
+                                 size_t topic_len, const char *full_json)
 {
-    char *data_json = encode_data(full);
     size_t len = 0;
-    char *env = data_json ? envelope_encode(m, data_json, &len) : NULL;
+    char *env = envelope_encode(m, full_json, &len);
     if (env)
         send_two_frames(bus->priv, topic, topic_len, env, len);
-    mask_wipe_free(data_json);
     mask_wipe_free(env);
 }
 
@@ -226,7 +224,7 @@ static bool prepare(struct bus *bus, struct event_meta *m, const char *cls, cons
 
 /* The one place that assigns seq: the public event, then its private twin. */
 static uint64_t publish(struct bus *bus, const char *cls, const char *subject, const char *event,
-                        bool device_source, const char *public_json, json_t *full,
+                        bool device_source, const char *public_json, const char *full_json,
                         const struct timespec *time)
 {
     struct event_meta m;
@@ -238,37 +236,45 @@ static uint64_t publish(struct bus *bus, const char *cls, const char *subject, c
         log_err("event %s/%s/%s could not be encoded; not published", cls, subject, event);
         return 0;
     }
-    if (full && bus->priv) { /* the full twin: same topic, id, epoch, seq and time, after it */
+    if (full_json && bus->priv) { /* the full twin: same topic, id, epoch, seq and time, after it */
         bus_flush(bus);
-        publish_private_twin(bus, &m, topic, (size_t)topic_len, full);
+        publish_private_twin(bus, &m, topic, (size_t)topic_len, full_json);
     }
     return bus->seq;
 }
 
-uint64_t bus_publish_encoded(struct bus *bus, const char *cls, const char *subject,
-                             const char *event, bool device_source, char *data_json,
-                             const struct timespec *time)
+/* A declared plugin's data is read once more here, on the main thread, and
+ * only for masking: the public text then differs from the full one. */
+static char *public_view(const char *data_json, const struct agw_personal_field *personal,
+                         bool *masked)
 {
-    uint64_t seq = publish(bus, cls, subject, event, device_source, data_json, NULL, time);
-    free(data_json);
-    return seq;
+    json_t *full = json_loads(data_json, JSON_REJECT_DUPLICATES, NULL);
+    *masked = full && mask_has_personal(full, personal);
+    json_t *pub = *masked ? mask_public_view(full, personal) : NULL;
+    char *text = pub ? encode_data(pub) : NULL;
+    json_decref(pub);
+    mask_wipe_decref(full);
+    return text;
 }
 
 uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, const char *event,
-                     bool device_source, json_t *data, const struct agw_personal_field *personal,
-                     const struct timespec *time)
+                     bool device_source, char *data_json,
+                     const struct agw_personal_field *personal, const struct timespec *time)
 {
-    bool has_personal = personal && mask_has_personal(data, personal);
-    json_t *pub_data = has_personal ? mask_public_view(data, personal) : json_incref(data);
-    char *public_json = pub_data ? encode_data(pub_data) : NULL;
-    json_decref(pub_data);
-    uint64_t seq = publish(bus, cls, subject, event, device_source, public_json,
-                           has_personal ? data : NULL, time);
-    free(public_json);
-    if (has_personal)
-        mask_wipe_decref(data);
+    bool masked = false;
+    char *public_json = data_json && personal ? public_view(data_json, personal, &masked) : NULL;
+    uint64_t seq = 0;
+    if (!data_json || (masked && !public_json))
+        log_err("event %s/%s/%s could not be encoded or masked; not published", cls, subject,
+                event);
     else
-        json_decref(data);
+        seq = publish(bus, cls, subject, event, device_source, masked ? public_json : data_json,
+                      masked ? data_json : NULL, time);
+    free(public_json);
+    if (personal)
+        mask_wipe_free(data_json);
+    else
+        free(data_json);
     return seq;
 }
 

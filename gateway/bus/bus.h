@@ -54,17 +54,14 @@ int bus_reopen_private(struct bus *bus, void *zctx, const struct bus_options *o,
  * ends by itself. */
 void bus_flush(struct bus *bus);
 
-/* Publishes one event and returns its seq (0 if it could not be encoded).
- * data is consumed.  With `personal` set, the public socket gets the masked
- * view and the private socket the full event (same id, seq, time); the full
- * data is wiped afterwards. */
+/* The one way onto the bus: publishes one event and returns its seq (0 if it
+ * could not be).  data_json (a JSON object's text) is taken.  With `personal`
+ * (a plugin's declaration) and personal fields in the data, the public socket
+ * gets the masked view and the private socket the full event (same id, seq,
+ * time); the full text is wiped afterwards. */
 uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, const char *event,
-                     bool device_source, json_t *data, const struct agw_personal_field *personal,
-                     const struct timespec *time);
-/* The same for data already encoded as a JSON object text (never personal); takes data_json. */
-uint64_t bus_publish_encoded(struct bus *bus, const char *cls, const char *subject,
-                             const char *event, bool device_source, char *data_json,
-                             const struct timespec *time);
+                     bool device_source, char *data_json,
+                     const struct agw_personal_field *personal, const struct timespec *time);
 
 /* A reply is one page: a client that asks for the whole history and never
  * reads must not make the gateway hold megabytes per request. */

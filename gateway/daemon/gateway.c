@@ -39,11 +39,18 @@
 
 /* ---- publishing ---- */
 
+static char *encoded(json_t *data)
+{
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    return text;
+}
+
 void publish_gateway_event(struct gateway *g, const char *event, json_t *data)
 {
     struct timespec now;
     clock_now(&now);
-    bus_publish(&g->bus, "gateway", g->bus.gateway_id, event, false, data, NULL, &now);
+    bus_publish(&g->bus, "gateway", g->bus.gateway_id, event, false, encoded(data), NULL, &now);
 }
 
 void publish_device_event(struct gateway *g, const char *device, const char *event,
@@ -51,7 +58,7 @@ void publish_device_event(struct gateway *g, const char *device, const char *eve
 {
     struct timespec now;
     clock_now(&now);
-    bus_publish(&g->bus, "device", device, event, true, data, NULL, &now);
+    bus_publish(&g->bus, "device", device, event, true, encoded(data), NULL, &now);
 }
 
 /* The watchdog has its own clock: a heartbeat_ms longer than WatchdogSec must

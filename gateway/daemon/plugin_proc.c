@@ -16,6 +16,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "monotonic.h"
+#include "mask.h"
 #include "plink.h"
 
 /* Records read from one child per turn of the loop: one flooding family
@@ -588,12 +589,8 @@ static const char *take_event(struct plugin_procs *ps, struct plugin_proc *p,
     out->time = (struct timespec){(time_t)m->sec, (long)m->nsec};
     /* Whether to mask is the plugin's declaration, never the child's say. */
     out->personal = own_class ? desc->personal : NULL;
-    if (out->personal) {
-        out->data = data;
-    } else {
-        out->data_json = strdup(m->json); /* checked above, published as the child encoded it */
-        json_decref(data);
-    }
+    out->data_json = strdup(m->json); /* checked above, published as the child encoded it */
+    mask_wipe_decref(data);
     ps->hooks.deliver(ps->hooks.ctx, out);
     return NULL;
 }
@@ -615,6 +612,7 @@ static const char *take_reply(struct plugin_procs *ps, struct plugin_proc *p,
     out->route = c.route;
     out->status = status;
     out->data = parse_object(m->json);
+    out->personal = p->plugin->desc->personal; /* masked by accessgwd, not trusted to the child */
     ps->hooks.deliver(ps->hooks.ctx, out);
     return NULL;
 }

@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "log.h"
+#include "mask.h"
 #include "monotonic.h"
 #include "state.h"
 
@@ -235,8 +236,16 @@ static void deliver_reply(struct gateway *g, struct out_mail *m)
         return;
     }
     if (m->status == AGW_CMD_OK) {
-        control_reply_ok(g->control, r, m->data);
+        /* the control socket is as public as the events endpoint: masked here, by the
+         * plugin's declaration, wherever the answer came from */
+        json_t *result = m->data;
         m->data = NULL;
+        if (mask_has_personal(result, m->personal)) {
+            json_t *masked = mask_public_view(result, m->personal);
+            mask_wipe_decref(result);
+            result = masked;
+        }
+        control_reply_ok(g->control, r, result);
         return;
     }
     json_t *msg = json_object_get(m->data, "message");
@@ -276,13 +285,8 @@ static void handle_out_mail(struct gateway *g, struct out_mail *m)
 {
     switch (m->kind) {
     case OUT_EVENT:
-        if (m->data_json)
-            bus_publish_encoded(&g->bus, m->cls, m->device, m->event, true, m->data_json,
-                                &m->time);
-        else if (m->data)
-            bus_publish(&g->bus, m->cls, m->device, m->event, true, m->data, m->personal,
-                        &m->time);
-        m->data = NULL;
+        bus_publish(&g->bus, m->cls, m->device, m->event, true, m->data_json, m->personal,
+                    &m->time);
         m->data_json = NULL;
         break;
     case OUT_REPLY: deliver_reply(g, m); break;
@@ -292,8 +296,13 @@ static void handle_out_mail(struct gateway *g, struct out_mail *m)
     case OUT_OPEN:
     case OUT_SAVE: break; /* only plugin hosts post these, to their own loop */
     }
-    json_decref(m->data);
-    free(m->data_json);
+    if (m->personal) { /* an answer nobody took any more: its personal fields are wiped */
+        mask_wipe_decref(m->data);
+        mask_wipe_free(m->data_json);
+    } else {
+        json_decref(m->data);
+        free(m->data_json);
+    }
     free(m);
 }
 

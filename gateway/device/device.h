@@ -29,9 +29,9 @@ struct out_mail {
     enum out_kind kind;
     char device[DEVICE_ID_MAX + 1];
     char cls[49], event[49];
-    json_t *data;                              /* event data, or reply result / error */
-    char *data_json;                           /* event data already encoded (no personal fields) */
-    const struct agw_personal_field *personal; /* the plugin's, when data may hold personal fields */
+    json_t *data;                              /* reply result / error */
+    char *data_json;                           /* event data, encoded (personal fields unmasked) */
+    const struct agw_personal_field *personal; /* the plugin's declaration: what to mask */
     struct timespec time;
     void *route;                               /* reply: the control request's return address */
     int status;                                /* reply: enum agw_cmd_status */

@@ -68,14 +68,14 @@ static void post_event(struct device *dev, const char *subject, const char *cls,
         snprintf(m->device, sizeof(m->device), "%s", subject);
     snprintf(m->cls, sizeof(m->cls), "%s", cls);
     snprintf(m->event, sizeof(m->event), "%s", event);
+    /* Encoded here, on the device's thread, to spare the one that publishes; what is
+     * personal in it is masked there (bus_publish), by the plugin's declaration. */
     m->personal = personal ? dev->plugin->personal : NULL;
-    if (m->personal) {
-        m->data = data; /* the main thread masks it */
-    } else {
-        /* encoded here, on the device's thread, to spare the one that publishes */
-        m->data_json = json_dumps(data, JSON_COMPACT);
+    m->data_json = json_dumps(data, JSON_COMPACT);
+    if (m->personal)
+        mask_wipe_decref(data);
+    else
         json_decref(data);
-    }
     if (when)
         m->time = *when;
     else
@@ -93,6 +93,7 @@ void post_reply(struct device *dev, void *route, int status, json_t *result)
     m->route = route;
     m->status = status;
     m->data = result;
+    m->personal = dev->plugin->personal; /* the main thread masks the result, as events */
     mailbox_post(dev->outbox, &m->link);
 }
 

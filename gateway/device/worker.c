@@ -184,12 +184,6 @@ static void run_command(struct device *dev, struct in_mail *m)
         if (status > 0 || status < AGW_CMD_UNSUPPORTED)
             status = AGW_CMD_DEVICE_ERROR;
     }
-    if (status == AGW_CMD_OK && mask_has_personal(result, dev->plugin->personal)) {
-        /* the control socket is as public as the events endpoint */
-        json_t *masked = mask_public_view(result, dev->plugin->personal);
-        mask_wipe_decref(result);
-        result = masked;
-    }
     if (status != AGW_CMD_OK && !json_is_string(json_object_get(result, "message"))) {
         char msg[DEVICE_ID_MAX + 160];
         snprintf(msg, sizeof(msg), "device %s: %.64s.%.64s: %s", dev->id,

@@ -23,6 +23,7 @@
 #include "device.h"
 #include "loader.h"
 #include "log.h"
+#include "mask.h"
 #include "mailbox.h"
 #include "monotonic.h"
 #include "plink.h"
@@ -103,15 +104,13 @@ static void send_snapshot(struct host *h, struct device *dev)
 
 static void send_event(struct host *h, struct out_mail *m)
 {
-    char *text = m->data_json ? m->data_json : json_dumps(m->data, JSON_COMPACT);
+    const char *text = m->data_json;
     if (!text ||
         !SEND(h, plink_put_event(&h->w, m->device, m->cls, m->event, m->personal != NULL,
                                  (int64_t)m->time.tv_sec, (uint32_t)m->time.tv_nsec, text)))
         log_err("device %s: event %s/%s of %zu bytes is larger than the link carries "
                 "(%d bytes); dropped", m->device, m->cls, m->event, text ? strlen(text) : 0,
                 PLINK_RECORD_MAX);
-    if (text != m->data_json)
-        free(text);
 }
 
 static void send_reply(struct host *h, struct out_mail *m)
@@ -159,8 +158,13 @@ static void drain_outbox(struct host *h)
             SEND(h, plink_put_exited(&h->w, m->device));
             break;
         }
-        json_decref(m->data);
-        free(m->data_json);
+        if (m->personal) { /* sent: nothing personal stays behind in this process */
+            mask_wipe_decref(m->data);
+            mask_wipe_free(m->data_json);
+        } else {
+            json_decref(m->data);
+            free(m->data_json);
+        }
         free(m);
     }
     flush_link(h);
