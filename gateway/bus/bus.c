@@ -244,12 +244,14 @@ static uint64_t publish(struct bus *bus, const char *cls, const char *subject, c
 }
 
 /* A declared plugin's data is read once more here, on the main thread, and
- * only for masking: the public text then differs from the full one. */
+ * only for masking: the public text then differs from the full one.  Data that
+ * cannot be read is not published at all (it could hold what must be masked). */
 static char *public_view(const char *data_json, const struct agw_personal_field *personal,
-                         bool *masked)
+                         bool *masked, bool *unreadable)
 {
     json_t *full = json_loads(data_json, JSON_REJECT_DUPLICATES, NULL);
-    *masked = full && mask_has_personal(full, personal);
+    *unreadable = !json_is_object(full);
+    *masked = !*unreadable && mask_has_personal(full, personal);
     json_t *pub = *masked ? mask_public_view(full, personal) : NULL;
     char *text = pub ? encode_data(pub) : NULL;
     json_decref(pub);
@@ -261,10 +263,12 @@ uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, cons
                      bool device_source, char *data_json,
                      const struct agw_personal_field *personal, const struct timespec *time)
 {
-    bool masked = false;
-    char *public_json = data_json && personal ? public_view(data_json, personal, &masked) : NULL;
+    bool masked = false, unreadable = false;
+    char *public_json = data_json && personal
+                            ? public_view(data_json, personal, &masked, &unreadable)
+                            : NULL;
     uint64_t seq = 0;
-    if (!data_json || (masked && !public_json))
+    if (!data_json || unreadable || (masked && !public_json))
         log_err("event %s/%s/%s could not be encoded or masked; not published", cls, subject,
                 event);
     else
