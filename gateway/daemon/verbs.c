@@ -101,11 +101,8 @@ void report_hung_devices(struct gateway *g)
         return;
     monotonic_now(&g->next_hang_check);
     add_ms(&g->next_hang_check, HANG_CHECK_MS);
-    char reason[DEVICE_REASON_MAX];
     for (size_t i = 0; i < g->n_devs; i++)
-        if (device_check_hung(g->devs[i], g->conf.command_timeout_ms, reason, sizeof(reason)))
-            publish_device_event(g, g->devs[i]->id, "state",
-                                 json_pack("{s:s, s:s}", "state", "error", "reason", reason));
+        device_check_hung(g->devs[i], g->conf.command_timeout_ms);
 }
 
 /* ---- control verbs ---- */

@@ -160,11 +160,12 @@ json_t *device_state_read(const char *dir, const char *plugin_id, const char *de
 /* Written atomically; 0, or -errno with the reason (file and error) in why. */
 int device_state_write(const char *dir, const char *plugin_id, const char *device_id,
                        const char *json, char *why, size_t len);
-/* Main thread: when the worker has been inside one plugin callback for more
- * than limit_ms, marks the device "error", puts the reason in reason and
- * returns true, once: the caller publishes it (the worker cannot, it is
- * stuck); the worker publishes the state again when the callback returns. */
-bool device_check_hung(struct device *dev, unsigned limit_ms, char *reason, size_t len);
+/* The thread that reads the outbox (accessgwd's main loop, a plugin host's):
+ * when the worker has been inside one plugin callback for more than limit_ms,
+ * marks the device "error" and posts that state to the outbox (the worker
+ * cannot, it is stuck), once, and returns true; the worker publishes its state
+ * again when the callback returns. */
+bool device_check_hung(struct device *dev, unsigned limit_ms);
 /* Timestamp helper shared with the main loop */
 void clock_now(struct timespec *ts);
 #endif

@@ -54,11 +54,12 @@ static void wait_for_outbox_room(struct device *dev)
         usleep(1000);
 }
 
-/* subject: the device (NULL) or one of its children */
-static void post_event(struct device *dev, const char *subject, const char *cls, const char *event,
-                       json_t *data, bool personal, const struct timespec *when)
+/* subject: the device (NULL) or one of its children.  Without waiting for room:
+ * for the outbox's own reader (the hang watch). */
+static void post_event_now(struct device *dev, const char *subject, const char *cls,
+                           const char *event, json_t *data, bool personal,
+                           const struct timespec *when)
 {
-    wait_for_outbox_room(dev);
     struct out_mail *m = out_new(dev, OUT_EVENT);
     if (!m) {
         json_decref(data);
@@ -81,6 +82,13 @@ static void post_event(struct device *dev, const char *subject, const char *cls,
     else
         clock_now(&m->time);
     mailbox_post(dev->outbox, &m->link);
+}
+
+static void post_event(struct device *dev, const char *subject, const char *cls, const char *event,
+                       json_t *data, bool personal, const struct timespec *when)
+{
+    wait_for_outbox_room(dev);
+    post_event_now(dev, subject, cls, event, data, personal, when);
 }
 
 void post_reply(struct device *dev, void *route, int status, json_t *result)
@@ -284,15 +292,19 @@ static void post_changed(struct device *dev)
         mailbox_post(dev->outbox, &m->link);
 }
 
-/* From the worker, or from the main loop's hang watch: read under the lock. */
-static void publish_state(struct device *dev)
+/* From the worker, or (waiting for nothing: it reads the outbox itself) from the
+ * hang watch: read under the lock. */
+static void publish_state(struct device *dev, bool wait)
 {
     post_changed(dev);
     pthread_mutex_lock(&dev->lock);
     json_t *data = json_pack("{s:s, s:s}", "state", device_state_name(dev->state), "reason",
                              dev->reason);
     pthread_mutex_unlock(&dev->lock);
-    post_event(dev, NULL, "device", "state", data, false, NULL);
+    if (wait)
+        post_event(dev, NULL, "device", "state", data, false, NULL);
+    else
+        post_event_now(dev, NULL, "device", "state", data, false, NULL);
 }
 
 void host_set_state(struct agw_device *d, enum agw_state state, const char *reason)
@@ -310,7 +322,7 @@ void host_set_state(struct agw_device *d, enum agw_state state, const char *reas
                 dev->id, device_state_name(state), reason && *reason ? ": " : "",
                 reason ? reason : "");
         dev->republish_state = false;
-        publish_state(dev);
+        publish_state(dev, true);
     }
 }
 
@@ -352,11 +364,11 @@ void republish_state_if_due(struct device *dev)
 {
     if (dev->republish_state) {
         dev->republish_state = false;
-        publish_state(dev);
+        publish_state(dev, true);
     }
 }
 
-bool device_check_hung(struct device *dev, unsigned limit_ms, char *reason, size_t len)
+bool device_check_hung(struct device *dev, unsigned limit_ms)
 {
     pthread_mutex_lock(&dev->lock);
     long long since = dev->in_callback_since_ms;
@@ -368,12 +380,13 @@ bool device_check_hung(struct device *dev, unsigned limit_ms, char *reason, size
         dev->state = AGW_STATE_ERROR;
         snprintf(dev->reason, sizeof(dev->reason), "plugin hung in %s for more than %u ms",
                  dev->in_callback, limit_ms);
-        snprintf(reason, len, "%s", dev->reason);
     }
     pthread_mutex_unlock(&dev->lock);
-    if (hung)
-        log_err("device %s: plugin %s %s; the device is reported down until it returns", dev->id,
-                dev->plugin->id, reason);
+    if (hung) {
+        log_err("device %s: plugin %s hung in %s for more than %u ms; the device is reported "
+                "down until it returns", dev->id, dev->plugin->id, dev->in_callback, limit_ms);
+        publish_state(dev, false);
+    }
     return hung;
 }
 

@@ -178,21 +178,12 @@ static void report_hung_devices(struct host *h)
         return;
     h->next_hang_check = monotonic_ms() + HANG_CHECK_MS;
     SEND(h, plink_put_alive(&h->w)); /* accessgwd stops a host that falls silent */
-    char reason[DEVICE_REASON_MAX];
-    for (size_t i = 0; i < h->n_devs; i++) {
-        if (!device_check_hung(h->devs[i], h->hang_ms, reason, sizeof(reason)))
-            continue;
-        json_t *o = json_pack("{s:s, s:s}", "state", "error", "reason", reason);
-        char *data = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        struct timespec now;
-        clock_now(&now);
-        send_snapshot(h, h->devs[i]);
-        SEND(h, plink_put_event(&h->w, h->devs[i]->id, "device", "state", false,
-                                (int64_t)now.tv_sec, (uint32_t)now.tv_nsec, data ? data : "{}"));
-        free(data);
-    }
     flush_link(h);
+    bool any = false;
+    for (size_t i = 0; i < h->n_devs; i++)
+        any |= device_check_hung(h->devs[i], h->hang_ms); /* posts the state to the outbox */
+    if (any)
+        drain_outbox(h);
 }
 
 /* ---- from accessgwd ---- */

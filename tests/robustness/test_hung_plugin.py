@@ -10,9 +10,13 @@ import pytest
 from agwtest import BUILD, PLUGIN_DIR, Gateway, Subscriber
 
 
-@pytest.mark.parametrize("where,callback,before", [("open", "open()", None),
-                                                   ("timer", "on_timer()", "up")])
-def test_a_hung_plugin_is_reported_and_the_others_keep_working(tmp_path, where, callback, before):
+@pytest.mark.parametrize("where,callback,before,isolation", [
+    ("open", "open()", None, "process"),
+    ("timer", "on_timer()", "up", "process"),
+    ("timer", "on_timer()", "up", "none"),  # the hang watch on accessgwd's own loop
+])
+def test_a_hung_plugin_is_reported_and_the_others_keep_working(tmp_path, where, callback, before,
+                                                               isolation):
     plugins = tmp_path / "plugins"
     plugins.mkdir(mode=0o755)
     shutil.copy(os.path.join(PLUGIN_DIR, "skeleton.so"), plugins / "skeleton.so")
@@ -20,7 +24,8 @@ def test_a_hung_plugin_is_reported_and_the_others_keep_working(tmp_path, where, 
     gw = Gateway(tmp_path, "[device stuck-1]\nplugin = testhang\ntransport = none\nhang_ms = 5000\n"
                  "hang_in = %s\n" % where +
                  "[device counter-1]\nplugin = skeleton\ntransport = none\ninterval_ms = 100\n",
-                 gateway_extra="command_timeout_ms = 1000\n", plugin_dir=str(plugins))
+                 gateway_extra="command_timeout_ms = 1000\nisolation = %s\n" % isolation,
+                 plugin_dir=str(plugins))
     sub = Subscriber(gw.events, ["device/stuck-1/", "skeleton/"])
     gw.start()
     try:
