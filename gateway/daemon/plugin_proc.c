@@ -185,12 +185,12 @@ static void drop_queue(struct plugin_proc *p)
 }
 
 /* What the device saved last: accessgwd's copy (kept even when the disk
- * refused it), else its file. */
+ * refused it), else its file, read once ("": none). */
 static const char *saved_state_of(struct plugin_procs *ps, struct device *dev)
 {
     if (!dev->saved_json) {
         json_t *state = device_state_read(ps->state_dir, dev->plugin->id, dev->id);
-        dev->saved_json = state ? json_dumps(state, JSON_COMPACT) : NULL;
+        dev->saved_json = state ? json_dumps(state, JSON_COMPACT) : strdup("");
         json_decref(state);
     }
     return dev->saved_json ? dev->saved_json : "";
@@ -312,9 +312,10 @@ static void start(struct plugin_procs *ps, struct plugin_proc *p)
     snprintf(level, sizeof(level), "%d", ps->log_level);
     snprintf(hang, sizeof(hang), "%u", ps->hang_ms);
     collect_reads(ps, p);
-    char *argv[8 + 2 * PROC_READS_MAX] = {ps->program, "--plugin", p->plugin->path,
-                                          "--log-level", level, "--hang-ms", hang};
-    for (size_t i = 0, k = 7; i < p->n_reads; i++) {
+    char *argv[10 + 2 * PROC_READS_MAX] = {ps->program, "--plugin", p->plugin->path,
+                                           "--log-level", level, "--hang-ms", hang,
+                                           "--state-dir", ps->state_dir};
+    for (size_t i = 0, k = 9; i < p->n_reads; i++) {
         argv[k++] = "--read";
         argv[k++] = p->reads[i];
     }
@@ -772,6 +773,8 @@ static bool read_records(struct plugin_procs *ps, struct plugin_proc *p)
             const char *bad = NULL;
             while (!bad && (r = plink_next(ps->in, (size_t)n, &off, &m, NULL, err, sizeof(err))) > 0)
                 bad = take(ps, p, &m);
+            if (p->plugin->desc->personal) /* unmasked records stay nowhere once taken */
+                explicit_bzero(ps->in, (size_t)n);
             if (!bad && r == 0)
                 continue;
             if (bad)

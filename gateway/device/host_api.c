@@ -435,7 +435,7 @@ static void *host_userdata(struct agw_device *d) { return ((struct device *)d)->
 static const char *host_state_dir(struct agw_device *d)
 {
     (void)d;
-    return state_dir_value; /* NULL in a plugin host: accessgwd keeps the files */
+    return state_dir_value; /* in a plugin host: where accessgwd keeps them, not writable */
 }
 
 static enum agw_transport host_transport(struct agw_device *d)
@@ -444,11 +444,7 @@ static enum agw_transport host_transport(struct agw_device *d)
 }
 
 bool device_parent_keeps_state;
-void device_use_parent(void)
-{
-    device_parent_keeps_state = true;
-    device_set_state_dir(NULL);
-}
+void device_use_parent(void) { device_parent_keeps_state = true; }
 
 static void state_path(char *buf, size_t len, const char *dir, const char *plugin_id,
                        const char *device_id)

@@ -63,6 +63,8 @@ static void flush_link(struct host *h)
         h->parent_gone = true;
         break;
     }
+    if (h->plugin->personal) /* sent: the unmasked data stays nowhere in this process */
+        explicit_bzero(h->out, h->w.len);
     h->w.len = 0;
 }
 
@@ -349,7 +351,7 @@ static int run(struct host *h)
 static void usage(void)
 {
     fprintf(stderr, "usage: accessgw-plugin-host --plugin FILE.so [--read DIR]... "
-                    "[--log-level N] [--hang-ms N]\n"
+                    "[--log-level N] [--hang-ms N] [--state-dir DIR]\n"
                     "(started by accessgwd with its link on fd 3; not run by hand)\n");
 }
 
@@ -362,6 +364,7 @@ int main(int argc, char **argv)
         {"read", required_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'l'},
         {"hang-ms", required_argument, NULL, 'H'},
+        {"state-dir", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     const char *plugin_path = NULL, *reads[MAX_READ_DIRS];
@@ -377,6 +380,7 @@ int main(int argc, char **argv)
             break;
         case 'l': level = atoi(optarg); break;
         case 'H': hang_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 's': device_set_state_dir(optarg); break; /* what state_dir() answers, only */
         default: usage(); return 2;
         }
     }
@@ -414,5 +418,6 @@ int main(int argc, char **argv)
     transports_global_exit();
     mailbox_destroy(&h.outbox);
     plugin_set_free(&set);
+    device_set_state_dir(NULL);
     return rc;
 }

@@ -145,9 +145,9 @@ struct agw_host {
     void (*set_timer)(struct agw_device *dev, unsigned interval_ms);
     void (*set_userdata)(struct agw_device *dev, void *data);
     void *(*userdata)(struct agw_device *dev);
-    /* The gateway's state directory (read-only to plugins); NULL when the
-     * plugin runs in a plugin host process (isolation = process, the default),
-     * which writes nothing itself: use save_state/load_state. */
+    /* The gateway's state directory, for plugins that persist state.  In a
+     * plugin host process (isolation = process, the default) the sandbox lets
+     * a plugin write nothing there (EACCES): use save_state/load_state. */
     const char *(*state_dir)(struct agw_device *dev);
     /* Which transport the device was opened with. */
     enum agw_transport (*transport)(struct agw_device *dev);
