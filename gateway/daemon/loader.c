@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "abi1.h"
 #include "config.h"
 #include "log.h"
 #include "trust.h"
@@ -39,10 +40,10 @@ static bool valid_plugin_id(const char *id)
     return true;
 }
 
-const char *plugin_check_descriptor(const struct agw_plugin *p, size_t avail, char *buf,
-                                    size_t buflen)
+/* What every major shares: the header words, read before anything else. */
+static const char *check_header(const struct agw_plugin *p, size_t avail, char *buf,
+                                size_t buflen)
 {
-    /* Read the four header words before trusting anything else. */
     if (avail && avail < 4 * sizeof(uint32_t))
         return "descriptor symbol is too small to hold a header";
     if (p->magic != AGW_PLUGIN_MAGIC) {
@@ -50,16 +51,24 @@ const char *plugin_check_descriptor(const struct agw_plugin *p, size_t avail, ch
                  p->magic, AGW_PLUGIN_MAGIC);
         return buf;
     }
-    if (p->abi_major != AGW_ABI_MAJOR) {
-        snprintf(buf, buflen, "built for plugin ABI %u.%u, this gateway speaks %u.%u",
+    if (p->abi_major != AGW_ABI_MAJOR && p->abi_major != AGW1_ABI_MAJOR) {
+        snprintf(buf, buflen,
+                 "built for plugin ABI %u.%u, this gateway runs plugins of ABI 1.x and "
+                 "2.0 to %u.%u",
                  p->abi_major, p->abi_minor, AGW_ABI_MAJOR, AGW_ABI_MINOR);
         return buf;
     }
-    if (p->struct_size < AGW_PLUGIN_MIN_SIZE || (avail && avail < AGW_PLUGIN_MIN_SIZE)) {
+    if (p->abi_major == AGW_ABI_MAJOR &&
+        (p->struct_size < AGW_PLUGIN_MIN_SIZE || (avail && avail < AGW_PLUGIN_MIN_SIZE))) {
         snprintf(buf, buflen, "descriptor is %u bytes, ABI %d.0 needs at least %zu",
                  p->struct_size, AGW_ABI_MAJOR, (size_t)AGW_PLUGIN_MIN_SIZE);
         return buf;
     }
+    return NULL;
+}
+
+static const char *check_contents(const struct agw_plugin *p)
+{
     if (!valid_plugin_id(p->id))
         return "plugin id missing or not made of a-z 0-9 - _";
     if (!p->device_class || !valid_plugin_id(p->device_class))
@@ -68,10 +77,29 @@ const char *plugin_check_descriptor(const struct agw_plugin *p, size_t avail, ch
         return "mandatory callback 'open' is NULL";
     if (!p->close)
         return "mandatory callback 'close' is NULL";
-    for (size_t i = 0; i < sizeof(p->reserved) / sizeof(p->reserved[0]); i++)
-        if (p->reserved[i])
-            return "reserved fields are not NULL (built against a newer SDK?)";
     return NULL;
+}
+
+const struct agw_plugin *plugin_descriptor(const void *symbol, size_t avail, char *buf,
+                                           size_t buflen)
+{
+    const struct agw_plugin *p = symbol;
+    const char *reason = check_header(p, avail, buf, buflen);
+    if (!reason && p->abi_major == AGW1_ABI_MAJOR && !(p = abi1_import(symbol, avail, buf, buflen)))
+        reason = buf;
+    if (!reason && (reason = check_contents(p)) != NULL)
+        plugin_descriptor_free(p);
+    if (reason) {
+        if (reason != buf)
+            snprintf(buf, buflen, "%s", reason);
+        return NULL;
+    }
+    return p;
+}
+
+void plugin_descriptor_free(const struct agw_plugin *p)
+{
+    abi1_free(p);
 }
 
 /* The size of the exported symbol, from the ELF symbol table, 0 if unknown. */
@@ -111,13 +139,16 @@ static int load_file(struct plugin_set *set, const char *path, unsigned dir)
         return -1;
     }
     char why[256];
-    const char *reason = plugin_check_descriptor(p, symbol_size((void *)p), why, sizeof(why));
+    const char *reason = NULL;
+    if (!(p = plugin_descriptor(p, symbol_size((void *)p), why, sizeof(why))))
+        reason = why;
     for (size_t i = 0; !reason && i < set->n; i++) {
         if (strcmp(set->items[i].desc->id, p->id) != 0)
             continue;
         if (dir > set->items[i].dir) { /* earlier in the search path: that one serves */
             log_notice("plugin %s: id '%s' is shadowed by %s (earlier in plugin_path)", path,
                        p->id, set->items[i].path);
+            plugin_descriptor_free(p);
             dlclose(h);
             return 1;
         }
@@ -127,11 +158,14 @@ static int load_file(struct plugin_set *set, const char *path, unsigned dir)
     }
     if (reason) {
         log_err("plugin %s refused: %s", path, reason);
+        if (p)
+            plugin_descriptor_free(p);
         dlclose(h);
         return -1;
     }
     struct loaded_plugin *grown = realloc(set->items, (set->n + 1) * sizeof(*grown));
     if (!grown) {
+        plugin_descriptor_free(p);
         dlclose(h);
         return -1;
     }
@@ -218,6 +252,7 @@ int plugin_set_load_dir(struct plugin_set *set, const char *dir)
 void plugin_set_free(struct plugin_set *set)
 {
     for (size_t i = 0; i < set->n; i++) {
+        plugin_descriptor_free(set->items[i].desc);
         dlclose(set->items[i].handle);
         free(set->items[i].path);
     }

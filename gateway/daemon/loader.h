@@ -32,11 +32,13 @@ int plugin_set_load_file(struct plugin_set *set, const char *path);
 void plugin_set_free(struct plugin_set *set);
 const struct agw_plugin *plugin_set_find(const struct plugin_set *set, const char *id);
 
-/* Checks a descriptor; NULL when acceptable, else the reason (static text
- * or written into buf). `avail` is the descriptor's size as the ELF symbol
- * table says, 0 when unknown. */
-const char *plugin_check_descriptor(const struct agw_plugin *p, size_t avail, char *buf,
-                                    size_t buflen);
+/* Checks the descriptor a plugin exports and gives the one the host reads:
+ * the plugin's own (ABI 2.x) or its 1.x one in the 2.0 form (device/abi1.h).
+ * NULL when refused, with the reason in buf.  `avail` is the symbol's size as
+ * the ELF symbol table says, 0 when unknown.  Free with plugin_descriptor_free. */
+const struct agw_plugin *plugin_descriptor(const void *symbol, size_t avail, char *buf,
+                                           size_t buflen);
+void plugin_descriptor_free(const struct agw_plugin *p);
 /* Whether a [device] key belongs to the plugin; "button.*" in config_keys
  * accepts every key starting with "button.". */
 bool plugin_accepts_key(const struct agw_plugin *p, const char *key);

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "device_internal.h"
+#include "abi1.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -41,7 +42,8 @@ struct device *device_new(const struct device_params *p, struct mailbox *outbox)
     struct device *dev = calloc(1, sizeof(*dev));
     if (!dev)
         return NULL;
-    dev->pub.host = &host_api;
+    /* a 1.x plugin's handle carries the table of its ABI (abi1.h) */
+    dev->pub.host = abi1_is_imported(p->plugin) ? (const void *)&host_api_v1 : (const void *)&host_api;
     snprintf(dev->id, sizeof(dev->id), "%s", p->id);
     dev->plugin = p->plugin;
     dev->transport_kind = p->transport;

@@ -99,7 +99,7 @@ struct device {
     json_t *info;           /* set_info(): shown by the devices verb */
     struct device_child *children; /* add_child(), under lock */
     size_t n_children;
-    const char *command_target;    /* worker: during a command */
+    const char *command_target;    /* worker: during a 1.x plugin's command (abi1.c) */
     char *saved_json;              /* accessgwd, isolation = process: the state its host saved last */
 
     /* Hang watch: the worker says which plugin callback it is in and since

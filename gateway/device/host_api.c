@@ -1,6 +1,8 @@
-/* The host table a plugin calls (struct agw_host), on the device's worker thread. */
+/* The host tables a plugin calls (struct agw_host, and ABI 1.x's flat
+ * struct agw1_host), on the device's worker thread. */
 #define _GNU_SOURCE
 #include "device_internal.h"
+#include "abi1.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -109,19 +111,6 @@ void post_reply(struct device *dev, void *route, int status, json_t *result)
 
 static const char *host_device_id(struct agw_device *d) { return ((struct device *)d)->id; }
 
-static const char *host_config(struct agw_device *d, const char *key)
-{
-    struct device *dev = (struct device *)d;
-    for (size_t i = 0; i < dev->n_settings; i++)
-        if (strcmp(dev->settings[i].key, key) == 0)
-            return dev->settings[i].value;
-    return NULL;
-}
-
-/* ---- typed config values (ABI 1.3) ---- */
-
-void host_set_state(struct agw_device *d, enum agw_state state, const char *reason);
-
 static const struct device_setting *find_setting(struct device *dev, const char *key)
 {
     for (size_t i = 0; i < dev->n_settings; i++)
@@ -129,6 +118,30 @@ static const struct device_setting *find_setting(struct device *dev, const char 
             return &dev->settings[i];
     return NULL;
 }
+
+/* ABI 1.x answered every key of the section, the host's own (path, location)
+ * too; 2.0 answers only the keys the plugin declared. */
+static const char *config_value(struct device *dev, const char *key, bool plugin_keys_only)
+{
+    if (plugin_keys_only && !plugin_accepts_key(dev->plugin, key))
+        return NULL;
+    const struct device_setting *s = find_setting(dev, key);
+    return s ? s->value : NULL;
+}
+
+static const char *host_config(struct agw_device *d, const char *key)
+{
+    return config_value((struct device *)d, key, true);
+}
+
+static const char *host_config_v1(struct agw_device *d, const char *key)
+{
+    return config_value((struct device *)d, key, false);
+}
+
+/* ---- typed config values (ABI 1.3) ---- */
+
+void host_set_state(struct agw_device *d, enum agw_state state, const char *reason);
 
 /* The refusal, said once where an installer looks (the log, with FILE:LINE)
  * and on device/<id>/state: the plugin only returns the -EINVAL. */
@@ -239,26 +252,47 @@ static int host_config_ms(struct agw_device *d, const char *key, unsigned def_ms
     return 0;
 }
 
-static const char *host_config_nth(struct agw_device *d, size_t n, const char **value)
+static const char *nth_setting(struct device *dev, size_t n, const char **value,
+                               bool plugin_keys_only)
 {
-    struct device *dev = (struct device *)d;
-    if (n >= dev->n_settings)
-        return NULL;
-    *value = dev->settings[n].value;
-    return dev->settings[n].key;
+    for (size_t i = 0; i < dev->n_settings; i++) {
+        if (plugin_keys_only && !plugin_accepts_key(dev->plugin, dev->settings[i].key))
+            continue;
+        if (n-- == 0) {
+            *value = dev->settings[i].value;
+            return dev->settings[i].key;
+        }
+    }
+    return NULL;
 }
 
-static void host_log(struct agw_device *d, int level, const char *fmt, ...)
+static const char *host_config_nth(struct agw_device *d, size_t n, const char **value)
+{
+    return nth_setting((struct device *)d, n, value, true);
+}
+
+static const char *host_config_nth_v1(struct agw_device *d, size_t n, const char **value)
+{
+    return nth_setting((struct device *)d, n, value, false);
+}
+
+static void host_vlog(struct agw_device *d, int level, const char *fmt, va_list ap)
 {
     if (!log_enabled(level))
         return;
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     struct device *dev = (struct device *)d;
     log_keyed(level, fmt, "device %s (%s): %s", dev->id, dev->plugin->id, msg);
+}
+
+__attribute__((format(printf, 3, 4))) static void host_log_v1(struct agw_device *d, int level,
+                                                              const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    host_vlog(d, level, fmt, ap);
+    va_end(ap);
 }
 
 static int host_emit(struct agw_device *d, const char *event, json_t *data)
@@ -432,7 +466,7 @@ static void host_set_timer(struct agw_device *d, unsigned interval_ms)
 
 static void host_set_userdata(struct agw_device *d, void *data) { ((struct device *)d)->userdata = data; }
 static void *host_userdata(struct agw_device *d) { return ((struct device *)d)->userdata; }
-static const char *host_state_dir(struct agw_device *d)
+static const char *host_state_dir_v1(struct agw_device *d)
 {
     (void)d;
     return state_dir_value; /* in a plugin host: where accessgwd keeps them, not writable */
@@ -679,7 +713,8 @@ static int host_emit_for(struct agw_device *d, const char *child_id, const char 
     return 0;
 }
 
-static const char *host_command_target(struct agw_device *d)
+/* 2.0 passes the target to command(); 1.x asked for it (abi1.c sets it). */
+static const char *host_command_target_v1(struct agw_device *d)
 {
     struct device *dev = (struct device *)d;
     return dev->command_target ? dev->command_target : dev->id;
@@ -730,11 +765,65 @@ static const void *host_extension(struct agw_device *d, const char *name)
     return NULL;
 }
 
+static const struct agw_host_device device_group = {
+    .struct_size = sizeof(device_group),
+    .id = host_device_id,
+    .transport = host_transport,
+    .config = host_config,
+    .config_nth = host_config_nth,
+    .config_uint = host_config_uint,
+    .config_bool = host_config_bool,
+    .config_enum = host_config_enum,
+    .config_ms = host_config_ms,
+    .set_userdata = host_set_userdata,
+    .userdata = host_userdata,
+};
+
+static const struct agw_host_publish publish_group = {
+    .struct_size = sizeof(publish_group),
+    .vlog = host_vlog,
+    .emit = host_emit,
+    .set_state = host_set_state,
+    .set_info = host_set_info,
+    .add_child = host_add_child,
+    .emit_for = host_emit_for,
+};
+
+static const struct agw_host_io io_group = {
+    .struct_size = sizeof(io_group),
+    .write = host_write,
+    .read = host_read,
+    .flush_input = host_flush_input,
+};
+
+static const struct agw_host_timer timer_group = {
+    .struct_size = sizeof(timer_group),
+    .set = host_set_timer,
+};
+
+static const struct agw_host_persist persist_group = {
+    .struct_size = sizeof(persist_group),
+    .save = host_save_state,
+    .load = host_load_state,
+};
+
 const struct agw_host host_api = {
     .struct_size = sizeof(struct agw_host),
+    .device = &device_group,
+    .publish = &publish_group,
+    .io = &io_group,
+    .timer = &timer_group,
+    .persist = &persist_group,
+    .extension = host_extension,
+};
+
+/* ABI 1.x's flat table: the same services, and what 2.0 dropped (state_dir,
+ * command_target, the hid_* and gatt_* entries now in extensions). */
+const struct agw1_host host_api_v1 = {
+    .struct_size = sizeof(struct agw1_host),
     .device_id = host_device_id,
-    .config = host_config,
-    .log = host_log,
+    .config = host_config_v1,
+    .log = host_log_v1,
     .emit = host_emit,
     .set_state = host_set_state,
     .write = host_write,
@@ -743,18 +832,18 @@ const struct agw_host host_api = {
     .set_timer = host_set_timer,
     .set_userdata = host_set_userdata,
     .userdata = host_userdata,
-    .state_dir = host_state_dir,
+    .state_dir = host_state_dir_v1,
     .transport = host_transport,
     .save_state = host_save_state,
     .load_state = host_load_state,
-    .config_nth = host_config_nth,
+    .config_nth = host_config_nth_v1,
     .hid_ids = host_hid_ids,
     .hid_descriptor = host_hid_descriptor,
     .hid_names = host_hid_names,
     .set_info = host_set_info,
     .add_child = host_add_child,
     .emit_for = host_emit_for,
-    .command_target = host_command_target,
+    .command_target = host_command_target_v1,
     .gatt_read = host_gatt_read,
     .gatt_write = host_gatt_write,
     .gatt_notify = host_gatt_notify,
@@ -765,4 +854,3 @@ const struct agw_host host_api = {
     .config_ms = host_config_ms,
     .extension = host_extension,
 };
-

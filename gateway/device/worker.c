@@ -120,7 +120,7 @@ static void try_open(struct device *dev)
     dev->state_set = false;
     dev->lost = false;
     dev->timer_ms = 0;
-    CALL_PLUGIN(dev, "open()", r = dev->plugin->open((struct agw_device *)dev, &host_api));
+    CALL_PLUGIN(dev, "open()", r = dev->plugin->open((struct agw_device *)dev));
     dev->in_open = false;
     if (r < 0 || dev->lost) {
         snprintf(err, sizeof(err), "plugin %s could not open the device: %s", dev->plugin->id,
@@ -177,10 +177,9 @@ static void run_command(struct device *dev, struct in_mail *m)
         status = AGW_CMD_UNKNOWN_VERB;
     } else {
         dev->input_time.tv_sec = 0;
-        dev->command_target = m->target;
         CALL_PLUGIN(dev, "command()",
-                    status = dev->plugin->command((struct agw_device *)dev, m->verb, m->args, &result));
-        dev->command_target = NULL;
+                    status = dev->plugin->command((struct agw_device *)dev, m->target, m->verb,
+                                                  m->args, &result));
         if (status > 0 || status < AGW_CMD_UNSUPPORTED)
             status = AGW_CMD_DEVICE_ERROR;
     }

@@ -73,7 +73,7 @@ static const struct agw_id ids[] = {
 static const char *const config_keys[] = {"format", "dedup_ms", "repeat_s", "escalate_s",
                                           "button.*", NULL};
 
-static struct bell *self(struct agw_device *dev) { return dev->host->userdata(dev); }
+static struct bell *self(struct agw_device *dev) { return agw_userdata(dev); }
 
 static long long wall_ms(void)
 {
@@ -150,27 +150,27 @@ static int config_button(struct agw_device *dev, struct bell *b, const char *key
         snprintf(why, sizeof(why), "more than %d buttons", MAX_BUTTONS);
     else
         return 0;
-    dev->host->set_state(dev, AGW_STATE_ERROR, why);
+    agw_set_state(dev, AGW_STATE_ERROR, why);
     return -EINVAL;
 }
 
 static int read_config(struct agw_device *dev, struct bell *b)
 {
     enum ev_format format =
-        dev->host->transport(dev) == AGW_TRANSPORT_HIDRAW ? EV_FORMAT_KEYBOARD : EV_FORMAT_FDDF;
-    const char *f = dev->host->config(dev, "format");
+        agw_transport_of(dev) == AGW_TRANSPORT_HIDRAW ? EV_FORMAT_KEYBOARD : EV_FORMAT_FDDF;
+    const char *f = agw_config(dev, "format");
     if (f && ev_format_parse(f, &format) < 0) {
-        dev->host->set_state(dev, AGW_STATE_ERROR, "format must be fd-df, rfbridge or keyboard");
+        agw_set_state(dev, AGW_STATE_ERROR, "format must be fd-df, rfbridge or keyboard");
         return -EINVAL;
     }
     ev_decoder_init(&b->dec, format);
     /* the host refuses a bad value with FILE:LINE and the device's error state */
-    if (dev->host->config_uint(dev, "dedup_ms", 1500, 0, 60000, &b->dedup_ms) < 0 ||
-        dev->host->config_uint(dev, "repeat_s", 5, 0, 3600, &b->repeat_s) < 0 ||
-        dev->host->config_uint(dev, "escalate_s", 60, 0, 86400, &b->escalate_s) < 0)
+    if (agw_config_uint(dev, "dedup_ms", 1500, 0, 60000, &b->dedup_ms) < 0 ||
+        agw_config_uint(dev, "repeat_s", 5, 0, 3600, &b->repeat_s) < 0 ||
+        agw_config_uint(dev, "escalate_s", 60, 0, 86400, &b->escalate_s) < 0)
         return -EINVAL;
     const char *key, *value;
-    for (size_t i = 0; (key = dev->host->config_nth(dev, i, &value)); i++)
+    for (size_t i = 0; (key = agw_config_nth(dev, i, &value)); i++)
         if (strncmp(key, "button.", 7) == 0 && config_button(dev, b, key, value) < 0)
             return -EINVAL;
     return 0;
@@ -202,7 +202,7 @@ static int save(struct agw_device *dev, struct bell *b)
         }
     json_t *state = json_pack("{s:o, s:o, s:I}", "calls", calls, "learned", learned, "counter",
                               (json_int_t)b->counter);
-    int r = dev->host->save_state(dev, state);
+    int r = agw_save_state(dev, state);
     json_decref(state);
     return r;
 }
@@ -218,7 +218,7 @@ static void restore_call(struct agw_device *dev, struct bell *b, size_t index, j
     struct call call = {0};
     if (!id || !code || !kind || !location || b->n_calls == MAX_CALLS ||
         parse_code(code, &call.code) < 0 || parse_kind(kind, strlen(kind), &call.kind) < 0) {
-        dev->host->log(
+        agw_log(
             dev, AGW_LOG_ERR,
             "state file entry calls[%zu] (call_id %.40s) is not usable and was dropped: %s", index,
             id ? id : "?",
@@ -235,7 +235,7 @@ static void restore_call(struct agw_device *dev, struct bell *b, size_t index, j
 
 static void load(struct agw_device *dev, struct bell *b)
 {
-    json_t *state = dev->host->load_state(dev);
+    json_t *state = agw_load_state(dev);
     if (!state)
         return;
     b->counter = (unsigned long long)json_integer_value(json_object_get(state, "counter"));
@@ -250,7 +250,7 @@ static void load(struct agw_device *dev, struct bell *b)
         if (kind && location && parse_code(code, &c) == 0 && parse_kind(kind, strlen(kind), &k) == 0)
             add_button(b, c, k, location, true);
         else
-            dev->host->log(
+            agw_log(
                 dev, AGW_LOG_WARNING,
                 "state file entry learned[\"%.16s\"] is not usable and was dropped: code, kind "
                 "and location must be valid",
@@ -285,7 +285,7 @@ static void publish_call(struct agw_device *dev, struct call *c, const char *why
         json_object_set_new(data, "reason", json_string(why));
     c->last_publish_ms = wall_ms();
     c->repeats++;
-    dev->host->emit(dev, "pressed", data);
+    agw_emit(dev, "pressed", data);
 }
 
 static struct call *find_call(struct bell *b, const char *id)
@@ -319,7 +319,7 @@ static void open_call(struct agw_device *dev, struct bell *b, const struct butto
         return;
     }
     if (b->n_calls == MAX_CALLS) {
-        dev->host->log(dev, AGW_LOG_ERR,
+        agw_log(dev, AGW_LOG_ERR,
                        "%d calls open; the oldest stays, this press is published "
                        "without persistence",
                        MAX_CALLS);
@@ -329,12 +329,12 @@ static void open_call(struct agw_device *dev, struct bell *b, const struct butto
     c.kind = btn->kind;
     c.pressed_ms = wall_ms();
     snprintf(c.location, sizeof(c.location), "%s", btn->location);
-    snprintf(c.id, sizeof(c.id), "%s-%llx-%llu", dev->host->device_id(dev),
+    snprintf(c.id, sizeof(c.id), "%s-%llx-%llu", agw_device_id(dev),
              (unsigned long long)c.pressed_ms, ++b->counter);
     if (b->n_calls < MAX_CALLS) {
         b->calls[b->n_calls++] = c;
         if (save(dev, b) < 0) /* durable before anyone is told */
-            dev->host->log(dev, AGW_LOG_ERR, "call %s could not be persisted", c.id);
+            agw_log(dev, AGW_LOG_ERR, "call %s could not be persisted", c.id);
         publish_call(dev, &b->calls[b->n_calls - 1], NULL);
     } else {
         publish_call(dev, &c, NULL);
@@ -358,12 +358,12 @@ static void cancel_at(struct agw_device *dev, struct bell *b, const struct butto
         json_object_set_new(data, "after_ms", json_integer(wall_ms() - c->pressed_ms));
         drop_call(b, c);
         any = true;
-        dev->host->emit(dev, "cancelled", data);
+        agw_emit(dev, "cancelled", data);
     }
     if (any)
         save(dev, b);
     else
-        dev->host->log(dev, AGW_LOG_INFO, "cancel button at %s: no open call there", btn->location);
+        agw_log(dev, AGW_LOG_INFO, "cancel button at %s: no open call there", btn->location);
 }
 
 static void learn(struct agw_device *dev, struct bell *b, uint32_t code)
@@ -374,7 +374,7 @@ static void learn(struct agw_device *dev, struct bell *b, uint32_t code)
     json_t *data = code_fields(code);
     json_object_set_new(data, "kind", json_string(kind_names[b->learn_kind]));
     json_object_set_new(data, "location", json_string(b->learn_location));
-    dev->host->emit(dev, "learned", data);
+    agw_emit(dev, "learned", data);
 }
 
 static void on_code(struct agw_device *dev, struct bell *b, const struct ev_code *c)
@@ -391,7 +391,7 @@ static void on_code(struct agw_device *dev, struct bell *b, const struct ev_code
             learn(dev, b, c->code);
             return;
         }
-        dev->host->emit(dev, "unknown", code_fields(c->code));
+        agw_emit(dev, "unknown", code_fields(c->code));
         return;
     }
     if (btn->kind == KIND_CANCEL)
@@ -412,7 +412,7 @@ static void bell_input(struct agw_device *dev, const uint8_t *buf, size_t len)
         if (r == EV_CODE)
             on_code(dev, b, &c);
         else if (r == EV_ERROR)
-            dev->host->log(dev, AGW_LOG_WARNING, "receiver report %zu: %s", err.offset,
+            agw_log(dev, AGW_LOG_WARNING, "receiver report %zu: %s", err.offset,
                            err.message);
         return;
     }
@@ -421,12 +421,12 @@ static void bell_input(struct agw_device *dev, const uint8_t *buf, size_t len)
         enum ev_next r;
         while ((r = ev_decoder_next(&b->dec, &c, &err)) != EV_NEED_MORE) {
             if (r == EV_ERROR) {
-                dev->host->log(dev, AGW_LOG_WARNING, "receiver stream at byte %zu: %s", err.offset,
+                agw_log(dev, AGW_LOG_WARNING, "receiver stream at byte %zu: %s", err.offset,
                                err.message);
                 continue;
             }
             if (b->dec.format == EV_FORMAT_RFBRIDGE)
-                dev->host->write(dev, ev_rfbridge_ack, sizeof(ev_rfbridge_ack));
+                agw_write(dev, ev_rfbridge_ack, sizeof(ev_rfbridge_ack));
             on_code(dev, b, &c);
         }
     }
@@ -456,7 +456,7 @@ static void bell_tick(struct agw_device *dev)
             json_object_set_new(data, "kind", json_string(kind_names[c->kind]));
             json_object_set_new(data, "location", json_string(c->location));
             json_object_set_new(data, "after_ms", json_integer(now - c->pressed_ms));
-            dev->host->emit(dev, "escalated", data);
+            agw_emit(dev, "escalated", data);
         }
     }
     b->restore_pending = false;
@@ -493,7 +493,7 @@ static int cmd_ack(struct agw_device *dev, struct bell *b, json_t *args, json_t 
     *result = json_pack("{s:s, s:I}", "call_id", c->id, "after_ms", (json_int_t)after);
     drop_call(b, c);
     save(dev, b);
-    dev->host->emit(dev, "acknowledged", data);
+    agw_emit(dev, "acknowledged", data);
     return AGW_CMD_OK;
 }
 
@@ -530,8 +530,10 @@ static int cmd_learn(struct bell *b, json_t *args, json_t **result)
     return AGW_CMD_OK;
 }
 
-static int bell_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+static int bell_command(struct agw_device *dev, const char *target, const char *verb,
+                        json_t *args, json_t **result)
 {
+    (void)target; /* no devices behind this one */
     struct bell *b = self(dev);
     if (strcmp(verb, "ack") == 0)
         return cmd_ack(dev, b, args, result);
@@ -542,10 +544,8 @@ static int bell_command(struct agw_device *dev, const char *verb, json_t *args, 
     return AGW_CMD_UNKNOWN_VERB;
 }
 
-static int bell_open(struct agw_device *dev, const struct agw_host *h)
+static int bell_open(struct agw_device *dev)
 {
-    if (!AGW_HOST_HAS(h, extension))
-        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later */
     struct bell *b = calloc(1, sizeof(*b));
     if (!b)
         return -ENOMEM;
@@ -554,8 +554,8 @@ static int bell_open(struct agw_device *dev, const struct agw_host *h)
         return -EINVAL;
     }
     load(dev, b);
-    dev->host->set_userdata(dev, b);
-    dev->host->set_timer(dev, TICK_MS);
+    agw_set_userdata(dev, b);
+    agw_set_timer(dev, TICK_MS);
     return 0;
 }
 

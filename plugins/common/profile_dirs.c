@@ -52,7 +52,7 @@ static void load_dir(struct agw_device *dev, const char *dir, const char *device
             if (r == 0 && strcmp(p->device_class, device_class) == 0)
                 r = profile_parse(text, len, path, actions, p, err, sizeof(err));
             if (r < 0)
-                dev->host->log(dev, AGW_LOG_ERR, "profile skipped: %s", err);
+                agw_log(dev, AGW_LOG_ERR, "profile skipped: %s", err);
             else if (strcmp(p->device_class, device_class) == 0) {
                 int old = same_file(set, base);
                 if (old >= 0) /* a later directory overrides the file */
@@ -99,9 +99,9 @@ void profiles_free(struct profile_set *set)
 const struct profile *profiles_choose(struct agw_device *dev, const struct profile_set *set,
                                       uint16_t vid, uint16_t pid, uint16_t usage_page)
 {
-    const char *name = dev->host->config(dev, "profile");
+    const char *name = agw_config(dev, "profile");
     /* only profiles written for this device's transport (or for any) */
-    const char *transport = dev->host->transport(dev) == AGW_TRANSPORT_SERIAL ? "serial" : "hidraw";
+    const char *transport = agw_transport_of(dev) == AGW_TRANSPORT_SERIAL ? "serial" : "hidraw";
     struct profile *fit = malloc((set->n + 1) * sizeof(*fit));
     size_t n = 0;
     for (size_t i = 0; fit && i < set->n; i++)
@@ -109,7 +109,7 @@ const struct profile *profiles_choose(struct agw_device *dev, const struct profi
             fit[n++] = set->items[i];
     int interface = -1;
     char product[128] = "";
-    const struct agw_hid_ext *hid = dev->host->extension(dev, AGW_EXT_HID);
+    const struct agw_hid_ext *hid = agw_hid(dev);
     if (hid)
         hid->names(dev, &interface, product, sizeof(product));
     struct profile_device d = {vid, pid, usage_page, interface, product};
@@ -125,11 +125,11 @@ const struct profile *profiles_choose(struct agw_device *dev, const struct profi
             snprintf(why, sizeof(why), "no profile named '%.60s' (%zu loaded)", name, set->n);
         else
             snprintf(why, sizeof(why), "no profile matches %04x:%04x (%zu loaded)", vid, pid, set->n);
-        dev->host->set_state(dev, AGW_STATE_ERROR, why);
+        agw_set_state(dev, AGW_STATE_ERROR, why);
         return NULL;
     }
-    dev->host->set_info(dev, "profile", p->name);
-    dev->host->set_info(dev, "profile_file", p->file);
-    dev->host->log(dev, AGW_LOG_INFO, "profile %s (%s) for %04x:%04x", p->name, p->file, vid, pid);
+    agw_set_info(dev, "profile", p->name);
+    agw_set_info(dev, "profile_file", p->file);
+    agw_log(dev, AGW_LOG_INFO, "profile %s (%s) for %04x:%04x", p->name, p->file, vid, pid);
     return p;
 }

@@ -64,7 +64,7 @@ static const struct agw_id ids[] = {
 static const char *const config_keys[] = {"profile", "profile_dir", "unsolicited", "guard_s",
                                           "pad.*", NULL};
 
-static struct evalpad *self(struct agw_device *dev) { return dev->host->userdata(dev); }
+static struct evalpad *self(struct agw_device *dev) { return agw_userdata(dev); }
 
 static long long wall_ms(void)
 {
@@ -92,10 +92,10 @@ static struct pad *pad_by_address(struct evalpad *e, int address)
 static void pad_emit(struct agw_device *dev, const struct pad *p, const char *event, json_t *data)
 {
     if (p->address < 0) {
-        dev->host->emit(dev, event, data);
+        agw_emit(dev, event, data);
         return;
     }
-    dev->host->emit_for(dev, p->id, event, data); /* the host adds the pad's location */
+    agw_emit_for(dev, p->id, event, data); /* the host adds the pad's location */
 }
 
 static void put_optional(json_t *o, const char *key, const char *value)
@@ -118,8 +118,8 @@ static void send_output(struct agw_device *dev, struct evalpad *e, const struct 
                                 sizeof(frame), &checksum_at);
     if (checksum_at >= 0 && e->serial)
         pad_put_checksum(&e->fmt, frame, len, (size_t)checksum_at);
-    if (dev->host->write(dev, frame, len) < 0)
-        dev->host->log(dev, AGW_LOG_WARNING, "pad %s: the %s prompt could not be sent", p->id,
+    if (agw_write(dev, frame, len) < 0)
+        agw_log(dev, AGW_LOG_WARNING, "pad %s: the %s prompt could not be sent", p->id,
                        command);
 }
 
@@ -137,8 +137,8 @@ static void save(struct agw_device *dev, struct evalpad *e)
                                           (json_int_t)p->invited_ms, "timeout_s", (int)p->timeout_s));
     }
     json_t *state = json_pack("{s:o}", "invitations", pads);
-    if (dev->host->save_state(dev, state) < 0)
-        dev->host->log(dev, AGW_LOG_ERR, "invitations could not be persisted");
+    if (agw_save_state(dev, state) < 0)
+        agw_log(dev, AGW_LOG_ERR, "invitations could not be persisted");
     json_decref(state);
 }
 
@@ -149,7 +149,7 @@ static void copy_str(char *dst, size_t len, json_t *v)
 
 static void load(struct agw_device *dev, struct evalpad *e)
 {
-    json_t *state = dev->host->load_state(dev);
+    json_t *state = agw_load_state(dev);
     const char *id;
     json_t *v;
     json_object_foreach(json_object_get(state, "invitations"), id, v)
@@ -159,7 +159,7 @@ static void load(struct agw_device *dev, struct evalpad *e)
         if (!p || !json_is_string(json_object_get(v, "session")) ||
             !json_is_integer(json_object_get(v, "invited_ms")) || !json_is_integer(timeout) ||
             json_integer_value(timeout) < 1 || json_integer_value(timeout) > 3600) {
-            dev->host->log(
+            agw_log(
                 dev, AGW_LOG_WARNING,
                 "state file entry invitations[\"%.32s\"] is not usable and was dropped: %s", id,
                 p ? "session, invited_ms and timeout_s (1-3600) must be valid"
@@ -172,7 +172,7 @@ static void load(struct agw_device *dev, struct evalpad *e)
         copy_str(p->service, sizeof(p->service), json_object_get(v, "service"));
         p->invited_ms = json_integer_value(json_object_get(v, "invited_ms"));
         p->timeout_s = (unsigned)json_integer_value(json_object_get(v, "timeout_s"));
-        dev->host->log(dev, AGW_LOG_INFO, "pad %s: invitation restored after a restart", p->id);
+        agw_log(dev, AGW_LOG_INFO, "pad %s: invitation restored after a restart", p->id);
     }
     json_decref(state);
 }
@@ -204,16 +204,16 @@ static void rate(struct agw_device *dev, struct evalpad *e, struct pad *p, int l
 {
     long long now = wall_ms();
     if (level < 1 || level > 5) {
-        dev->host->log(dev, AGW_LOG_WARNING, "pad %s: profile level %d is not 1-5", p->id, level);
+        agw_log(dev, AGW_LOG_WARNING, "pad %s: profile level %d is not 1-5", p->id, level);
         return;
     }
     if (!p->invited && p->rated_session[0] && now - p->rated_ms < (long long)e->guard_s * 1000) {
-        dev->host->log(dev, AGW_LOG_INFO, "pad %s: second press for session %s ignored", p->id,
+        agw_log(dev, AGW_LOG_INFO, "pad %s: second press for session %s ignored", p->id,
                        p->rated_session);
         return;
     }
     if (!p->invited && e->ignore_unsolicited) {
-        dev->host->log(dev, AGW_LOG_INFO, "pad %s: press without an invitation ignored", p->id);
+        agw_log(dev, AGW_LOG_INFO, "pad %s: press without an invitation ignored", p->id);
         return;
     }
     json_t *data = json_pack("{s:i, s:s, s:s, s:b}", "level", level, "label", labels[level],
@@ -251,19 +251,19 @@ static void serial_input(struct agw_device *dev, struct evalpad *e, const uint8_
         enum pad_next r;
         while ((r = pad_decoder_next(&e->dec, &f, &err)) != PAD_NEED_MORE) {
             if (r == PAD_ERROR) {
-                dev->host->log(dev, AGW_LOG_WARNING, "pad bus at byte %zu: %s", err.offset,
+                agw_log(dev, AGW_LOG_WARNING, "pad bus at byte %zu: %s", err.offset,
                                err.message);
                 continue;
             }
             struct pad *p = pad_by_address(e, f.address);
             const struct profile_binding *b = profile_find_usage(e->profile, PROFILE_PAGE_KEY, f.key);
             if (!p)
-                dev->host->log(dev, AGW_LOG_WARNING,
+                agw_log(dev, AGW_LOG_WARNING,
                                "key 0x%02x from pad address %u, which no pad.%u "
                                "line names",
                                f.key, f.address, f.address);
             else if (!b)
-                dev->host->log(dev, AGW_LOG_WARNING, "pad %s: key 0x%02x is not in profile %s",
+                agw_log(dev, AGW_LOG_WARNING, "pad %s: key 0x%02x is not in profile %s",
                                p->id, f.key, e->profile->name);
             else
                 on_action(dev, e, p, b);
@@ -282,7 +282,7 @@ static void evalpad_input(struct agw_device *dev, const uint8_t *buf, size_t len
     struct hid_error err;
     int n = keypad_report(&e->keypad, buf, len, ev, 16, &err);
     if (n < 0)
-        dev->host->log(dev, AGW_LOG_WARNING, "input report of %zu byte(s): %s", len, err.message);
+        agw_log(dev, AGW_LOG_WARNING, "input report of %zu byte(s): %s", len, err.message);
     for (int i = 0; i < n; i++)
         if (ev[i].pressed) /* a rating is the press; releases and repeats add nothing */
             on_action(dev, e, &e->pads[0], ev[i].binding);
@@ -353,10 +353,11 @@ static int cmd_cancel(struct agw_device *dev, struct evalpad *e, struct pad *p, 
     return AGW_CMD_OK;
 }
 
-static int evalpad_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+static int evalpad_command(struct agw_device *dev, const char *target, const char *verb,
+                           json_t *args, json_t **result)
 {
     struct evalpad *e = self(dev);
-    struct pad *p = pad_by_id(e, dev->host->command_target(dev));
+    struct pad *p = pad_by_id(e, target);
     if (!p)
         return bad_args(result, "this bus has no pad by that id: send to a pad's id");
     if (!strcmp(verb, "invite"))
@@ -375,7 +376,7 @@ static int evalpad_command(struct agw_device *dev, const char *verb, json_t *arg
 
 static int refuse(struct agw_device *dev, const char *why)
 {
-    dev->host->set_state(dev, AGW_STATE_ERROR, why);
+    agw_set_state(dev, AGW_STATE_ERROR, why);
     return -EINVAL;
 }
 
@@ -384,7 +385,7 @@ static int read_pads(struct agw_device *dev, struct evalpad *e)
 {
     const char *key, *value;
     char why[200];
-    for (size_t i = 0; (key = dev->host->config_nth(dev, i, &value)); i++) {
+    for (size_t i = 0; (key = agw_config_nth(dev, i, &value)); i++) {
         if (strncmp(key, "pad.", 4) != 0)
             continue;
         char *end;
@@ -396,7 +397,7 @@ static int read_pads(struct agw_device *dev, struct evalpad *e)
             return refuse(dev, why);
         }
         if (e->n_pads == MAX_PADS || pad_by_address(e, (int)address) ||
-            dev->host->add_child(dev, id, location) < 0) {
+            agw_add_child(dev, id, location) < 0) {
             snprintf(why, sizeof(why), "%.40s: '%.64s' is not a new valid id, or the address repeats",
                      key, id);
             return refuse(dev, why);
@@ -430,41 +431,39 @@ static int setup_hid(struct agw_device *dev, struct evalpad *e, uint16_t *vid, u
                      uint16_t *page)
 {
     uint8_t desc[4096];
-    const struct agw_hid_ext *hid = dev->host->extension(dev, AGW_EXT_HID);
+    const struct agw_hid_ext *hid = agw_hid(dev);
     ssize_t n = hid ? hid->descriptor(dev, desc, sizeof(desc)) : -ENODEV;
     struct hid_error err;
     *vid = *pid = *page = 0;
     if (n > 0 && hid->ids(dev, vid, pid) == 0) {
         *page = hid_first_usage_page(desc, (size_t)n);
         if (hid_parse(desc, (size_t)n, &e->map, &err) < 0)
-            dev->host->log(dev, AGW_LOG_WARNING, "report descriptor byte %zu: %s", err.offset,
+            agw_log(dev, AGW_LOG_WARNING, "report descriptor byte %zu: %s", err.offset,
                            err.message);
     }
     struct pad *p = &e->pads[e->n_pads++];
-    snprintf(p->id, sizeof(p->id), "%s", dev->host->device_id(dev));
+    snprintf(p->id, sizeof(p->id), "%s", agw_device_id(dev));
     p->address = -1;
     return 0;
 }
 
-static int evalpad_open(struct agw_device *dev, const struct agw_host *h)
+static int evalpad_open(struct agw_device *dev)
 {
-    if (!AGW_HOST_HAS(h, extension))
-        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later */
     struct evalpad *e = calloc(1, sizeof(*e));
     if (!e)
         return -ENOMEM;
     static const char *const unsolicited[] = {"publish", "ignore", NULL};
     int ignore = 0;
     /* the host says what is wrong (FILE:LINE, key, value) and sets the error state */
-    int r = dev->host->config_enum(dev, "unsolicited", unsolicited, 0, &ignore);
+    int r = agw_config_enum(dev, "unsolicited", unsolicited, 0, &ignore);
     if (r == 0)
-        r = dev->host->config_uint(dev, "guard_s", 30, 0, 3600, &e->guard_s);
+        r = agw_config_uint(dev, "guard_s", 30, 0, 3600, &e->guard_s);
     e->ignore_unsolicited = ignore == 1;
-    e->serial = dev->host->transport(dev) == AGW_TRANSPORT_SERIAL;
+    e->serial = agw_transport_of(dev) == AGW_TRANSPORT_SERIAL;
     uint16_t vid = 0, pid = 0, page = 0;
     if (r == 0 && !e->serial)
         setup_hid(dev, e, &vid, &pid, &page);
-    profiles_load(dev, dev->host->config(dev, "profile_dir"), "evaluation", actions, &e->profiles);
+    profiles_load(dev, agw_config(dev, "profile_dir"), "evaluation", actions, &e->profiles);
     if (r == 0 && !(e->profile = profiles_choose(dev, &e->profiles, vid, pid, page)))
         r = -ENOENT;
     if (r == 0 && e->serial)
@@ -476,8 +475,8 @@ static int evalpad_open(struct agw_device *dev, const struct agw_host *h)
     }
     keypad_init(&e->keypad, e->map.n_fields ? &e->map : NULL, e->profile);
     load(dev, e);
-    dev->host->set_userdata(dev, e);
-    dev->host->set_timer(dev, TICK_MS);
+    agw_set_userdata(dev, e);
+    agw_set_timer(dev, TICK_MS);
     return 0;
 }
 

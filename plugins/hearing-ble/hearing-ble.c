@@ -42,11 +42,11 @@ static const struct agw_id ids[] = {
 
 static const char *const config_keys[] = {"battery_low", NULL};
 
-static struct aid *self(struct agw_device *dev) { return dev->host->userdata(dev); }
+static struct aid *self(struct agw_device *dev) { return agw_userdata(dev); }
 /* GATT through BlueZ: open() makes sure the device has it */
 static const struct agw_bluez_ext *ble(struct agw_device *dev)
 {
-    return dev->host->extension(dev, AGW_EXT_BLUEZ);
+    return agw_bluez(dev);
 }
 
 static const struct has_preset *preset_by_index(const struct aid *a, uint8_t index)
@@ -121,8 +121,8 @@ static json_t *status_json(struct agw_device *dev, const struct aid *a)
 
 static void value_error(struct agw_device *dev, const char *what, const struct has_error *err)
 {
-    dev->host->log(dev, AGW_LOG_WARNING, "%s: %s", what, err->message);
-    dev->host->emit(dev, "error",
+    agw_log(dev, AGW_LOG_WARNING, "%s: %s", what, err->message);
+    agw_emit(dev, "error",
                     json_pack("{s:s, s:s}", "characteristic", what, "message", err->message));
 }
 
@@ -131,7 +131,7 @@ static void on_battery(struct agw_device *dev, struct aid *a, uint8_t pct)
     a->battery = pct;
     if (pct <= a->battery_low && !a->low_reported) {
         a->low_reported = true;
-        dev->host->emit(
+        agw_emit(
             dev, "battery-low",
             json_pack("{s:i, s:i}", "battery_pct", pct, "threshold", (int)a->battery_low));
     } else if (pct > a->battery_low + 5) {
@@ -150,7 +150,7 @@ static void on_control_point(struct agw_device *dev, struct aid *a, const uint8_
     if (m.opcode == HAS_OP_READ_PRESET_RESPONSE) {
         upsert_preset(a, &m.preset);
         if (m.is_last) /* the list is complete: the whole picture */
-            dev->host->emit(dev, "status", status_json(dev, a));
+            agw_emit(dev, "status", status_json(dev, a));
         return;
     }
     if (m.change_id == HAS_CHANGE_GENERIC)
@@ -163,7 +163,7 @@ static void on_control_point(struct agw_device *dev, struct aid *a, const uint8_
             p->available = m.change_id == HAS_CHANGE_AVAILABLE;
     }
     if (m.is_last)
-        dev->host->emit(dev, "status", status_json(dev, a));
+        agw_emit(dev, "status", status_json(dev, a));
 }
 
 static void hearing_notify(struct agw_device *dev, const char *uuid, const uint8_t *v, size_t len)
@@ -178,12 +178,12 @@ static void hearing_notify(struct agw_device *dev, const char *uuid, const uint8
             return value_error(dev, "active_preset", &err);
         a->active = index;
         json_t *data = json_pack("{s:o, s:i}", "active_preset", active_json(a), "previous_index", previous);
-        dev->host->emit(dev, "preset-changed", data);
+        agw_emit(dev, "preset-changed", data);
     } else if (!strcmp(uuid, VCS_UUID_STATE)) {
         if (vcs_parse_state(v, len, &a->vol, &err) < 0)
             return value_error(dev, "volume_state", &err);
         a->has_vol = true;
-        dev->host->emit(dev, "volume-changed",
+        agw_emit(dev, "volume-changed",
                         json_pack("{s:i, s:b}", "volume", a->vol.volume, "mute", a->vol.mute));
     } else if (!strcmp(uuid, BAS_UUID_LEVEL)) {
         uint8_t pct;
@@ -201,7 +201,7 @@ static void read_value(struct agw_device *dev, const char *uuid, const char *wha
     if (n >= 0)
         take(dev, self(dev), buf, (size_t)n);
     else if (n != -ENOENT)
-        dev->host->log(dev, AGW_LOG_WARNING, "reading %s: %s", what, strerror((int)-n));
+        agw_log(dev, AGW_LOG_WARNING, "reading %s: %s", what, strerror((int)-n));
 }
 
 static void take_features(struct agw_device *dev, struct aid *a, const uint8_t *v, size_t n)
@@ -260,7 +260,7 @@ static void start(struct agw_device *dev, struct aid *a)
     size_t n = has_encode_read_presets(1, 0xFF, req);
     if (ble(dev)->gatt_write(dev, HAS_UUID_CONTROL_POINT, req, n, &att) <
         0) /* no HAS: status now */
-        dev->host->emit(dev, "status", status_json(dev, a));
+        agw_emit(dev, "status", status_json(dev, a));
     if (a->battery >= 0)
         on_battery(dev, a, (uint8_t)a->battery);
 }
@@ -270,11 +270,11 @@ static void hearing_link(struct agw_device *dev, int up, const char *why)
     struct aid *a = self(dev);
     a->link = up;
     if (up) {
-        dev->host->set_state(dev, AGW_STATE_UP, "connected");
+        agw_set_state(dev, AGW_STATE_UP, "connected");
         start(dev, a);
     } else {
-        dev->host->set_state(dev, AGW_STATE_STALE, why);
-        dev->host->emit(dev, "status", status_json(dev, a));
+        agw_set_state(dev, AGW_STATE_STALE, why);
+        agw_emit(dev, "status", status_json(dev, a));
     }
 }
 
@@ -340,8 +340,10 @@ static int write_vcs(struct agw_device *dev, struct aid *a, uint8_t op, uint8_t 
     return refused(result, "the volume", 0x80, vcs_error_name(0x80));
 }
 
-static int hearing_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+static int hearing_command(struct agw_device *dev, const char *target, const char *verb,
+                           json_t *args, json_t **result)
 {
+    (void)target; /* no devices behind this one */
     struct aid *a = self(dev);
     if (!strcmp(verb, "status")) {
         *result = status_json(dev, a);
@@ -377,19 +379,19 @@ static int hearing_command(struct agw_device *dev, const char *verb, json_t *arg
     return AGW_CMD_UNKNOWN_VERB;
 }
 
-static int hearing_open(struct agw_device *dev, const struct agw_host *h)
+static int hearing_open(struct agw_device *dev)
 {
-    if (!AGW_HOST_HAS(h, extension) || !ble(dev))
-        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later, and a BlueZ device */
+    if (!ble(dev))
+        return -ENOTSUP; /* not a BlueZ device */
     struct aid *a = calloc(1, sizeof(*a));
     if (!a)
         return -ENOMEM;
-    if (dev->host->config_uint(dev, "battery_low", 20, 0, 100, &a->battery_low) < 0) {
+    if (agw_config_uint(dev, "battery_low", 20, 0, 100, &a->battery_low) < 0) {
         free(a);
         return -EINVAL;
     }
     a->battery = -1;
-    dev->host->set_userdata(dev, a);
+    agw_set_userdata(dev, a);
     /* the host calls on_link next with where the link stands */
     return 0;
 }

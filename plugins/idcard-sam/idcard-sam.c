@@ -63,7 +63,7 @@ static const struct agw_personal_field personal[] = {
     {NULL, AGW_MASK_END},
 };
 
-static struct reader *self(struct agw_device *dev) { return dev->host->userdata(dev); }
+static struct reader *self(struct agw_device *dev) { return agw_userdata(dev); }
 
 static long now_ms(void)
 {
@@ -81,13 +81,13 @@ static int exchange(struct agw_device *dev, struct reader *rd, enum sam_request 
     uint8_t out[16], in[512];
     size_t n = sam_encode_request(req, 0, out, sizeof(out));
     sam_decoder_init(&rd->dec);
-    dev->host->flush_input(dev);
-    ssize_t w = dev->host->write(dev, out, n);
+    agw_flush_input(dev);
+    ssize_t w = agw_write(dev, out, n);
     if (w < 0)
         return (int)w;
     long deadline = now_ms() + timeout_ms;
     for (long left = timeout_ms; left > 0; left = deadline - now_ms()) {
-        ssize_t got = dev->host->read(dev, in, sizeof(in), (int)left);
+        ssize_t got = agw_read(dev, in, sizeof(in), (int)left);
         if (got < 0)
             return (int)got;
         for (size_t pos = 0; pos < (size_t)got;) {
@@ -97,7 +97,7 @@ static int exchange(struct agw_device *dev, struct reader *rd, enum sam_request 
             enum sam_next next;
             while ((next = sam_decoder_next(&rd->dec, &f, &err)) != SAM_NEED_MORE) {
                 if (next == SAM_ERROR) {
-                    dev->host->log(dev,
+                    agw_log(dev,
                                    err.code == SAM_ERR_GARBAGE ? AGW_LOG_DEBUG : AGW_LOG_WARNING,
                                    "reader stream at byte %zu: %s", err.offset, err.message);
                     continue;
@@ -115,7 +115,7 @@ static void set_stale(struct agw_device *dev, struct reader *rd, bool stale, con
     if (stale == rd->stale)
         return;
     rd->stale = stale;
-    dev->host->set_state(dev, stale ? AGW_STATE_STALE : AGW_STATE_UP, why);
+    agw_set_state(dev, stale ? AGW_STATE_STALE : AGW_STATE_UP, why);
 }
 
 static void report_error(struct agw_device *dev, struct reader *rd, const char *stage,
@@ -132,7 +132,7 @@ static void report_error(struct agw_device *dev, struct reader *rd, const char *
     }
     if (message)
         json_object_set_new(data, "message", json_string(message));
-    dev->host->emit(dev, "error", data);
+    agw_emit(dev, "error", data);
 }
 
 /* Why a step failed: the stage, a status or transport code, the SW3 byte. */
@@ -202,7 +202,7 @@ static void publish_read(struct agw_device *dev, struct reader *rd, json_t *reco
 {
     rd->card_present = true;
     rd->error_reported = false;
-    dev->host->emit(dev, "read", record);
+    agw_emit(dev, "read", record);
 }
 
 static void card_gone(struct agw_device *dev, struct reader *rd)
@@ -211,7 +211,7 @@ static void card_gone(struct agw_device *dev, struct reader *rd)
     rd->card_present = false;
     rd->error_reported = false;
     if (had)
-        dev->host->emit(dev, "removed", NULL);
+        agw_emit(dev, "removed", NULL);
 }
 
 static long long now_us(void)
@@ -234,7 +234,7 @@ static void adapt_poll(struct agw_device *dev, struct reader *rd, long long rtt_
     /* a change of a tenth or more: the timer is not reset for jitter */
     if (want * 10 < rd->poll_ms * 9 || want * 10 > rd->poll_ms * 11) {
         rd->poll_ms = want;
-        dev->host->set_timer(dev, want);
+        agw_set_timer(dev, want);
     }
 }
 
@@ -272,16 +272,16 @@ static void poll_reader(struct agw_device *dev)
 
 static int read_config(struct agw_device *dev, struct reader *rd)
 {
-    const char *poll = dev->host->config(dev, "poll_ms");
+    const char *poll = agw_config(dev, "poll_ms");
     rd->poll_auto = !poll || strcmp(poll, "auto") == 0;
     rd->poll_ms = MIN_POLL_MS;
     int fingerprint = 0;
     /* the host refuses a bad value with FILE:LINE and the device's error state */
-    if ((!rd->poll_auto && dev->host->config_ms(dev, "poll_ms", MIN_POLL_MS, MIN_POLL_MS, 600000,
+    if ((!rd->poll_auto && agw_config_ms(dev, "poll_ms", MIN_POLL_MS, MIN_POLL_MS, 600000,
                                                 &rd->poll_ms) < 0) ||
-        dev->host->config_ms(dev, "read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, 100, 600000,
+        agw_config_ms(dev, "read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, 100, 600000,
                              &rd->read_timeout_ms) < 0 ||
-        dev->host->config_bool(dev, "fingerprint", 0, &fingerprint) < 0)
+        agw_config_bool(dev, "fingerprint", 0, &fingerprint) < 0)
         return -EINVAL;
     rd->fingerprint = fingerprint;
     return 0;
@@ -293,7 +293,7 @@ static int check_sam(struct agw_device *dev, struct reader *rd)
     struct sam_response r;
     struct failure f;
     if (step(dev, rd, SAM_REQ_STATUS, STATUS_TIMEOUT_MS, SAM_SW_SUCCESS, "sam_status", &r, &f) < 0) {
-        dev->host->log(dev, AGW_LOG_WARNING, "SAM status: %s%s%s", f.code, f.message[0] ? ": " : "",
+        agw_log(dev, AGW_LOG_WARNING, "SAM status: %s%s%s", f.code, f.message[0] ? ": " : "",
                        f.message);
         return f.sw3 >= 0 ? -EIO : (strcmp(f.code, "device_gone") == 0 ? -ENODEV : -ETIMEDOUT);
     }
@@ -305,10 +305,8 @@ static int check_sam(struct agw_device *dev, struct reader *rd)
     return 0;
 }
 
-static int idcard_open(struct agw_device *dev, const struct agw_host *h)
+static int idcard_open(struct agw_device *dev)
 {
-    if (!AGW_HOST_HAS(h, extension))
-        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later */
     struct reader *rd = calloc(1, sizeof(*rd));
     if (!rd)
         return -ENOMEM;
@@ -319,9 +317,9 @@ static int idcard_open(struct agw_device *dev, const struct agw_host *h)
         free(rd);
         return e;
     }
-    dev->host->set_userdata(dev, rd);
-    dev->host->set_state(dev, AGW_STATE_UP, rd->sam_id);
-    dev->host->set_timer(dev, rd->poll_ms);
+    agw_set_userdata(dev, rd);
+    agw_set_state(dev, AGW_STATE_UP, rd->sam_id);
+    agw_set_timer(dev, rd->poll_ms);
     return 0;
 }
 
@@ -334,8 +332,10 @@ static void idcard_close(struct agw_device *dev)
     }
 }
 
-static int idcard_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+static int idcard_command(struct agw_device *dev, const char *target, const char *verb,
+                          json_t *args, json_t **result)
 {
+    (void)target; /* no devices behind this one */
     struct reader *rd = self(dev);
     (void)args;
     if (strcmp(verb, "read") != 0)

@@ -44,7 +44,7 @@ static const struct agw_id ids[] = {
 
 static const char *const config_keys[] = {"profile", "profile_dir", "max_zoom", NULL};
 
-static struct magnifier *self(struct agw_device *dev) { return dev->host->userdata(dev); }
+static struct magnifier *self(struct agw_device *dev) { return agw_userdata(dev); }
 
 static int mode_index(const char *name)
 {
@@ -56,7 +56,7 @@ static int mode_index(const char *name)
 
 static void publish_state(struct agw_device *dev, struct magnifier *m)
 {
-    dev->host->emit(dev, "state",
+    agw_emit(dev, "state",
                     json_pack("{s:i, s:s, s:b, s:i}", "zoom_level", m->zoom, "mode", modes[m->mode],
                               "frozen", m->frozen, "brightness", m->brightness));
 }
@@ -98,7 +98,7 @@ static void control(struct agw_device *dev, struct magnifier *m, const struct pr
                     bool repeat)
 {
     if (!apply(m, b->action, b->arg)) {
-        dev->host->log(dev, AGW_LOG_WARNING, "%s:%d: action '%s %s' does nothing here",
+        agw_log(dev, AGW_LOG_WARNING, "%s:%d: action '%s %s' does nothing here",
                        m->profile->file, b->line, b->action, b->arg);
         return;
     }
@@ -110,7 +110,7 @@ static void control(struct agw_device *dev, struct magnifier *m, const struct pr
         json_object_set_new(data, "level", json_integer(m->zoom));
     if (!strncmp(action, "mode", 4))
         json_object_set_new(data, "mode", json_string(modes[m->mode]));
-    dev->host->emit(dev, "control", data);
+    agw_emit(dev, "control", data);
     publish_state(dev, m);
 }
 
@@ -127,14 +127,14 @@ static void magnifier_input(struct agw_device *dev, const uint8_t *buf, size_t l
     struct hid_error err;
     int n = keypad_report(&m->keypad, buf, len, ev, 16, &err);
     if (n < 0) {
-        dev->host->log(dev, AGW_LOG_WARNING, "input report of %zu byte(s): %s", len, err.message);
+        agw_log(dev, AGW_LOG_WARNING, "input report of %zu byte(s): %s", len, err.message);
         return;
     }
     for (int i = 0; i < n; i++) {
         if (!ev[i].pressed) {
             if (ev[i].binding == m->held) { /* released: the steady repeat stops */
                 m->held = NULL;
-                dev->host->set_timer(dev, 0);
+                agw_set_timer(dev, 0);
             }
             continue;
         }
@@ -142,7 +142,7 @@ static void magnifier_input(struct agw_device *dev, const uint8_t *buf, size_t l
         if (repeats(ev[i].binding)) {
             m->held = ev[i].binding;
             m->repeating = false;
-            dev->host->set_timer(dev, m->profile->repeat_delay_ms);
+            agw_set_timer(dev, m->profile->repeat_delay_ms);
         }
     }
 }
@@ -151,12 +151,12 @@ static void magnifier_timer(struct agw_device *dev)
 {
     struct magnifier *m = self(dev);
     if (!m->held) {
-        dev->host->set_timer(dev, 0);
+        agw_set_timer(dev, 0);
         return;
     }
     if (!m->repeating) {
         m->repeating = true;
-        dev->host->set_timer(dev, m->profile->repeat_ms);
+        agw_set_timer(dev, m->profile->repeat_ms);
     }
     control(dev, m, m->held, true);
 }
@@ -175,7 +175,7 @@ static int send_output(struct agw_device *dev, struct magnifier *m, const char *
     uint8_t report[64];
     int checksum_at;
     size_t len = profile_render(o, (uint8_t)value, 0, report, sizeof(report), &checksum_at);
-    ssize_t w = dev->host->write(dev, report, len);
+    ssize_t w = agw_write(dev, report, len);
     if (w < 0) {
         *result = json_pack("{s:s}", "message", strerror((int)-w));
         return AGW_CMD_DEVICE_ERROR;
@@ -183,8 +183,10 @@ static int send_output(struct agw_device *dev, struct magnifier *m, const char *
     return AGW_CMD_OK;
 }
 
-static int magnifier_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+static int magnifier_command(struct agw_device *dev, const char *target, const char *verb,
+                             json_t *args, json_t **result)
 {
+    (void)target; /* no devices behind this one */
     struct magnifier *m = self(dev);
     if (!strcmp(verb, "set_zoom")) {
         json_t *level = json_object_get(args, "level");
@@ -222,33 +224,31 @@ static int read_descriptor(struct agw_device *dev, struct magnifier *m, uint16_t
                            uint16_t *pid, uint16_t *page)
 {
     uint8_t desc[4096];
-    const struct agw_hid_ext *hid = dev->host->extension(dev, AGW_EXT_HID);
+    const struct agw_hid_ext *hid = agw_hid(dev);
     ssize_t n = hid ? hid->descriptor(dev, desc, sizeof(desc)) : -ENODEV;
     *vid = *pid = *page = 0;
     if (n <= 0 || hid->ids(dev, vid, pid) < 0) {
-        dev->host->log(dev, AGW_LOG_WARNING, "no report descriptor (%s): raw patterns only",
+        agw_log(dev, AGW_LOG_WARNING, "no report descriptor (%s): raw patterns only",
                        n < 0 ? strerror((int)-n) : "empty");
         return 0;
     }
     struct hid_error err;
     *page = hid_first_usage_page(desc, (size_t)n);
     if (hid_parse(desc, (size_t)n, &m->map, &err) < 0)
-        dev->host->log(dev, AGW_LOG_WARNING, "report descriptor byte %zu: %s: raw patterns only",
+        agw_log(dev, AGW_LOG_WARNING, "report descriptor byte %zu: %s: raw patterns only",
                        err.offset, err.message);
     else
         m->have_map = true;
     return 0;
 }
 
-static int magnifier_open(struct agw_device *dev, const struct agw_host *h)
+static int magnifier_open(struct agw_device *dev)
 {
-    if (!AGW_HOST_HAS(h, extension))
-        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later */
     struct magnifier *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
     unsigned max_zoom;
-    if (dev->host->config_uint(dev, "max_zoom", 16, 1, 255, &max_zoom) < 0) {
+    if (agw_config_uint(dev, "max_zoom", 16, 1, 255, &max_zoom) < 0) {
         free(m);
         return -EINVAL;
     }
@@ -257,7 +257,7 @@ static int magnifier_open(struct agw_device *dev, const struct agw_host *h)
     m->brightness = 5;
     uint16_t vid, pid, page;
     read_descriptor(dev, m, &vid, &pid, &page);
-    profiles_load(dev, dev->host->config(dev, "profile_dir"), "magnifier", actions, &m->profiles);
+    profiles_load(dev, agw_config(dev, "profile_dir"), "magnifier", actions, &m->profiles);
     m->profile = profiles_choose(dev, &m->profiles, vid, pid, page);
     if (!m->profile) {
         profiles_free(&m->profiles);
@@ -265,7 +265,7 @@ static int magnifier_open(struct agw_device *dev, const struct agw_host *h)
         return -ENOENT;
     }
     keypad_init(&m->keypad, m->have_map ? &m->map : NULL, m->profile);
-    dev->host->set_userdata(dev, m);
+    agw_set_userdata(dev, m);
     publish_state(dev, m);
     return 0;
 }

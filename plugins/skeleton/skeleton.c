@@ -35,28 +35,26 @@ static const struct agw_id skeleton_ids[] = {
 
 static const char *const skeleton_keys[] = {"interval_ms", NULL};
 
-static struct skeleton *self(struct agw_device *dev) { return dev->host->userdata(dev); }
+static struct skeleton *self(struct agw_device *dev) { return agw_userdata(dev); }
 
-static int skeleton_open(struct agw_device *dev, const struct agw_host *h)
+static int skeleton_open(struct agw_device *dev)
 {
-    if (!AGW_HOST_HAS(h, extension))
-        return -ENOTSUP; /* dev->host needs a host of ABI 1.4 or later */
     unsigned interval;
     /* A bad value is refused by the host: it logs FILE:LINE, the key and the value, and
      * sets the device's error state; the plugin only returns. */
-    if (dev->host->config_ms(dev, "interval_ms",
-                             dev->host->transport(dev) == AGW_TRANSPORT_NONE ? 1000 : 0, 0, 3600000,
+    if (agw_config_ms(dev, "interval_ms",
+                             agw_transport_of(dev) == AGW_TRANSPORT_NONE ? 1000 : 0, 0, 3600000,
                              &interval) < 0)
         return -EINVAL;
     struct skeleton *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
-    json_t *saved = dev->host->load_state(dev); /* NULL on the first start */
+    json_t *saved = agw_load_state(dev); /* NULL on the first start */
     if (json_is_integer(json_object_get(saved, "count")))
         s->count = json_integer_value(json_object_get(saved, "count"));
     json_decref(saved);
-    dev->host->set_userdata(dev, s);
-    dev->host->set_timer(dev, interval);
+    agw_set_userdata(dev, s);
+    agw_set_timer(dev, interval);
     return 0;
 }
 
@@ -69,7 +67,7 @@ static void skeleton_timer(struct agw_device *dev)
 {
     struct skeleton *s = self(dev);
     s->count++;
-    dev->host->emit(dev, "counter", json_pack("{s:I}", "count", (json_int_t)s->count));
+    agw_emit(dev, "counter", json_pack("{s:I}", "count", (json_int_t)s->count));
 }
 
 /* Device text is untrusted: keep printable ASCII so the event is valid JSON. */
@@ -79,7 +77,7 @@ static void emit_line(struct agw_device *dev, struct skeleton *s)
         if ((unsigned char)s->line[i] < 0x20 || (unsigned char)s->line[i] > 0x7e)
             s->line[i] = '?';
     s->inputs++;
-    dev->host->emit(
+    agw_emit(
         dev, "line",
         json_pack("{s:I, s:s%}", "n", (json_int_t)s->inputs, "text", s->line, s->line_len));
     s->line_len = 0;
@@ -106,13 +104,13 @@ static void take_report(struct agw_device *dev, struct skeleton *s, const uint8_
         snprintf(hex + 2 * i, 3, "%02x", buf[i]);
     hex[2 * n] = '\0';
     s->inputs++;
-    dev->host->emit(dev, "report", json_pack("{s:I, s:s}", "n", (json_int_t)s->inputs, "hex", hex));
+    agw_emit(dev, "report", json_pack("{s:I, s:s}", "n", (json_int_t)s->inputs, "hex", hex));
 }
 
 static void skeleton_input(struct agw_device *dev, const uint8_t *buf, size_t len)
 {
     struct skeleton *s = self(dev);
-    if (dev->host->transport(dev) == AGW_TRANSPORT_HIDRAW)
+    if (agw_transport_of(dev) == AGW_TRANSPORT_HIDRAW)
         take_report(dev, s, buf, len);
     else
         take_text(dev, s, buf, len);
@@ -121,7 +119,7 @@ static void skeleton_input(struct agw_device *dev, const uint8_t *buf, size_t le
 /* Called when the device is gone (unplugged), before close: no I/O now. */
 static void skeleton_removed(struct agw_device *dev)
 {
-    dev->host->log(dev, AGW_LOG_INFO, "removed: the device is gone, %llu input(s) seen",
+    agw_log(dev, AGW_LOG_INFO, "removed: the device is gone, %llu input(s) seen",
                    (unsigned long long)self(dev)->inputs);
 }
 
@@ -130,8 +128,8 @@ static void skeleton_removed(struct agw_device *dev)
 static void save_count(struct agw_device *dev, struct skeleton *s)
 {
     json_t *state = json_pack("{s:I}", "count", (json_int_t)s->count);
-    if (dev->host->save_state(dev, state) < 0) /* the host has reported the lost durability */
-        dev->host->log(dev, AGW_LOG_WARNING, "the counter was not saved");
+    if (agw_save_state(dev, state) < 0) /* the host has reported the lost durability */
+        agw_log(dev, AGW_LOG_WARNING, "the counter was not saved");
     json_decref(state);
 }
 
@@ -153,7 +151,7 @@ static int reset(struct agw_device *dev, struct skeleton *s, json_t *args, json_
 static int ask(struct agw_device *dev, json_t *args, json_t **result)
 {
     const char *text = json_string_value(json_object_get(args, "text"));
-    if (dev->host->transport(dev) != AGW_TRANSPORT_SERIAL)
+    if (agw_transport_of(dev) != AGW_TRANSPORT_SERIAL)
         return AGW_CMD_UNSUPPORTED;
     if (!text || strlen(text) > 200 || strchr(text, '\n')) {
         *result = json_pack("{s:s}", "message", "\"text\" is one line of at most 200 characters");
@@ -161,12 +159,12 @@ static int ask(struct agw_device *dev, json_t *args, json_t **result)
     }
     char request[256], answer[256];
     int n = snprintf(request, sizeof(request), "%s\n", text);
-    dev->host->flush_input(dev); /* a late answer to an earlier request is not this one's */
-    if (dev->host->write(dev, request, (size_t)n) < 0)
+    agw_flush_input(dev); /* a late answer to an earlier request is not this one's */
+    if (agw_write(dev, request, (size_t)n) < 0)
         return AGW_CMD_DEVICE_ERROR;
     size_t got = 0;
     while (got < sizeof(answer) - 1) {
-        ssize_t r = dev->host->read(dev, answer + got, 1, 500); /* the deadline of each byte */
+        ssize_t r = agw_read(dev, answer + got, 1, 500); /* the deadline of each byte */
         if (r <= 0) {
             *result = json_pack("{s:s}", "message", r == 0 ? "no answer within 500 ms"
                                                             : "the device is gone");
@@ -182,8 +180,10 @@ static int ask(struct agw_device *dev, json_t *args, json_t **result)
     return AGW_CMD_OK;
 }
 
-static int skeleton_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+static int skeleton_command(struct agw_device *dev, const char *target, const char *verb,
+                            json_t *args, json_t **result)
 {
+    (void)target; /* this device's id: it has no devices behind it (add_child: see evalpad) */
     if (strcmp(verb, "reset") == 0)
         return reset(dev, self(dev), args, result);
     if (strcmp(verb, "ask") == 0)

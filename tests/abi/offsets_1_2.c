@@ -1,10 +1,10 @@
 /* Compiled against the released ABI 1.2 header (tests/abi/1.2/accessgw/plugin.h):
- * where that header put each field, for test_abi.c to hold the current one to. */
+ * where that header put each field, for test_abi.c to hold the host's copy to. */
 #include <stddef.h>
 
 #include <accessgw/plugin.h>
 
-#include "fields_1_2.h"
+#include "fields.h"
 
 #define HOST_OFFSET(f) offsetof(struct agw_host, f),
 #define PLUGIN_OFFSET(f) offsetof(struct agw_plugin, f),

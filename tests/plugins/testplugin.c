@@ -19,8 +19,6 @@
 #endif
 
 #if defined(VARIANT_HANG)
-static const struct agw_host *hang_host;
-
 /* crash = segv | abort: how this plugin dies where crash_in says (open, timer,
  * command).  The handler is reset first so that the signal is the same under
  * ASan, which would otherwise turn a SIGSEGV into its report and an abort. */
@@ -31,30 +29,36 @@ static void die(const char *how)
     raise(sig);
 }
 #endif
+#if AGW_ABI_MAJOR >= 2
+__attribute__((unused)) static int t_open(struct agw_device *dev)
+#else /* built with a released 1.x header (tests/abi/) */
 __attribute__((unused)) static int t_open(struct agw_device *dev, const struct agw_host *host)
+#endif
 {
 #if defined(VARIANT_HANG)
     /* A plugin that hangs for hang_ms, in open() or (hang_in = timer) in its
      * first on_timer(): the host must report it and keep every other device
      * working. */
-    const char *ms = host->config(dev, "hang_ms"), *in = host->config(dev, "hang_in");
-    const char *crash_in = host->config(dev, "crash_in");
+    const char *ms = agw_config(dev, "hang_ms"), *in = agw_config(dev, "hang_in");
+    const char *crash_in = agw_config(dev, "crash_in");
     if (crash_in && strcmp(crash_in, "open") == 0)
-        die(host->config(dev, "crash"));
+        die(agw_config(dev, "crash"));
     useconds_t us = (useconds_t)(ms ? atoi(ms) : 0) * 1000;
     if (crash_in && strcmp(crash_in, "timer") == 0) {
         in = "timer";
         us = 0;
     }
     if (in && in[0] == 't') {
-        host->set_userdata(dev, (void *)(uintptr_t)us);
-        host->set_timer(dev, 200);
+        agw_set_userdata(dev, (void *)(uintptr_t)us);
+        agw_set_timer(dev, 200);
     } else {
         usleep(us);
     }
-    hang_host = host;
 #endif
-    (void)dev, (void)host;
+#if AGW_ABI_MAJOR < 2
+    (void)host;
+#endif
+    (void)dev;
     return 0;
 }
 #if defined(VARIANT_HANG)
@@ -153,19 +157,20 @@ static int attempt(const char *what, const char *path)
 
 static void t_timer(struct agw_device *dev)
 {
-    const char *crash_in = hang_host->config(dev, "crash_in");
+    const char *crash_in = agw_config(dev, "crash_in");
     if (crash_in && strcmp(crash_in, "timer") == 0)
-        die(hang_host->config(dev, "crash"));
-    useconds_t us = (useconds_t)(uintptr_t)hang_host->userdata(dev);
-    hang_host->set_userdata(dev, NULL); /* once */
+        die(agw_config(dev, "crash"));
+    useconds_t us = (useconds_t)(uintptr_t)agw_userdata(dev);
+    agw_set_userdata(dev, NULL); /* once */
     usleep(us);
 }
 
-static int t_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+static int t_command(struct agw_device *dev, const char *target, const char *verb, json_t *args,
+                     json_t **result)
 {
-    (void)args, (void)result;
+    (void)target, (void)args, (void)result;
     if (strcmp(verb, "crash") == 0)
-        die(hang_host->config(dev, "crash"));
+        die(agw_config(dev, "crash"));
     if (strcmp(verb, "echo") == 0)
         return AGW_CMD_OK;
     const char *what = json_string_value(json_object_get(args, "what"));

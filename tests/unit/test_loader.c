@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "abi1.h"
 #include "loader.h"
 #include "log.h"
 
@@ -83,21 +84,81 @@ static void directory_load_keeps_the_good_ones(void **state)
     plugin_set_free(&set);
 }
 
+static const char *refusal(const void *descriptor, char *buf, size_t len)
+{
+    const struct agw_plugin *p = plugin_descriptor(descriptor, 0, buf, len);
+    if (p) {
+        plugin_descriptor_free(p);
+        return "(accepted)";
+    }
+    return buf;
+}
+
 static void reasons_are_specific(void **state)
 {
     (void)state;
     struct agw_plugin p = {.magic = AGW_PLUGIN_MAGIC, .abi_major = AGW_ABI_MAJOR,
                            .struct_size = sizeof(p), .id = "x", .device_class = "test"};
     char buf[256];
-    assert_string_equal(plugin_check_descriptor(&p, 0, buf, sizeof(buf)),
-                        "mandatory callback 'open' is NULL");
+    assert_string_equal(refusal(&p, buf, sizeof(buf)), "mandatory callback 'open' is NULL");
     p.abi_major = 7;
-    assert_non_null(strstr(plugin_check_descriptor(&p, 0, buf, sizeof(buf)), "built for plugin ABI 7.0"));
+    assert_non_null(strstr(refusal(&p, buf, sizeof(buf)), "built for plugin ABI 7.0"));
+    assert_non_null(strstr(buf, "ABI 1.x and 2.0"));
     p.abi_major = AGW_ABI_MAJOR;
     p.struct_size = 16;
-    assert_non_null(strstr(plugin_check_descriptor(&p, 0, buf, sizeof(buf)), "descriptor is 16 bytes"));
+    assert_non_null(strstr(refusal(&p, buf, sizeof(buf)), "descriptor is 16 bytes"));
     p.magic = 1;
-    assert_non_null(strstr(plugin_check_descriptor(&p, 0, buf, sizeof(buf)), "wrong magic"));
+    assert_non_null(strstr(refusal(&p, buf, sizeof(buf)), "wrong magic"));
+}
+
+static int v1_open(struct agw_device *dev, const struct agw1_host *host)
+{
+    (void)dev, (void)host;
+    return 0;
+}
+static void v1_close(struct agw_device *dev) { (void)dev; }
+static int v1_command(struct agw_device *dev, const char *verb, json_t *args, json_t **result)
+{
+    (void)dev, (void)verb, (void)args, (void)result;
+    return AGW_CMD_OK;
+}
+
+/* A 1.x descriptor is checked by 1.x's rules and read into the 2.0 form. */
+static void a_1x_descriptor_is_imported(void **state)
+{
+    (void)state;
+    static const struct agw_verb verbs[] = {{"echo", NULL, "answers"}, {NULL, NULL, NULL}};
+    struct agw1_plugin v1 = {.magic = AGW_PLUGIN_MAGIC, .abi_major = 1, .abi_minor = 4,
+                             .struct_size = sizeof(v1), .id = "old", .device_class = "test",
+                             .open = v1_open, .close = v1_close, .command = v1_command,
+                             .verbs = verbs};
+    char buf[256];
+    const struct agw_plugin *p = plugin_descriptor(&v1, sizeof(v1), buf, sizeof(buf));
+    assert_non_null(p);
+    assert_true(abi1_is_imported(p));
+    assert_int_equal(p->abi_minor, 4);
+    assert_string_equal(p->id, "old");
+    assert_ptr_equal(p->verbs, verbs);
+    assert_ptr_equal(p->close, v1_close);       /* same signature: called directly */
+    assert_ptr_not_equal((void *)p->open, (void *)v1_open); /* through the trampoline */
+    assert_non_null(p->command);
+    plugin_descriptor_free(p);
+
+    v1.struct_size = (uint32_t)offsetof(struct agw1_plugin, verbs); /* a 1.1 plugin */
+    p = plugin_descriptor(&v1, 0, buf, sizeof(buf));
+    assert_non_null(p);
+    assert_null(p->verbs); /* past its end: never read */
+    plugin_descriptor_free(p);
+
+    v1.reserved[3] = (void *)1;
+    assert_string_equal(refusal(&v1, buf, sizeof(buf)),
+                        "reserved fields are not NULL (built against a newer SDK?)");
+    v1.reserved[3] = NULL;
+    v1.struct_size = 40;
+    assert_non_null(strstr(refusal(&v1, buf, sizeof(buf)), "ABI 1.0 needs at least"));
+    v1.struct_size = sizeof(v1);
+    v1.open = NULL;
+    assert_string_equal(refusal(&v1, buf, sizeof(buf)), "mandatory callback 'open' is NULL");
 }
 
 static void wildcard_config_keys(void **state)
@@ -122,6 +183,7 @@ int main(void)
         cmocka_unit_test(missing_symbol_refused), cmocka_unit_test(duplicate_id_refused),
         cmocka_unit_test(writable_file_refused),  cmocka_unit_test(directory_load_keeps_the_good_ones),
         cmocka_unit_test(reasons_are_specific),   cmocka_unit_test(wildcard_config_keys),
+        cmocka_unit_test(a_1x_descriptor_is_imported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

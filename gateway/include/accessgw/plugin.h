@@ -1,26 +1,29 @@
 /*
- * accessgw plugin SDK — the only header a device plugin includes.
+ * accessgw plugin SDK 2 — the only header a device plugin includes.
  *
- * A plugin is a shared object in the gateway's plugin_dir that exports one
+ * A plugin is a shared object in the gateway's plugin path that exports one
  * descriptor, declared with AGW_PLUGIN_DEFINE().  The host owns every
  * transport (serial, libusb, hidraw, BlueZ) and the ZeroMQ bus: a plugin
- * reads and writes through the agw_host function table and publishes
- * through emit().  All callbacks of one device run on that device's own
- * worker thread, so a plugin may block (within its own timeouts) without
- * stalling the bus or another device.
+ * reads, writes and publishes through the host, reached from the device
+ * handle every callback gets (agw_emit(dev, ...), agw_read(dev, ...)).  All
+ * callbacks of one device run on that device's own worker thread, so a
+ * plugin may block (within its own timeouts) without stalling the bus or
+ * another device.
  *
  * ABI rules (docs/PLUGINS.md): the major number changes when a field moves
- * or changes meaning; the minor number grows when fields are appended, to
- * struct agw_host or struct agw_plugin, and only there.  A plugin that uses
- * an entry of a later minor checks for it first with AGW_HOST_HAS(); the host
- * reads a plugin's later fields only when its struct_size covers them.  The
- * loader refuses a wrong magic, another major, a struct shorter than ABI
- * 1.0's or a missing mandatory callback.  tests/unit/test_abi.c freezes the
- * order of both tables and loads a plugin built with the 1.2 header.
+ * or changes meaning; the minor grows when fields are appended at the end of
+ * struct agw_plugin, struct agw_host, one of its groups or an extension, and
+ * only there.  The agw_*() calls below check an entry newer than 2.0 before
+ * using it and return -ENOSYS on a host without it.  The host reads a
+ * plugin's later fields only when its struct_size covers them.  The loader
+ * refuses a wrong magic, an unknown major, a struct shorter than its major's
+ * first release or a missing mandatory callback; it still runs plugins built
+ * for ABI 1.x.  tests/unit/test_abi.c freezes every table's order.
  */
 #ifndef ACCESSGW_PLUGIN_H
 #define ACCESSGW_PLUGIN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,9 +33,9 @@
 extern "C" {
 #endif
 
-#define AGW_PLUGIN_MAGIC 0x31574741u /* "AGW1" */
-#define AGW_ABI_MAJOR 1
-#define AGW_ABI_MINOR 4
+#define AGW_PLUGIN_MAGIC 0x31574741u /* "AGW1", for every major: abi_major tells them apart */
+#define AGW_ABI_MAJOR 2
+#define AGW_ABI_MINOR 0
 #define AGW_PLUGIN_SYMBOL "agw_plugin"
 
 /* Where a device of an ID-table row is found. */
@@ -104,12 +107,8 @@ enum agw_cmd_status {
 
 struct agw_host;
 
-/* The handle of one attached device, given to every callback.  Since ABI 1.4
- * it carries the host table, so a plugin keeps no global of its own:
- *     dev->host->emit(dev, "pressed", data);
- * Everything else about a device is the host's.  A host before 1.4 passes a
- * handle without it: a plugin that uses dev->host checks, in open(), that the
- * host it is given there has 1.4's entry (AGW_HOST_HAS(host, extension)). */
+/* The handle of one attached device, given to every callback; dev->host is
+ * the host's table.  Everything else about a device is the host's. */
 struct agw_device {
     const struct agw_host *host;
 };
@@ -122,79 +121,28 @@ struct agw_verb {
     const char *help;
 };
 
-/* Services the host gives every plugin.  Only ever grows at the end. */
-struct agw_host {
-    uint32_t struct_size;
-    /* The device's id as it appears in topics. */
-    const char *(*device_id)(struct agw_device *dev);
-    /* A key of the device's config section, NULL when unset. */
-    const char *(*config)(struct agw_device *dev, const char *key);
-    void (*log)(struct agw_device *dev, int level, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-    /* Publish `<class>/<device>/<event>`; steals `data` (may be NULL). 0 or -errno. */
-    int (*emit)(struct agw_device *dev, const char *event, json_t *data);
-    /* Publish device/<id>/state when the state or reason changes. */
-    void (*set_state)(struct agw_device *dev, enum agw_state state, const char *reason);
-    /* Transport I/O.  write: all bytes or -errno.  read: bytes read, 0 on
-     * timeout, -errno (-ENODEV when the device is gone). */
-    ssize_t (*write)(struct agw_device *dev, const void *buf, size_t len);
-    ssize_t (*read)(struct agw_device *dev, void *buf, size_t max, int timeout_ms);
-    /* Discard input not yet read (after a protocol error). */
-    void (*flush_input)(struct agw_device *dev);
-    /* Call on_timer every interval_ms (0 stops it). */
-    void (*set_timer)(struct agw_device *dev, unsigned interval_ms);
-    void (*set_userdata)(struct agw_device *dev, void *data);
-    void *(*userdata)(struct agw_device *dev);
-    /* The gateway's state directory, for plugins that persist state.  In a
-     * plugin host process (isolation = process, the default) the sandbox lets
-     * a plugin write nothing there (EACCES): use save_state/load_state. */
-    const char *(*state_dir)(struct agw_device *dev);
-    /* Which transport the device was opened with. */
-    enum agw_transport (*transport)(struct agw_device *dev);
-    /* Durable per-device state (state_dir/<plugin>.<device>.json): written
-     * atomically and fsync'd before save_state returns 0; load_state returns
-     * a new reference or NULL when there is none. */
-    int (*save_state)(struct agw_device *dev, const json_t *state);
-    json_t *(*load_state)(struct agw_device *dev);
-    /* The n-th key of the device's config section (NULL past the end), its
-     * value in *value: for families of keys such as button.A1B2C5. */
-    const char *(*config_nth)(struct agw_device *dev, size_t n, const char **value);
-    /* hidraw devices: the USB (or Bluetooth) VID:PID and the report
-     * descriptor, from udev/sysfs.  0, or -errno.  (Kept for plugins built
-     * before 1.4; new code uses extension(dev, AGW_EXT_HID).) */
-    int (*hid_ids)(struct agw_device *dev, uint16_t *vid, uint16_t *pid);
-    ssize_t (*hid_descriptor)(struct agw_device *dev, uint8_t *buf, size_t max);
-    /* ... and its USB interface number (-1: none) and product name, for profile matching */
-    int (*hid_names)(struct agw_device *dev, int *interface, char *product, size_t len);
-    /* A key/value shown for this device by the `devices` verb (e.g. which
-     * profile it matched); value NULL removes the key. */
-    void (*set_info)(struct agw_device *dev, const char *key, const char *value);
-    /* Devices behind this one (several addressed pads on one RS-485 port):
-     * each child id gets its own topics and is a target of device verbs;
-     * command_target() says which id the running command was sent to.  Like
-     * emit(), emit_for() adds the child's location (from add_child) to the
-     * data unless the plugin put one there. */
-    int (*add_child)(struct agw_device *dev, const char *child_id, const char *location);
-    int (*emit_for)(struct agw_device *dev, const char *child_id, const char *event, json_t *data);
-    const char *(*command_target)(struct agw_device *dev);
-    /* Bluetooth LE (transport bluez): GATT characteristics of the device by
-     * UUID (lower-case 128-bit form), through BlueZ on the system bus.  (Kept
-     * for plugins built before 1.4; new code uses extension(dev, AGW_EXT_BLUEZ).)
-     * gatt_read: bytes read or -errno; gatt_write: 0, -errno, or -EPROTO with
-     * the ATT error code the device answered in *att_error. */
-    ssize_t (*gatt_read)(struct agw_device *dev, const char *uuid, uint8_t *buf, size_t max);
-    int (*gatt_write)(struct agw_device *dev, const char *uuid, const uint8_t *data, size_t len,
-                      uint8_t *att_error);
-    int (*gatt_notify)(struct agw_device *dev, const char *uuid); /* StartNotify */
-    /* The device's name as BlueZ knows it (Alias, else Name); "" when none. */
-    const char *(*ble_name)(struct agw_device *dev);
+/*
+ * The host's services, grouped by purpose.  Each group starts with its
+ * struct_size and only grows at its end; what only some transports have is
+ * an extension, found by name, so no group grows with each device family.
+ * A plugin calls them through the agw_*() functions further down.
+ */
 
-    /* ABI 1.3: typed config values.  Each returns 0 with *out set (def when the
-     * key is unset), or -EINVAL after logging "FILE:LINE: key 'k' in [device
-     * X] must be ..., not 'v'" (the plugin then refuses to open).
-     * config_uint: a whole number in [min, max]; config_bool: yes/no, true/false,
-     * on/off, 1/0; config_enum: one of the NULL-terminated names, *out its index;
-     * config_ms: a duration in [min_ms, max_ms], "1500", "1500ms", "2s" or "5min". */
+/* Who the device is, how it is configured, the plugin's memory for it. */
+struct agw_host_device {
+    uint32_t struct_size;
+    /* the device's id as it appears in topics */
+    const char *(*id)(struct agw_device *dev);
+    /* which transport the device was opened with */
+    enum agw_transport (*transport)(struct agw_device *dev);
+    /* a key of the device's [device] section (a key the plugin declared), NULL when unset */
+    const char *(*config)(struct agw_device *dev, const char *key);
+    /* the n-th of the plugin's keys that is set (NULL past the end), its value in
+     * *value: for families of keys such as button.A1B2C5 */
+    const char *(*config_nth)(struct agw_device *dev, size_t n, const char **value);
+    /* typed values: 0 with *out set (def when the key is unset), or -EINVAL after
+     * logging "FILE:LINE: key 'k' in [device X] must be ..., not 'v'" and setting
+     * the device's error state (the plugin then returns -EINVAL from open) */
     int (*config_uint)(struct agw_device *dev, const char *key, unsigned def, unsigned min,
                        unsigned max, unsigned *out);
     int (*config_bool)(struct agw_device *dev, const char *key, int def, int *out);
@@ -202,14 +150,68 @@ struct agw_host {
                        int def, int *out);
     int (*config_ms)(struct agw_device *dev, const char *key, unsigned def_ms, unsigned min_ms,
                      unsigned max_ms, unsigned *out);
+    void (*set_userdata)(struct agw_device *dev, void *data);
+    void *(*userdata)(struct agw_device *dev);
+};
 
-    /* ABI 1.4: what only some transports have is found by name, so this table
-     * stops growing with each device family: AGW_EXT_HID, AGW_EXT_BLUEZ.  NULL
-     * when the device's transport has no such extension (a serial device has
-     * no report descriptor).  The result's first field is its struct_size: an
-     * entry added later is checked with AGW_HOST_HAS() like this table's. */
+/* What the device tells the hall and the installer. */
+struct agw_host_publish {
+    uint32_t struct_size;
+    void (*vlog)(struct agw_device *dev, int level, const char *fmt, va_list ap);
+    /* publish <class>/<device>/<event>; steals data (may be NULL): 0 or -errno */
+    int (*emit)(struct agw_device *dev, const char *event, json_t *data);
+    /* publish device/<id>/state when the state or the reason changes */
+    void (*set_state)(struct agw_device *dev, enum agw_state state, const char *reason);
+    /* a key/value the `devices` verb shows for this device (e.g. the profile it
+     * matched); value NULL removes the key */
+    void (*set_info)(struct agw_device *dev, const char *key, const char *value);
+    /* devices behind this one (several addressed pads on one RS-485 port): each
+     * child id gets its own topics and is a target of device verbs; emit_for
+     * publishes for one, adding its location as emit() adds the device's */
+    int (*add_child)(struct agw_device *dev, const char *child_id, const char *location);
+    int (*emit_for)(struct agw_device *dev, const char *child_id, const char *event,
+                    json_t *data);
+};
+
+/* The device's transport. */
+struct agw_host_io {
+    uint32_t struct_size;
+    /* all bytes, or -errno */
+    ssize_t (*write)(struct agw_device *dev, const void *buf, size_t len);
+    /* bytes read, 0 on timeout, -errno (-ENODEV when the device is gone) */
+    ssize_t (*read)(struct agw_device *dev, void *buf, size_t max, int timeout_ms);
+    /* discard input not yet read (after a protocol error) */
+    void (*flush_input)(struct agw_device *dev);
+};
+
+struct agw_host_timer {
+    uint32_t struct_size;
+    /* call on_timer every interval_ms (0 stops it) */
+    void (*set)(struct agw_device *dev, unsigned interval_ms);
+};
+
+/* Durable per-device state, written by the gateway (a plugin writes no file). */
+struct agw_host_persist {
+    uint32_t struct_size;
+    /* written atomically and fsync'd before it returns 0 */
+    int (*save)(struct agw_device *dev, const json_t *state);
+    /* a new reference, or NULL when there is none */
+    json_t *(*load)(struct agw_device *dev);
+};
+
+struct agw_host {
+    uint32_t struct_size;
+    const struct agw_host_device *device;
+    const struct agw_host_publish *publish;
+    const struct agw_host_io *io;
+    const struct agw_host_timer *timer;
+    const struct agw_host_persist *persist;
+    /* A transport's own services by name (AGW_EXT_HID, AGW_EXT_BLUEZ): NULL when
+     * the device's transport has none of that name. */
     const void *(*extension)(struct agw_device *dev, const char *name);
 };
+
+/* Extensions.  Each starts with its struct_size and grows only at its end. */
 
 /* hidraw devices (transport hidraw) */
 #define AGW_EXT_HID "hid"
@@ -237,13 +239,13 @@ struct agw_bluez_ext {
     const char *(*name)(struct agw_device *dev);
 };
 
-/* Whether the host running the plugin has an entry of struct agw_host (a
- * plugin built for minor N may be loaded by a host of an earlier minor). */
-#define AGW_HOST_HAS(host, entry) \
-    ((host)->struct_size >= offsetof(struct agw_host, entry) + sizeof((host)->entry) && (host)->entry)
-/* The same for an extension table: AGW_EXT_HAS(hid, struct agw_hid_ext, names). */
-#define AGW_EXT_HAS(ext, type, entry) \
-    ((ext) && (ext)->struct_size >= offsetof(type, entry) + sizeof((ext)->entry) && (ext)->entry)
+/* Whether a table has an entry: it is long enough and the entry is set.  A
+ * plugin built for a later minor may run on a host of an earlier one; the
+ * agw_*() calls below use this for every entry added after 2.0.
+ *     AGW_HAS(hid, struct agw_hid_ext, names)                                */
+#define AGW_HAS(table, type, entry)                                                      \
+    ((table) && (table)->struct_size >= offsetof(type, entry) + sizeof((table)->entry) && \
+     (table)->entry)
 
 struct agw_plugin {
     uint32_t magic;
@@ -254,39 +256,38 @@ struct agw_plugin {
     const char *version;
     const char *description;
     const struct agw_id *ids;             /* hotplug matches; AGW_BUS_END-terminated; may be NULL */
-    const char *const *config_keys;       /* plugin keys of [device]; NULL-terminated */
+    const char *const *config_keys;       /* plugin keys of [device]; NULL-terminated; "button.*"
+                                             takes every key starting with "button." */
     const struct agw_personal_field *personal; /* AGW_MASK_END-terminated; may be NULL */
     uint32_t transports;                  /* AGW_TRANSPORT_BIT()s the plugin can drive */
+    /* the verbs command() answers: `accessgwctl devices --verbs`, the `devices`
+     * verb and the documentation list them; {NULL}-terminated; may be NULL */
+    const struct agw_verb *verbs;
 
     /* mandatory */
-    /* 0 or -errno; a plugin that refuses its config calls set_state(ERROR, why) first */
-    int (*open)(struct agw_device *dev, const struct agw_host *host);
+    /* 0 or -errno; a plugin that refuses its config returns -EINVAL after the
+     * typed config call said why (or after agw_set_state(ERROR, why)) */
+    int (*open)(struct agw_device *dev);
     void (*close)(struct agw_device *dev);
+
     /* optional: NULL when unused */
     void (*on_input)(struct agw_device *dev, const uint8_t *buf, size_t len);
     void (*on_timer)(struct agw_device *dev);
     void (*removed)(struct agw_device *dev); /* the device is gone: no more I/O */
-    /* verb is the part after "<class>."; *result is a JSON object or NULL.
-     * On failure *result may hold {"message": "..."}. */
-    int (*command)(struct agw_device *dev, const char *verb, json_t *args, json_t **result);
-
-    void *reserved[8]; /* must be NULL */
-
-    /* ABI 1.1: Bluetooth LE devices (optional) */
-    /* a notification or a changed value of a characteristic (BlueZ Battery1
+    /* target: the id the command was sent to (the device's, or a child's from
+     * add_child); verb: the part after "<class>."; *result a JSON object or NULL,
+     * on failure it may hold {"message": "..."} */
+    int (*command)(struct agw_device *dev, const char *target, const char *verb, json_t *args,
+                   json_t **result);
+    /* a notification or a changed value of a characteristic (BlueZ's Battery1
      * percentage arrives as the Battery Level characteristic) */
     void (*on_notify)(struct agw_device *dev, const char *uuid, const uint8_t *value, size_t len);
     /* the device connected with its services resolved (up), or was lost */
     void (*on_link)(struct agw_device *dev, int up, const char *why);
-
-    /* ABI 1.2: the verbs command() answers, for `accessgwctl devices --verbs`,
-     * the `devices` verb (args {"verbs": true}) and documentation. */
-    const struct agw_verb *verbs; /* {NULL}-terminated; may be NULL */
 };
 
-/* Minimum size the loader accepts: the ABI 1.0 struct (later fields are
- * used only when struct_size says the plugin has them). */
-#define AGW_PLUGIN_MIN_SIZE (offsetof(struct agw_plugin, reserved) + 8 * sizeof(void *))
+/* The size of ABI 2.0's descriptor: the least the loader accepts for major 2. */
+#define AGW_PLUGIN_MIN_SIZE (offsetof(struct agw_plugin, on_link) + sizeof(void (*)(void)))
 
 /* Fills magic, versions and size so a plugin author cannot get them wrong:
  *   AGW_PLUGIN_DEFINE(.id = "skeleton", .device_class = "skeleton", ...);   */
@@ -295,6 +296,128 @@ struct agw_plugin {
         .magic = AGW_PLUGIN_MAGIC, .abi_major = AGW_ABI_MAJOR,                  \
         .abi_minor = AGW_ABI_MINOR, .struct_size = sizeof(struct agw_plugin),   \
         __VA_ARGS__}
+
+/*
+ * What a plugin calls.  Compiled into the plugin, so each checks, once the
+ * SDK has entries newer than 2.0, that the host running it has them.
+ */
+
+/* identity, config, memory */
+static inline const char *agw_device_id(struct agw_device *dev)
+{
+    return dev->host->device->id(dev);
+}
+static inline enum agw_transport agw_transport_of(struct agw_device *dev)
+{
+    return dev->host->device->transport(dev);
+}
+static inline const char *agw_config(struct agw_device *dev, const char *key)
+{
+    return dev->host->device->config(dev, key);
+}
+static inline const char *agw_config_nth(struct agw_device *dev, size_t n, const char **value)
+{
+    return dev->host->device->config_nth(dev, n, value);
+}
+static inline int agw_config_uint(struct agw_device *dev, const char *key, unsigned def,
+                                  unsigned min, unsigned max, unsigned *out)
+{
+    return dev->host->device->config_uint(dev, key, def, min, max, out);
+}
+static inline int agw_config_bool(struct agw_device *dev, const char *key, int def, int *out)
+{
+    return dev->host->device->config_bool(dev, key, def, out);
+}
+/* names: NULL-terminated; *out the index of the one the key names */
+static inline int agw_config_enum(struct agw_device *dev, const char *key,
+                                  const char *const *names, int def, int *out)
+{
+    return dev->host->device->config_enum(dev, key, names, def, out);
+}
+/* "1500", "1500ms", "2s" or "5min", within [min_ms, max_ms] */
+static inline int agw_config_ms(struct agw_device *dev, const char *key, unsigned def_ms,
+                                unsigned min_ms, unsigned max_ms, unsigned *out)
+{
+    return dev->host->device->config_ms(dev, key, def_ms, min_ms, max_ms, out);
+}
+static inline void agw_set_userdata(struct agw_device *dev, void *data)
+{
+    dev->host->device->set_userdata(dev, data);
+}
+static inline void *agw_userdata(struct agw_device *dev)
+{
+    return dev->host->device->userdata(dev);
+}
+
+/* publishing */
+__attribute__((format(printf, 3, 4))) static inline void
+agw_log(struct agw_device *dev, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    dev->host->publish->vlog(dev, level, fmt, ap);
+    va_end(ap);
+}
+static inline int agw_emit(struct agw_device *dev, const char *event, json_t *data)
+{
+    return dev->host->publish->emit(dev, event, data);
+}
+static inline void agw_set_state(struct agw_device *dev, enum agw_state state, const char *reason)
+{
+    dev->host->publish->set_state(dev, state, reason);
+}
+static inline void agw_set_info(struct agw_device *dev, const char *key, const char *value)
+{
+    dev->host->publish->set_info(dev, key, value);
+}
+static inline int agw_add_child(struct agw_device *dev, const char *child_id,
+                                const char *location)
+{
+    return dev->host->publish->add_child(dev, child_id, location);
+}
+static inline int agw_emit_for(struct agw_device *dev, const char *child_id, const char *event,
+                               json_t *data)
+{
+    return dev->host->publish->emit_for(dev, child_id, event, data);
+}
+
+/* I/O and time */
+static inline ssize_t agw_write(struct agw_device *dev, const void *buf, size_t len)
+{
+    return dev->host->io->write(dev, buf, len);
+}
+static inline ssize_t agw_read(struct agw_device *dev, void *buf, size_t max, int timeout_ms)
+{
+    return dev->host->io->read(dev, buf, max, timeout_ms);
+}
+static inline void agw_flush_input(struct agw_device *dev)
+{
+    dev->host->io->flush_input(dev);
+}
+static inline void agw_set_timer(struct agw_device *dev, unsigned interval_ms)
+{
+    dev->host->timer->set(dev, interval_ms);
+}
+
+/* persistence */
+static inline int agw_save_state(struct agw_device *dev, const json_t *state)
+{
+    return dev->host->persist->save(dev, state);
+}
+static inline json_t *agw_load_state(struct agw_device *dev)
+{
+    return dev->host->persist->load(dev);
+}
+
+/* extensions: NULL when the device's transport has none */
+static inline const struct agw_hid_ext *agw_hid(struct agw_device *dev)
+{
+    return (const struct agw_hid_ext *)dev->host->extension(dev, AGW_EXT_HID);
+}
+static inline const struct agw_bluez_ext *agw_bluez(struct agw_device *dev)
+{
+    return (const struct agw_bluez_ext *)dev->host->extension(dev, AGW_EXT_BLUEZ);
+}
 
 #ifdef __cplusplus
 }
