@@ -28,8 +28,8 @@ int main(int argc, char **argv)
         switch (c) {
         case 'c': config = optarg; break;
         case 'k': check = optarg; break;
-        case 'V': printf("accessgwd %s (plugin ABI %d.%d)\n", ACCESSGW_VERSION_STRING, AGW_ABI_MAJOR,
-                           AGW_ABI_MINOR); return 0;
+        case 'V': printf("accessgwd %s (plugin ABI %d.%d; runs plugins of ABI 1.x too)\n",
+                           ACCESSGW_VERSION_STRING, AGW_ABI_MAJOR, AGW_ABI_MINOR); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -1,9 +1,11 @@
 """The SDK's typed config helpers seen from an installer: a bad value names FILE:LINE,
 the key and the value, in the log and on device/<id>/state; durations take units."""
+import os
 import re
+import shutil
 import time
 
-from agwtest import Gateway, Subscriber
+from agwtest import BUILD, Gateway, Subscriber
 
 
 def test_bad_values_are_refused_with_file_and_line(tmp_path):
@@ -28,3 +30,25 @@ def test_bad_values_are_refused_with_file_and_line(tmp_path):
     # "1s" is a second: the good device counts
     sub.wait_topic("skeleton/ok-1/counter", timeout=5)
     gw.stop()
+
+
+def test_a_plugin_reads_only_its_own_keys(tmp_path):
+    """SDK 2: agw_config() and agw_config_nth() answer the keys the plugin declared, never
+    the host's own (path, location, transport) of the same section."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    shutil.copy(os.path.join(BUILD, "test-plugins-hang", "hang.so"), plugins / "hang.so")
+    gw = Gateway(tmp_path, "[device t-1]\nplugin = testhang\ntransport = none\n"
+                 "location = window 3\nhang_ms = 0\ncrash = abort\n", plugin_dir=str(plugins))
+    gw.start()
+    try:
+        def config(key, n=0):
+            reply = gw.send("t-1", "test.config", {"key": key, "n": n})
+            assert reply["ok"], reply
+            return reply["result"]
+        assert config("hang_ms") == {"value": "0", "nth": "hang_ms"}
+        assert config("crash", 1)["nth"] == "crash"
+        assert config("location", 2) == {"value": None, "nth": None}  # host key; no third
+        assert config("transport")["value"] is None
+    finally:
+        gw.stop()

@@ -173,6 +173,12 @@ static int t_command(struct agw_device *dev, const char *target, const char *ver
         die(agw_config(dev, "crash"));
     if (strcmp(verb, "echo") == 0)
         return AGW_CMD_OK;
+    const char *key = json_string_value(json_object_get(args, "key"));
+    if (strcmp(verb, "config") == 0 && key) { /* what agw_config() answers, and the n-th key */
+        const char *value, *nth = agw_config_nth(dev, (size_t)json_integer_value(json_object_get(args, "n")), &value);
+        *result = json_pack("{s:s?, s:s?}", "value", agw_config(dev, key), "nth", nth);
+        return AGW_CMD_OK;
+    }
     const char *what = json_string_value(json_object_get(args, "what"));
     if (strcmp(verb, "try") == 0 && what) {
         *result = json_pack("{s:i}", "errno", attempt(what, json_string_value(json_object_get(args, "path"))));
