@@ -444,6 +444,8 @@ static ssize_t host_read(struct agw_device *d, void *buf, size_t max, int timeou
     struct device *dev = (struct device *)d;
     if (!dev->opened && !dev->in_open)
         return -ENODEV;
+    if (timeout_ms > 0) /* what the plugin published goes before it waits */
+        mailbox_flush(dev->outbox);
     ssize_t r = note_gone(dev, dev->tr.ops->read(&dev->tr, buf, max, timeout_ms));
     if (r > 0)
         clock_now(&dev->input_time);
@@ -567,6 +569,7 @@ static int save_through_parent(struct device *dev, const json_t *state)
         ;
     wait_for_outbox_room(dev);
     mailbox_post(dev->outbox, &m->link);
+    mailbox_flush(dev->outbox);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     add_ms(&until, SAVE_WAIT_MS);

@@ -9,6 +9,8 @@ int mailbox_init(struct mailbox *mb)
     pthread_mutex_init(&mb->lock, NULL);
     mb->head = mb->tail = NULL;
     mb->depth = 0;
+    mb->take_now = NULL;
+    mb->flush_now = NULL;
     mb->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     return mb->fd < 0 ? -1 : 0;
 }
@@ -24,6 +26,8 @@ void mailbox_destroy(struct mailbox *mb)
 void mailbox_post(struct mailbox *mb, struct mail *m)
 {
     m->next = NULL;
+    if (mb->take_now && mb->take_now(mb->take_now_ctx, m))
+        return;
     pthread_mutex_lock(&mb->lock);
     int was_empty = mb->head == NULL;
     if (mb->tail)
@@ -60,4 +64,10 @@ size_t mailbox_depth(struct mailbox *mb)
     size_t d = mb->depth;
     pthread_mutex_unlock(&mb->lock);
     return d;
+}
+
+void mailbox_flush(struct mailbox *mb)
+{
+    if (mb->flush_now)
+        mb->flush_now(mb->take_now_ctx);
 }

@@ -3,6 +3,7 @@
 #ifndef AGW_MAILBOX_H
 #define AGW_MAILBOX_H
 #include <pthread.h>
+#include <stdbool.h>
 
 struct mail {
     struct mail *next;
@@ -13,6 +14,14 @@ struct mailbox {
     struct mail *head, *tail;
     int fd; /* readable while mail is waiting */
     size_t depth;
+    /* A consumer that takes mail on the poster's own thread, saving the hand-off
+     * to the reader (a plugin host puts a worker's mail onto its link itself):
+     * true when it took the mail, false to queue it as usual.  What it took may
+     * wait in a batch until the poster is about to block: mailbox_flush().
+     * NULL: none. */
+    bool (*take_now)(void *ctx, struct mail *m);
+    void (*flush_now)(void *ctx);
+    void *take_now_ctx;
 };
 
 int mailbox_init(struct mailbox *mb);
@@ -22,4 +31,7 @@ void mailbox_post(struct mailbox *mb, struct mail *m);
 struct mail *mailbox_take_all(struct mailbox *mb);
 /* How many mails wait: producers slow down when their consumer lags. */
 size_t mailbox_depth(struct mailbox *mb);
+/* A poster about to block (waiting for input, an answer or a deadline) sends
+ * what take_now batched for it. */
+void mailbox_flush(struct mailbox *mb);
 #endif

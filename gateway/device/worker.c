@@ -263,12 +263,14 @@ static void wait_for_work(struct device *dev, int timeout)
         process_events(dev);
         struct pollfd p[2] = {{.fd = dev->inbox.fd, .events = POLLIN},
                               {.fd = dev->tr.ops->pollfd(&dev->tr), .events = POLLIN}};
+        mailbox_flush(dev->outbox); /* what this turn published goes before the wait */
         poll(p, 2, timeout);
         process_events(dev);
         return;
     }
     bool wants_input = dev->opened && dev->plugin->on_input;
     int fd = wants_input ? dev->tr.ops->pollfd(&dev->tr) : -1;
+    mailbox_flush(dev->outbox);
     if (wants_input && fd < 0 && dev->tr.ops != &transport_none_ops) {
         int slice = (timeout < 0 || timeout > USB_POLL_MS) ? USB_POLL_MS : timeout;
         deliver_input(dev, buf, dev->tr.ops->read(&dev->tr, buf, sizeof(buf), slice));

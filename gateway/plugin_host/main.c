@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,10 @@ struct host {
     size_t n_devs;
     unsigned hang_ms;
     long long next_hang_check;
+    /* The link's write side and the device list, shared by this thread and the
+     * workers that put their mail on the link themselves (take_now).  Recursive:
+     * this thread may post (the hang watch) while it holds it. */
+    pthread_mutex_t lock;
     struct plink_writer w;
     uint8_t out[PLINK_RECORD_MAX];
     uint8_t in[PLINK_RECORD_MAX];
@@ -135,39 +140,70 @@ static void forget_device(struct host *h, struct device *dev)
     device_free(dev);
 }
 
+/* One mail from a device onto the link, then freed. */
+static void carry(struct host *h, struct out_mail *m)
+{
+    struct device *dev = find_device(h, m->device);
+    switch (m->kind) {
+    case OUT_EVENT: send_event(h, m); break;
+    case OUT_REPLY: send_reply(h, m); break;
+    case OUT_OPEN: SEND(h, plink_put_open(&h->w, m->device)); break;
+    case OUT_SAVE:
+        if (!SEND(h, plink_put_save(&h->w, m->device, m->data_json)) && dev)
+            device_saved(dev, EMSGSIZE);
+        break;
+    case OUT_DEGRADED: break; /* only where devices write their own state */
+    case OUT_CHANGED:
+        if (dev)
+            send_snapshot(h, dev);
+        break;
+    case OUT_EXITED:
+        if (dev)
+            forget_device(h, dev);
+        SEND(h, plink_put_exited(&h->w, m->device));
+        break;
+    }
+    if (m->personal) { /* sent: nothing personal stays behind in this process */
+        mask_wipe_decref(m->data);
+        mask_wipe_free(m->data_json);
+    } else {
+        json_decref(m->data);
+        free(m->data_json);
+    }
+    free(m);
+}
+
+/* On the worker's thread: its mail goes into the link's batch without waking
+ * this process's main thread (one hand-off less per event), and the batch is
+ * sent when it is full or the worker is about to block (flush_now), so a burst
+ * of events costs one send.  A device's last mail, OUT_EXITED, is queued: only
+ * the main thread may free the device. */
+static bool take_now(void *ctx, struct mail *mail)
+{
+    struct host *h = ctx;
+    struct out_mail *m = (struct out_mail *)mail;
+    if (m->kind == OUT_EXITED)
+        return false;
+    pthread_mutex_lock(&h->lock);
+    carry(h, m);
+    pthread_mutex_unlock(&h->lock);
+    return true;
+}
+
+static void flush_now(void *ctx)
+{
+    struct host *h = ctx;
+    pthread_mutex_lock(&h->lock);
+    flush_link(h);
+    pthread_mutex_unlock(&h->lock);
+}
+
 static void drain_outbox(struct host *h)
 {
     for (struct mail *all = mailbox_take_all(&h->outbox); all;) {
         struct out_mail *m = (struct out_mail *)all;
         all = all->next;
-        struct device *dev = find_device(h, m->device);
-        switch (m->kind) {
-        case OUT_EVENT: send_event(h, m); break;
-        case OUT_REPLY: send_reply(h, m); break;
-        case OUT_OPEN: SEND(h, plink_put_open(&h->w, m->device)); break;
-        case OUT_SAVE:
-            if (!SEND(h, plink_put_save(&h->w, m->device, m->data_json)) && dev)
-                device_saved(dev, EMSGSIZE);
-            break;
-        case OUT_DEGRADED: break; /* only where devices write their own state */
-        case OUT_CHANGED:
-            if (dev)
-                send_snapshot(h, dev);
-            break;
-        case OUT_EXITED:
-            if (dev)
-                forget_device(h, dev);
-            SEND(h, plink_put_exited(&h->w, m->device));
-            break;
-        }
-        if (m->personal) { /* sent: nothing personal stays behind in this process */
-            mask_wipe_decref(m->data);
-            mask_wipe_free(m->data_json);
-        } else {
-            json_decref(m->data);
-            free(m->data_json);
-        }
-        free(m);
+        carry(h, m);
     }
     flush_link(h);
 }
@@ -324,8 +360,10 @@ static void stop_all(struct host *h)
     long long give_up = monotonic_ms() + STOP_GRACE_MS;
     while (h->n_devs > 0 && monotonic_ms() < give_up) {
         struct pollfd p = {h->outbox.fd, POLLIN, 0};
-        poll(&p, 1, 100);
+        poll(&p, 1, 100); /* never holding the lock: the workers' last mail needs it */
+        pthread_mutex_lock(&h->lock);
         drain_outbox(h);
+        pthread_mutex_unlock(&h->lock);
     }
 }
 
@@ -338,11 +376,13 @@ static int run(struct host *h)
             log_err("poll: %s", strerror(errno));
             return 1;
         }
+        pthread_mutex_lock(&h->lock);
         if (p[1].revents)
             drain_outbox(h);
         if (p[0].revents)
             read_link(h);
         report_hung_devices(h);
+        pthread_mutex_unlock(&h->lock);
     }
     stop_all(h);
     return 0;
@@ -403,6 +443,14 @@ int main(int argc, char **argv)
     if (plugin_set_load_file(&set, plugin_path) < 0 || mailbox_init(&h.outbox) < 0)
         return 1;
     h.plugin = set.items[0].desc;
+    pthread_mutexattr_t recursive;
+    pthread_mutexattr_init(&recursive);
+    pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&h.lock, &recursive);
+    pthread_mutexattr_destroy(&recursive);
+    h.outbox.take_now = take_now;
+    h.outbox.flush_now = flush_now;
+    h.outbox.take_now_ctx = &h;
     h.hang_ms = hang_ms;
     h.next_hang_check = monotonic_ms() + HANG_CHECK_MS;
     plink_writer_init(&h.w, h.out, sizeof(h.out));
