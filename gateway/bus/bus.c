@@ -95,11 +95,9 @@ int bus_open(struct bus *bus, void *zctx, const struct bus_options *o, char *err
     return 0;
 }
 
-static void history_clear_entry(struct history_entry *e)
+static const char *entry_envelope(const struct history_entry *e)
 {
-    free(e->topic);
-    free(e->envelope);
-    memset(e, 0, sizeof(*e));
+    return e->buf + e->topic_len + 1;
 }
 
 void bus_close(struct bus *bus)
@@ -110,25 +108,25 @@ void bus_close(struct bus *bus)
     if (bus->priv)
         zmq_close(bus->priv);
     for (size_t i = 0; bus->ring && i < bus->cap; i++)
-        history_clear_entry(&bus->ring[i]);
+        free(bus->ring[i].buf);
     free(bus->ring);
     free(bus->gateway_id);
     memset(bus, 0, sizeof(*bus));
 }
 
-static void history_append(struct bus *bus, uint64_t seq, char *topic, char *envelope, size_t len)
+/* The slot the next event is written into: when the ring is full, the oldest
+ * event's (it is dropped; its buffer stays for the new one).  The event is
+ * kept once history_commit() counts it. */
+static struct history_entry *history_next(struct bus *bus)
 {
-    size_t slot;
-    if (bus->count < bus->cap) {
-        slot = (bus->head + bus->count) % bus->cap;
-        bus->count++;
-    } else {
-        slot = bus->head;
-        history_clear_entry(&bus->ring[slot]);
+    if (bus->count == bus->cap) {
         bus->head = (bus->head + 1) % bus->cap;
+        bus->count--;
     }
-    bus->ring[slot] = (struct history_entry){seq, topic, envelope, len};
+    return &bus->ring[(bus->head + bus->count) % bus->cap];
 }
+
+static void history_commit(struct bus *bus) { bus->count++; }
 
 static void send_two_frames(void *sock, const char *topic, size_t topic_len, const char *body,
                             size_t body_len)
@@ -181,33 +179,38 @@ void bus_flush(struct bus *bus)
     }
     for (size_t k = bus->unsent; k > 0; k--) {
         const struct history_entry *e = &bus->ring[(bus->head + bus->count - k) % bus->cap];
-        send_two_frames(bus->pub, e->topic, strlen(e->topic), e->envelope, e->envelope_len);
+        send_two_frames(bus->pub, e->buf, e->topic_len, entry_envelope(e), e->envelope_len);
     }
     bus->unsent = 0;
 }
 
-/* Assigns the next seq, journals and sends the public event and keeps it for replay. */
-static char *publish_public(struct bus *bus, const struct event_meta *m, char *topic,
-                            size_t topic_len, const char *data_json)
+/* Assigns the next seq, and builds the public event where it is kept for
+ * replay (written once: the journal and the send read it there). */
+static bool publish_public(struct bus *bus, const struct event_meta *m, const char *topic,
+                           size_t topic_len, const char *data_json)
 {
-    size_t env_len = 0;
-    char *env = envelope_encode(m, data_json, &env_len);
-    if (!env)
-        return NULL;
-    bus->seq = m->seq;
-    journal_event(bus, m, topic, topic_len, env, env_len);
-    char *topic_copy = strdup(topic);
-    if (!topic_copy) { /* not kept for replay: the batch goes now, then this event */
-        bus_flush(bus);
-        send_two_frames(bus->pub, topic, topic_len, env, env_len);
-        free(env);
-        return topic;
+    struct history_entry *e = history_next(bus);
+    if (topic_len + 1 > e->cap) {
+        char *grown = realloc(e->buf, topic_len + 1);
+        if (!grown)
+            return false;
+        e->buf = grown;
+        e->cap = topic_len + 1;
     }
-    history_append(bus, bus->seq, topic_copy, env, env_len);
+    memcpy(e->buf, topic, topic_len + 1);
+    size_t env_len = envelope_encode_at(m, data_json, &e->buf, &e->cap, topic_len + 1);
+    if (env_len == 0)
+        return false;
+    e->seq = m->seq;
+    e->topic_len = topic_len;
+    e->envelope_len = env_len;
+    history_commit(bus);
+    bus->seq = m->seq;
+    journal_event(bus, m, e->buf, topic_len, entry_envelope(e), env_len);
     size_t batch = bus->cap < BUS_BATCH ? bus->cap : BUS_BATCH;
     if (++bus->unsent >= batch)
         bus_flush(bus);
-    return topic;
+    return true;
 }
 
 static bool prepare(struct bus *bus, struct event_meta *m, const char *cls, const char *subject,
@@ -301,17 +304,17 @@ char *bus_replay_json(const struct bus *bus, uint64_t since, const char *const *
     bool more = false;
     for (size_t i = 0; i < bus->count; i++) {
         const struct history_entry *e = &bus->ring[(bus->head + i) % bus->cap];
-        if (e->seq <= since || !topic_matches(e->topic, prefixes, n_prefixes))
+        if (e->seq <= since || !topic_matches(e->buf, prefixes, n_prefixes))
             continue;
         if ((limit && emitted == limit) ||
-            (emitted && b.len + e->envelope_len + strlen(e->topic) > BUS_REPLAY_PAGE_BYTES)) {
+            (emitted && b.len + e->envelope_len + e->topic_len > BUS_REPLAY_PAGE_BYTES)) {
             more = true; /* a page ends here: the client asks again from last_emitted */
             break;
         }
         sbuf_str(&b, emitted ? ",{\"topic\":\"" : "{\"topic\":\"");
-        sbuf_str(&b, e->topic); /* built from validated names: nothing to escape */
+        sbuf_add(&b, e->buf, e->topic_len); /* built from validated names: nothing to escape */
         sbuf_str(&b, "\",\"event\":");
-        sbuf_add(&b, e->envelope, e->envelope_len);
+        sbuf_add(&b, entry_envelope(e), e->envelope_len);
         sbuf_str(&b, "}");
         emitted++;
         last_emitted = e->seq;

@@ -11,11 +11,13 @@
 
 struct journal;
 
+/* One event kept for replay: its topic, a NUL, its envelope, in one buffer
+ * that the slot keeps and reuses for the events after it (no allocation per
+ * event once the ring has gone round, unless an event is larger). */
 struct history_entry {
     uint64_t seq;
-    char *topic;
-    char *envelope;
-    size_t envelope_len;
+    char *buf;
+    size_t cap, topic_len, envelope_len;
 };
 
 struct bus {

@@ -73,7 +73,8 @@ static struct piece decimal(char *buf, unsigned long long v)
     return (struct piece){p, (size_t)(end - p)};
 }
 
-char *envelope_encode(const struct event_meta *m, const char *data_json, size_t *len)
+size_t envelope_encode_at(const struct event_meta *m, const char *data_json, char **buf,
+                          size_t *cap, size_t at)
 {
     char when[40], epoch[21], seq[21];
     envelope_time(when, &m->time);
@@ -91,15 +92,27 @@ char *envelope_encode(const struct event_meta *m, const char *data_json, size_t 
     size_t total = 0;
     for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
         total += pieces[i].n;
-    char *out = malloc(total + 1), *at = out;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
-        memcpy(at, pieces[i].p, pieces[i].n);
-        at += pieces[i].n;
+    if (at + total + 1 > *cap) {
+        char *grown = realloc(*buf, at + total + 1);
+        if (!grown)
+            return 0;
+        *buf = grown;
+        *cap = at + total + 1;
     }
-    *at = '\0';
+    char *out = *buf + at;
+    for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+        memcpy(out, pieces[i].p, pieces[i].n);
+        out += pieces[i].n;
+    }
+    *out = '\0';
+    return total;
+}
+
+char *envelope_encode(const struct event_meta *m, const char *data_json, size_t *len)
+{
+    char *out = NULL;
+    size_t cap = 0, n = envelope_encode_at(m, data_json, &out, &cap, 0);
     if (len)
-        *len = total;
+        *len = n;
     return out;
 }

@@ -23,6 +23,11 @@ int envelope_topic(char *buf, size_t len, const struct event_meta *m);
 /* The structured-mode JSON object; data_json must be a JSON value ("{}" if
  * none).  Returns a malloc'd NUL-terminated string and its length. */
 char *envelope_encode(const struct event_meta *m, const char *data_json, size_t *len);
+/* The same, written at *buf + at and NUL-terminated, *buf grown (realloc) when
+ * *cap is too small: so a history slot's buffer serves event after event.
+ * Returns the envelope's length, 0 when out of memory (*buf is then kept). */
+size_t envelope_encode_at(const struct event_meta *m, const char *data_json, char **buf,
+                          size_t *cap, size_t at);
 /* "2026-11-23T04:00:00.123456Z" */
 void envelope_time(char buf[40], const struct timespec *ts);
 #endif

@@ -67,6 +67,31 @@ static void envelope_is_exactly_this(void **state)
     free(text);
 }
 
+/* A history slot's buffer serves event after event: written after the topic,
+ * grown only when an event is larger, the same bytes as envelope_encode. */
+static void a_buffer_is_reused(void **state)
+{
+    (void)state;
+    struct event_meta m = sample();
+    char *buf = NULL;
+    size_t cap = 0;
+    size_t n = envelope_encode_at(&m, "{\"a\":1}", &buf, &cap, 6);
+    char *alone = envelope_encode(&m, "{\"a\":1}", NULL);
+    assert_int_equal(n, strlen(alone));
+    assert_string_equal(buf + 6, alone);
+    assert_int_equal(cap, 6 + n + 1);
+    char *first = buf;
+    size_t small = envelope_encode_at(&m, "{}", &buf, &cap, 6);
+    assert_ptr_equal(buf, first); /* smaller: the same buffer */
+    assert_int_equal(cap, 6 + n + 1);
+    assert_int_equal(strlen(buf + 6), small);
+    size_t large = envelope_encode_at(&m, "{\"a\":\"a longer value than before\"}", &buf, &cap, 6);
+    assert_int_equal(strlen(buf + 6), large);
+    assert_true(cap > 6 + n + 1);
+    free(alone);
+    free(buf);
+}
+
 static void gateway_source_has_no_device(void **state)
 {
     (void)state;
@@ -109,6 +134,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(envelope_has_every_field),
         cmocka_unit_test(envelope_is_exactly_this),
+        cmocka_unit_test(a_buffer_is_reused),
         cmocka_unit_test(gateway_source_has_no_device),
         cmocka_unit_test(topic_is_class_device_event),
         cmocka_unit_test(names_are_checked),
