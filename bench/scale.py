@@ -85,6 +85,7 @@ def main():
     sub = Subscriber(gw.events, ["skeleton/", "device/"])
     t0 = time.time()
     gw.start()
+    sub.catch_up(gw)  # devices may be up before this socket joined: PUB drops what came first
     up = set()
     deadline = t0 + 60
     while len(up) < TIMERS + PTYS and time.time() < deadline:
@@ -107,8 +108,8 @@ def main():
                 delay = start + (i + 1) / max(1, len(masters)) - time.time()
                 if delay > 0:
                     stop.wait(delay)
-    feeder = threading.Thread(target=feed_ptys, daemon=True)
-    feeder.start()
+    if masters:  # (with none, its loop would spin and hold the subscriber's GIL)
+        threading.Thread(target=feed_ptys, daemon=True).start()
     time.sleep(2)
     drain_end = time.time() + 3  # what queued during the warm-up is not a latency
     while time.time() < drain_end:

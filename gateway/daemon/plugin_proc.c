@@ -25,9 +25,10 @@
 #define RECORDS_PER_TURN 32
 /* A child's commands that may wait unanswered: more is a child not reading. */
 #define PENDING_MAX 4096
-/* Nodes opened for a child that has not taken them: more is a child asking without
- * reading (each is an fd accessgwd holds). */
-#define QUEUED_FDS_MAX 16
+/* Nodes opened for one device of a child that has not taken them: more is a child
+ * asking without reading (each is an fd accessgwd holds).  Per device, not per host:
+ * a host attaching a thousand devices has a node in flight for each, legitimately. */
+#define QUEUED_FDS_PER_DEVICE 2
 /* SAVE requests a second: each is an fsync on accessgwd's loop; a plugin saves once per
  * call, press or invitation. */
 #define SAVES_PER_SECOND_MAX 200
@@ -120,8 +121,9 @@ static bool send_now(int sock, const uint8_t *buf, size_t len, int fd)
     return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len;
 }
 
-/* Takes fd (closed once sent, or dropped). */
-static void send_record_with(struct plugin_proc *p, const uint8_t *buf, size_t len, int fd)
+/* Takes fd, device's node (closed once sent, or dropped). */
+static void send_record_with(struct plugin_proc *p, const uint8_t *buf, size_t len, int fd,
+                             const char *device)
 {
     if (!running(p) || (!p->queue && send_now(p->sock, buf, len, fd))) {
         if (fd >= 0)
@@ -139,7 +141,7 @@ static void send_record_with(struct plugin_proc *p, const uint8_t *buf, size_t l
     q->next = NULL;
     q->len = len;
     q->fd = fd;
-    p->queued_fds += fd >= 0;
+    snprintf(q->device, sizeof(q->device), "%s", device ? device : "");
     memcpy(q->bytes, buf, len);
     if (p->queue_tail)
         p->queue_tail->next = q;
@@ -150,7 +152,7 @@ static void send_record_with(struct plugin_proc *p, const uint8_t *buf, size_t l
 
 static void send_record(struct plugin_proc *p, const uint8_t *buf, size_t len)
 {
-    send_record_with(p, buf, len, -1);
+    send_record_with(p, buf, len, -1, NULL);
 }
 
 static void free_queued(struct queued_record *q)
@@ -166,7 +168,6 @@ static void flush_queue(struct plugin_proc *p)
         struct queued_record *q = p->queue;
         if (!send_now(p->sock, q->bytes, q->len, q->fd))
             return;
-        p->queued_fds -= q->fd >= 0;
         p->queue = q->next;
         if (!p->queue)
             p->queue_tail = NULL;
@@ -182,7 +183,14 @@ static void drop_queue(struct plugin_proc *p)
         free_queued(q);
     }
     p->queue_tail = NULL;
-    p->queued_fds = 0;
+}
+
+static unsigned queued_nodes_of(const struct plugin_proc *p, const char *device)
+{
+    unsigned n = 0;
+    for (const struct queued_record *q = p->queue; q; q = q->next)
+        n += q->fd >= 0 && strcmp(q->device, device) == 0;
+    return n;
 }
 
 /* What the device saved last: accessgwd's copy (kept even when the disk
@@ -680,7 +688,7 @@ static const char *open_node(struct plugin_procs *ps, struct plugin_proc *p, con
         return "a request to open a node it was not given";
     if (dev->retiring)
         return NULL;
-    if (p->queued_fds >= QUEUED_FDS_MAX)
+    if (queued_nodes_of(p, id) >= QUEUED_FDS_PER_DEVICE)
         return "requests to open nodes faster than it takes them";
     struct transport t = {.fd = -1};
     char err[DEVICE_REASON_MAX] = "";
@@ -688,7 +696,7 @@ static const char *open_node(struct plugin_procs *ps, struct plugin_proc *p, con
     struct plink_writer w;
     plink_writer_init(&w, ps->out, PLINK_RECORD_MAX);
     if (plink_put_fd(&w, id, r < 0 ? -r : 0, err))
-        send_record_with(p, w.buf, w.len, t.fd);
+        send_record_with(p, w.buf, w.len, t.fd, id);
     else if (t.fd >= 0)
         close(t.fd);
     return NULL;

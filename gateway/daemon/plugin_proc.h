@@ -42,6 +42,7 @@ struct queued_record {
     struct queued_record *next;
     size_t len;
     int fd; /* a device node going with it (SCM_RIGHTS), or -1 */
+    char device[DEVICE_ID_MAX + 1]; /* whose node it is */
     uint8_t bytes[];
 };
 
@@ -59,7 +60,6 @@ struct plugin_proc {
     struct pending_command *pending;
     size_t n_pending, cap_pending;
     struct queued_record *queue, *queue_tail; /* records the socket did not take yet */
-    unsigned queued_fds;      /* device nodes among them */
     long long saves_since_ms; /* the current second of SAVE requests, and how many */
     unsigned saves;
 };

@@ -137,6 +137,16 @@ static int attempt(const char *what, const char *path)
         return pid < 0 ? errno : 0;
     } else if (strcmp(what, "link") == 0 && path) {
         return link_open(path, 1);
+    } else if (strcmp(what, "open_each") == 0 && path) {
+        /* one request for each device named (comma-separated), then no reading: what a
+         * host attaching many devices at once has in flight, legitimately */
+        char ids[512];
+        snprintf(ids, sizeof(ids), "%s", path);
+        for (char *save = NULL, *id = strtok_r(ids, ",", &save); id; id = strtok_r(NULL, ",", &save))
+            if (link_open(id, 1) != 0)
+                return errno;
+        kill(getpid(), SIGSTOP);
+        return 0;
     } else if (strcmp(what, "flood_open") == 0 && path) {
         /* asks for its own node again and again, then stops reading (the whole process) */
         int e = link_open(path, 2000);
