@@ -296,14 +296,7 @@ static void handle_out_mail(struct gateway *g, struct out_mail *m)
     case OUT_OPEN:
     case OUT_SAVE: break; /* only plugin hosts post these, to their own loop */
     }
-    if (m->personal) { /* an answer nobody took any more: its personal fields are wiped */
-        mask_wipe_decref(m->data);
-        mask_wipe_free(m->data_json);
-    } else {
-        json_decref(m->data);
-        free(m->data_json);
-    }
-    free(m);
+    out_mail_free(m); /* an answer nobody took any more: its personal fields are wiped */
 }
 
 void deliver_mail(void *ctx, struct out_mail *m) { handle_out_mail(ctx, m); }

@@ -37,6 +37,10 @@ struct out_mail {
     int status;                                /* reply: enum agw_cmd_status */
 };
 
+/* Frees a mail once its reader is done with it; what a plugin declared personal
+ * is wiped first, wherever that is. */
+void out_mail_free(struct out_mail *m);
+
 /* main -> worker */
 enum in_kind { IN_COMMAND, IN_STOP, IN_FD };
 struct in_mail {

@@ -35,6 +35,18 @@ void device_set_state_dir(const char *dir)
 
 /* ---- messages to the main loop ---- */
 
+void out_mail_free(struct out_mail *m)
+{
+    if (m->personal) {
+        mask_wipe_decref(m->data);
+        mask_wipe_free(m->data_json);
+    } else {
+        json_decref(m->data);
+        free(m->data_json);
+    }
+    free(m);
+}
+
 struct out_mail *out_new(struct device *dev, enum out_kind kind)
 {
     struct out_mail *m = calloc(1, sizeof(*m));

@@ -24,7 +24,6 @@
 #include "device.h"
 #include "loader.h"
 #include "log.h"
-#include "mask.h"
 #include "mailbox.h"
 #include "monotonic.h"
 #include "plink.h"
@@ -163,14 +162,7 @@ static void carry(struct host *h, struct out_mail *m)
         SEND(h, plink_put_exited(&h->w, m->device));
         break;
     }
-    if (m->personal) { /* sent: nothing personal stays behind in this process */
-        mask_wipe_decref(m->data);
-        mask_wipe_free(m->data_json);
-    } else {
-        json_decref(m->data);
-        free(m->data_json);
-    }
-    free(m);
+    out_mail_free(m); /* sent: nothing personal stays behind in this process */
 }
 
 /* On the worker's thread: its mail goes into the link's batch without waking

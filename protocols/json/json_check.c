@@ -185,6 +185,16 @@ static bool literal(struct checker *c, const char *word)
 
 static bool value(struct checker *c);
 
+/* After a member or an element: a comma (1: another follows), the closing bracket (0),
+ * or anything else (-1). */
+static int separator(struct checker *c, unsigned char close)
+{
+    skip_space(c);
+    if (c->p < c->end && (*c->p == ',' || *c->p == close))
+        return *c->p++ == ',' ? 1 : 0;
+    return -1;
+}
+
 /* A key of the object whose keys start at keys[first]: a duplicate is invalid. */
 static bool new_key(struct checker *c, size_t first, const unsigned char *at, size_t len,
                     bool escaped)
@@ -222,17 +232,11 @@ static bool object(struct checker *c)
             return false;
         if (!value(c))
             return false;
-        skip_space(c);
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            continue;
-        }
-        if (c->p < c->end && *c->p == '}') {
-            c->p++;
+        int next = separator(c, '}');
+        if (next == 0)
             c->n_keys = first; /* this object's keys are done with */
-            return true;
-        }
-        return false;
+        if (next <= 0)
+            return next == 0;
     }
 }
 
@@ -247,16 +251,9 @@ static bool array(struct checker *c)
     for (;;) {
         if (!value(c))
             return false;
-        skip_space(c);
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            continue;
-        }
-        if (c->p < c->end && *c->p == ']') {
-            c->p++;
-            return true;
-        }
-        return false;
+        int next = separator(c, ']');
+        if (next <= 0)
+            return next == 0;
     }
 }
 
