@@ -263,7 +263,7 @@ static char *public_view(const char *data_json, const struct agw_personal_field 
 }
 
 uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, const char *event,
-                     bool device_source, char *data_json,
+                     bool device_source, const char *data_json,
                      const struct agw_personal_field *personal, const struct timespec *time)
 {
     bool masked = false, unreadable = false;
@@ -278,10 +278,6 @@ uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, cons
         seq = publish(bus, cls, subject, event, device_source, masked ? public_json : data_json,
                       masked ? data_json : NULL, time);
     free(public_json);
-    if (personal)
-        mask_wipe_free(data_json);
-    else
-        free(data_json);
     return seq;
 }
 

@@ -57,12 +57,13 @@ int bus_reopen_private(struct bus *bus, void *zctx, const struct bus_options *o,
 void bus_flush(struct bus *bus);
 
 /* The one way onto the bus: publishes one event and returns its seq (0 if it
- * could not be).  data_json (a JSON object's text) is taken.  With `personal`
- * (a plugin's declaration) and personal fields in the data, the public socket
- * gets the masked view and the private socket the full event (same id, seq,
- * time); the full text is wiped afterwards. */
+ * could not be).  data_json (a JSON object's text) is only read: its owner
+ * frees it (and wipes it, when the plugin declares personal fields).  With
+ * `personal` (a plugin's declaration) and personal fields in the data, the
+ * public socket gets the masked view and the private socket the full event
+ * (same id, seq, time); the copies made here are wiped. */
 uint64_t bus_publish(struct bus *bus, const char *cls, const char *subject, const char *event,
-                     bool device_source, char *data_json,
+                     bool device_source, const char *data_json,
                      const struct agw_personal_field *personal, const struct timespec *time);
 
 /* A reply is one page: a client that asks for the whole history and never

@@ -39,26 +39,27 @@
 
 /* ---- publishing ---- */
 
-static char *encoded(json_t *data)
+/* accessgwd's own events (nothing personal in them); takes data */
+static void publish_own(struct gateway *g, const char *cls, const char *subject,
+                        const char *event, bool device_source, json_t *data)
 {
+    struct timespec now;
+    clock_now(&now);
     char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
-    return text;
+    bus_publish(&g->bus, cls, subject, event, device_source, text, NULL, &now);
+    free(text);
 }
 
 void publish_gateway_event(struct gateway *g, const char *event, json_t *data)
 {
-    struct timespec now;
-    clock_now(&now);
-    bus_publish(&g->bus, "gateway", g->bus.gateway_id, event, false, encoded(data), NULL, &now);
+    publish_own(g, "gateway", g->bus.gateway_id, event, false, data);
 }
 
 void publish_device_event(struct gateway *g, const char *device, const char *event,
                                  json_t *data)
 {
-    struct timespec now;
-    clock_now(&now);
-    bus_publish(&g->bus, "device", device, event, true, encoded(data), NULL, &now);
+    publish_own(g, "device", device, event, true, data);
 }
 
 /* The watchdog has its own clock: a heartbeat_ms longer than WatchdogSec must
@@ -536,7 +537,7 @@ int gateway_run(const char *config_path)
     log_set_level(g.conf.log_level);
     device_set_state_dir(g.conf.state_dir);
     g.isolated = g.conf.isolation;
-    struct proc_hooks hooks = {&g, deliver_mail, registry, &g.outbox};
+    struct proc_hooks hooks = {&g, deliver_mail, publish_device_data, registry, &g.outbox};
     if (procs_init(&g.procs, &g.plugins, &hooks, g.conf.state_dir, g.conf.log_level,
                    g.conf.command_timeout_ms) < 0) {
         log_err("out of memory");

@@ -77,6 +77,9 @@ void on_ble_add(void *ctx, const struct ble_match *m);
 void on_hotplug_remove(void *ctx, const char *syspath);
 void drain_outbox(struct gateway *g);
 void deliver_mail(void *ctx, struct out_mail *m);
+void publish_device_data(void *ctx, const char *cls, const char *subject, const char *event,
+                         const char *data_json, const struct agw_personal_field *personal,
+                         const struct timespec *time);
 struct device **registry(void *ctx, size_t *n);
 
 /* verbs.c */

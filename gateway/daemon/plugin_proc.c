@@ -601,16 +601,11 @@ static const char *take_event(struct plugin_procs *ps, struct plugin_proc *p,
         return "an event of a device it does not run";
     if (!is_one_object(m->json))
         return "event data that is not a JSON object";
-    struct out_mail *out = mail_for(m->device, OUT_EVENT);
-    if (!out)
-        return NULL;
-    snprintf(out->cls, sizeof(out->cls), "%s", m->s1);
-    snprintf(out->event, sizeof(out->event), "%s", m->s2);
-    out->time = (struct timespec){(time_t)m->sec, (long)m->nsec};
-    /* Whether to mask is the plugin's declaration, never the child's say. */
-    out->personal = own_class ? desc->personal : NULL;
-    out->data_json = strdup(m->json); /* checked above, published as the child encoded it */
-    ps->hooks.deliver(ps->hooks.ctx, out);
+    struct timespec time = {(time_t)m->sec, (long)m->nsec};
+    /* Published as the child encoded it, checked above; whether to mask is the
+     * plugin's declaration, never the child's say. */
+    ps->hooks.publish(ps->hooks.ctx, m->s1, m->device, m->s2, m->json,
+                      own_class ? desc->personal : NULL, &time);
     return NULL;
 }
 

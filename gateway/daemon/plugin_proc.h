@@ -23,8 +23,13 @@
 
 struct proc_hooks {
     void *ctx;
-    /* Worker mail from a child (events, replies, exits, degraded); takes m. */
+    /* Worker mail from a child (replies, exits, degraded); takes m. */
     void (*deliver)(void *ctx, struct out_mail *m);
+    /* A child's event, checked, onto the bus (data_json is borrowed: a child's
+     * events cost accessgwd no allocation of their own). */
+    void (*publish)(void *ctx, const char *cls, const char *subject, const char *event,
+                    const char *data_json, const struct agw_personal_field *personal,
+                    const struct timespec *time);
     /* The gateway's devices, retiring ones included. */
     struct device **(*devices)(void *ctx, size_t *n);
     /* Mail made while the gateway is in the middle of something (a detach, a

@@ -285,9 +285,7 @@ static void handle_out_mail(struct gateway *g, struct out_mail *m)
 {
     switch (m->kind) {
     case OUT_EVENT:
-        bus_publish(&g->bus, m->cls, m->device, m->event, true, m->data_json, m->personal,
-                    &m->time);
-        m->data_json = NULL;
+        publish_device_data(g, m->cls, m->device, m->event, m->data_json, m->personal, &m->time);
         break;
     case OUT_REPLY: deliver_reply(g, m); break;
     case OUT_DEGRADED: report_degraded(g, json_string_value(json_object_get(m->data, "reason"))); break;
@@ -300,6 +298,14 @@ static void handle_out_mail(struct gateway *g, struct out_mail *m)
 }
 
 void deliver_mail(void *ctx, struct out_mail *m) { handle_out_mail(ctx, m); }
+
+void publish_device_data(void *ctx, const char *cls, const char *subject, const char *event,
+                         const char *data_json, const struct agw_personal_field *personal,
+                         const struct timespec *time)
+{
+    struct gateway *g = ctx;
+    bus_publish(&g->bus, cls, subject, event, true, data_json, personal, time);
+}
 
 struct device **registry(void *ctx, size_t *n)
 {

@@ -10,7 +10,8 @@
  *   - a hidraw device: each report becomes skeleton/<dev>/report {n, hex}
  *   - skeleton.reset {value?} sets the counter (saved: it survives a restart)
  *   - skeleton.ask {text} writes a line to a serial device, replies {reply}
- * Personal data: see idcard-sam's `.personal` (the host masks those fields).
+ * Personal data: declare the fields in `.personal` (docs/PLUGINS.md, "Personal data";
+ * idcard-sam does), emit them whole: the host masks them everywhere but CURVE.
  */
 #include <errno.h>
 #include <stdio.h>
