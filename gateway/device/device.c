@@ -146,6 +146,10 @@ void device_free(struct device *dev)
     json_decref(dev->info);
     json_decref(dev->saved_state);
     free(dev->saved_json);
+    if (dev->event_text && dev->plugin->personal)
+        explicit_bzero(dev->event_text, dev->event_text_cap);
+    free(dev->event_text);
+    free(dev->event_mail);
     free(dev->children);
     if (dev->handed_fd >= 0)
         close(dev->handed_fd);

@@ -35,6 +35,7 @@ struct out_mail {
     struct timespec time;
     void *route;                               /* reply: the control request's return address */
     int status;                                /* reply: enum agw_cmd_status */
+    bool device_owned; /* the device's own event mail (host_api.c): freeing it only wipes */
 };
 
 /* Frees a mail once its reader is done with it; what a plugin declared personal
@@ -96,6 +97,11 @@ struct device {
     struct timespec next_timer, retry_at, input_time;
     unsigned backoff_ms;
     void *userdata;
+    /* worker: the mail and text of its events when its outbox's reader takes them on
+     * this thread (a plugin host), reused event after event */
+    struct out_mail *event_mail;
+    char *event_text;
+    size_t event_text_len, event_text_cap;
 
     pthread_mutex_t lock;   /* guards state, reason and info, read by the main thread */
     enum agw_state state;

@@ -7,6 +7,7 @@
 
 /* host_api.c */
 extern const struct agw_host host_api;
+void host_api_enter_worker(struct device *dev); /* worker_main, first thing */
 struct out_mail *out_new(struct device *dev, enum out_kind kind);
 void post_reply(struct device *dev, void *route, int status, json_t *result);
 void host_set_state(struct agw_device *d, enum agw_state state, const char *reason);

@@ -37,6 +37,11 @@ void device_set_state_dir(const char *dir)
 
 void out_mail_free(struct out_mail *m)
 {
+    if (m->device_owned) { /* the device keeps it for its next event */
+        if (m->personal && m->data_json)
+            explicit_bzero(m->data_json, strlen(m->data_json));
+        return;
+    }
     if (m->personal) {
         mask_wipe_decref(m->data);
         mask_wipe_free(m->data_json);
@@ -68,13 +73,59 @@ static void wait_for_outbox_room(struct device *dev)
         usleep(1000);
 }
 
+/* The worker whose device this thread runs (NULL on any other thread). */
+static __thread struct device *this_worker;
+void host_api_enter_worker(struct device *dev) { this_worker = dev; }
+
+static int append_text(const char *buf, size_t len, void *ctx)
+{
+    struct device *dev = ctx;
+    if (dev->event_text_len + len + 1 > dev->event_text_cap) {
+        size_t cap = dev->event_text_cap ? dev->event_text_cap : 256;
+        while (cap < dev->event_text_len + len + 1)
+            cap *= 2;
+        char *grown = realloc(dev->event_text, cap);
+        if (!grown)
+            return -1;
+        dev->event_text = grown;
+        dev->event_text_cap = cap;
+    }
+    memcpy(dev->event_text + dev->event_text_len, buf, len);
+    dev->event_text_len += len;
+    dev->event_text[dev->event_text_len] = '\0';
+    return 0;
+}
+
+/* An event's mail: on its worker's thread, when the outbox's reader takes it there
+ * and then (a plugin host, mailbox take_now), the device's own mail and text, reused
+ * (jansson's json_dumps costs several allocations an event); else a new one. */
+static struct out_mail *event_mail(struct device *dev, json_t *data)
+{
+    if (this_worker == dev && dev->outbox->take_now) {
+        if (!dev->event_mail && !(dev->event_mail = out_new(dev, OUT_EVENT)))
+            return NULL;
+        struct out_mail *m = dev->event_mail;
+        *m = (struct out_mail){.kind = OUT_EVENT, .device_owned = true};
+        snprintf(m->device, sizeof(m->device), "%s", dev->id);
+        dev->event_text_len = 0;
+        if (json_dump_callback(data, append_text, dev, JSON_COMPACT) < 0 || !dev->event_text)
+            return NULL;
+        m->data_json = dev->event_text;
+        return m;
+    }
+    struct out_mail *m = out_new(dev, OUT_EVENT);
+    if (m)
+        m->data_json = json_dumps(data, JSON_COMPACT);
+    return m;
+}
+
 /* subject: the device (NULL) or one of its children.  Without waiting for room:
  * for the outbox's own reader (the hang watch). */
 static void post_event_now(struct device *dev, const char *subject, const char *cls,
                            const char *event, json_t *data, bool personal,
                            const struct timespec *when)
 {
-    struct out_mail *m = out_new(dev, OUT_EVENT);
+    struct out_mail *m = event_mail(dev, data);
     if (!m) {
         json_decref(data);
         return;
@@ -86,7 +137,6 @@ static void post_event_now(struct device *dev, const char *subject, const char *
     /* Encoded here, on the device's thread, to spare the one that publishes; what is
      * personal in it is masked there (bus_publish), by the plugin's declaration. */
     m->personal = personal ? dev->plugin->personal : NULL;
-    m->data_json = json_dumps(data, JSON_COMPACT);
     if (m->personal)
         mask_wipe_decref(data);
     else

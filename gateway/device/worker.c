@@ -297,6 +297,7 @@ void *worker_main(void *arg)
     struct device *dev = arg;
     bool removed = false;
     char name[16];
+    host_api_enter_worker(dev);
     snprintf(name, sizeof(name), "dev:%.11s", dev->id);
     pthread_setname_np(pthread_self(), name); /* prctl on itself: no /proc file to open */
     monotonic_now(&dev->retry_at);
