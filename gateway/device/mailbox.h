@@ -18,7 +18,8 @@ struct mailbox {
      * to the reader (a plugin host puts a worker's mail onto its link itself):
      * true when it took the mail, false to queue it as usual.  What it took may
      * wait in a batch until the poster is about to block: mailbox_flush().
-     * NULL: none. */
+     * It must take every event: a worker then posts its device's own, reused
+     * event mail (host_api.c).  NULL: none. */
     bool (*take_now)(void *ctx, struct mail *m);
     void (*flush_now)(void *ctx);
     void *take_now_ctx;
