@@ -211,9 +211,9 @@ static void report_hung_devices(struct host *h)
     flush_link(h);
     bool any = false;
     for (size_t i = 0; i < h->n_devs; i++)
-        any |= device_check_hung(h->devs[i], h->hang_ms); /* posts the state to the outbox */
+        any |= device_check_hung(h->devs[i], h->hang_ms); /* into the link's batch (take_now) */
     if (any)
-        drain_outbox(h);
+        flush_link(h);
 }
 
 /* ---- from accessgwd ---- */
