@@ -159,7 +159,8 @@ static void *sub_socket(void *ctx, const char *endpoint)
 /* The throughput run's publisher in a process of its own (its own context and
  * I/O thread, as the gateway has): its CPU time per message is what the
  * gateway's CPU per event is held against. */
-static void raw_run(size_t body_len, double *rate, double *p50, double *p99, double *cpu_us)
+static void raw_run(size_t body_len, double *rate, double *p50, double *p99, double *cpu_us,
+                    double *switches_per_msg)
 {
     const char *ep = "tcp://127.0.0.1:47811", *ep2 = "tcp://127.0.0.1:47812";
     static long long lat[N_LATENCY];
@@ -179,6 +180,7 @@ static void raw_run(size_t body_len, double *rate, double *p50, double *p99, dou
     wait4(child, NULL, 0, &ru);
     *cpu_us = 1e6 * (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
                      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) / N_THROUGHPUT;
+    *switches_per_msg = (double)(ru.ru_nvcsw + ru.ru_nivcsw) / N_THROUGHPUT;
     *rate = got / elapsed;
     zmq_close(sub);
     struct raw_args a = {ctx, ep, N_THROUGHPUT, 0, body_len};
@@ -346,7 +348,90 @@ static void pty_baseline(size_t body_len, double *p50, double *p99)
 }
 
 
-static size_t gateway_run(struct gw *g, double *rate, double *p50, double *p99, double *cpu_us)
+/* Context switches of every thread of one process, by thread name: each is a
+ * thread going to sleep or being put off the CPU, so per event they count the
+ * hand-offs an event costs, whatever the machine's load. */
+#define MAX_THREAD_NAMES 16
+struct switches {
+    size_t n;
+    char name[MAX_THREAD_NAMES][20];
+    long count[MAX_THREAD_NAMES];
+};
+
+static void add_switches(struct switches *s, const char *name, long count)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->name[i], name) == 0) {
+            s->count[i] += count;
+            return;
+        }
+    if (s->n == MAX_THREAD_NAMES)
+        return;
+    snprintf(s->name[s->n], sizeof(s->name[0]), "%s", name);
+    s->count[s->n++] = count;
+}
+
+static void process_switches(pid_t pid, struct switches *s)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[384], line[256], name[20] = "?";
+        long total = 0, v;
+        snprintf(path, sizeof(path), "%s/%s/status", dir, e->d_name);
+        FILE *f = e->d_name[0] != '.' ? fopen(path, "r") : NULL;
+        while (f && fgets(line, sizeof(line), f)) {
+            if (sscanf(line, "Name: %19s", name) == 1)
+                continue;
+            if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1 ||
+                sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1)
+                total += v;
+        }
+        if (f) {
+            fclose(f);
+            add_switches(s, name, total);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+static size_t children_of(pid_t parent, pid_t *out, size_t max);
+
+static struct switches gateway_switches(pid_t pid)
+{
+    struct switches s = {0};
+    pid_t kids[16];
+    size_t n = children_of(pid, kids, 16);
+    process_switches(pid, &s);
+    for (size_t i = 0; i < n; i++)
+        process_switches(kids[i], &s);
+    return s;
+}
+
+static void print_switches(const char *what, const struct switches *before,
+                           const struct switches *after, int events)
+{
+    printf("%s, context switches per event:", what);
+    long total = 0;
+    for (size_t i = 0; i < after->n; i++) {
+        long was = 0;
+        for (size_t j = 0; j < before->n; j++)
+            if (strcmp(before->name[j], after->name[i]) == 0)
+                was = before->count[j];
+        long delta = after->count[i] - was;
+        total += delta;
+        if (delta * 100 >= events) /* threads that woke at least once per 100 events */
+            printf(" %s %.2f,", after->name[i], (double)delta / events);
+    }
+    printf(" all %.2f\n", (double)total / events);
+}
+
+/* sw, if given, receives the gateway's context switches before and after the flood. */
+static size_t gateway_run(struct gw *g, double *rate, double *p50, double *p99, double *cpu_us,
+                          struct switches *sw)
 {
     void *ctx = zmq_ctx_new();
     void *sub = sub_socket(ctx, g->events);
@@ -369,11 +454,15 @@ static size_t gateway_run(struct gw *g, double *rate, double *p50, double *p99, 
     }
     pthread_join(t, NULL);
     a.count = N_THROUGHPUT;
+    if (sw)
+        sw[0] = gateway_switches(g->pid);
     double cpu_before = cpu_seconds(g->pid);
     pthread_create(&t, NULL, writer, &a);
     int got = receive(sub, N_THROUGHPUT, NULL, &elapsed);
     pthread_join(t, NULL);
     *cpu_us = 1e6 * (cpu_seconds(g->pid) - cpu_before) / (got ? got : 1);
+    if (sw)
+        sw[1] = gateway_switches(g->pid);
     *rate = got / elapsed;
     if (got < N_THROUGHPUT)
         fprintf(stderr, "bench: only %d of %d gateway events arrived\n", got, N_THROUGHPUT);
@@ -487,7 +576,7 @@ static int run_variant(const char *build, const char *gateway_extra, const char 
         fprintf(stderr, "bench: gateway with %s%s: %s\n", gateway_extra, extra, strerror(errno));
         return -1;
     }
-    gateway_run(&g, rate, p50, p99, cpu);
+    gateway_run(&g, rate, p50, p99, cpu, NULL);
     kill(g.pid, SIGTERM);
     waitpid(g.pid, NULL, 0);
     return 0;
@@ -510,7 +599,8 @@ int main(int argc, char **argv)
     double idle_cpu = cpu_seconds(g.pid) - idle_start;
     struct memory idle_mem = memory_of(g.pid);
     double g_rate, g_p50, g_p99, g_cpu;
-    size_t event_size = gateway_run(&g, &g_rate, &g_p50, &g_p99, &g_cpu);
+    struct switches flood[2];
+    size_t event_size = gateway_run(&g, &g_rate, &g_p50, &g_p99, &g_cpu, flood);
     struct memory peak_mem = memory_of(g.pid);
     kill(g.pid, SIGTERM);
     waitpid(g.pid, NULL, 0);
@@ -518,8 +608,8 @@ int main(int argc, char **argv)
     if (run_variant(argv[1], "", "[journal]\nmax_mb = 0\n", &n_rate, &n_p50, &n_p99, &n_cpu) < 0 ||
         run_variant(argv[1], "isolation = none\n", "", &t_rate, &t_p50, &t_p99, &t_cpu) < 0)
         return 1;
-    double r_rate, r_p50, r_p99, p_p50, p_p99, r_cpu;
-    raw_run(event_size ? event_size : 330, &r_rate, &r_p50, &r_p99, &r_cpu);
+    double r_rate, r_p50, r_p99, p_p50, p_p99, r_cpu, r_switches;
+    raw_run(event_size ? event_size : 330, &r_rate, &r_p50, &r_p99, &r_cpu, &r_switches);
     pty_baseline(event_size ? event_size : 330, &p_p50, &p_p99);
 
     double load[3] = {0, 0, 0};
@@ -539,6 +629,8 @@ int main(int argc, char **argv)
     printf("CPU per event: gateway %.2f us (all its threads and plugin hosts; %.2f us without the journal), raw "
            "libzmq publisher %.2f us per message: %.1fx (target <= 2x)\n",
            g_cpu, n_cpu, r_cpu, g_cpu / r_cpu);
+    print_switches("gateway flood", &flood[0], &flood[1], N_THROUGHPUT);
+    printf("raw libzmq publisher, context switches per message: all %.2f\n", r_switches);
     printf("throughput ratio gateway/raw: %.0f%% (target >= 50%%)\n", 100.0 * g_rate / r_rate);
     printf("added p99 latency vs raw libzmq: %.1f us; vs pty + raw libzmq: %.1f us (target <= 100 us)\n",
            g_p99 - r_p99, g_p99 - p_p99);

@@ -511,6 +511,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
         zmq_ctx_term(g->zctx);
     if (clean) {
         free(g->devs);
+        idmap_free(&g->devs_by_id);
         transports_global_exit();
         plugin_set_free(&g->plugins);
     }
@@ -537,7 +538,8 @@ int gateway_run(const char *config_path)
     log_set_level(g.conf.log_level);
     device_set_state_dir(g.conf.state_dir);
     g.isolated = g.conf.isolation;
-    struct proc_hooks hooks = {&g, deliver_mail, publish_device_data, registry, &g.outbox};
+    struct proc_hooks hooks = {&g, deliver_mail, publish_device_data, registry, registry_find,
+                              &g.outbox};
     if (procs_init(&g.procs, &g.plugins, &hooks, g.conf.state_dir, g.conf.log_level,
                    g.conf.command_timeout_ms) < 0) {
         log_err("out of memory");

@@ -16,6 +16,7 @@
 #include "curve.h"
 #include "device.h"
 #include "hotplug.h"
+#include "idmap.h"
 #include "journal.h"
 #include "loader.h"
 #include "mailbox.h"
@@ -43,6 +44,7 @@ struct gateway {
     struct ble_hotplug *ble;
     struct device **devs;
     size_t n_devs;
+    struct idmap devs_by_id; /* every device in devs, retiring ones too: ids are unique */
     struct timespec started;      /* monotonic */
     struct timespec next_heartbeat;
     struct timespec next_watchdog;  /* systemd's watchdog, pinged at WATCHDOG_USEC/2 */
@@ -81,6 +83,7 @@ void publish_device_data(void *ctx, const char *cls, const char *subject, const 
                          const char *data_json, const struct agw_personal_field *personal,
                          const struct timespec *time);
 struct device **registry(void *ctx, size_t *n);
+struct device *registry_find(void *ctx, const char *id);
 
 /* verbs.c */
 size_t commands_waiting(const struct gateway *g, const struct device *dev);

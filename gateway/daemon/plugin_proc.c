@@ -553,14 +553,22 @@ void procs_command(struct plugin_procs *ps, struct device *dev, const char *targ
 
 /* ---- from a child: every field is checked, a child may be broken ---- */
 
+/* The device of this child with this id, or (children_too) the one that has a
+ * child of that id: by the registry's index, each of this child's devices
+ * looked at only for its children. */
 static struct device *device_of(struct plugin_procs *ps, struct plugin_proc *p, const char *id,
                                 bool children_too)
 {
+    struct device *dev = ps->hooks.find(ps->hooks.ctx, id);
+    if (dev && dev->plugin == p->plugin->desc)
+        return dev;
+    if (!children_too)
+        return NULL;
     size_t n;
     struct device **all = ps->hooks.devices(ps->hooks.ctx, &n);
     for (size_t i = 0; i < n; i++)
-        if (all[i]->plugin == p->plugin->desc &&
-            (strcmp(all[i]->id, id) == 0 || (children_too && device_has_child(all[i], id))))
+        if (all[i]->plugin == p->plugin->desc && all[i]->n_children &&
+            device_has_child(all[i], id))
             return all[i];
     return NULL;
 }

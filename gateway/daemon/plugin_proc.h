@@ -30,8 +30,9 @@ struct proc_hooks {
     void (*publish)(void *ctx, const char *cls, const char *subject, const char *event,
                     const char *data_json, const struct agw_personal_field *personal,
                     const struct timespec *time);
-    /* The gateway's devices, retiring ones included. */
+    /* The gateway's devices, retiring ones included; find: the one with this id. */
     struct device **(*devices)(void *ctx, size_t *n);
+    struct device *(*find)(void *ctx, const char *id);
     /* Mail made while the gateway is in the middle of something (a detach, a
      * crash) goes here, to be handled at the next turn of the loop. */
     struct mailbox *outbox;

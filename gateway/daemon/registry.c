@@ -20,10 +20,8 @@
 
 static struct device *find_device(struct gateway *g, const char *id, bool include_retiring)
 {
-    for (size_t i = 0; i < g->n_devs; i++)
-        if (strcmp(g->devs[i]->id, id) == 0 && (include_retiring || !g->devs[i]->retiring))
-            return g->devs[i];
-    return NULL;
+    struct device *dev = idmap_get(&g->devs_by_id, id);
+    return dev && (include_retiring || !dev->retiring) ? dev : NULL;
 }
 
 /* The device with this id, or the parent of the child with this id. */
@@ -56,8 +54,9 @@ static void add_device(struct gateway *g, const struct device_params *p)
         return;
     g->devs = grown;
     struct device *dev = device_new(p, &g->outbox);
-    if (!dev) {
+    if (!dev || !idmap_put(&g->devs_by_id, dev->id, dev)) {
         log_err("device %s: out of memory", p->id);
+        device_free(dev);
         return;
     }
     g->devs[g->n_devs++] = dev;
@@ -88,6 +87,7 @@ static void forget_device(struct gateway *g, struct device *dev)
             g->n_devs--;
             break;
         }
+    idmap_remove(&g->devs_by_id, dev->id, dev);
     device_free(dev);
 }
 
@@ -312,6 +312,11 @@ struct device **registry(void *ctx, size_t *n)
     struct gateway *g = ctx;
     *n = g->n_devs;
     return g->devs;
+}
+
+struct device *registry_find(void *ctx, const char *id)
+{
+    return find_device(ctx, id, true);
 }
 
 void drain_outbox(struct gateway *g)

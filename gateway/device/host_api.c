@@ -19,6 +19,7 @@
 #include "hotplug.h"
 #include "config.h"
 #include "loader.h"
+#include "copy_text.h"
 #include "log.h"
 #include "monotonic.h"
 #include "mask.h"
@@ -58,7 +59,7 @@ struct out_mail *out_new(struct device *dev, enum out_kind kind)
     if (!m)
         return NULL;
     m->kind = kind;
-    snprintf(m->device, sizeof(m->device), "%s", dev->id);
+    copy_text(m->device, sizeof(m->device), dev->id);
     return m;
 }
 
@@ -106,7 +107,7 @@ static struct out_mail *event_mail(struct device *dev, json_t *data)
             return NULL;
         struct out_mail *m = dev->event_mail;
         *m = (struct out_mail){.kind = OUT_EVENT, .device_owned = true};
-        snprintf(m->device, sizeof(m->device), "%s", dev->id);
+        copy_text(m->device, sizeof(m->device), dev->id);
         dev->event_text_len = 0;
         if (json_dump_callback(data, append_text, dev, JSON_COMPACT) < 0 || !dev->event_text)
             return NULL;
@@ -131,9 +132,9 @@ static void post_event_now(struct device *dev, const char *subject, const char *
         return;
     }
     if (subject)
-        snprintf(m->device, sizeof(m->device), "%s", subject);
-    snprintf(m->cls, sizeof(m->cls), "%s", cls);
-    snprintf(m->event, sizeof(m->event), "%s", event);
+        copy_text(m->device, sizeof(m->device), subject);
+    copy_text(m->cls, sizeof(m->cls), cls);
+    copy_text(m->event, sizeof(m->event), event);
     /* Encoded here, on the device's thread, to spare the one that publishes; what is
      * personal in it is masked there (bus_publish), by the plugin's declaration. */
     m->personal = personal ? dev->plugin->personal : NULL;

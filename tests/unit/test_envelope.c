@@ -115,6 +115,10 @@ static void topic_is_class_device_event(void **state)
     assert_int_equal(envelope_topic(buf, sizeof(buf), &m), (int)strlen("idcard/reader-1/read"));
     assert_string_equal(buf, "idcard/reader-1/read");
     assert_int_equal(envelope_topic(buf, 8, &m), -1);
+    /* the bound is exact: 20 characters need 21 bytes with the NUL */
+    assert_int_equal(envelope_topic(buf, 21, &m), 20);
+    assert_string_equal(buf, "idcard/reader-1/read");
+    assert_int_equal(envelope_topic(buf, 20, &m), -1);
 }
 
 static void names_are_checked(void **state)
