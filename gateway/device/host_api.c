@@ -182,24 +182,23 @@ static const struct device_setting *find_setting(struct device *dev, const char 
     return NULL;
 }
 
-/* ABI 1.x answered every key of the section, the host's own (path, location)
- * too; 2.0 answers only the keys the plugin declared. */
-static const char *config_value(struct device *dev, const char *key, bool plugin_keys_only)
+/* What a plugin may read of its section: ABI 1.x plugins every key, the host's
+ * own (path, location) too, as 1.x did; 2.0 plugins only the keys they declared.
+ * Every config call, plain or typed, reads through here. */
+static bool plugin_may_read(const struct device *dev, const char *key)
 {
-    if (plugin_keys_only && !plugin_accepts_key(dev->plugin, key))
-        return NULL;
-    const struct device_setting *s = find_setting(dev, key);
-    return s ? s->value : NULL;
+    return abi1_is_imported(dev->plugin) || plugin_accepts_key(dev->plugin, key);
+}
+
+static const struct device_setting *plugin_setting(struct device *dev, const char *key)
+{
+    return plugin_may_read(dev, key) ? find_setting(dev, key) : NULL;
 }
 
 static const char *host_config(struct agw_device *d, const char *key)
 {
-    return config_value((struct device *)d, key, true);
-}
-
-static const char *host_config_v1(struct agw_device *d, const char *key)
-{
-    return config_value((struct device *)d, key, false);
+    const struct device_setting *s = plugin_setting((struct device *)d, key);
+    return s ? s->value : NULL;
 }
 
 /* ---- typed config values (ABI 1.3) ---- */
@@ -242,7 +241,7 @@ static int host_config_uint(struct agw_device *d, const char *key, unsigned def,
                             unsigned max, unsigned *out)
 {
     struct device *dev = (struct device *)d;
-    const struct device_setting *s = find_setting(dev, key);
+    const struct device_setting *s = plugin_setting(dev, key);
     unsigned long long v;
     const char *rest;
     *out = def;
@@ -260,7 +259,7 @@ static int host_config_uint(struct agw_device *d, const char *key, unsigned def,
 static int host_config_bool(struct agw_device *d, const char *key, int def, int *out)
 {
     struct device *dev = (struct device *)d;
-    const struct device_setting *s = find_setting(dev, key);
+    const struct device_setting *s = plugin_setting(dev, key);
     bool value;
     *out = def;
     if (!s)
@@ -275,7 +274,7 @@ static int host_config_enum(struct agw_device *d, const char *key, const char *c
                             int def, int *out)
 {
     struct device *dev = (struct device *)d;
-    const struct device_setting *s = find_setting(dev, key);
+    const struct device_setting *s = plugin_setting(dev, key);
     *out = def;
     if (!s)
         return 0;
@@ -295,7 +294,7 @@ static int host_config_ms(struct agw_device *d, const char *key, unsigned def_ms
                           unsigned max_ms, unsigned *out)
 {
     struct device *dev = (struct device *)d;
-    const struct device_setting *s = find_setting(dev, key);
+    const struct device_setting *s = plugin_setting(dev, key);
     unsigned long long v;
     const char *unit;
     *out = def_ms;
@@ -315,11 +314,11 @@ static int host_config_ms(struct agw_device *d, const char *key, unsigned def_ms
     return 0;
 }
 
-static const char *nth_setting(struct device *dev, size_t n, const char **value,
-                               bool plugin_keys_only)
+static const char *host_config_nth(struct agw_device *d, size_t n, const char **value)
 {
+    struct device *dev = (struct device *)d;
     for (size_t i = 0; i < dev->n_settings; i++) {
-        if (plugin_keys_only && !plugin_accepts_key(dev->plugin, dev->settings[i].key))
+        if (!plugin_may_read(dev, dev->settings[i].key))
             continue;
         if (n-- == 0) {
             *value = dev->settings[i].value;
@@ -329,15 +328,6 @@ static const char *nth_setting(struct device *dev, size_t n, const char **value,
     return NULL;
 }
 
-static const char *host_config_nth(struct agw_device *d, size_t n, const char **value)
-{
-    return nth_setting((struct device *)d, n, value, true);
-}
-
-static const char *host_config_nth_v1(struct agw_device *d, size_t n, const char **value)
-{
-    return nth_setting((struct device *)d, n, value, false);
-}
 
 static void host_vlog(struct agw_device *d, int level, const char *fmt, va_list ap)
 {
@@ -888,7 +878,7 @@ const struct agw_host host_api = {
 const struct agw1_host host_api_v1 = {
     .struct_size = sizeof(struct agw1_host),
     .device_id = host_device_id,
-    .config = host_config_v1,
+    .config = host_config,
     .log = host_log_v1,
     .emit = host_emit,
     .set_state = host_set_state,
@@ -902,7 +892,7 @@ const struct agw1_host host_api_v1 = {
     .transport = host_transport,
     .save_state = host_save_state,
     .load_state = host_load_state,
-    .config_nth = host_config_nth_v1,
+    .config_nth = host_config_nth,
     .hid_ids = host_hid_ids,
     .hid_descriptor = host_hid_descriptor,
     .hid_names = host_hid_names,

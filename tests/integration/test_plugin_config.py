@@ -33,8 +33,8 @@ def test_bad_values_are_refused_with_file_and_line(tmp_path):
 
 
 def test_a_plugin_reads_only_its_own_keys(tmp_path):
-    """SDK 2: agw_config() and agw_config_nth() answer the keys the plugin declared, never
-    the host's own (path, location, transport) of the same section."""
+    """SDK 2: agw_config(), agw_config_nth() and the typed calls answer the keys the plugin
+    declared, never the host's own (path, location, transport) of the same section."""
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     shutil.copy(os.path.join(BUILD, "test-plugins-hang", "hang.so"), plugins / "hang.so")
@@ -46,9 +46,12 @@ def test_a_plugin_reads_only_its_own_keys(tmp_path):
             reply = gw.send("t-1", "test.config", {"key": key, "n": n})
             assert reply["ok"], reply
             return reply["result"]
-        assert config("hang_ms") == {"value": "0", "nth": "hang_ms"}
+        assert config("hang_ms") == {"value": "0", "nth": "hang_ms", "uint": 0, "uint_rc": 0}
         assert config("crash", 1)["nth"] == "crash"
-        assert config("location", 2) == {"value": None, "nth": None}  # host key; no third
+        # a host key: not there for the plugin, typed or not (a typed read of "window 3"
+        # would have been refused as not a number, and put the device in error)
+        assert config("location", 2) == {"value": None, "nth": None, "uint": 4242, "uint_rc": 0}
         assert config("transport")["value"] is None
+        assert "key 'location'" not in gw.log_text()
     finally:
         gw.stop()

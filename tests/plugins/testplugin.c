@@ -184,9 +184,12 @@ static int t_command(struct agw_device *dev, const char *target, const char *ver
     if (strcmp(verb, "echo") == 0)
         return AGW_CMD_OK;
     const char *key = json_string_value(json_object_get(args, "key"));
-    if (strcmp(verb, "config") == 0 && key) { /* what agw_config() answers, and the n-th key */
+    if (strcmp(verb, "config") == 0 && key) { /* what agw_config() answers, the n-th key, */
         const char *value, *nth = agw_config_nth(dev, (size_t)json_integer_value(json_object_get(args, "n")), &value);
-        *result = json_pack("{s:s?, s:s?}", "value", agw_config(dev, key), "nth", nth);
+        unsigned number; /* and what a typed call reads under the key (default 4242) */
+        int rc = agw_config_uint(dev, key, 4242, 0, 1000000, &number);
+        *result = json_pack("{s:s?, s:s?, s:i, s:i}", "value", agw_config(dev, key), "nth", nth,
+                            "uint", (int)number, "uint_rc", rc);
         return AGW_CMD_OK;
     }
     const char *what = json_string_value(json_object_get(args, "what"));
