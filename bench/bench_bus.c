@@ -11,6 +11,9 @@
  *     throughput does: the gateway process's CPU time (all its threads) per
  *     event in the throughput run, beside the raw publisher's, which runs in
  *     a process of its own for that reason; and the machine's load and cores.
+ *  6. context switches per event in the flood, by thread of accessgwd and its
+ *     plugin hosts, beside the raw publisher's: how many hand-offs between
+ *     threads an event costs, which does not depend on the machine's load.
  *
  * Usage: bench_bus BUILD_DIR   (prints a report; exits 0)
  */
