@@ -9,13 +9,13 @@
 #include <stddef.h>
 
 struct idmap_slot {
-    const char *key; /* NULL: never used; idmap_gone: removed */
+    const char *key; /* NULL: never used; a marker of idmap.c: removed */
     void *value;
 };
 
 struct idmap {
     struct idmap_slot *slots;
-    size_t cap, used; /* used counts removed slots too, until the next growth */
+    size_t cap, used; /* used counts removed slots too, until the next rebuild */
 };
 
 /* Puts or replaces; false only when out of memory (the map is unchanged). */
