@@ -58,10 +58,10 @@ static const char *check_header(const struct agw_plugin *p, size_t avail, char *
                  p->abi_major, p->abi_minor, AGW_ABI_MAJOR, AGW_ABI_MINOR);
         return buf;
     }
-    if (p->abi_major == AGW_ABI_MAJOR &&
-        (p->struct_size < AGW_PLUGIN_MIN_SIZE || (avail && avail < AGW_PLUGIN_MIN_SIZE))) {
-        snprintf(buf, buflen, "descriptor is %u bytes, ABI %d.0 needs at least %zu",
-                 p->struct_size, AGW_ABI_MAJOR, (size_t)AGW_PLUGIN_MIN_SIZE);
+    size_t least = p->abi_major == AGW1_ABI_MAJOR ? AGW1_PLUGIN_MIN_SIZE : AGW_PLUGIN_MIN_SIZE;
+    if (p->struct_size < least || (avail && avail < least)) {
+        snprintf(buf, buflen, "descriptor is %u bytes, ABI %u.0 needs at least %zu",
+                 p->struct_size, p->abi_major, least);
         return buf;
     }
     return NULL;
@@ -85,7 +85,7 @@ const struct agw_plugin *plugin_descriptor(const void *symbol, size_t avail, cha
 {
     const struct agw_plugin *p = symbol;
     const char *reason = check_header(p, avail, buf, buflen);
-    if (!reason && p->abi_major == AGW1_ABI_MAJOR && !(p = abi1_import(symbol, avail, buf, buflen)))
+    if (!reason && p->abi_major == AGW1_ABI_MAJOR && !(p = abi1_import(symbol, buf, buflen)))
         reason = buf;
     if (!reason && (reason = check_contents(p)) != NULL)
         plugin_descriptor_free(p);

@@ -41,27 +41,19 @@ static int command_v1(struct agw_device *d, const char *target, const char *verb
     return status;
 }
 
-static const char *check_v1(const struct agw1_plugin *p, size_t avail, char *why, size_t whylen)
+static bool reserved_are_null(const struct agw1_plugin *p)
 {
-    if (p->struct_size < AGW1_PLUGIN_MIN_SIZE || (avail && avail < AGW1_PLUGIN_MIN_SIZE)) {
-        snprintf(why, whylen, "descriptor is %u bytes, ABI 1.0 needs at least %zu",
-                 p->struct_size, (size_t)AGW1_PLUGIN_MIN_SIZE);
-        return why;
-    }
     for (size_t i = 0; i < sizeof(p->reserved) / sizeof(p->reserved[0]); i++)
         if (p->reserved[i])
-            return "reserved fields are not NULL (built against a newer SDK?)";
-    return NULL;
+            return false;
+    return true;
 }
 
-const struct agw_plugin *abi1_import(const void *descriptor, size_t avail, char *why,
-                                     size_t whylen)
+const struct agw_plugin *abi1_import(const void *descriptor, char *why, size_t whylen)
 {
     const struct agw1_plugin *p = descriptor;
-    const char *reason = check_v1(p, avail, why, whylen);
-    if (reason) {
-        if (reason != why)
-            snprintf(why, whylen, "%s", reason);
+    if (!reserved_are_null(p)) {
+        snprintf(why, whylen, "reserved fields are not NULL (built against a newer SDK?)");
         return NULL;
     }
     struct imported *im = calloc(1, sizeof(*im));

@@ -144,10 +144,10 @@ struct agw1_plugin {
 extern const struct agw1_host host_api_v1;
 
 /* A 1.x descriptor as the 2.0 one every other part of the host reads: NULL
- * with the reason in why when it is refused.  The result lives as long as the
- * plugin is loaded; free it with abi1_free(). */
-const struct agw_plugin *abi1_import(const void *descriptor, size_t avail, char *why,
-                                     size_t whylen);
+ * with the reason in why when it is refused.  Its header and size are the
+ * loader's to check first (AGW1_PLUGIN_MIN_SIZE).  The result lives as long as
+ * the plugin is loaded; free it with abi1_free(). */
+const struct agw_plugin *abi1_import(const void *descriptor, char *why, size_t whylen);
 void abi1_free(const struct agw_plugin *imported);
 /* Whether a descriptor (as the loader holds it) came from a 1.x plugin. */
 bool abi1_is_imported(const struct agw_plugin *p);
