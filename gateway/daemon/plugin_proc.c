@@ -639,6 +639,25 @@ static const char *take_reply(struct plugin_procs *ps, struct plugin_proc *p,
     return NULL;
 }
 
+/* A child's id names no other device: not a configured or plugged one, not another
+ * device's child, not twice in one list.  A plugin that names one is impersonating it
+ * (its state, its events, the console's row, the uplink's retained state). */
+static bool child_id_taken(struct plugin_procs *ps, const struct device *parent, const char *id,
+                           const struct device_child *earlier, size_t n_earlier)
+{
+    if (ps->hooks.find(ps->hooks.ctx, id))
+        return true;
+    for (size_t i = 0; i < n_earlier; i++)
+        if (strcmp(earlier[i].id, id) == 0)
+            return true;
+    size_t n;
+    struct device **all = ps->hooks.devices(ps->hooks.ctx, &n);
+    for (size_t i = 0; i < n; i++)
+        if (all[i] != parent && all[i]->n_children && device_has_child(all[i], id))
+            return true;
+    return false;
+}
+
 static const char *take_snapshot(struct plugin_procs *ps, struct plugin_proc *p,
                                  const struct plink_msg *m)
 {
@@ -657,6 +676,8 @@ static const char *take_snapshot(struct plugin_procs *ps, struct plugin_proc *p,
         const char *loc = json_string_value(json_object_get(c, "location"));
         if (!id || strlen(id) > DEVICE_ID_MAX || !config_valid_name(id) || !loc)
             bad = "a child device with a bad id";
+        else if (child_id_taken(ps, dev, id, list, i))
+            bad = "a child device named as another device";
         else {
             snprintf(list[i].id, sizeof(list[i].id), "%s", id);
             snprintf(list[i].location, sizeof(list[i].location), "%s", loc);

@@ -63,6 +63,15 @@
 #endif
 #define LL_DEVICE (LL_READ | LANDLOCK_ACCESS_FS_WRITE_FILE | LL_IOCTL_DEV)
 
+/* Landlock's ruleset as of ABI 6 (Linux 6.12): Debian 12's headers know only its first
+ * field.  The kernel takes the size given and reads what it knows of it. */
+struct landlock_ruleset_v6 {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net; /* ABI 4 */
+    uint64_t scoped;             /* ABI 6 */
+};
+#define LL_SCOPE_SIGNAL (1ULL << 1)
+
 /* Everything Landlock can refuse, as far as this kernel knows it. */
 static uint64_t landlock_handled(int abi)
 {
@@ -156,8 +165,13 @@ static int enter_landlock(const char *plugin_id, const struct sandbox_needs *nee
         return 0;
     }
     uint64_t handled = landlock_handled(abi);
-    struct landlock_ruleset_attr attr = {.handled_access_fs = handled};
-    int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+    /* Signals only within the sandbox, where the kernel can say so: the seccomp filter
+     * refuses kill() to others and the fcntl()s that aim SIGIO at them, and this
+     * covers what it cannot see (a signal the kernel sends for the plugin). */
+    struct landlock_ruleset_v6 attr = {.handled_access_fs = handled,
+                                       .scoped = abi >= 6 ? LL_SCOPE_SIGNAL : 0};
+    size_t size = abi >= 6 ? sizeof(attr) : sizeof(attr.handled_access_fs);
+    int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
     if (ruleset < 0) {
         log_err("plugin %s: landlock_create_ruleset: %s", plugin_id, strerror(errno));
         return -1;
@@ -177,7 +191,7 @@ static const int allowed_calls[] = {
     /* I/O on what it has, and the files Landlock lets it open */
     SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
     SCMP_SYS(pwrite64), SCMP_SYS(close), SCMP_SYS(close_range), SCMP_SYS(lseek), SCMP_SYS(open),
-    SCMP_SYS(openat), SCMP_SYS(fcntl), SCMP_SYS(ioctl) /* but two: terminal_guard */,
+    SCMP_SYS(openat), SCMP_SYS(fcntl), SCMP_SYS(ioctl), /* but some: argument_guard */
     SCMP_SYS(dup), SCMP_SYS(dup2),
     SCMP_SYS(dup3), SCMP_SYS(pipe2), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(stat),
     SCMP_SYS(lstat), SCMP_SYS(statx), SCMP_SYS(fstatfs), SCMP_SYS(statfs), SCMP_SYS(access),
@@ -202,7 +216,7 @@ static const int allowed_calls[] = {
     SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getppid), SCMP_SYS(getuid), SCMP_SYS(geteuid),
     SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(getgroups), SCMP_SYS(getresuid),
     SCMP_SYS(getresgid), SCMP_SYS(getrandom), SCMP_SYS(uname), SCMP_SYS(sysinfo),
-    SCMP_SYS(getrlimit), SCMP_SYS(prlimit64), SCMP_SYS(getrusage),
+    SCMP_SYS(getrlimit), SCMP_SYS(getrusage), /* prlimit64: its own, below */
     /* talking over sockets it has or makes (AF_UNIX only, below) */
     SCMP_SYS(connect), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto),
     SCMP_SYS(recvfrom), SCMP_SYS(sendmmsg), SCMP_SYS(recvmmsg), SCMP_SYS(shutdown),
@@ -280,6 +294,13 @@ static int seccomp_rules(scmp_filter_ctx ctx, const struct sandbox_needs *needs)
         r = allow(ctx, SCMP_SYS(tgkill), 1, &self);
     if (r == 0)
         r = allow(ctx, SCMP_SYS(kill), 1, &self);
+    /* its own limits (pid 0 or its own), never another process's: a plugin once set
+     * accessgwd's RLIMIT_CPU to 2 s and its RLIMIT_NOFILE to 12 */
+    struct scmp_arg_cmp own_limits = SCMP_A0(SCMP_CMP_EQ, 0);
+    if (r == 0)
+        r = allow(ctx, SCMP_SYS(prlimit64), 1, &own_limits);
+    if (r == 0)
+        r = allow(ctx, SCMP_SYS(prlimit64), 1, &self);
     /* threads yes, processes no; clone3's flags cannot be inspected, so it is
      * "missing" and the C library falls back to clone() */
     if (r == 0)
@@ -291,21 +312,39 @@ static int seccomp_rules(scmp_filter_ctx ctx, const struct sandbox_needs *needs)
     return r;
 }
 
-/* ioctl: what a device needs, but never input pushed into a terminal (TIOCSTI: a
- * sandbox's classic way out through a tty it was given) or a console (TIOCLINUX).
+/* Calls the allow-list lets through in general but never with these arguments.
  * A second filter, because libseccomp lets an unconditional allow of a call win over
  * its conditional refusals; the kernel applies the stricter of the two.  The kernel
- * reads the request as 32 bits, so only those are compared. */
-static int terminal_guard(void)
+ * reads fcntl's command and ioctl's request as 32 bits, so only those are compared.
+ * - ioctl: input pushed into a terminal (TIOCSTI: a sandbox's classic way out
+ *   through a tty it was given) or a console (TIOCLINUX); a terminal made
+ *   controlling or its foreground group set (job-control signals to others);
+ * - fcntl and ioctl: a descriptor's owner (F_SETOWN, F_SETOWN_EX, FIOSETOWN,
+ *   SIOCSPGRP) and its signal (F_SETSIG): with O_ASYNC, the kernel then sends that
+ *   signal, SIGKILL even, to the owner on the next byte, checking only that the uids
+ *   match, and every process of the service shares one.  Leases (F_SETLEASE) and
+ *   directory notices (F_NOTIFY) signal in the same way.  No device needs them. */
+struct refused_arg {
+    int call;
+    unsigned long value;
+};
+
+static const struct refused_arg refused_args[] = {
+    {SCMP_SYS(ioctl), TIOCSTI},    {SCMP_SYS(ioctl), TIOCLINUX},  {SCMP_SYS(ioctl), TIOCSCTTY},
+    {SCMP_SYS(ioctl), TIOCSPGRP},  {SCMP_SYS(ioctl), FIOSETOWN},  {SCMP_SYS(ioctl), SIOCSPGRP},
+    {SCMP_SYS(fcntl), F_SETOWN},   {SCMP_SYS(fcntl), F_SETOWN_EX}, {SCMP_SYS(fcntl), F_SETSIG},
+    {SCMP_SYS(fcntl), F_SETLEASE}, {SCMP_SYS(fcntl), F_NOTIFY},
+};
+
+static int argument_guard(void)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx)
         return -ENOMEM;
-    static const unsigned long requests[] = {TIOCSTI, TIOCLINUX};
     int r = 0;
-    for (size_t i = 0; i < 2 && r == 0; i++)
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, requests[i]));
+    for (size_t i = 0; i < sizeof(refused_args) / sizeof(refused_args[0]) && r == 0; i++)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), refused_args[i].call, 1,
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, refused_args[i].value));
     if (r == 0)
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (r == 0)
@@ -329,7 +368,7 @@ static int enter_seccomp(const char *plugin_id, const struct sandbox_needs *need
     if (r == 0) /* every thread, should a library have started one already */
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (r == 0) /* first: the allow-list has no seccomp() in it */
-        r = terminal_guard();
+        r = argument_guard();
     if (r == 0)
         r = seccomp_load(ctx);
     seccomp_release(ctx);

@@ -1,5 +1,6 @@
 /* Test plugins for the loader: one source, one descriptor flaw per build
  * (VARIANT_*), so every refusal the loader makes is exercised for real. */
+#define _GNU_SOURCE /* F_SETSIG, prlimit */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <sys/wait.h>
@@ -124,6 +126,45 @@ static int attempt(const char *what, const char *path)
             }
         return ENOTTY;
     }
+    else if (strcmp(what, "sigio_parent") == 0) {
+        /* a pipe whose owner is accessgwd and whose signal is SIGKILL: one byte kills it */
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0)
+            return errno;
+        int e = fcntl(fds[0], F_SETOWN, getppid()) < 0 ? errno
+                : fcntl(fds[0], F_SETSIG, SIGKILL) < 0 ? errno
+                : fcntl(fds[0], F_SETFL, O_ASYNC | O_NONBLOCK) < 0 ? errno
+                : write(fds[1], "x", 1) < 0 ? errno : 0;
+        close(fds[0]);
+        close(fds[1]);
+        return e;
+    } else if (strcmp(what, "fiosetown_parent") == 0 || strcmp(what, "siocspgrp_parent") == 0) {
+        /* the same owner set by ioctl: on a pipe, or on the link (a socket) */
+        int fds[2] = {-1, -1}, owner = getppid();
+        if (what[0] == 'f' && pipe2(fds, O_CLOEXEC) < 0)
+            return errno;
+        int e = what[0] == 'f' ? (ioctl(fds[0], FIOSETOWN, &owner) < 0 ? errno : 0)
+                               : (ioctl(3, SIOCSPGRP, &owner) < 0 ? errno : 0);
+        if (fds[0] >= 0) {
+            close(fds[0]);
+            close(fds[1]);
+        }
+        return e;
+    } else if (strcmp(what, "setlease") == 0 && path) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return errno;
+        int e = fcntl(fd, F_SETLEASE, F_RDLCK) < 0 ? errno : 0;
+        close(fd);
+        return e;
+    } else if (strcmp(what, "prlimit_parent") == 0 || strcmp(what, "prlimit_self") == 0) {
+        /* read a limit and set it again as it was: harmless, but only for its own */
+        pid_t pid = what[8] == 'p' ? getppid() : 0;
+        struct rlimit old;
+        if (prlimit(pid, RLIMIT_CORE, NULL, &old) < 0 || prlimit(pid, RLIMIT_CORE, &old, NULL) < 0)
+            return errno;
+        return 0;
+    }
     else if (strcmp(what, "signal_parent") == 0)
         return kill(getppid(), SIGTERM) < 0 ? errno : 0;
     else if (strcmp(what, "exec") == 0)
@@ -192,6 +233,9 @@ static int t_command(struct agw_device *dev, const char *target, const char *ver
                             "uint", (int)number, "uint_rc", rc);
         return AGW_CMD_OK;
     }
+    const char *child = json_string_value(json_object_get(args, "id"));
+    if (strcmp(verb, "add_child") == 0 && child) /* a child of any name, even another's */
+        return agw_add_child(dev, child, "Zone A") == 0 ? AGW_CMD_OK : AGW_CMD_BAD_ARGS;
     const char *what = json_string_value(json_object_get(args, "what"));
     if (strcmp(verb, "try") == 0 && what) {
         *result = json_pack("{s:i}", "errno", attempt(what, json_string_value(json_object_get(args, "path"))));

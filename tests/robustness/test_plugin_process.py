@@ -386,3 +386,100 @@ def test_many_devices_opening_at_once_are_not_a_flood(tmp_path):
         assert gw.stop() == 0, gw.log_text()[-2000:]
         for p in ptys:
             p.stop()
+
+
+def test_a_hostile_plugin_cannot_kill_stop_or_limit_another_process(tmp_path):
+    """Issue 25, items 1-2: a descriptor's owner and signal (fcntl F_SETOWN + F_SETSIG
+    SIGKILL + O_ASYNC, or FIOSETOWN / SIOCSPGRP) once let a plugin kill accessgwd with
+    one byte written to a pipe; a lease signals the same way; prlimit64 on accessgwd's
+    pid set its RLIMIT_CPU and RLIMIT_NOFILE.  Each is refused with EPERM, the plugin's
+    own limits stay its own to read and set, and accessgwd and the bell beside it go
+    on."""
+    plugins = plugins_with_crasher(tmp_path)
+    shutil.copy(os.path.join(PLUGIN_DIR, "callbell-rf.so"), os.path.join(plugins, "callbell-rf.so"))
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "mine.ini").write_text("[profile]\n")
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n"
+                 "profile_dir = %s\n"
+                 "[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
+                 "baud = 9600\nformat = fd-df\nlocation = Zone A\ndedup_ms = 300\n"
+                 "button.A1B2C5 = emergency, Accessible toilet 2F\n" % (profiles, rx.link),
+                 plugin_dir=plugins)
+    sub = Subscriber(gw.events, ["device/", "callbell/"])
+    gw.start()
+
+    def attempt(what, path=None):
+        reply = gw.send("crash-1", "test.try", {"what": what, "path": path})
+        assert reply["ok"] is True, reply
+        return reply["result"]["errno"]
+
+    try:
+        sub.catch_up(gw)
+        up = set()
+        while up != {"bell-1", "crash-1"}:
+            topic, _ = sub.wait_for(lambda t, e: t.endswith("/state") and e["data"]["state"] == "up")
+            up.add(topic.split("/")[1])
+        limits_before = open("/proc/%d/limits" % gw.proc.pid).read()
+        assert attempt("sigio_parent") == errno.EPERM
+        assert attempt("fiosetown_parent") == errno.EPERM
+        assert attempt("siocspgrp_parent") == errno.EPERM
+        assert attempt("setlease", str(profiles / "mine.ini")) == errno.EPERM
+        assert attempt("prlimit_parent") == errno.EPERM
+        assert attempt("prlimit_self") == 0
+        time.sleep(0.3)
+        assert gw.proc.poll() is None, "accessgwd was killed"
+        assert open("/proc/%d/limits" % gw.proc.pid).read() == limits_before
+        assert gw.request({"id": "p", "verb": "ping"})["ok"] is True
+        rx.press(0xA1B2C5)
+        assert sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed", timeout=5)
+    finally:
+        sub.close()
+        assert gw.stop(refusals_expected=True) == 0, gw.log_text()[-2000:]
+        rx.close_pty()
+
+
+def test_a_plugin_cannot_name_a_child_as_another_device(tmp_path):
+    """Issue 25, item 3: a plugin declared a child named as another family's device
+    (bell-1) and published its state; the console showed the real bell as up and
+    `devices` listed it twice.  A child id that is any other device or another's child
+    stops that plugin's host, as a forged OPEN does; the real bell
+    is untouched.  A child of a name of its own is still a child."""
+    plugins = plugins_with_crasher(tmp_path)
+    shutil.copy(os.path.join(PLUGIN_DIR, "callbell-rf.so"), os.path.join(plugins, "callbell-rf.so"))
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n"
+                 "[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
+                 "baud = 9600\nformat = fd-df\nlocation = Zone A\ndedup_ms = 300\n"
+                 "button.A1B2C5 = emergency, Accessible toilet 2F\n" % rx.link,
+                 plugin_dir=plugins)
+    sub = Subscriber(gw.events, ["device/", "callbell/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        up = set()
+        while up != {"bell-1", "crash-1"}:
+            topic, _ = sub.wait_for(lambda t, e: t.endswith("/state") and e["data"]["state"] == "up")
+            up.add(topic.split("/")[1])
+        assert gw.send("crash-1", "test.add_child", {"id": "crash-1-a"})["ok"] is True
+        sub.wait_for(lambda t, e: t == "device/crash-1-a/attached")
+        gw.send("crash-1", "test.add_child", {"id": "bell-1"})
+        down = sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "error",
+                            timeout=5)[1]
+        assert "a child device named as another device" in down["data"]["reason"]
+        forged = [e for t, e in sub.collect(1.0)
+                  if t.startswith("device/bell-1/") or (t.startswith("callbell/bell-1/")
+                                                       and e["source"].endswith("crash-1"))]
+        assert forged == []
+        devices = gw.request({"id": "d", "verb": "devices"})["result"]["devices"]
+        ids = [d["id"] for d in devices]
+        assert ids.count("bell-1") == 1, ids
+        bell = [d for d in devices if d["id"] == "bell-1"][0]
+        assert bell["plugin"] == "callbell-rf" and bell["state"] == "up"
+        rx.press(0xA1B2C5)
+        assert sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed", timeout=5)
+    finally:
+        sub.close()
+        assert gw.stop() == 0, gw.log_text()[-2000:]
+        rx.close_pty()
