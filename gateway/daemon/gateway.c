@@ -398,7 +398,8 @@ static void poll_once(struct gateway *g)
     }
     if (g->ble) {
         ble_hotplug_process(g->ble); /* sd-bus may hold messages it already read */
-        items[n++] = own[5];
+        items[n] = own[5];
+        items[n++].events = ble_hotplug_events(g->ble); /* a call may wait to be written */
     }
     size_t first_proc = (size_t)n;
     n += (int)procs_pollitems(&g->procs, items + n, g->procs.n);
@@ -420,6 +421,9 @@ static void poll_once(struct gateway *g)
     long proc_due = procs_ms_until_start(&g->procs);
     if (proc_due >= 0 && proc_due < timeout)
         timeout = proc_due;
+    long ble_due = g->ble ? ble_hotplug_ms_until(g->ble) : -1;
+    if (ble_due >= 0 && ble_due < timeout)
+        timeout = ble_due;
     if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
         log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
         usleep(10000);

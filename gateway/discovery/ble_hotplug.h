@@ -22,7 +22,12 @@ struct ble_hotplug *ble_hotplug_open(const struct plugin_set *plugins, ble_add_f
                                      ble_remove_fn remove, void *ctx);
 void ble_hotplug_close(struct ble_hotplug *h);
 int ble_hotplug_fd(struct ble_hotplug *h);
-/* Handles what waits on the connection (call after polling, and once per loop). */
+/* What to poll the fd for, and in how many ms sd-bus wants to run even if nothing
+ * arrives (a call's deadline; -1: none). */
+short ble_hotplug_events(struct ble_hotplug *h);
+long ble_hotplug_ms_until(struct ble_hotplug *h);
+/* Handles what waits on the connection (call after polling, and once per loop);
+ * never waits for BlueZ. */
 void ble_hotplug_process(struct ble_hotplug *h);
 /* The id a device with this address gets for this plugin (stable, address-free). */
 void ble_device_id(const char *plugin_id, const char *address, char out[65]);

@@ -93,6 +93,18 @@ static int walk_object(sd_bus_message *m, bluez_object_fn fn, void *ctx)
     return r < 0 ? r : sd_bus_message_exit_container(m);
 }
 
+int bluez_read_objects(sd_bus_message *reply, bluez_object_fn fn, void *ctx, char *err,
+                       size_t errlen)
+{
+    int r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+    while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0)
+        if ((r = walk_object(reply, fn, ctx)) < 0 || (r = sd_bus_message_exit_container(reply)) < 0)
+            break;
+    if (r < 0)
+        snprintf(err, errlen, "unreadable answer from BlueZ: %s", strerror(-r));
+    return r < 0 ? r : 0;
+}
+
 int bluez_walk_objects(sd_bus *bus, bluez_object_fn fn, void *ctx, char *err, size_t errlen)
 {
     sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -104,12 +116,7 @@ int bluez_walk_objects(sd_bus *bus, bluez_object_fn fn, void *ctx, char *err, si
         sd_bus_error_free(&error);
         return r;
     }
-    r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-    while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0)
-        if ((r = walk_object(reply, fn, ctx)) < 0 || (r = sd_bus_message_exit_container(reply)) < 0)
-            break;
+    r = bluez_read_objects(reply, fn, ctx, err, errlen);
     sd_bus_message_unref(reply);
-    if (r < 0)
-        snprintf(err, errlen, "unreadable answer from BlueZ: %s", strerror(-r));
-    return r < 0 ? r : 0;
+    return r;
 }

@@ -28,7 +28,12 @@ int bluez_read_props(sd_bus_message *m, struct bluez_props *p);
 typedef void (*bluez_object_fn)(void *ctx, const char *path, const char *iface,
                                 const struct bluez_props *props);
 
-/* Calls fn for every interface of every object org.bluez exports; 0 or
- * -errno with a reason in err. */
+/* Calls fn for every interface of every object in a GetManagedObjects reply; 0
+ * or -errno with a reason in err. */
+int bluez_read_objects(sd_bus_message *reply, bluez_object_fn fn, void *ctx, char *err,
+                       size_t errlen);
+
+/* The same, asking org.bluez and waiting for its answer: for a device's worker
+ * thread, never for a loop that serves others. */
 int bluez_walk_objects(sd_bus *bus, bluez_object_fn fn, void *ctx, char *err, size_t errlen);
 #endif

@@ -22,6 +22,8 @@
 #include <systemd/sd-bus.h>
 
 #include "bluez_objects.h"
+
+#define BLUEZ_CALL_USEC (5ULL * 1000 * 1000)
 #include "log.h"
 #include "transport.h"
 
@@ -248,6 +250,10 @@ static int bluez_open(struct transport *t, const char *address, unsigned baud, c
         free(b);
         return r;
     }
+    /* This worker waits for BlueZ's answers, but not for D-Bus's 25 s: a stuck
+     * bluetoothd is a device in error (and the open retried with backoff) within
+     * the hang watch's limit, not a hung plugin */
+    sd_bus_set_method_call_timeout(b->bus, BLUEZ_CALL_USEC);
     if ((r = sd_bus_match_signal(b->bus, NULL, BLUEZ, NULL, "org.freedesktop.DBus.Properties",
                                  "PropertiesChanged", on_properties, b)) < 0 ||
         (r = sd_bus_match_signal(b->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",

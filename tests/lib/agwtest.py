@@ -284,10 +284,12 @@ class MockBluez:
     """tests/emulators/mock_bluez.py (a hearing aid on a bluetoothd-like org.bluez)
     on a private dbus-daemon; env carries DBUS_SYSTEM_BUS_ADDRESS for the gateway."""
 
-    def __init__(self, tmp_path=None, *options):
-        self.daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                                       stdout=subprocess.PIPE, text=True)
-        self.address = self.daemon.stdout.readline().strip()
+    def __init__(self, tmp_path=None, *options, bus=None):
+        """bus: the address of a dbus-daemon already running (kept running at close)."""
+        self.daemon = None if bus else subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE, text=True)
+        self.address = bus or self.daemon.stdout.readline().strip()
         self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address,
                         MOCK_BLUEZ_ADDRESS=MOCK_BLUEZ_ADDRESS)
         self.proc = subprocess.Popen([PYTHON, os.path.join(EMULATORS, "mock_bluez.py"), *options],
@@ -307,8 +309,9 @@ class MockBluez:
     def close(self):
         self.proc.terminate()
         self.proc.wait(5)
-        self.daemon.terminate()
-        self.daemon.wait(5)
+        if self.daemon:
+            self.daemon.terminate()
+            self.daemon.wait(5)
 
 
 class HidTestbed:

@@ -178,3 +178,59 @@ def test_bluetooth_hotplug_by_service_uuid(tmp_path):
         sub.close()
         gw.stop()
         bluez.close()
+
+
+def test_a_bluez_that_never_answers_does_not_hold_the_gateway(tmp_path):
+    """Issue 26, item 1: on a hall PC without an adapter, asking org.bluez for its
+    objects waited for D-Bus's 25 s timeout on accessgwd's loop: no ping, command,
+    event or console for 25 s after every start.  With an org.bluez that takes
+    every call and answers none, the gateway answers at once, says once that
+    Bluetooth is unavailable and why, and attaches the hearing aid when a bluetoothd
+    that answers takes the name."""
+    import os
+    import subprocess
+    from agwtest import EMULATORS, PYTHON
+    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                              stdout=subprocess.PIPE, text=True)
+    address = daemon.stdout.readline().strip()
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
+    silent = subprocess.Popen([PYTHON, os.path.join(EMULATORS, "silent_bluez.py")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    assert silent.stdout.readline().strip() == "ok ready"
+    gw = Gateway(tmp_path, "", hotplug=True, env=env)
+    sub = Subscriber(gw.events, ["hearing/", "device/"])
+    bluez = None
+    try:
+        began = time.monotonic()
+        gw.start(wait=False)
+        gw.wait_ready(timeout=10)
+        assert time.monotonic() - began < 3, "the first ping waited for BlueZ"
+        assert silent.stdout.readline().strip() == "call GetManagedObjects"
+        # while the call is in flight, the loop answers every request at once
+        for _ in range(6):
+            t0 = time.monotonic()
+            assert gw.request({"id": "p", "verb": "ping"}, timeout=1.0)["ok"] is True
+            assert time.monotonic() - t0 < 1.0
+            time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while "Bluetooth unavailable" not in gw.log_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = gw.log_text()
+        assert log.count("Bluetooth unavailable") == 1, log[-2000:]
+        assert "did not answer within 5 s" in log
+        silent.stdin.close()
+        silent.wait(5)
+        bluez = MockBluez(tmp_path, bus=address)
+        sub.catch_up(gw)
+        t, _ = sub.wait_for(lambda t, e: t.startswith("device/hearing-ble-") and t.endswith("/attached"),
+                            timeout=15)
+        assert "Bluetooth available again" in gw.log_text()
+    finally:
+        sub.close()
+        gw.stop()
+        if bluez:
+            bluez.close()
+        if silent.poll() is None:
+            silent.kill()
+        daemon.terminate()
+        daemon.wait(5)
