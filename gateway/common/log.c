@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *program_name = "accessgw";
 static int max_level = 6;
@@ -16,11 +18,22 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const level_names[8] = {"emerg", "alert", "crit", "error",
                                            "warning", "notice", "info", "debug"};
 
+/* systemd sets JOURNAL_STREAM to the device and inode of the journal's stream; a
+ * child whose stderr is a pipe to its parent inherits the variable, not the
+ * stream (sd_journal_stream_fd(3)). */
+static bool stderr_is_journal(void)
+{
+    const char *e = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    return e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+           (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_init(const char *program)
 {
     program_name = program;
-    /* systemd sets JOURNAL_STREAM when stderr is connected to the journal. */
-    journal_prefixes = getenv("JOURNAL_STREAM") != NULL;
+    journal_prefixes = stderr_is_journal();
 }
 
 void log_set_level(int level) { max_level = level; }
@@ -34,18 +47,25 @@ int log_level_parse(const char *name)
     return -1;
 }
 
-/* Repeats are rate-limited per call site (its format string): a device that
- * sends garbage must not fill the disk with one warning per frame.  A site may
- * say BURST lines per WINDOW_S; then it is counted, and the count is said when
- * the window ends. */
+/* Repeats are rate-limited per call site (its format string) and subject (what the
+ * line is about: its text up to the first ": ", "device bell-1 (callbell-rf)"): a
+ * device that sends garbage must not fill the disk with one warning per frame, and
+ * must not silence the same line about another device.  A site may say BURST lines
+ * per WINDOW_S for one subject; then it is counted, and the count is said when the
+ * window ends (log_flush_suppressed, from the loop) or when the slot is reused. */
 #define BURST 20
 #define WINDOW_S 10
-#define SITES 64
+#define SITES 512
+#define PROBES 8
+#define SUBJECT_MAX 96
 
 struct site {
     const void *key;
+    uint32_t subject;
     time_t window;
     unsigned lines, suppressed;
+    int level;
+    char sample[80]; /* the start of the last line written, for the note */
 };
 static struct site sites[SITES];
 
@@ -57,26 +77,109 @@ static void emit_line(int level, const char *line)
         fprintf(stderr, "%s: %s: %s\n", program_name, level_names[level & 7], line);
 }
 
+static uint32_t subject_of(const char *line)
+{
+    const char *end = strstr(line, ": ");
+    if (!end || end - line > SUBJECT_MAX)
+        return 0;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *c = line; c < end; c++)
+        h = (h ^ (uint8_t)*c) * 16777619u;
+    return h;
+}
+
+/* Called with log_lock held. */
+static void say_suppressed(struct site *s)
+{
+    if (!s->suppressed)
+        return;
+    char note[200];
+    snprintf(note, sizeof(note), "(%u more lines like \"%s\" were suppressed in %d s)",
+             s->suppressed, s->sample, WINDOW_S);
+    emit_line(s->level, note);
+    s->suppressed = 0;
+}
+
+/* The slot of this site and subject: its own, a free or ended one, else the one
+ * whose window began first (its count said before it is reused). */
+static struct site *site_for(const void *key, uint32_t subject, time_t now)
+{
+    uint32_t h = (uint32_t)((uintptr_t)key >> 4) * 2654435761u ^ subject;
+    struct site *oldest = NULL;
+    for (unsigned i = 0; i < PROBES; i++) {
+        struct site *s = &sites[(h + i) % SITES];
+        if (s->key == key && s->subject == subject)
+            return s;
+        if (!oldest || s->window < oldest->window)
+            oldest = s;
+    }
+    say_suppressed(oldest);
+    *oldest = (struct site){.key = key, .subject = subject, .window = now};
+    return oldest;
+}
+
 /* Called with log_lock held: whether this line may be written now. */
-static bool admit(const void *key, int level)
+static bool admit_about(const void *key, uint32_t subject, int level, const char *line)
 {
     time_t now = time(NULL);
-    struct site *s = &sites[((uintptr_t)key >> 4) % SITES];
-    if (s->key != key || now - s->window >= WINDOW_S) {
-        if (s->suppressed) {
-            char note[160];
-            snprintf(note, sizeof(note), "(%u more like the line above were suppressed in %d s)",
-                     s->suppressed, WINDOW_S);
-            emit_line(level, note);
-        }
-        *s = (struct site){key, now, 0, 0};
+    struct site *s = site_for(key, subject, now);
+    if (now - s->window >= WINDOW_S) {
+        say_suppressed(s);
+        s->window = now;
+        s->lines = 0;
     }
     if (s->lines < BURST) {
         s->lines++;
+        s->level = level;
+        snprintf(s->sample, sizeof(s->sample), "%s", line);
         return true;
     }
     s->suppressed++;
     return false;
+}
+
+static bool admit(const void *key, int level, const char *line)
+{
+    return admit_about(key, subject_of(line), level, line);
+}
+
+void log_relayed(int level, const void *key, const char *from, const char *text)
+{
+    if (level > max_level)
+        return;
+    char line[2048];
+    snprintf(line, sizeof(line), "%s: %s", from, text);
+    pthread_mutex_lock(&log_lock);
+    if (admit_about(key, subject_of(text), level < 0 ? 0 : level, line))
+        emit_line(level < 0 ? 0 : level, line);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void log_flush_suppressed(void)
+{
+    time_t now = time(NULL);
+    pthread_mutex_lock(&log_lock);
+    for (size_t i = 0; i < SITES; i++)
+        if (sites[i].suppressed && now - sites[i].window >= WINDOW_S) {
+            say_suppressed(&sites[i]);
+            sites[i].window = now;
+            sites[i].lines = 0;
+        }
+    pthread_mutex_unlock(&log_lock);
+}
+
+void log_lifecycle(int level, const char *fmt, ...)
+{
+    if (level > max_level)
+        return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&log_lock);
+    emit_line(level < 0 ? 0 : level, line);
+    pthread_mutex_unlock(&log_lock);
 }
 
 void log_keyed(int level, const void *key, const char *fmt, ...)
@@ -91,7 +194,7 @@ void log_keyed(int level, const void *key, const char *fmt, ...)
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     pthread_mutex_lock(&log_lock);
-    if (admit(key, level))
+    if (admit(key, level, line))
         emit_line(level, line);
     pthread_mutex_unlock(&log_lock);
 }
@@ -105,7 +208,7 @@ void log_vmsg(int level, const char *fmt, va_list ap)
     char line[2048];
     vsnprintf(line, sizeof(line), fmt, ap);
     pthread_mutex_lock(&log_lock);
-    if (admit(fmt, level))
+    if (admit(fmt, level, line))
         emit_line(level, line);
     pthread_mutex_unlock(&log_lock);
 }

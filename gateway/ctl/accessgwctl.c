@@ -50,6 +50,7 @@ static void on_signal(int sig)
 
 struct command {
     const char *name, *synopsis, *help;
+    const char *options; /* the short letters of its own options (parse_options' cases) */
 };
 
 static const struct command commands[] = {
@@ -58,26 +59,26 @@ static const struct command commands[] = {
      "Print events as JSON lines, only topics starting with a PREFIX (callbell/, device/pad-3/).\n"
      "Gaps in seq are filled with replay. After S seconds (default 5) without an event or an\n"
      "answer to ping, says so on stderr and keeps waiting. --private with a key pair from keygen\n"
-     "listed in authorized_keys shows full ID-card records."},
+     "listed in authorized_keys shows full ID-card records.", "SnTpks"},
     {"devices", "devices [--json] [--verbs]",
      "List the devices, their class, plugin, state and location; --verbs: the verbs each\n"
-     "device answers, their arguments and what they do."},
-    {"ping", "ping", "Ask the gateway whether it answers: its id, version, epoch and seq."},
+     "device answers, their arguments and what they do.", "jv"},
+    {"ping", "ping", "Ask the gateway whether it answers: its id, version, epoch and seq.", ""},
     {"send", "send DEVICE VERB [JSON-ARGS]",
-     "Run a device verb: send pad-3 evaluation.invite '{\"session\":\"Q-1\",\"timeout_s\":60}'"},
-    {"request", "request JSON", "Send a raw control request; print the reply as it comes."},
+     "Run a device verb: send pad-3 evaluation.invite '{\"session\":\"Q-1\",\"timeout_s\":60}'", ""},
+    {"request", "request JSON", "Send a raw control request; print the reply as it comes.", ""},
     {"keygen", "keygen NAME [--group GROUP]",
      "Write a CURVE key pair as czmq/pyzmq certificates: NAME.key (secret, 0600; 0640 and\n"
-     "group GROUP with --group) and NAME.pub."},
+     "group GROUP with --group) and NAME.pub.", "G"},
     {"udev-rules", "udev-rules [--plugin-dir DIR] [--generic]",
-     "Print the udev rules generated from the plugins' ID tables."},
+     "Print the udev rules generated from the plugins' ID tables.", "dg"},
     {"verbs", "verbs [--plugin-dir DIR]",
-     "Print the device verbs every plugin declares, as Markdown (docs/VERBS.md)."},
+     "Print the device verbs every plugin declares, as Markdown (docs/VERBS.md).", "d"},
     {"profiles", "profiles [--profile-dir DIR[:DIR...]]",
-     "List device profiles on disk, their errors, and which device uses which."},
+     "List device profiles on disk, their errors, and which device uses which.", "P"},
     {"top", "top [--once]",
      "A live table of the devices, their state and their last event, redrawn as events come\n"
-     "(q or Ctrl-C quits); --once prints it once."},
+     "(q or Ctrl-C quits); --once prints it once.", "o"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -505,19 +506,11 @@ static int cmd_watch(void *zctx, const struct options *o, int argc, char **argv)
 
 /* keygen NAME [--group GROUP]: with a group, the secret is 0640 to that group,
  * so a service running as the group's member can read it and nobody else. */
-static int cmd_keygen(int argc, char **argv)
+static int cmd_keygen(int argc, char **argv, const char *group_name)
 {
-    const char *name = NULL, *group_name = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--group") == 0 && i + 1 < argc)
-            group_name = argv[++i];
-        else if (!name && argv[i][0] != '-')
-            name = argv[i];
-        else
-            return usage(stderr);
-    }
-    if (!name)
+    if (argc != 1)
         return usage(stderr);
+    const char *name = argv[0];
     gid_t gid = (gid_t)-1;
     if (group_name) {
         struct group *gr = getgrnam(group_name);
@@ -541,7 +534,8 @@ static int cmd_keygen(int argc, char **argv)
 
 struct cli {
     struct options o;
-    const char *plugin_dir, *profile_dir, *config;
+    const char *plugin_dir, *profile_dir, *config, *group;
+    char seen[32]; /* the short letters of the options given, each once */
     bool generic, once, version;
     bool events_given, control_given;
 };
@@ -556,6 +550,7 @@ static const struct option long_opts[] = {
     {"profile-dir", required_argument, NULL, 'P'}, {"config", required_argument, NULL, 'C'},
     {"version", no_argument, NULL, 'V'},        {"verbs", no_argument, NULL, 'v'},
     {"stale", required_argument, NULL, 'T'},    {"once", no_argument, NULL, 'o'},
+    {"group", required_argument, NULL, 'G'},
     {NULL, 0, NULL, 0},
 };
 
@@ -577,6 +572,9 @@ static int parse_options(int argc, char **argv, const char *optstring, struct cl
     int c;
     long long v;
     while ((c = getopt_long(argc, argv, optstring, long_opts, NULL)) != -1) {
+        size_t n = strlen(a->seen);
+        if (c != '?' && !strchr(a->seen, c) && n + 1 < sizeof(a->seen))
+            a->seen[n] = (char)c;
         switch (c) {
         case 'e': a->o.events = optarg; a->events_given = true; break;
         case 'c': a->o.control = optarg; a->control_given = true; break;
@@ -611,6 +609,7 @@ static int parse_options(int argc, char **argv, const char *optstring, struct cl
         case 'v': a->o.verbs = true; break;
         case 'o': a->once = true; break;
         case 'V': a->version = true; break;
+        case 'G': a->group = optarg; break;
         case 'h': return 1;
         default: return -1;
         }
@@ -711,12 +710,34 @@ static int run_command(const char *cmd, struct cli *a, int rest, char **args)
     return rc;
 }
 
+/* The connection's options go with every command; the rest only with the command
+ * that reads them (keygen's --group given to watch is a mistake said, not ignored). */
+#define CONNECTION_OPTIONS "ectCh"
+
+static const char *long_name(int c)
+{
+    for (const struct option *o = long_opts; o->name; o++)
+        if (o->val == c)
+            return o->name;
+    return "?";
+}
+
+static bool options_fit(const struct command *cmd, const struct cli *a)
+{
+    for (const char *c = a->seen; *c; c++)
+        if (!strchr(CONNECTION_OPTIONS, *c) && !strchr(cmd->options, *c)) {
+            fprintf(stderr, "accessgwctl: %s does not take --%s\n", cmd->name, long_name(*c));
+            return false;
+        }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     struct cli a = {.o = {.events = "tcp://127.0.0.1:5560", .control = "tcp://127.0.0.1:5561",
                           .timeout_ms = 5000, .stale_s = 5, .since = -1},
                     .plugin_dir = ACCESSGW_PLUGIN_DIR};
-    const char *opts = "e:c:t:jpk:s:S:n:d:P:C:T:gvoVh";
+    const char *opts = "e:c:t:jpk:s:S:n:d:P:C:T:G:gvoVh";
     char first[64];
     snprintf(first, sizeof(first), "+%s", opts);
     int r = parse_options(argc, argv, first, &a);
@@ -732,11 +753,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "accessgwctl: no command '%s'\n", cmd);
         return usage(stderr);
     }
-    r = parse_options(argc, argv, opts, &a);
+    /* The command's own arguments, parsed afresh (optind = 0 starts getopt over, in
+     * its permuting mode): options and operands in either order, as in git or apt. */
+    int sub_argc = argc - optind + 1;
+    char **sub_argv = argv + optind - 1; /* [0] is the command, as argv[0] is the program */
+    optind = 0;
+    r = parse_options(sub_argc, sub_argv, opts, &a);
     if (r > 0)
         return command_help(known);
-    if (r < 0)
+    if (r < 0 || !options_fit(known, &a))
         return EXIT_USAGE;
+    argc = sub_argc;
+    argv = sub_argv;
     endpoints_from_environment(&a);
     if (endpoints_from_config(&a) < 0)
         return EXIT_USAGE;
@@ -750,7 +778,7 @@ int main(int argc, char **argv)
     int rest = argc - optind;
     char **args = argv + optind;
     if (strcmp(cmd, "keygen") == 0)
-        return cmd_keygen(rest, args);
+        return cmd_keygen(rest, args, a.group);
     if (strcmp(cmd, "udev-rules") == 0)
         return rest ? usage(stderr) : (udev_rules_print(stdout, a.plugin_dir, a.generic) < 0);
     if (strcmp(cmd, "verbs") == 0)

@@ -77,7 +77,7 @@ int child_wait(pid_t pid, int grace_ms, bool *killed)
     return status;
 }
 
-pid_t child_spawn(char *const argv[], int keep_fd, int death_signal)
+pid_t child_spawn(char *const argv[], int keep_fd, int err_fd, int death_signal)
 {
     pid_t pid = fork();
     if (pid != 0)
@@ -87,6 +87,8 @@ pid_t child_spawn(char *const argv[], int keep_fd, int death_signal)
     pthread_sigmask(SIG_SETMASK, &all, NULL); /* the gateway's signalfd mask is not the child's */
     signal(SIGPIPE, SIG_DFL);
     prctl(PR_SET_PDEATHSIG, death_signal); /* a gateway killed with -9 takes its helpers along */
+    if (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0)
+        _exit(127);
     if (keep_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : keep_fd >= 0 && dup2(keep_fd, 3) < 0)
         _exit(127);
     close_range(keep_fd >= 0 ? 4 : 3, ~0U, 0); /* devices, sockets and keys stay with the gateway */
@@ -100,7 +102,7 @@ void child_start_if_due(struct child *c)
     if (!c->wanted || c->pid > 0 || restart_ms_until(&c->restart) > 0)
         return;
     char *argv[] = {c->path, "--config", c->config, NULL};
-    pid_t pid = child_spawn(argv, -1, SIGTERM);
+    pid_t pid = child_spawn(argv, -1, -1, SIGTERM);
     if (pid < 0) {
         log_err("%s: fork: %s", c->name, strerror(errno));
         restart_schedule(&c->restart);

@@ -39,9 +39,9 @@ struct child {
 /* Where the helper program `name` is: beside the running accessgwd. */
 void child_program_path(const char *name, char *out, size_t len);
 /* fork + exec argv[0] with a clean signal mask, only keep_fd (as fd 3; -1:
- * none) and stdin/out/err inherited, and death_signal when accessgwd dies.
- * The child's pid, or -1. */
-pid_t child_spawn(char *const argv[], int keep_fd, int death_signal);
+ * none) and stdin/out/err inherited (stderr replaced by err_fd unless it is -1),
+ * and death_signal when accessgwd dies.  The child's pid, or -1. */
+pid_t child_spawn(char *const argv[], int keep_fd, int err_fd, int death_signal);
 /* The program `name` installed beside the running accessgwd, run with --config. */
 void child_init(struct child *c, const char *name, const char *config_path);
 /* Wanted: started now or after its backoff; not wanted: stopped. */

@@ -380,7 +380,7 @@ static void start_hotplug(struct gateway *g)
 
 static void poll_once(struct gateway *g)
 {
-    zmq_pollitem_t items[6 + g->procs.n];
+    zmq_pollitem_t items[6 + 2 * g->procs.n]; /* a host's link and its stderr */
     const zmq_pollitem_t own[6] = {
         {g->control, 0, ZMQ_POLLIN, 0},
         {NULL, g->outbox.fd, ZMQ_POLLIN, 0},
@@ -402,7 +402,7 @@ static void poll_once(struct gateway *g)
         items[n++].events = ble_hotplug_events(g->ble); /* a call may wait to be written */
     }
     size_t first_proc = (size_t)n;
-    n += (int)procs_pollitems(&g->procs, items + n, g->procs.n);
+    n += (int)procs_pollitems(&g->procs, items + n, 2 * g->procs.n);
     long timeout = ms_until(&g->next_heartbeat);
     if (g->watchdog_usec && ms_until(&g->next_watchdog) < timeout)
         timeout = ms_until(&g->next_watchdog);
@@ -450,8 +450,10 @@ static void poll_once(struct gateway *g)
         ble_hotplug_process(g->ble);
     if (items[2].revents)
         handle_signal(g);
-    if (ms_until(&g->next_heartbeat) == 0)
+    if (ms_until(&g->next_heartbeat) == 0) {
         publish_heartbeat(g);
+        log_flush_suppressed(); /* on the same beat: no wake-up of its own */
+    }
     expire_commands(g);
     report_hung_devices(g);
     watch_journal(g);
@@ -467,9 +469,9 @@ static void stop_devices(struct gateway *g)
     struct timespec start;
     monotonic_now(&start);
     while (g->n_devs > 0 && elapsed_ms(&start) < STOP_GRACE_MS) {
-        zmq_pollitem_t items[1 + g->procs.n];
+        zmq_pollitem_t items[1 + 2 * g->procs.n];
         items[0] = (zmq_pollitem_t){NULL, g->outbox.fd, ZMQ_POLLIN, 0};
-        size_t n = 1 + procs_pollitems(&g->procs, items + 1, g->procs.n);
+        size_t n = 1 + procs_pollitems(&g->procs, items + 1, 2 * g->procs.n);
         zmq_poll(items, (int)n, 100);
         drain_outbox(g);
         procs_handle(&g->procs, items + 1, n - 1);

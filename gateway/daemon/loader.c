@@ -116,7 +116,7 @@ static bool file_is_safe(const char *path)
 {
     char err[512];
     if (trust_check(path, TRUST_CODE, err, sizeof(err)) < 0) {
-        log_err("plugin refused: %s", err);
+        log_lifecycle(3, "plugin refused: %s", err);
         return false;
     }
     return true;
@@ -129,12 +129,12 @@ static int load_file(struct plugin_set *set, const char *path, unsigned dir)
         return -1;
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        log_err("plugin %s refused: %s", path, dlerror());
+        log_lifecycle(3, "plugin %s refused: %s", path, dlerror());
         return -1;
     }
     const struct agw_plugin *p = dlsym(h, AGW_PLUGIN_SYMBOL);
     if (!p) {
-        log_err("plugin %s refused: no '%s' descriptor symbol", path, AGW_PLUGIN_SYMBOL);
+        log_lifecycle(3, "plugin %s refused: no '%s' descriptor symbol", path, AGW_PLUGIN_SYMBOL);
         dlclose(h);
         return -1;
     }
@@ -157,7 +157,7 @@ static int load_file(struct plugin_set *set, const char *path, unsigned dir)
         reason = why;
     }
     if (reason) {
-        log_err("plugin %s refused: %s", path, reason);
+        log_lifecycle(3, "plugin %s refused: %s", path, reason);
         if (p)
             plugin_descriptor_free(p);
         dlclose(h);

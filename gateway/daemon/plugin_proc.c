@@ -32,6 +32,13 @@
 /* SAVE requests a second: each is an fsync on accessgwd's loop; a plugin saves once per
  * call, press or invitation. */
 #define SAVES_PER_SECOND_MAX 200
+/* Lines of a plugin host's stderr said per window, whatever they are about: beyond
+ * each subject's own limit (log.c), one plugin cannot fill the service's log. */
+#define HOST_LINES_PER_WINDOW 200
+#define HOST_LINES_WINDOW_MS 10000
+/* Bytes of a host's stderr read per turn of the loop, and when it ends. */
+#define HOST_STDERR_PER_TURN 16384
+#define HOST_STDERR_AT_END 65536
 
 int procs_init(struct plugin_procs *ps, const struct plugin_set *set, const struct proc_hooks *hooks,
                const char *state_dir, int log_level, unsigned hang_ms)
@@ -45,7 +52,7 @@ int procs_init(struct plugin_procs *ps, const struct plugin_set *set, const stru
         return -1;
     ps->n = set->n;
     for (size_t i = 0; i < set->n; i++) {
-        ps->items[i] = (struct plugin_proc){.plugin = &set->items[i], .sock = -1};
+        ps->items[i] = (struct plugin_proc){.plugin = &set->items[i], .sock = -1, .err_fd = -1};
         restart_init(&ps->items[i].restart);
     }
     ps->hooks = *hooks;
@@ -227,6 +234,113 @@ static void send_attach(struct plugin_procs *ps, struct plugin_proc *p, struct d
     send_record(p, w.buf, w.len);
 }
 
+/* ---- a child's stderr: through accessgwd's log, never straight into it ---- */
+
+/* A line as the plugin host's log writes it ("accessgw-plugin-host: LEVEL: text",
+ * or "<N>text") keeps its level; anything else a plugin printed is a warning,
+ * marked as its raw stderr.  Either way it is said as the plugin's, never as
+ * accessgwd's own. */
+static int host_line_level(const char *line, const char **text)
+{
+    static const char *const names[8] = {"emerg", "alert", "crit", "error",
+                                         "warning", "notice", "info", "debug"};
+    static const char host[] = "accessgw-plugin-host: ";
+    if (line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>') {
+        *text = line + 3;
+        return line[1] - '0';
+    }
+    if (strncmp(line, host, sizeof(host) - 1) == 0)
+        for (int level = 0; level < 8; level++) {
+            size_t n = strlen(names[level]);
+            const char *at = line + sizeof(host) - 1;
+            if (strncmp(at, names[level], n) == 0 && at[n] == ':' && at[n + 1] == ' ') {
+                *text = at + n + 2;
+                return level;
+            }
+        }
+    *text = line;
+    return -1;
+}
+
+static void say_dropped_lines(struct plugin_proc *p)
+{
+    if (p->lines_dropped)
+        log_warn("plugin %s: %u more lines of its log suppressed in %d s", p->plugin->desc->id,
+                 p->lines_dropped, HOST_LINES_WINDOW_MS / 1000);
+    p->lines_dropped = 0;
+}
+
+static bool within_line_budget(struct plugin_proc *p)
+{
+    long long now = monotonic_ms();
+    if (now - p->lines_since_ms >= HOST_LINES_WINDOW_MS) {
+        say_dropped_lines(p);
+        p->lines_since_ms = now;
+        p->lines = 0;
+    }
+    if (p->lines < HOST_LINES_PER_WINDOW) {
+        p->lines++;
+        return true;
+    }
+    p->lines_dropped++;
+    return false;
+}
+
+static void relay_line(struct plugin_proc *p)
+{
+    char *line = p->err_line;
+    line[p->err_len] = '\0';
+    p->err_len = 0;
+    for (char *c = line; *c; c++) /* no terminal escapes, no forged line breaks */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    if (!line[0] || !within_line_budget(p))
+        return;
+    const char *text;
+    int level = host_line_level(line, &text);
+    char from[80];
+    snprintf(from, sizeof(from), "plugin %s%s", p->plugin->desc->id, level < 0 ? " (stderr)" : "");
+    log_relayed(level < 0 ? 4 : level, p, from, text);
+}
+
+/* Reads up to max bytes of the host's stderr; at its end, the fd is closed. */
+static void read_stderr(struct plugin_proc *p, size_t max)
+{
+    char buf[4096];
+    for (size_t got = 0; p->err_fd >= 0 && got < max;) {
+        ssize_t n = read(p->err_fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0 || errno != EAGAIN) {
+                close(p->err_fd);
+                p->err_fd = -1;
+                if (p->err_len)
+                    relay_line(p);
+            }
+            return;
+        }
+        got += (size_t)n;
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] != '\n')
+                p->err_line[p->err_len++] = buf[i];
+            if (buf[i] == '\n' || p->err_len == sizeof(p->err_line) - 1)
+                relay_line(p); /* an overlong line goes in pieces */
+        }
+    }
+}
+
+/* What is left of a host that ended (its last words: a sanitizer's report, a crash). */
+static void close_stderr(struct plugin_proc *p)
+{
+    read_stderr(p, HOST_STDERR_AT_END);
+    if (p->err_fd >= 0)
+        close(p->err_fd);
+    p->err_fd = -1;
+    p->err_len = 0;
+    say_dropped_lines(p);
+}
+
 /* ---- starting and losing a child ---- */
 
 static struct device **devices_of(struct plugin_procs *ps, struct plugin_proc *p, size_t *n_out)
@@ -244,7 +358,8 @@ static struct device **devices_of(struct plugin_procs *ps, struct plugin_proc *p
 
 /* ---- what a plugin may read in its sandbox ---- */
 
-/* Profiles where plugins/common looks for them, and every file or directory
+/* Profiles where plugins/common looks for them (the shipped ones where this build
+ * installs them, the hall's own in /etc), and every file or directory
  * a device's settings name with a key ending in _dir or _file (docs/PLUGINS.md):
  * nothing else outside the system's libraries, sysfs and udev's database. */
 static bool names_a_path(const struct device_setting *s)
@@ -293,6 +408,7 @@ static const char *unreadable_setting(const struct plugin_proc *p, const struct 
 static void collect_reads(struct plugin_procs *ps, struct plugin_proc *p)
 {
     forget_reads(p);
+    allow_read(p, ACCESSGW_PROFILE_DIR); /* under /usr, or a prefix of its own (/opt/accessgw) */
     allow_read(p, "/etc/accessgw/profiles");
     const char *env = getenv("ACCESSGW_PROFILE_PATH"); /* dir:dir..., for tests and trials */
     char copy[4096], *save = NULL;
@@ -317,6 +433,14 @@ static void start(struct plugin_procs *ps, struct plugin_proc *p)
         restart_schedule(&p->restart);
         return;
     }
+    int err[2];
+    if (pipe2(err, O_CLOEXEC) < 0) {
+        log_err("plugin %s: pipe: %s", p->plugin->desc->id, strerror(errno));
+        close(sv[0]);
+        close(sv[1]);
+        restart_schedule(&p->restart);
+        return;
+    }
     char level[16], hang[16];
     snprintf(level, sizeof(level), "%d", ps->log_level);
     snprintf(hang, sizeof(hang), "%u", ps->hang_ms);
@@ -328,16 +452,20 @@ static void start(struct plugin_procs *ps, struct plugin_proc *p)
         argv[k++] = "--read";
         argv[k++] = p->reads[i];
     }
-    pid_t pid = child_spawn(argv, sv[1], SIGKILL);
+    pid_t pid = child_spawn(argv, sv[1], err[1], SIGKILL);
     close(sv[1]);
+    close(err[1]);
     if (pid < 0) {
         log_err("plugin %s: fork: %s", p->plugin->desc->id, strerror(errno));
         close(sv[0]);
+        close(err[0]);
         restart_schedule(&p->restart);
         return;
     }
     p->pid = pid;
     p->sock = sv[0];
+    p->err_fd = err[0];
+    fcntl(p->err_fd, F_SETFL, fcntl(p->err_fd, F_GETFL) | O_NONBLOCK);
     monotonic_now(&p->heard);
     fcntl(p->sock, F_SETFL, fcntl(p->sock, F_GETFL) | O_NONBLOCK);
     restart_started(&p->restart);
@@ -404,6 +532,7 @@ static void lose(struct plugin_procs *ps, struct plugin_proc *p, const char *why
     close(p->sock);
     p->sock = -1;
     p->pid = 0;
+    close_stderr(p);
     drop_queue(p);
     unsigned delay = restart_schedule(&p->restart);
     size_t n;
@@ -441,6 +570,8 @@ void procs_start_due(struct plugin_procs *ps)
 {
     for (size_t i = 0; i < ps->n; i++) {
         struct plugin_proc *p = &ps->items[i];
+        if (p->lines_dropped && monotonic_ms() - p->lines_since_ms >= HOST_LINES_WINDOW_MS)
+            say_dropped_lines(p);
         if (running(p) && ms_until_silent(ps, p) == 0) {
             char why[96];
             snprintf(why, sizeof(why), "plugin host stopped answering for %u ms",
@@ -833,10 +964,14 @@ static bool read_records(struct plugin_procs *ps, struct plugin_proc *p)
 size_t procs_pollitems(struct plugin_procs *ps, zmq_pollitem_t *items, size_t max)
 {
     size_t k = 0;
-    for (size_t i = 0; i < ps->n && k < max; i++)
-        if (running(&ps->items[i]))
-            items[k++] = (zmq_pollitem_t){NULL, ps->items[i].sock,
-                                          (short)(ZMQ_POLLIN | (ps->items[i].queue ? ZMQ_POLLOUT : 0)), 0};
+    for (size_t i = 0; i < ps->n && k < max; i++) {
+        struct plugin_proc *p = &ps->items[i];
+        if (running(p))
+            items[k++] = (zmq_pollitem_t){NULL, p->sock,
+                                          (short)(ZMQ_POLLIN | (p->queue ? ZMQ_POLLOUT : 0)), 0};
+        if (p->err_fd >= 0 && k < max)
+            items[k++] = (zmq_pollitem_t){NULL, p->err_fd, ZMQ_POLLIN, 0};
+    }
     return k;
 }
 
@@ -847,6 +982,10 @@ void procs_handle(struct plugin_procs *ps, const zmq_pollitem_t *items, size_t n
             continue;
         for (size_t i = 0; i < ps->n; i++) {
             struct plugin_proc *p = &ps->items[i];
+            if (p->err_fd >= 0 && p->err_fd == items[k].fd) {
+                read_stderr(p, HOST_STDERR_PER_TURN);
+                break;
+            }
             if (!running(p) || p->sock != items[k].fd)
                 continue;
             if ((items[k].revents & ZMQ_POLLIN || items[k].revents & ZMQ_POLLERR) &&
@@ -867,6 +1006,7 @@ void procs_close(struct plugin_procs *ps)
             close(p->sock); /* the child stops its devices and exits */
             p->sock = -1;
             int status = collect(p, false);
+            close_stderr(p);
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 char why[96];
                 describe_end(status, why, sizeof(why));

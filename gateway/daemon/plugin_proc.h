@@ -68,6 +68,11 @@ struct plugin_proc {
     struct queued_record *queue, *queue_tail; /* records the socket did not take yet */
     long long saves_since_ms; /* the current second of SAVE requests, and how many */
     unsigned saves;
+    int err_fd;                 /* the read end of its stderr, -1 while not running */
+    char err_line[512];         /* a line of it not yet ended */
+    size_t err_len;
+    long long lines_since_ms;   /* the current window of its log lines, how many, */
+    unsigned lines, lines_dropped; /* and how many over its budget */
 };
 
 struct plugin_procs {

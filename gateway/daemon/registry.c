@@ -60,7 +60,7 @@ static void add_device(struct gateway *g, const struct device_params *p)
         return;
     }
     g->devs[g->n_devs++] = dev;
-    log_info("device %s attached (plugin %s, %s%s%s)", dev->id, dev->plugin->id,
+    log_lifecycle(6, "device %s attached (plugin %s, %s%s%s)", dev->id, dev->plugin->id,
              transport_name(dev->transport_kind), dev->path ? " " : "", dev->path ? dev->path : "");
     publish_device_event(g, dev->id, "attached", device_description(dev));
     if (g->isolated)
@@ -141,7 +141,7 @@ void reconcile(struct gateway *g)
             continue;
         const struct device_conf *dc = config_find_device(&g->conf, dev->id);
         if (!dc || !device_matches_conf(dev, dc)) {
-            log_info("device %s: %s; stopping it", dev->id,
+            log_lifecycle(6, "device %s: %s; stopping it", dev->id,
                      dc ? "its section changed" : "its section is gone");
             retire_device(g, dev, false);
         }
@@ -274,7 +274,7 @@ static void handle_exited(struct gateway *g, struct out_mail *m)
         g, json_string_value(json_object_get(c, "id")), "detached",
         json_pack("{s:s, s:s}", "plugin", dev->plugin->id, "reason", "parent detached"));
     json_decref(children);
-    log_info("device %s detached", dev->id);
+    log_lifecycle(6, "device %s detached", dev->id);
     forget_device(g, dev);
     if (g->running)
         reconcile(g);

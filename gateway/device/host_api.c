@@ -405,7 +405,7 @@ void host_set_state(struct agw_device *d, enum agw_state state, const char *reas
     snprintf(dev->reason, sizeof(dev->reason), "%s", reason ? reason : "");
     pthread_mutex_unlock(&dev->lock);
     if (changed) {
-        log_msg(state == AGW_STATE_UP ? AGW_LOG_INFO : AGW_LOG_WARNING, "device %s: %s%s%s",
+        log_lifecycle(state == AGW_STATE_UP ? AGW_LOG_INFO : AGW_LOG_WARNING, "device %s: %s%s%s",
                 dev->id, device_state_name(state), reason && *reason ? ": " : "",
                 reason ? reason : "");
         dev->republish_state = false;

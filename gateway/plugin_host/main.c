@@ -209,6 +209,7 @@ static void report_hung_devices(struct host *h)
     h->next_hang_check = monotonic_ms() + HANG_CHECK_MS;
     SEND(h, plink_put_alive(&h->w)); /* accessgwd stops a host that falls silent */
     flush_link(h);
+    log_flush_suppressed();
     bool any = false;
     for (size_t i = 0; i < h->n_devs; i++)
         any |= device_check_hung(h->devs[i], h->hang_ms); /* into the link's batch (take_now) */
@@ -420,7 +421,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    log_init("accessgwd");
+    log_init("accessgw-plugin-host");
     log_set_level(level);
     signal(SIGPIPE, SIG_IGN);
     /* A stop from a terminal (SIGINT) or systemd (SIGTERM to the whole cgroup) reaches

@@ -240,7 +240,7 @@ static void on_refused(int sig, siginfo_t *info, void *context)
     if (atomic_fetch_add(&refusals_said, 1) < 32) {
         char line[128];
         int n = snprintf(line, sizeof(line),
-                         "accessgw-plugin-host: system call %d refused by the sandbox "
+                         "accessgw-plugin-host: warning: system call %d refused by the sandbox "
                          "(scmp_sys_resolver %d names it)\n",
                          info->si_syscall, info->si_syscall);
         if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0)

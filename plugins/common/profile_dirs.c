@@ -1,6 +1,8 @@
 #include "profile_dirs.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +33,18 @@ static int same_file(const struct profile_set *set, const char *base)
     return -1;
 }
 
-static void load_dir(struct agw_device *dev, const char *dir, const char *device_class,
-                     const char *const *actions, struct profile_set *set)
+/* optional: a directory that may be absent (/etc/accessgw/profiles before the hall
+ * adds one).  Any other that cannot be read is said, path and reason: a directory
+ * the sandbox does not let the plugin read looked empty once, and "no profile
+ * matches (0 loaded)" was all an installer saw. */
+static void load_dir(struct agw_device *dev, const char *dir, bool optional,
+                     const char *device_class, const char *const *actions,
+                     struct profile_set *set)
 {
     struct dirent **names;
     int n = scandir(dir, &names, NULL, alphasort);
+    if (n < 0 && !(optional && errno == ENOENT))
+        agw_log(dev, AGW_LOG_ERR, "profile directory %s cannot be read: %s", dir, strerror(errno));
     for (int i = 0; i < n; i++) {
         const char *base = names[i]->d_name;
         size_t bl = strlen(base);
@@ -75,16 +84,16 @@ int profiles_load(struct agw_device *dev, const char *dir, const char *device_cl
     out->n = 0;
     const char *env = getenv("ACCESSGW_PROFILE_PATH"); /* dir:dir..., for tests and trials */
     if (dir) {
-        load_dir(dev, dir, device_class, actions, out);
+        load_dir(dev, dir, false, device_class, actions, out);
     } else if (env && *env) {
         char copy[4096];
         snprintf(copy, sizeof(copy), "%s", env);
         char *save = NULL;
     for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
-        load_dir(dev, d, device_class, actions, out);
+        load_dir(dev, d, false, device_class, actions, out);
     } else {
-        load_dir(dev, ACCESSGW_PROFILE_DIR, device_class, actions, out);
-        load_dir(dev, "/etc/accessgw/profiles", device_class, actions, out);
+        load_dir(dev, ACCESSGW_PROFILE_DIR, true, device_class, actions, out);
+        load_dir(dev, "/etc/accessgw/profiles", true, device_class, actions, out);
     }
     return (int)out->n;
 }

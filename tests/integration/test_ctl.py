@@ -122,3 +122,50 @@ def test_top_once_and_live(tmp_path):
         assert row and row[0].split()[4:6] == ["counter", "0s"], last
     finally:
         gw.stop()
+
+
+def test_every_command_takes_its_options_before_or_after_its_operands(tmp_path):
+    """Issue 26, item 3: `accessgwctl keygen --group accessgw /etc/accessgw/gateway`
+    failed with "unrecognized option '--group'".  As in git, apt and systemctl, global
+    parsing stops at the command and each command parses its own options, before or
+    after its operands; an option of another command is said, not ignored."""
+    from agwtest import PLUGIN_DIR
+    gw = Gateway(tmp_path, SKELETON)
+    gw.start()
+    c = ["--control", gw.control, "--events", gw.events]
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    try:
+        for name, before, after in [
+            ("keygen", ["keygen", "--group", "root", str(tmp_path / "k1")],
+             ["keygen", str(tmp_path / "k2"), "--group", "root"]),
+            ("watch", ["watch", "--since", "0", "--count", "1", "device/"],
+             ["watch", "device/", "--since", "0", "--count", "1"]),
+            ("send", ["send", "--timeout", "3000", "a", "skeleton.reset", '{"value":1}'],
+             ["send", "a", "skeleton.reset", '{"value":1}', "--timeout", "3000"]),
+            ("request", ["request", "--timeout", "3000", '{"id":"r","verb":"ping"}'],
+             ["request", '{"id":"r","verb":"ping"}', "--timeout", "3000"]),
+            ("ping", ["--timeout", "3000", "ping"], ["ping", "--timeout", "3000"]),
+            ("devices", ["--json", "devices"], ["devices", "--json"]),
+            ("top", ["--once", "top"], ["top", "--once"]),
+            ("profiles", ["--profile-dir", str(profiles), "profiles"],
+             ["profiles", "--profile-dir", str(profiles)]),
+            ("udev-rules", ["--plugin-dir", PLUGIN_DIR, "udev-rules", "--generic"],
+             ["udev-rules", "--generic", "--plugin-dir", PLUGIN_DIR]),
+            ("verbs", ["--plugin-dir", PLUGIN_DIR, "verbs"], ["verbs", "--plugin-dir", PLUGIN_DIR]),
+        ]:
+            outs = [ctl(*c, *args) for args in (before, after)]
+            for args, out in zip((before, after), outs):
+                assert out.returncode == 0, (name, args, out.stderr)
+                assert out.stdout, (name, args)
+            if name not in ("keygen", "watch", "top", "ping", "request"):
+                assert outs[0].stdout == outs[1].stdout, name
+        assert (tmp_path / "k1.key").stat().st_mode & 0o777 == 0o640
+        assert (tmp_path / "k2.key").stat().st_mode & 0o777 == 0o640
+        out = ctl(*c, "watch", "device/", "--group", "root")
+        assert out.returncode == 2 and "watch does not take --group" in out.stderr
+        out = ctl(*c, "--once", "ping")
+        assert out.returncode == 2 and "ping does not take --once" in out.stderr
+        assert ctl("keygen", str(tmp_path / "k3"), str(tmp_path / "k4")).returncode == 2
+    finally:
+        gw.stop()

@@ -113,12 +113,24 @@ def test_unreadable_device_is_retried_not_fatal(tmp_path):
 
 
 def test_journal_prefixes_under_systemd(tmp_path):
-    env = dict(os.environ, JOURNAL_STREAM="8:1234")
-    gw = Gateway(tmp_path, "", env=env)
+    """systemd sets JOURNAL_STREAM to the device and inode of the stream it gives as
+    stderr: then lines carry "<N>" priorities.  A process whose stderr is something
+    else (a plugin host's, a pipe to accessgwd) inherits the variable, not the stream,
+    and writes plain lines (sd_journal_stream_fd(3))."""
+    gw = Gateway(tmp_path, "")
+    open(gw.log_path, "ab").close()
+    st = os.stat(gw.log_path)
+    gw.env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
     gw.start()
     gw.stop()
     lines = [l for l in gw.log_text().splitlines() if l]
     assert lines and all(l.startswith("<") and l[2] == ">" for l in lines), lines[:3]
+    os.unlink(gw.log_path)
+    gw.env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino + 1))
+    gw.start()
+    gw.stop()
+    lines = [l for l in gw.log_text().splitlines() if l]
+    assert lines and all(l.startswith("accessgwd: ") for l in lines), lines[:3]
 
 
 def test_sd_notify_ready_and_stopping(tmp_path):

@@ -483,3 +483,39 @@ def test_a_plugin_cannot_name_a_child_as_another_device(tmp_path):
         sub.close()
         assert gw.stop() == 0, gw.log_text()[-2000:]
         rx.close_pty()
+
+
+def test_a_plugin_cannot_write_the_service_log(tmp_path):
+    """Issue 25, item 4: a plugin's stderr was accessgwd's, unfiltered: 200,000 forged
+    `accessgwd: err:` lines in 3 s.  Each host's stderr now goes through accessgwd:
+    every line is said as the plugin's ("plugin testhang (stderr): ..."), control
+    characters are mapped, and it is limited like every log line (per subject, and
+    a budget per plugin); the gateway answers throughout and the host's own lines
+    (its devices' states) keep their level."""
+    plugins = plugins_with_crasher(tmp_path)
+    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n",
+                 plugin_dir=plugins)
+    sub = Subscriber(gw.events, ["device/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "up")
+        reply = gw.send("crash-1", "test.try", {"what": "stderr_flood"}, timeout=30)
+        assert reply["ok"] is True and reply["result"]["errno"] == 0, reply
+        t0 = time.monotonic()
+        assert gw.request({"id": "p", "verb": "ping"}, timeout=2)["ok"] is True
+        assert time.monotonic() - t0 < 2
+        time.sleep(0.5)
+        lines = gw.log_text().splitlines()
+        forged = [l for l in lines if "forged" in l]
+        assert forged, "the plugin's lines are not said at all"
+        assert not [l for l in lines if l.startswith("accessgwd: err: forged")]
+        assert all(l.startswith("accessgwd: warning: plugin testhang (stderr): accessgwd: err: forged")
+                   for l in forged), forged[:3]
+        assert not [l for l in forged if "\x1b" in l or "\r" in l]
+        assert len(forged) <= 20, len(forged)
+        # the host's own lines keep their level and say whose they are
+        assert [l for l in lines if l.startswith("accessgwd: info: plugin testhang: device crash-1: up")]
+    finally:
+        sub.close()
+        assert gw.stop() == 0, gw.log_text()[-2000:]

@@ -136,3 +136,37 @@ def test_profile_matched_by_product_name(tmp_path):
     finally:
         sub.close()
         tb.close()
+
+
+def test_the_shipped_profiles_are_readable_in_the_sandbox_and_an_unreadable_dir_is_said(tmp_path):
+    """Issue 26, item 2: installed to a prefix outside /usr (/opt/accessgw), the shipped
+    profiles were outside what the plugin host's Landlock rules let it read, and the
+    keypad said only "no profile matches 1209:0c0c (0 loaded)".  The compiled-in
+    profile directory is among what every plugin host may read, whatever the prefix;
+    and a profile directory that cannot be read is said, with its path and the
+    reason, instead of counting as empty."""
+    from agwtest import BUILD
+    with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+        shipped = [l.split("=", 1)[1].strip() for l in f if l.startswith("ACCESSGW_PROFILE_DIR:")][0]
+    missing = str(tmp_path / "no-such-profiles")
+    gw, sub, tb = rig(tmp_path, profile_dir=PROFILES + ":" + missing)
+    try:
+        tb.do("add keypad 1209 a11e")
+        sub.wait_topic("magnifier/magnifier-hid-sn0000/state")
+        hosts = []
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    argv = f.read().decode().split("\0")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if argv[0].endswith("accessgw-plugin-host") and any("magnifier-hid" in a for a in argv):
+                hosts.append(argv)
+        assert hosts, "no plugin host for magnifier-hid"
+        reads = [hosts[0][i + 1] for i, a in enumerate(hosts[0]) if a == "--read"]
+        assert shipped in reads, (shipped, reads)
+        assert ("profile directory %s cannot be read: No such file or directory" % missing
+                in gw.log_text())
+    finally:
+        sub.close()
+        tb.close()
