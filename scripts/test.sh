@@ -26,7 +26,7 @@ echo "== the same tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
 ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 LSAN_OPTIONS=suppressions=$top/tests/lsan.supp \
-    run_suite build-asan "-LE package" -DCMAKE_BUILD_TYPE=Debug -DACCESSGW_SANITIZE=ON
+    run_suite build-asan "-LE package|bench" -DCMAKE_BUILD_TYPE=Debug -DACCESSGW_SANITIZE=ON
 
 echo "== fuzzing (bounded runs) =="
 scripts/fuzz.sh

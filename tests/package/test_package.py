@@ -30,16 +30,54 @@ def run(cmd, timeout=600, check=True, **kw):
     return out
 
 
+def source_files(root):
+    """The tree's files, relative to root: git's list in a checkout; in a release
+    tarball (no .git, and perhaps no git installed) every file, build directories,
+    caches and editors' leftovers left out."""
+    if os.path.isdir(os.path.join(root, ".git")) and shutil.which("git"):
+        listed = run(["git", "ls-files", "-co", "--exclude-standard"], cwd=root).stdout.split("\n")
+        return sorted(f for f in listed if f and not f.startswith("build")
+                      and os.path.isfile(os.path.join(root, f)))
+    files = []
+    for top, dirs, names in os.walk(root):
+        rel = os.path.relpath(top, root)
+        dirs[:] = [d for d in dirs if not (rel == "." and d.startswith("build"))
+                   and d not in (".git", "__pycache__", "node_modules", ".pytest_cache")]
+        files += [os.path.normpath(os.path.join(rel, n)) for n in names
+                  if not n.endswith((".pyc", "~", ".swp"))]
+    return sorted(files)
+
+
+def copy_tree(root, dest):
+    for f in source_files(root):
+        os.makedirs(os.path.dirname(os.path.join(dest, f)), exist_ok=True)
+        shutil.copy2(os.path.join(root, f), os.path.join(dest, f))
+
+
+def test_a_release_tarball_is_a_source_tree(tmp_path):
+    """Issue 26, item 12: from a release tarball (no .git; git not installed) the
+    package test failed listing the tree with `git ls-files`.  The same files are
+    found either way."""
+    tarball = tmp_path / "accessgw-src"
+    copy_tree(SOURCE, str(tarball))
+    assert not (tarball / ".git").exists()
+    from_git = source_files(SOURCE)
+    saved = os.environ["PATH"]
+    os.environ["PATH"] = "/nonexistent"  # as on a bare Debian 12 without git
+    try:
+        assert shutil.which("git") is None
+        assert source_files(str(tarball)) == from_git
+    finally:
+        os.environ["PATH"] = saved
+    assert "CMakeLists.txt" in from_git and "debian/control" in from_git
+
+
 @pytest.fixture(scope="module")
 def debs():
     """The packages, built the Debian way from a copy of this tree."""
     tmp = tempfile.mkdtemp(prefix="agw-deb-")
     src = os.path.join(tmp, "accessgw")
-    files = run(["git", "ls-files", "-co", "--exclude-standard"], cwd=SOURCE).stdout.split("\n")
-    for f in files:
-        if f and not f.startswith("build") and os.path.isfile(os.path.join(SOURCE, f)):
-            os.makedirs(os.path.dirname(os.path.join(src, f)), exist_ok=True)
-            shutil.copy2(os.path.join(SOURCE, f), os.path.join(src, f))
+    copy_tree(SOURCE, src)
     run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, timeout=900)
     yield tmp
     shutil.rmtree(tmp, ignore_errors=True)
