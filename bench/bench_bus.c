@@ -230,7 +230,9 @@ static int start_gateway(struct gw *g, const char *build, const char *gateway_ex
     snprintf(g->events, sizeof(g->events), "tcp://127.0.0.1:47821");
     snprintf(text, sizeof(text),
              "[gateway]\nid = bench\nplugin_dir = %s/plugins\nstate_dir = %s/state\n"
-             "log_level = warning\nhotplug = no\n%s[bus]\nevents = %s\ncontrol = tcp://127.0.0.1:47822\n"
+             "log_level = warning\nhotplug = no\n"
+             "plugin_events_per_s = 0\n" /* a flood is what this measures */
+             "%s[bus]\nevents = %s\ncontrol = tcp://127.0.0.1:47822\n"
              "history = 10000\nsndhwm = 100000\n[device bench-1]\nplugin = skeleton\ntransport = serial\npath = %s\n"
              "baud = 115200\n%s",
              build, g->dir, gateway_extra, g->events, ttyname(slave), extra);

@@ -15,7 +15,8 @@
 static const char *const gateway_keys[] = {"id", "plugin_dir", "plugin_path", "state_dir",
                                            "log_level",
                                            "hotplug", "heartbeat_ms", "insecure_files",
-                                           "command_timeout_ms", "isolation", NULL};
+                                           "command_timeout_ms", "isolation",
+                                           "plugin_events_per_s", NULL};
 static const char *const bus_keys[] = {"events", "control", "private_events", "curve_secret_key",
                                        "authorized_keys", "history", "sndhwm", NULL};
 static const char *const journal_keys[] = {"max_mb", "max_days", "sync_ms", NULL};
@@ -194,6 +195,8 @@ static int load_gateway(struct ctx *c, const struct ini_section *s, struct gatew
     if (get_bool(c, s, "hotplug", &conf->hotplug) < 0)
         return -1;
     if (get_uint(c, s, "command_timeout_ms", 100, 600000, &conf->command_timeout_ms) < 0)
+        return -1;
+    if (get_uint(c, s, "plugin_events_per_s", 0, 10000000, &conf->plugin_events_per_s) < 0)
         return -1;
     const struct ini_entry *iso = ini_find(s, "isolation");
     if (iso && strcmp(iso->value, "process") != 0 && strcmp(iso->value, "none") != 0)
@@ -388,6 +391,7 @@ static void set_defaults(struct gateway_conf *conf)
     conf->isolation = true;
     conf->heartbeat_ms = 1000;
     conf->command_timeout_ms = 10000;
+    conf->plugin_events_per_s = 5000;
     conf->events = "tcp://127.0.0.1:5560";
     conf->control = "tcp://127.0.0.1:5561";
     conf->history = 10000;

@@ -61,6 +61,7 @@ struct gateway_conf {
     bool isolation;      /* plugins run in accessgw-plugin-host processes (isolation = process) */
     unsigned heartbeat_ms;
     unsigned command_timeout_ms; /* a device command unanswered this long gets "timeout" */
+    unsigned plugin_events_per_s; /* a plugin host publishing faster is stopped (0: no bound) */
     const char *events, *control, *private_events;
     const char *curve_secret_key, *authorized_keys;
     unsigned history;

@@ -256,6 +256,7 @@ static void reload(struct gateway *g)
     g->conf = fresh;
     config_free(&old);
     log_set_level(g->conf.log_level);
+    g->procs.events_per_s = g->conf.plugin_events_per_s;
     /* [web] may have come, gone or changed: its browsers reconnect with Last-Event-ID */
     child_stop(&g->web, 3000);
     child_want(&g->web, g->conf.web.line != 0);
@@ -552,6 +553,7 @@ int gateway_run(const char *config_path)
         shutdown_gateway(&g, false);
         return 1;
     }
+    g.procs.events_per_s = g.conf.plugin_events_per_s;
     /* libusb (a netlink socket, a thread) only where USB devices are driven */
     if (transports_global_init(!g.isolated) < 0 || open_bus(&g, err, sizeof(err)) < 0) {
         log_err("%s", err);

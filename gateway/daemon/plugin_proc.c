@@ -36,6 +36,21 @@
  * each subject's own limit (log.c), one plugin cannot fill the service's log. */
 #define HOST_LINES_PER_WINDOW 200
 #define HOST_LINES_WINDOW_MS 10000
+/* Events a plugin host may publish at once beyond its rate: two seconds' worth. */
+#define EVENT_BURST_S 2
+/* What a plugin host may hold, looked at once a second: threads (a worker per device
+ * and the host's own few), resident memory, and CPU over a window (a plugin that
+ * spins a core says nothing to the hang watch: its callbacks may all return). */
+#define HOST_THREADS_BASE 32
+#define HOST_THREADS_PER_DEVICE 2
+#if defined(__SANITIZE_ADDRESS__)
+#define HOST_RSS_BASE_MIB 768 /* AddressSanitizer's shadow and quarantine (256 MiB) */
+#else
+#define HOST_RSS_BASE_MIB 256
+#endif
+#define HOST_RSS_PER_DEVICE_KIB 512
+#define HOST_CPU_WINDOW_MS 5000
+#define HOST_CPU_MAX_PERCENT 90
 /* Bytes of a host's stderr read per turn of the loop, and when it ends. */
 #define HOST_STDERR_PER_TURN 16384
 #define HOST_STDERR_AT_END 65536
@@ -466,6 +481,9 @@ static void start(struct plugin_procs *ps, struct plugin_proc *p)
     p->sock = sv[0];
     p->err_fd = err[0];
     fcntl(p->err_fd, F_SETFL, fcntl(p->err_fd, F_GETFL) | O_NONBLOCK);
+    p->event_tokens = (double)ps->events_per_s * EVENT_BURST_S;
+    p->tokens_at_ms = p->watched_ms = p->cpu_since_ms = monotonic_ms();
+    p->cpu_ticks_since = 0;
     monotonic_now(&p->heard);
     fcntl(p->sock, F_SETFL, fcntl(p->sock, F_GETFL) | O_NONBLOCK);
     restart_started(&p->restart);
@@ -566,12 +584,97 @@ static long ms_until_silent(const struct plugin_procs *ps, const struct plugin_p
     return left > 0 ? left : 0;
 }
 
+struct host_usage {
+    unsigned long long cpu_ticks; /* utime + stime */
+    long threads;
+    long long rss_kib;
+};
+
+static bool read_usage(pid_t pid, struct host_usage *u)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *after = strrchr(text, ')'); /* the command may hold spaces and parentheses */
+    unsigned long long utime, stime;
+    long threads, rss_pages;
+    /* fields 3-24 of proc(5): state ... utime(14) stime(15) ... num_threads(20) ... rss(24) */
+    if (!after || sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+                                    "%*d %*d %*d %*d %ld %*d %*u %*u %ld",
+                         &utime, &stime, &threads, &rss_pages) != 4)
+        return false;
+    u->cpu_ticks = utime + stime;
+    u->threads = threads;
+    u->rss_kib = rss_pages * (sysconf(_SC_PAGESIZE) / 1024);
+    return true;
+}
+
+/* What a host holds beyond its bounds, or NULL; why is filled in. */
+static const char *over_bounds(struct plugin_procs *ps, struct plugin_proc *p, char *why,
+                               size_t len)
+{
+    struct host_usage u;
+    if (!read_usage(p->pid, &u))
+        return NULL;
+    size_t n_devices;
+    free(devices_of(ps, p, &n_devices));
+    long max_threads = HOST_THREADS_BASE + HOST_THREADS_PER_DEVICE * (long)n_devices;
+    long long max_kib = HOST_RSS_BASE_MIB * 1024LL + HOST_RSS_PER_DEVICE_KIB * (long long)n_devices;
+    long long now = monotonic_ms();
+    if (u.threads > max_threads) {
+        snprintf(why, len, "%ld threads (at most %ld for %zu device(s))", u.threads, max_threads,
+                 n_devices);
+        return why;
+    }
+    if (u.rss_kib > max_kib) {
+        snprintf(why, len, "%lld MiB of memory (at most %lld for %zu device(s))", u.rss_kib / 1024,
+                 max_kib / 1024, n_devices);
+        return why;
+    }
+    if (now - p->cpu_since_ms >= HOST_CPU_WINDOW_MS) {
+        long long spent_ms = p->cpu_ticks_since
+                                 ? (long long)(u.cpu_ticks - p->cpu_ticks_since) * 1000 /
+                                       sysconf(_SC_CLK_TCK)
+                                 : 0;
+        long long window = now - p->cpu_since_ms;
+        p->cpu_since_ms = now;
+        p->cpu_ticks_since = u.cpu_ticks;
+        if (spent_ms * 100 > window * HOST_CPU_MAX_PERCENT) {
+            snprintf(why, len, "%lld%% of a core for %lld s", spent_ms * 100 / window,
+                     window / 1000);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+/* Once a second, beside its ALIVE: a host over its bounds is stopped, named and
+ * started again with backoff, as for a flood on the link. */
+static void watch_host(struct plugin_procs *ps, struct plugin_proc *p)
+{
+    if (!running(p) || monotonic_ms() - p->watched_ms < 1000)
+        return;
+    p->watched_ms = monotonic_ms();
+    char found[160], why[200];
+    if (!over_bounds(ps, p, found, sizeof(found)))
+        return;
+    snprintf(why, sizeof(why), "plugin host stopped: it used %s", found);
+    log_err("plugin %s (process %d): %s", p->plugin->desc->id, (int)p->pid, why);
+    lose(ps, p, why, collect(p, true));
+}
+
 void procs_start_due(struct plugin_procs *ps)
 {
     for (size_t i = 0; i < ps->n; i++) {
         struct plugin_proc *p = &ps->items[i];
         if (p->lines_dropped && monotonic_ms() - p->lines_since_ms >= HOST_LINES_WINDOW_MS)
             say_dropped_lines(p);
+        watch_host(ps, p);
         if (running(p) && ms_until_silent(ps, p) == 0) {
             char why[96];
             snprintf(why, sizeof(why), "plugin host stopped answering for %u ms",
@@ -727,9 +830,30 @@ static bool is_one_object(const char *text)
     return v == JSON_CHECK_OBJECT;
 }
 
+/* A bucket of EVENT_BURST_S seconds' worth, refilled at events_per_s: a plugin that
+ * publishes faster is stopped before it fills every subscriber's queue and wipes the
+ * journal's history (call bells rely on it). */
+static bool within_event_budget(const struct plugin_procs *ps, struct plugin_proc *p)
+{
+    if (!ps->events_per_s)
+        return true;
+    long long now = monotonic_ms();
+    double cap = (double)ps->events_per_s * EVENT_BURST_S;
+    p->event_tokens += (double)(now - p->tokens_at_ms) * ps->events_per_s / 1000.0;
+    if (p->event_tokens > cap)
+        p->event_tokens = cap;
+    p->tokens_at_ms = now;
+    if (p->event_tokens < 1)
+        return false;
+    p->event_tokens -= 1;
+    return true;
+}
+
 static const char *take_event(struct plugin_procs *ps, struct plugin_proc *p,
                               const struct plink_msg *m)
 {
+    if (!within_event_budget(ps, p))
+        return "more events a second than [gateway] plugin_events_per_s allows";
     const struct agw_plugin *desc = p->plugin->desc;
     bool own_class = strcmp(m->s1, desc->device_class) == 0;
     bool device_event = strcmp(m->s1, "device") == 0 &&

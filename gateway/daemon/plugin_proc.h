@@ -73,6 +73,10 @@ struct plugin_proc {
     size_t err_len;
     long long lines_since_ms;   /* the current window of its log lines, how many, */
     unsigned lines, lines_dropped; /* and how many over its budget */
+    double event_tokens;        /* its event budget: a bucket refilled at events_per_s */
+    long long tokens_at_ms;
+    long long watched_ms;       /* the last look at its threads, memory and CPU, */
+    long long cpu_since_ms, cpu_ticks_since; /* and the CPU window's start */
 };
 
 struct plugin_procs {
@@ -83,6 +87,7 @@ struct plugin_procs {
     char *state_dir;
     int log_level;
     unsigned hang_ms;
+    unsigned events_per_s; /* per plugin host, 0: no bound ([gateway] plugin_events_per_s) */
     uint64_t next_token;
     uint8_t *in, *out; /* one record each way */
 };

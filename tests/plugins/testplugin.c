@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <termios.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <accessgw/plugin.h>
 
 #ifndef PLUGIN_ID
@@ -109,7 +110,21 @@ static int link_save(const char *id)
 
 /* A plugin turned hostile: what it tries (args what, path) and the errno it
  * got (0: it worked), for tests of the plugin host's sandbox. */
-static int attempt(const char *what, const char *path)
+static void *sleeper(void *arg)
+{
+    for (;;)
+        sleep(1000);
+    return arg;
+}
+
+static void *spinner(void *arg)
+{
+    for (volatile unsigned long n = 0;; n++)
+        ;
+    return arg;
+}
+
+static int attempt(struct agw_device *dev, const char *what, const char *path)
 {
     int r = -1;
     if (strcmp(what, "read") == 0 && path)
@@ -172,6 +187,32 @@ static int attempt(const char *what, const char *path)
         struct rlimit old;
         if (prlimit(pid, RLIMIT_CORE, NULL, &old) < 0 || prlimit(pid, RLIMIT_CORE, &old, NULL) < 0)
             return errno;
+        return 0;
+    }
+    else if (strcmp(what, "threads") == 0) {
+        /* threads that only wait, as many as it can start (3,000 once) */
+        static pthread_t spawned[3000];
+        int n = 0, e = 0;
+        while (n < 3000 && (e = pthread_create(&spawned[n], NULL, sleeper, NULL)) == 0)
+            n++;
+        return n == 3000 ? 0 : e;
+    } else if (strcmp(what, "memory") == 0) {
+        /* 1 GiB touched, kept (512 MiB once; more than a host under ASan may hold) */
+        size_t size = (size_t)1 << 30;
+        char *block = malloc(size);
+        if (!block)
+            return ENOMEM;
+        memset(block, 1, size);
+        __asm__ volatile("" : : "r"(block) : "memory"); /* as if read: the stores stay */
+        return block[size - 1] == 1 ? 0 : EIO;
+    } else if (strcmp(what, "spin") == 0) {
+        /* a core spun from a thread of its own, saying nothing */
+        pthread_t t;
+        return pthread_create(&t, NULL, spinner, NULL);
+    } else if (strcmp(what, "event_flood") == 0) {
+        for (long i = 0; i < 200000; i++)
+            if (agw_emit(dev, "flood", json_pack("{s:I}", "i", (json_int_t)i)) < 0)
+                return 0; /* its host was stopped: what it sends no longer goes anywhere */
         return 0;
     }
     else if (strcmp(what, "stderr_flood") == 0) {
@@ -254,7 +295,7 @@ static int t_command(struct agw_device *dev, const char *target, const char *ver
         return agw_add_child(dev, child, "Zone A") == 0 ? AGW_CMD_OK : AGW_CMD_BAD_ARGS;
     const char *what = json_string_value(json_object_get(args, "what"));
     if (strcmp(verb, "try") == 0 && what) {
-        *result = json_pack("{s:i}", "errno", attempt(what, json_string_value(json_object_get(args, "path"))));
+        *result = json_pack("{s:i}", "errno", attempt(dev, what, json_string_value(json_object_get(args, "path"))));
         return AGW_CMD_OK;
     }
     return AGW_CMD_UNKNOWN_VERB;

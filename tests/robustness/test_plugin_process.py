@@ -519,3 +519,66 @@ def test_a_plugin_cannot_write_the_service_log(tmp_path):
     finally:
         sub.close()
         assert gw.stop() == 0, gw.log_text()[-2000:]
+
+
+def journal_replay(gw):
+    """Every event the durable journal gives back, from its beginning, page after page."""
+    events, since = [], {"epoch": 0, "seq": 0}
+    while True:
+        reply = gw.request({"id": "r", "verb": "replay", "args": {"since": since}})
+        assert reply["ok"] is True, reply
+        events += [e["event"] for e in reply["result"]["events"]]
+        if not reply["result"]["more"]:
+            return events
+        since = reply["result"]["next_since"]
+
+
+def test_a_plugin_over_its_bounds_is_stopped_and_the_bells_history_kept(tmp_path):
+    """Issue 25, item 5: one plugin published ~108,000 events/s (filling every
+    subscriber's queue and wiping the journal's history that call bells rely on),
+    touched 512 MiB, started 3,000 threads, spun a core for 8 s without a word.  Each
+    now stops that plugin's host with the reason, the host is started again, the bell
+    beside it keeps working, and its earlier call is still in the journal."""
+    plugins = plugins_with_crasher(tmp_path)
+    shutil.copy(os.path.join(PLUGIN_DIR, "callbell-rf.so"), os.path.join(plugins, "callbell-rf.so"))
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n"
+                 "[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
+                 "baud = 9600\nformat = fd-df\nlocation = Zone A\ndedup_ms = 300\n"
+                 "button.A1B2C5 = emergency, Accessible toilet 2F\n" % rx.link,
+                 plugin_dir=plugins, gateway_extra="plugin_events_per_s = 2000\n")
+    sub = Subscriber(gw.events, ["device/", "callbell/"])
+    gw.start()
+
+    def stopped_for(what, expected, timeout=15):
+        gw.send("crash-1", "test.try", {"what": what}, timeout=timeout)
+        down = sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "error",
+                            timeout=timeout)[1]
+        assert expected in down["data"]["reason"], down
+        sub.wait_for(lambda t, e: t == "device/crash-1/state" and e["data"]["state"] == "up",
+                     timeout=timeout)
+
+    try:
+        sub.catch_up(gw)
+        up = set()
+        while up != {"bell-1", "crash-1"}:
+            topic, _ = sub.wait_for(lambda t, e: t.endswith("/state") and e["data"]["state"] == "up")
+            up.add(topic.split("/")[1])
+        rx.press(0xA1B2C5)
+        call = sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed", timeout=5)[1]
+        stopped_for("event_flood", "more events a second than [gateway] plugin_events_per_s allows")
+        published = [e for e in journal_replay(gw) if e["type"].endswith(".flood")]
+        assert len(published) <= 2000 * 3, len(published)
+        assert [e for e in journal_replay(gw) if e["id"] == call["id"]], "the bell's call was lost"
+        stopped_for("threads", "threads (at most")
+        stopped_for("memory", "MiB of memory (at most")
+        stopped_for("spin", "of a core for")
+        assert "plugin host stopped: it used" in gw.log_text()
+        rx.press(0xA1B2C5)
+        assert sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed" and e["id"] != call["id"],
+                            timeout=5)
+        assert gw.request({"id": "p", "verb": "ping"})["ok"] is True
+    finally:
+        sub.close()
+        assert gw.stop() == 0, gw.log_text()[-2000:]
+        rx.close_pty()
