@@ -24,7 +24,8 @@ static const char *const uplink_keys[] = {"broker", "client_id", "forward", "com
                                           "username", "password_file", "ca_file", "cert_file",
                                           "key_file", "keepalive_s", "max_inflight", "resend_s",
                                           NULL};
-static const char *const web_keys[] = {"listen", "token_file", NULL};
+static const char *const web_keys[] = {"listen", "token_file", "allow_origins", "allow_hosts",
+                                       NULL};
 /* Keys every [device] section may have; plugin keys come from the plugin. */
 static const char *const device_common_keys[] = {"plugin", "transport", "path", "baud",
                                                  "location", "address", NULL};
@@ -275,6 +276,8 @@ static int load_web(struct ctx *c, const struct ini_section *s, struct web_conf 
     w->line = s->line;
     get_str(s, "listen", &w->listen);
     get_str(s, "token_file", &w->token_file);
+    get_str(s, "allow_origins", &w->allow_origins);
+    get_str(s, "allow_hosts", &w->allow_hosts);
     if (!w->listen)
         return fail(c, s->line, "missing key 'listen' in [web] (e.g. 127.0.0.1:8080)");
     return 0;

@@ -45,6 +45,8 @@ struct web_conf {
     int line;
     const char *listen;       /* host:port */
     const char *token_file;
+    const char *allow_origins; /* other origins whose pages may read it (CORS), space-separated */
+    const char *allow_hosts;   /* names it answers to beyond IP addresses, localhost, its hostname */
 };
 
 struct gateway_conf {

@@ -586,6 +586,19 @@ int gateway_check_config(const char *config_path)
     log_init("accessgwd");
     log_set_level(4);
     int rc = load_config_and_plugins(&conf, &plugins, config_path, err, sizeof(err));
+    if (rc == 0 && conf.web.token_file) { /* accessgw-web would serve with commands off */
+        char why[512], where[600];
+        char *token = trust_read_secret("[web] token_file", conf.web.token_file, 16, why,
+                                        sizeof(why));
+        if (!token) {
+            snprintf(err, sizeof(err), "%s: %s",
+                     config_where(&conf, "web", "token_file", where, sizeof(where)), why);
+            rc = -1;
+        } else {
+            explicit_bzero(token, strlen(token));
+            free(token);
+        }
+    }
     if (rc == 0 && conf.private_events) {
         struct key_list keys;
         char secret[Z85_KEY_LEN + 1];

@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -43,6 +45,13 @@
 #define PING_MS 15000
 #define MAX_BODY (64 * 1024)
 #define MAX_CONNECTIONS 2000
+/* Connections one address may hold (consoles, streams): 2,000 trickling connections
+ * from one address once kept every new console out. */
+#define MAX_PER_ADDRESS 256
+/* A request's head (request line and headers) must be whole within this: libmicrohttpd's
+ * idle timeout starts again at every byte, so a client trickling one byte a minute
+ * would never meet it. */
+#define HEAD_DEADLINE_MS 10000
 #define MAX_PREFIXES 16
 #define FOLLOWUPS_KEPT 500
 
@@ -66,9 +75,22 @@ struct ring {
 struct sse_client;
 struct request;
 
+/* What accessgw-web keeps of one TCP connection (libmicrohttpd's socket context). */
+struct conn_state {
+    struct conn_state *next;
+    struct web *w;
+    struct MHD_Connection *conn;
+    struct timespec head_since; /* when the current request began */
+    bool head_done;             /* its head is whole: the handler has seen it */
+    bool cut;                   /* shut down for missing the head's deadline */
+    bool cross_origin;          /* the current request may answer another origin (CORS) */
+};
+
 struct web {
     struct gateway_conf conf;
     char *token;
+    char *token_problem; /* why the token file cannot be used: commands are refused */
+    struct conn_state *conns;
     void *zctx, *dealer;
     struct feed feed;
     struct ring ring;
@@ -91,9 +113,10 @@ char *web_sse_frame(const char *topic, struct journal_key key, const char *json,
     sbuf_printf(&b, "id: %" PRIu64 ":%" PRIu64 "\nevent: ", key.epoch, key.seq);
     sbuf_str(&b, topic);
     sbuf_str(&b, "\ndata: ");
-    /* the envelope is one line (compact JSON): a newline would end the SSE field */
+    /* the envelope is one line (compact JSON); a raw CR or LF, which JSON allows as
+     * whitespace between tokens, would end the SSE field: a space instead */
     for (size_t i = 0; i < json_len; i++)
-        sbuf_add(&b, json[i] == '\n' ? " " : &json[i], 1);
+        sbuf_add(&b, json[i] == '\n' || json[i] == '\r' ? " " : &json[i], 1);
     sbuf_str(&b, "\n\n");
     *len = b.len;
     return sbuf_take(&b);
@@ -434,13 +457,48 @@ static enum MHD_Result collect_prefix(void *cls, enum MHD_ValueKind kind, const 
 
 /* ---- responses ---- */
 
-static void add_common_headers(struct MHD_Response *r, const char *type)
+/* word (of len bytes) is one of list's words (separated by spaces or commas) */
+static bool listed(const char *list, const char *word, size_t len)
+{
+    for (const char *p = list; p && *p;) {
+        p += strspn(p, " ,\t");
+        size_t n = strcspn(p, " ,\t");
+        if (n && n == len && strncasecmp(p, word, len) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+static struct conn_state *state_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+/* The page's origin when another origin's page may read this answer: listed in [web]
+ * allow_origins, and the request not one that only the console itself makes (the
+ * follow-up list: staff ids, bad ratings).  Same-origin pages need no header. */
+static const char *allowed_origin(struct MHD_Connection *conn)
+{
+    struct conn_state *cs = state_of(conn);
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    if (!cs || !cs->cross_origin || !origin)
+        return NULL;
+    return listed(cs->w->conf.web.allow_origins, origin, strlen(origin)) ? origin : NULL;
+}
+
+static void add_common_headers(struct MHD_Connection *conn, struct MHD_Response *r,
+                               const char *type)
 {
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    /* public data and bearer tokens (no cookies): any page may use the endpoint */
-    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    MHD_add_response_header(r, "Vary", "Origin");
+    const char *origin = allowed_origin(conn);
+    if (origin)
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
 }
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
@@ -450,7 +508,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
                                                              MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    add_common_headers(r, type);
+    add_common_headers(conn, r, type);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"accessgw\"");
     enum MHD_Result ok = MHD_queue_response(conn, status, r);
@@ -504,7 +562,7 @@ static enum MHD_Result start_events(struct web *w, struct MHD_Connection *conn)
     }
     c->next = w->clients;
     w->clients = c;
-    add_common_headers(r, "text/event-stream");
+    add_common_headers(conn, r, "text/event-stream");
     MHD_add_response_header(r, "X-Accel-Buffering", "no");
     enum MHD_Result ok = MHD_queue_response(conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
@@ -701,9 +759,12 @@ static enum MHD_Result on_post(struct web *w, struct MHD_Connection *conn, const
         if (strcmp(url, "/control") != 0 && strcmp(url, "/followups") != 0)
             return respond_error(conn, 404, "not_found", "POST /control or /followups");
         if (!authorized(w, conn))
-            return respond_error(conn, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                                 w->token ? "Authorization: Bearer <token> is required"
-                                          : "no [web] token_file: commands are off");
+            return w->token_problem
+                       ? respond_error(conn, 503, "unavailable", w->token_problem)
+                       : respond_error(conn, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                                       w->token ? "令牌错误 wrong or missing token "
+                                                  "(Authorization: Bearer <token>)"
+                                                : "no [web] token_file: commands are off");
         if (!(q = calloc(1, sizeof(*q))))
             return MHD_NO;
         q->w = w;
@@ -733,16 +794,60 @@ static enum MHD_Result on_post(struct web *w, struct MHD_Connection *conn, const
     return strcmp(url, "/control") == 0 ? forward_control(w, q) : mark_handled(w, q);
 }
 
+/* DNS rebinding: a page of any origin can make a browser send requests to this port
+ * under a name the attacker controls; the Host header says which name.  An IP address
+ * cannot be rebound, and localhost and this machine's own name are the hall's; other
+ * names only when listed in [web] allow_hosts. */
+static bool host_allowed(struct web *w, struct MHD_Connection *conn)
+{
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+    if (!host) /* HTTP/1.0; libmicrohttpd refuses HTTP/1.1 without one */
+        return true;
+    size_t len = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":");
+    char name[256];
+    if (len == 0 || len >= sizeof(name))
+        return false;
+    memcpy(name, host, len);
+    name[len] = '\0';
+    unsigned char addr[16];
+    if (inet_pton(AF_INET, name, addr) == 1)
+        return true;
+    if (name[0] == '[' && len > 2) {
+        name[len - 1] = '\0';
+        if (inet_pton(AF_INET6, name + 1, addr) == 1)
+            return true;
+        name[len - 1] = ']';
+    }
+    char own[256] = "";
+    gethostname(own, sizeof(own) - 1);
+    size_t own_len = strlen(own);
+    return strcasecmp(name, "localhost") == 0 || (own_len && strcasecmp(name, own) == 0) ||
+           (own_len && len == own_len + 6 && strncasecmp(name, own, own_len) == 0 &&
+            strcasecmp(name + own_len, ".local") == 0) ||
+           listed(w->conf.web.allow_hosts, name, len);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **state)
 {
     struct web *w = cls;
+    struct conn_state *cs = state_of(conn);
+    if (cs && !cs->head_done) {
+        cs->head_done = true;
+        cs->cross_origin = strcmp(url, "/followups") != 0;
+    }
+    if (!host_allowed(w, conn))
+        return respond_error(conn, 421, "bad_request",
+                             "this gateway does not answer to that Host ([web] allow_hosts)");
     if (strcmp(method, "POST") == 0)
         return on_post(w, conn, url, upload, upload_size, state);
-    if (strcmp(method, "OPTIONS") == 0) { /* a browser's CORS preflight for POST /control */
+    if (strcmp(method, "OPTIONS") == 0) { /* a browser's CORS preflight */
+        if (!allowed_origin(conn))
+            return respond_error(conn, 403, "forbidden",
+                                 "not an origin listed in [web] allow_origins");
         struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-        add_common_headers(r, "text/plain");
+        add_common_headers(conn, r, "text/plain");
         MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
         MHD_add_response_header(r, "Access-Control-Allow-Headers",
                                 "Authorization, Content-Type, Last-Event-ID");
@@ -768,9 +873,53 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
                          enum MHD_RequestTerminationCode code)
 {
+    struct conn_state *cs = state_of(conn);
+    if (cs) { /* a kept-alive connection's next request has a deadline of its own */
+        cs->head_done = false;
+        monotonic_now(&cs->head_since);
+    }
     if (*state && *state != (void *)1)
         request_free(*state);
     *state = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct web *w = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn_state *cs = calloc(1, sizeof(*cs));
+        if (!cs)
+            return;
+        *cs = (struct conn_state){.next = w->conns, .w = w, .conn = conn};
+        monotonic_now(&cs->head_since);
+        w->conns = cs;
+        *socket_context = cs;
+        return;
+    }
+    struct conn_state *cs = *socket_context;
+    for (struct conn_state **p = &w->conns; cs && *p; p = &(*p)->next)
+        if (*p == cs) {
+            *p = cs->next;
+            break;
+        }
+    free(cs);
+    *socket_context = NULL;
+}
+
+/* Connections whose request head is not whole within its deadline are shut down
+ * (libmicrohttpd then closes them at its next turn). */
+static void cut_slow_heads(struct web *w)
+{
+    for (struct conn_state *cs = w->conns; cs; cs = cs->next) {
+        if (cs->head_done || cs->cut || elapsed_ms(&cs->head_since) < HEAD_DEADLINE_MS)
+            continue;
+        const union MHD_ConnectionInfo *i =
+            MHD_get_connection_info(cs->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (i)
+            shutdown(i->connect_fd, SHUT_RDWR);
+        cs->cut = true;
+    }
 }
 
 /* ---- the loop ---- */
@@ -889,6 +1038,7 @@ static void run(struct web *w)
         expire_requests(w);
         ping_if_due(w);
         ask_position(w);
+        cut_slow_heads(w);
         MHD_run(w->mhd);
     }
 }
@@ -965,8 +1115,15 @@ static int setup(struct web *w, const char *config, char *err, size_t errlen)
     struct sockaddr_storage ss;
     if (parse_listen(w->conf.web.listen, &ss, err, errlen) < 0)
         return -1;
-    if (w->conf.web.token_file && !(w->token = trust_read_secret("[web] token_file", w->conf.web.token_file, 16, err, errlen)))
-        return -1;
+    /* A token file that cannot be used turns commands off, not the console: staff still
+     * see every call (and accessgwd --check-config says what is wrong beforehand). */
+    char why[512];
+    if (w->conf.web.token_file &&
+        !(w->token = trust_read_secret("[web] token_file", w->conf.web.token_file, 16, why,
+                                       sizeof(why)))) {
+        log_err("%s; commands are refused until it is fixed (then systemctl reload accessgw)", why);
+        w->token_problem = strdup(why);
+    }
     w->ring.ev = calloc(RING_EVENTS, sizeof(*w->ring.ev));
     if (!w->ring.ev) {
         snprintf(err, errlen, "out of memory");
@@ -988,7 +1145,9 @@ static int setup(struct web *w, const char *config, char *err, size_t errlen)
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_ADDRESS,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
                               MHD_OPTION_END);
@@ -1024,6 +1183,7 @@ static void teardown(struct web *w)
         explicit_bzero(w->token, strlen(w->token));
         free(w->token);
     }
+    free(w->token_problem);
     if (w->conf.path)
         config_free(&w->conf);
     if (w->sigfd >= 0)

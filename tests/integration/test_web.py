@@ -146,8 +146,10 @@ def test_control_needs_the_token_and_keeps_the_error_codes(tmp_path):
         assert status == 413
         status, _, _ = http(gw.web_port, "DELETE", "/control")
         assert status == 405
+        # a preflight is answered only for an origin listed in [web] allow_origins (none
+        # here): tests/robustness/test_web_doors.py
         status, headers, _ = http(gw.web_port, "OPTIONS", "/control")
-        assert status == 204 and "Authorization" in headers["access-control-allow-headers"]
+        assert status == 403 and "access-control-allow-origin" not in headers
         status, headers, body = http(gw.web_port, "GET", "/")
         assert status == 200 and headers["content-type"].startswith("text/html")
         assert "值班台".encode() in body
@@ -250,14 +252,15 @@ def test_hostile_http_never_stalls_the_bus(tmp_path):
                 pass
         finally:
             s.close()
-    # slow clients: headers one byte at a time, never finished; 500 idle SSE streams
+    # slow clients: headers one byte at a time, never finished; 200 idle SSE streams (one
+    # address may hold 256 connections)
     slow = [socket.create_connection(("127.0.0.1", gw.web_port)) for _ in range(20)]
     for s in slow:
         s.sendall(b"GET /ev")
     streams = []
-    for _ in range(500):
+    for _ in range(200):
         s = socket.create_connection(("127.0.0.1", gw.web_port))
-        s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         streams.append(s)
     assert gw.request({"verb": "ping"}, timeout=2)["ok"]
     sse = Sse(gw.web_port, "/events?prefix=gateway/")
@@ -268,7 +271,7 @@ def test_hostile_http_never_stalls_the_bus(tmp_path):
     sse.close()
     assert gw.proc.poll() is None
     assert web_pids(gw)[0] == pid
-    print("web hostile input: %d malformed requests, 20 slow, 500 streams: RSS grew %d KiB"
+    print("web hostile input: %d malformed requests, 20 slow, 200 streams: RSS grew %d KiB"
           % (len(corpus), grown))
     assert grown < 32 * 1024
     gw.stop()

@@ -24,6 +24,11 @@ static void frame_is_one_sse_event(void **state)
     f = web_sse_frame("a/b/c", (struct journal_key){1, 1}, "{\n}", 3, &len);
     assert_string_equal(f, "id: 1:1\nevent: a/b/c\ndata: { }\n\n");
     free(f);
+    /* so would a raw CR (JSON whitespace; SSE ends a line at CR too): issue 25, item 10 */
+    f = web_sse_frame("a/b/c", (struct journal_key){1, 1}, "{\r\"a\":\r\n1}", 10, &len);
+    assert_string_equal(f, "id: 1:1\nevent: a/b/c\ndata: { \"a\":  1}\n\n");
+    assert_null(strchr(f, '\r'));
+    free(f);
 }
 
 static void positions(void **state)
