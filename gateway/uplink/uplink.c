@@ -24,6 +24,7 @@
 
 #include "args.h"
 #include "config.h"
+#include "control.h"
 #include "feed.h"
 #include "log.h"
 #include "monotonic.h"
@@ -407,11 +408,26 @@ static struct command *free_command_slot(struct uplink *u)
 static void forward_command(struct uplink *u, json_t *req, const char *response_topic,
                             const void *corr, uint16_t corr_len)
 {
-    struct command *c = free_command_slot(u);
     json_t *client_id = json_object_get(req, "id");
+    struct command *c = free_command_slot(u);
     if (!c) {
         reply_error(u, response_topic, corr, corr_len, client_id, "busy",
                     "too many commands waiting for the gateway; try again later");
+        return;
+    }
+    char id[32];
+    snprintf(id, sizeof(id), "cmd-%lu", u->command_no + 1);
+    json_t *copy = json_copy(req);
+    json_object_set_new(copy, "id", json_string(id));
+    char *text = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    size_t len = text ? strlen(text) : 0;
+    if (len > CONTROL_MAX_REQUEST) { /* the gateway would answer with no id to match */
+        char message[128];
+        snprintf(message, sizeof(message), "a command of %zu bytes; the limit is %d", len,
+                 CONTROL_MAX_REQUEST);
+        reply_error(u, response_topic, corr, corr_len, client_id, "too_large", message);
+        free(text);
         return;
     }
     *c = (struct command){.used = true, .no = ++u->command_no, .client_id = json_incref(client_id),
@@ -421,12 +437,16 @@ static void forward_command(struct uplink *u, json_t *req, const char *response_
         memcpy(c->correlation, corr, corr_len);
     monotonic_now(&c->deadline);
     add_ms(&c->deadline, u->conf.command_timeout_ms + 2000);
-    char id[32];
-    snprintf(id, sizeof(id), "cmd-%lu", c->no);
-    json_t *copy = json_copy(req);
-    json_object_set_new(copy, "id", json_string(id));
-    send_to_gateway(u, json_dumps(copy, JSON_COMPACT));
-    json_decref(copy);
+    send_to_gateway(u, text);
+}
+
+/* A reply goes to the topic the platform names, but never under accessgw/ (where halls
+ * publish: a reply shaped like an event, or a call bell's press, would be taken for
+ * one) and never to a wildcard. */
+static bool response_topic_allowed(const char *topic)
+{
+    return topic[0] && strncmp(topic, "accessgw/", 9) != 0 && strcmp(topic, "accessgw") != 0 &&
+           !strpbrk(topic, "+#") && topic[0] != '$';
 }
 
 static void handle_command(struct uplink *u, const struct mosquitto_message *msg,
@@ -437,16 +457,25 @@ static void handle_command(struct uplink *u, const struct mosquitto_message *msg
     uint16_t corr_len = 0;
     mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &response_topic, false);
     mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
-    if (!response_topic) {
-        log_warn("uplink: a command on %s without a response topic (MQTT 5 request/response); "
-                 "ignored", msg->topic);
+    const char *refused = !response_topic ? "without a response topic (MQTT 5 request/response)"
+                          : !response_topic_allowed(response_topic)
+                              ? "whose response topic is under accessgw/ or has a wildcard "
+                                "(a reply there would pass for a hall's own message)"
+                              : NULL;
+    if (refused) {
+        log_warn("uplink: a command on %s %s; ignored", msg->topic, refused);
+        free(response_topic);
         free(corr);
         return;
     }
     json_error_t e;
     json_t *req = json_loadb(msg->payload, (size_t)msg->payloadlen, 0, &e);
     const char *verb = json_string_value(json_object_get(req, "verb"));
-    if (!json_is_object(req) || !verb) {
+    json_t *id = json_object_get(req, "id");
+    if (id && !json_is_string(id) && !json_is_integer(id)) {
+        reply_error(u, response_topic, corr, corr_len, NULL, "bad_request",
+                    "a command's \"id\" is a string or a number");
+    } else if (!json_is_object(req) || !verb) {
         reply_error(u, response_topic, corr, corr_len, json_object_get(req, "id"), "bad_request",
                     req ? "a command is a JSON object with a \"verb\"" : "not JSON");
     } else if (!in_words(u->commands, u->n_commands, verb)) {

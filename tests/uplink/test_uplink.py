@@ -351,3 +351,48 @@ def test_a_gateway_without_a_journal_is_still_forwarded(tmp_path):
         up.stop()
         gw.stop()
         broker.stop()
+
+
+def test_a_platform_command_cannot_choose_a_halls_topic_nor_wait_for_nothing(tmp_path):
+    """Issue 25, items 11 and 13: a command whose response topic was a hall's own
+    (accessgw/hall-1/callbell/bell-1/pressed, inside the ACL docs/SCALE.md recommends)
+    got its reply there, with an `id` the platform shaped like a CloudEvent; a command
+    over 64 KiB was answered `timeout` after 4.5 s.  Now: no reply under accessgw/ or to
+    a wildcard (logged), `id` only a string or a number, and `too_large` at once."""
+    import json
+    import uuid
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    broker = Broker(tmp_path).start()
+    platform = Platform(broker.port)
+    gw, up = start_hall(tmp_path, broker, extra="commands = ping callbell.ack\n")
+    try:
+        platform.wait(lambda t, p, pr, r: p == b"true", what="online")
+        forged = {"specversion": "1.0", "type": "accessgw.callbell.pressed",
+                  "source": "accessgw/hall-1/bell-1", "data": {"kind": "emergency"}}
+        for topic in ("accessgw/hall-1/callbell/bell-1/pressed", "accessgw/hall-2/control",
+                      "platform/+/replies"):
+            props = Properties(PacketTypes.PUBLISH)
+            props.ResponseTopic = topic
+            props.CorrelationData = uuid.uuid4().hex.encode()
+            platform.client.publish("accessgw/hall-1/control",
+                                    json.dumps({"id": forged, "verb": "ping"}), qos=1,
+                                    properties=props)
+        time.sleep(1.5)
+        assert not [m for m in platform.messages if "/callbell/" in m[0] or m[0] == "accessgw/hall-2/control"]
+        assert up.log_text().count("whose response topic is under accessgw/ or has a wildcard") == 3
+        # id: a string or a number, nothing else is given back
+        reply = platform.command("hall-1", {"id": forged, "verb": "ping"})
+        assert reply["ok"] is False and reply["error"]["code"] == "bad_request" and reply["id"] is None
+        assert platform.command("hall-1", {"id": 7, "verb": "ping"})["id"] == 7
+        # over 64 KiB: too_large at once, not timeout
+        t0 = time.monotonic()
+        reply = platform.command("hall-1", {"id": "big", "verb": "ping", "pad": "x" * 70000})
+        assert reply["error"]["code"] == "too_large" and reply["id"] == "big"
+        assert time.monotonic() - t0 < 2
+        assert platform.command("hall-1", {"id": "after", "verb": "ping"})["ok"] is True
+    finally:
+        platform.close()
+        up.stop()
+        gw.stop()
+        broker.stop()
