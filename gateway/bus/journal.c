@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <endian.h>
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "json_check.h"
 #include "log.h"
 #include "monotonic.h"
 #include "sbuf.h"
@@ -225,11 +227,35 @@ static void recover_tail(struct journal *j, char *note, size_t notelen)
             fsync(fd);
         j->total_bytes -= s->bytes - off;
         s->bytes = off;
+        j->gap_pending = true; /* what was cut may have held events: the next says so */
     }
     close(fd);
     if (!j->have_last && j->n_segs > 1) { /* an empty newest segment: its predecessor's end */
         j->last = s->first;
         j->have_last = true;
+    }
+}
+
+/* Each segment's first record is the one its name says, and no older segment is
+ * empty: a segment renamed, swapped, emptied or deleted is said at start (replay then
+ * flags the hole or skips what is out of order). */
+static void check_segment_names(struct journal *j)
+{
+    for (size_t i = 0; i < j->n_segs; i++) {
+        char path[4096];
+        segment_path(j, path, sizeof(path), j->segs[i].first);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct record r;
+        enum read_result rr = read_record(fd, 0, j->segs[i].bytes, false, &r, NULL, NULL);
+        close(fd);
+        if (rr == READ_END && i + 1 < j->n_segs)
+            log_warn("journal: %s is empty: the events it held are gone", path);
+        else if (rr == READ_OK && journal_key_cmp(r.key, j->segs[i].first) != 0)
+            log_warn("journal: %s begins with event %" PRIu64 ":%" PRIu64
+                     ", not the one its name says: renamed or swapped", path, r.key.epoch,
+                     r.key.seq);
     }
 }
 
@@ -315,6 +341,7 @@ int journal_open(struct journal *j, const char *state_dir, const struct journal_
         return -1;
     }
     j->ever_pruned = marker_exists(j, "pruned");
+    check_segment_names(j);
     recover_tail(j, note, notelen);
     enforce_age(j);
     enforce_size(j);
@@ -491,9 +518,33 @@ struct page {
     size_t n_prefixes, limit, page_bytes, emitted;
     bool more, truncated, scanned_any;
     struct journal_key next_since;
+    bool have_prev;
+    struct journal_key prev; /* the record scanned last (or since): the next must follow it */
     char *buf;
     size_t cap;
 };
+
+/* Whether b is the event published right after a: the next seq of one epoch, or the
+ * first of a later epoch (a gateway's seq starts at 1 each run). */
+static bool follows(struct journal_key a, struct journal_key b)
+{
+    return (b.epoch == a.epoch && b.seq == a.seq + 1) || (b.epoch > a.epoch && b.seq == 1);
+}
+
+/* An envelope read back is checked whole, not only its braces: a record whose CRC
+ * holds but whose JSON does not (written so, or damaged before its CRC was made)
+ * would make every page holding it unparsable. */
+static bool envelope_is_json(const char *env)
+{
+    size_t len = strlen(env);
+    enum json_check v = json_check_object(env, len, NULL);
+    if (v == JSON_CHECK_UNSURE) {
+        json_t *o = json_loadb(env, len, JSON_REJECT_DUPLICATES, NULL);
+        v = json_is_object(o) ? JSON_CHECK_OBJECT : JSON_CHECK_INVALID;
+        json_decref(o);
+    }
+    return v == JSON_CHECK_OBJECT;
+}
 
 /* A topic read back from disk is written into JSON unquoted: only the
  * characters the gateway's names allow pass. */
@@ -515,7 +566,7 @@ static bool body_is_sane(const char *body, size_t len, const char **env)
 static bool page_take(struct page *p, const struct record *r)
 {
     const char *env;
-    if (!body_is_sane(r->body, r->body_len, &env)) {
+    if (!body_is_sane(r->body, r->body_len, &env) || !envelope_is_json(env)) {
         log_warn("journal: event %" PRIu64 ":%" PRIu64
                        " has a damaged topic or envelope; skipped", r->key.epoch, r->key.seq);
         p->truncated = true;
@@ -577,11 +628,26 @@ static bool scan_segment(struct journal *j, size_t si, uint64_t off, struct jour
     bool room = true;
     while (room && (rr = read_record(fd, off, s->bytes, true, &r, &p->buf, &p->cap)) == READ_OK) {
         if (journal_key_cmp(r.key, since) > 0) {
-            if (r.flags & REC_FLAG_AFTER_GAP)
+            if (p->have_prev && journal_key_cmp(r.key, p->prev) <= 0) {
+                /* out of order or twice (segments swapped or renamed): never given back */
+                log_warn("journal: %s: event %" PRIu64 ":%" PRIu64 " comes after %" PRIu64
+                         ":%" PRIu64 "; skipped", path, r.key.epoch, r.key.seq, p->prev.epoch,
+                         p->prev.seq);
                 p->truncated = true;
+                off = record_end(off, &r);
+                continue;
+            }
+            if (p->have_prev && !follows(p->prev, r.key) && p->scanned_any)
+                log_warn("journal: %s: events between %" PRIu64 ":%" PRIu64 " and %" PRIu64
+                         ":%" PRIu64 " are missing", path, p->prev.epoch, p->prev.seq,
+                         r.key.epoch, r.key.seq);
+            if ((r.flags & REC_FLAG_AFTER_GAP) || (p->have_prev && !follows(p->prev, r.key)))
+                p->truncated = true; /* a hole: events between are gone */
             if (!(room = page_take(p, &r)))
                 break;
             p->next_since = r.key;
+            p->prev = r.key;
+            p->have_prev = true;
             p->scanned_any = true;
         }
         off = record_end(off, &r);
@@ -621,8 +687,16 @@ char *journal_replay_json(struct journal *j, struct journal_key since, const cha
 {
     journal_flush(j);
     struct page p = {.prefixes = prefixes, .n_prefixes = n_prefixes, .limit = limit,
-                     .page_bytes = page_bytes, .next_since = since};
+                     .page_bytes = page_bytes, .next_since = since,
+                     .have_prev = since.epoch || since.seq, .prev = since};
     p.truncated = lost_before_oldest(j, since, now);
+    if (journal_key_cmp(since, now) > 0) {
+        /* a cursor past the newest event (a corrupt one, or another gateway's) would wait
+         * for ever: said as truncated, with the real end to go on from */
+        p.truncated = true;
+        p.have_prev = false;
+        since = p.next_since = now;
+    }
     struct journal_key oldest = j->n_segs ? j->segs[0].first : now;
     sbuf_printf(&p.out, "{\"epoch\":%" PRIu64 ",\"since\":{\"epoch\":%" PRIu64 ",\"seq\":%" PRIu64
                 "},\"first\":{\"epoch\":%" PRIu64 ",\"seq\":%" PRIu64 "},\"last\":{\"epoch\":%"

@@ -300,6 +300,168 @@ static void unwritable_dir_is_an_error(void **state)
     assert_int_equal(journal_append(&j, 1, 1, 0, "a/b/c", 5, "{}", 2), -1);
 }
 
+/* ---- a journal damaged between runs (issue 25, items 14-16) ---- */
+
+/* Every event from the beginning, page after page: their keys in order, and whether
+ * any page said truncated. */
+static size_t replay_everything(struct journal *j, struct journal_key *keys, size_t max,
+                                bool *any_truncated)
+{
+    struct journal_key since = {0, 0};
+    size_t n = 0;
+    *any_truncated = false;
+    for (;;) {
+        json_t *r = replay(j, since.epoch, since.seq, 0, NULL);
+        *any_truncated |= truncated(r);
+        json_t *events = json_object_get(r, "events");
+        for (size_t i = 0; i < json_array_size(events) && n < max; i++) {
+            const char *id = json_string_value(json_object_get(
+                json_object_get(json_array_get(events, i), "event"), "id"));
+            unsigned long long e, sq;
+            assert_int_equal(sscanf(id, "hall-1:%llu:%llu", &e, &sq), 2);
+            keys[n++] = (struct journal_key){e, sq};
+        }
+        bool more = json_is_true(json_object_get(r, "more"));
+        json_t *next = json_object_get(r, "next_since");
+        since = (struct journal_key){(uint64_t)json_integer_value(json_object_get(next, "epoch")),
+                                     (uint64_t)json_integer_value(json_object_get(next, "seq"))};
+        json_decref(r);
+        if (!more)
+            return n;
+    }
+}
+
+static void assert_strictly_increasing(const struct journal_key *keys, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (journal_key_cmp(keys[i - 1], keys[i]) >= 0)
+            fail_msg("event %llu:%llu given back after %llu:%llu", (unsigned long long)keys[i].epoch,
+                     (unsigned long long)keys[i].seq, (unsigned long long)keys[i - 1].epoch,
+                     (unsigned long long)keys[i - 1].seq);
+}
+
+/* Segment file names, oldest first. */
+static size_t segment_paths(char paths[][300], size_t max)
+{
+    char sub[96];
+    snprintf(sub, sizeof(sub), "%s/journal", dir);
+    struct dirent **names;
+    int n = scandir(sub, &names, NULL, alphasort);
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        if (strstr(names[i]->d_name, ".agwj") && k < max)
+            snprintf(paths[k++], 300, "%s/%.200s", sub, names[i]->d_name);
+        free(names[i]);
+    }
+    free(names);
+    return k;
+}
+
+static void fill_segments(struct journal *j)
+{
+    char note[512];
+    open_journal(j, 1 << 20, note, sizeof(note)); /* 64 KiB segments */
+    for (uint64_t s = 1; s <= 3000; s++)
+        append(j, 5, s, "gateway/hall-1/heartbeat");
+    journal_close(j);
+}
+
+enum damage { DELETE_MIDDLE, EMPTY_MIDDLE, SWAP_TWO, RENAME_ONE };
+
+static void damage_segments(enum damage how)
+{
+    char paths[64][300];
+    size_t n = segment_paths(paths, 64);
+    assert_true(n >= 4);
+    char tmp[320];
+    switch (how) {
+    case DELETE_MIDDLE: assert_int_equal(unlink(paths[1]), 0); break;
+    case EMPTY_MIDDLE: assert_int_equal(truncate(paths[1], 0), 0); break;
+    case SWAP_TWO:
+        snprintf(tmp, sizeof(tmp), "%s.tmp", paths[1]);
+        assert_int_equal(rename(paths[1], tmp), 0);
+        assert_int_equal(rename(paths[2], paths[1]), 0);
+        assert_int_equal(rename(tmp, paths[2]), 0);
+        break;
+    case RENAME_ONE: { /* the second segment's name moved past the third's */
+        char later[300];
+        snprintf(later, sizeof(later), "%s", paths[2]);
+        char *dot = strrchr(later, '.');
+        assert_non_null(dot);
+        dot[-1] = dot[-1] == '9' ? '8' : (char)(dot[-1] + 1);
+        assert_int_equal(rename(paths[1], later), 0);
+        break;
+    }
+    }
+}
+
+static void damaged_segments_are_flagged_never_out_of_order(void **state)
+{
+    (void)state;
+    static const enum damage all[] = {DELETE_MIDDLE, EMPTY_MIDDLE, SWAP_TWO, RENAME_ONE};
+    for (size_t d = 0; d < sizeof(all) / sizeof(all[0]); d++) {
+        teardown(state);
+        setup(state);
+        struct journal j;
+        char note[512];
+        fill_segments(&j);
+        damage_segments(all[d]);
+        open_journal(&j, 1 << 20, note, sizeof(note));
+        static struct journal_key keys[4000];
+        bool any_truncated;
+        size_t n = replay_everything(&j, keys, 4000, &any_truncated);
+        assert_true(n > 0 && n < 3000); /* something was lost in each case */
+        assert_true(any_truncated);     /* and the reader is told */
+        assert_strictly_increasing(keys, n);
+        journal_close(&j);
+    }
+}
+
+/* The CRC holds, the JSON does not: skipped and flagged, every page stays JSON. */
+static void a_record_of_broken_json_is_skipped_and_flagged(void **state)
+{
+    (void)state;
+    struct journal j;
+    char note[512];
+    open_journal(&j, 64 << 20, note, sizeof(note));
+    append(&j, 2, 1, "callbell/bell-1/pressed");
+    static const char broken[] = "{\"id\":\"hall-1:2:2\",,\"seq\":2}";
+    assert_int_equal(journal_append(&j, 2, 2, 1700000000000, "callbell/bell-1/pressed", 23,
+                                    broken, sizeof(broken) - 1), 0);
+    append(&j, 2, 3, "callbell/bell-1/pressed");
+    json_t *r = replay(&j, 2, 0, 0, NULL); /* replay() fails on a page that is not JSON */
+    assert_int_equal(json_array_size(json_object_get(r, "events")), 2);
+    assert_int_equal(seq_of(r, 0), 1);
+    assert_int_equal(seq_of(r, 1), 3);
+    assert_true(truncated(r));
+    json_decref(r);
+    journal_close(&j);
+}
+
+/* A cursor past the newest event would wait for ever: truncated, and the real end. */
+static void a_since_in_the_future_is_said(void **state)
+{
+    (void)state;
+    struct journal j;
+    char note[512];
+    open_journal(&j, 64 << 20, note, sizeof(note));
+    for (uint64_t s = 1; s <= 5; s++)
+        append(&j, 4, s, "gateway/hall-1/heartbeat");
+    json_t *r = replay(&j, 4, 1000000, 0, NULL);
+    assert_true(truncated(r));
+    json_t *next = json_object_get(r, "next_since");
+    assert_int_equal(json_integer_value(json_object_get(next, "epoch")), 4);
+    assert_int_equal(json_integer_value(json_object_get(next, "seq")), 5);
+    json_decref(r);
+    r = replay(&j, 99, 1, 0, NULL); /* a later epoch than any */
+    assert_true(truncated(r));
+    json_decref(r);
+    r = replay(&j, 4, 5, 0, NULL); /* the end itself is no error */
+    assert_false(truncated(r));
+    json_decref(r);
+    journal_close(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +473,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(age_bound_prunes_old_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(write_failure_marks_a_gap, setup, teardown),
         cmocka_unit_test(unwritable_dir_is_an_error),
+        cmocka_unit_test_setup_teardown(damaged_segments_are_flagged_never_out_of_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_record_of_broken_json_is_skipped_and_flagged, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_since_in_the_future_is_said, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
