@@ -326,6 +326,11 @@ static int open_bus(struct gateway *g, char *err, size_t errlen)
         log_err("DEGRADED: %s; the gateway runs, but open calls, invitations and learned codes "
                 "are not kept across a restart until state_dir can be written", err);
         err[0] = '\0';
+    } else {
+        int kept = state_reserve(g->conf.state_dir);
+        if (kept < 0)
+            log_warn("%s: cannot keep room for saves on a full disk: %s", g->conf.state_dir,
+                     strerror(-kept));
     }
     if (load_keys(g, &g->conf, &g->keys, secret, err, errlen) < 0)
         return -1;

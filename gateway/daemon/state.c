@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +28,63 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int state_write_file(const char *dir, const char *name, const void *data, size_t len)
+/* Room kept in state_dir for what must survive a full disk (an open emergency call's
+ * state): a file of zeros, its blocks really allocated, given back to the file system
+ * when a save finds no room, and kept again when there is room to spare. */
+#define RESERVE_NAME ".reserve"
+#define RESERVE_BYTES (1u << 20)
+
+static void reserve_path(const char *dir, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", dir, RESERVE_NAME);
+}
+
+int state_reserve(const char *dir)
+{
+    char path[4096];
+    reserve_path(dir, path, sizeof(path));
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int r = fstat(fd, &st) < 0 ? -errno : 0;
+    static const char zeros[65536];
+    for (off_t at = st.st_size; r == 0 && at < (off_t)RESERVE_BYTES; at += (off_t)sizeof(zeros))
+        if (pwrite(fd, zeros, sizeof(zeros), at) != (ssize_t)sizeof(zeros))
+            r = -errno;
+    if (r == 0 && fsync(fd) < 0)
+        r = -errno;
+    if (r < 0 && ftruncate(fd, st.st_size) == 0) /* no half-kept reserve eating the room */
+        fsync(fd);
+    close(fd);
+    return r;
+}
+
+static bool release_reserve(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    reserve_path(dir, path, sizeof(path));
+    if (stat(path, &st) < 0 || st.st_size == 0)
+        return false;
+    return truncate(path, 0) == 0;
+}
+
+/* Once a save needed the reserve, it is kept again only when the disk has room for it
+ * twice over: growing it back on a full disk would take what the next save needs. */
+static void restore_reserve_if_room(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    struct statvfs fs;
+    reserve_path(dir, path, sizeof(path));
+    if (stat(path, &st) == 0 && st.st_size >= (off_t)RESERVE_BYTES)
+        return;
+    if (statvfs(dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize > 2ull * RESERVE_BYTES)
+        state_reserve(dir);
+}
+
+static int write_file_once(const char *dir, const char *name, const void *data, size_t len)
 {
     char tmp[4096], final[4096];
     snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
@@ -51,6 +108,16 @@ int state_write_file(const char *dir, const char *name, const void *data, size_t
         close(dfd);
     }
     return 0;
+}
+
+int state_write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    int r = write_file_once(dir, name, data, len);
+    if (r < 0 && (errno == ENOSPC || errno == EDQUOT) && release_reserve(dir))
+        r = write_file_once(dir, name, data, len); /* what the reserve was kept for */
+    if (r == 0)
+        restore_reserve_if_room(dir);
+    return r;
 }
 
 /* The epoch only rises: subscribers order everything by (epoch, seq), so a reset or a

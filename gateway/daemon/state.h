@@ -14,6 +14,10 @@
 int state_next_epoch(const char *state_dir, uint64_t seen, uint64_t *epoch, char *note,
                      size_t notelen, char *err, size_t errlen);
 int state_epoch_undurable(uint64_t *epoch);
-/* Writes a whole file atomically (temp file, fsync, rename, fsync dir). */
+/* Writes a whole file atomically (temp file, fsync, rename, fsync dir).  On a full
+ * disk it gives back the room state_reserve() kept and tries once more: an open
+ * emergency call's state is saved even then. */
 int state_write_file(const char *dir, const char *name, const void *data, size_t len);
+/* Keeps room in dir (1 MiB, really allocated) for saves on a full disk: at start. */
+int state_reserve(const char *dir);
 #endif

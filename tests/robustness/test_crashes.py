@@ -178,3 +178,54 @@ def test_sighup_storm_while_events_flow(tmp_path):
     finally:
         sub.close()
         assert gw.stop() == 0, gw.log_text()[-3000:]
+
+
+def test_an_emergency_call_pressed_on_a_full_disk_survives_kill_9(tmp_path):
+    """Issue 26, item 11: an emergency call pressed while the disk was full was published
+    and flagged DEGRADED, but its state was never written, so the next crash lost it.
+    accessgwd keeps room in state_dir (a reserve really allocated at start) and gives it
+    back when a save finds the disk full: the call is saved, kill -9 loses nothing, and
+    the call is there again after a restart on the still-full disk.  A small tmpfs is
+    the disk (root, as CI is)."""
+    import pytest
+    import shutil
+    import subprocess
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("needs root to mount a small file system")
+    state = tmp_path / "state"
+    state.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(state)], check=True)
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    gw = Gateway(tmp_path, "[journal]\nmax_mb = 1\n" + bell_config(rx.link), log_level="info")
+    assert gw.state_dir == str(state)
+    try:
+        sub = Subscriber(gw.events, ["callbell/", "gateway/"])
+        gw.start()
+        sub.catch_up(gw)
+        assert os.path.getsize(state / ".reserve") == 1 << 20
+        fd = os.open(str(state / "filler"), os.O_WRONLY | os.O_CREAT)  # the disk fills up
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        os.close(fd)
+        rx.press(TOILET, repeats=1)
+        call = sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed")[1]
+        time.sleep(0.3)  # the plugin saved the call before it published it; this is margin
+        gw.proc.send_signal(signal.SIGKILL)
+        gw.proc.wait()
+        gw.log.close()
+        sub.close()
+        assert "bell-1" in "".join(os.listdir(state))
+        sub = Subscriber(gw.events, ["callbell/"])
+        gw.start()  # the disk is still full
+        sub.catch_up(gw)
+        again = sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed"
+                             and e["data"]["call_id"] == call["data"]["call_id"], timeout=10)
+        assert again, gw.log_text()[-2000:]
+        sub.close()
+    finally:
+        gw.stop()
+        rx.stop()
+        subprocess.run(["umount", "-l", str(state)])
