@@ -295,6 +295,21 @@ static void verb_for_device(struct gateway *g, struct control_request *req)
         device_post_command(dev, req->device, strdup(dot + 1), json_incref(req->args), req->route);
 }
 
+/* A bad rating followed up (the staff console's 已处理): published for every console
+ * and the platform, as an acknowledged call is.  The list itself is accessgw-web's. */
+static void verb_followup_handled(struct gateway *g, struct control_request *req)
+{
+    const char *id = json_string_value(json_object_get(req->args, "id"));
+    const char *by = json_string_value(json_object_get(req->args, "by"));
+    if (!id || !by || !*id || !*by || strlen(id) > 128 || strlen(by) > 64) {
+        control_reply_error(g->control, req->route, "bad_args",
+                            "{\"id\": the rating event's id, \"by\": staff (1-64)}");
+        return;
+    }
+    publish_gateway_event(g, "followup_handled", json_pack("{s:s, s:s}", "id", id, "by", by));
+    control_reply_ok(g->control, req->route, json_object());
+}
+
 void handle_control(struct gateway *g)
 {
     struct control_request req;
@@ -306,6 +321,8 @@ void handle_control(struct gateway *g)
         verb_devices(g, &req);
     else if (strcmp(req.verb, "replay") == 0)
         verb_replay(g, &req);
+    else if (strcmp(req.verb, "followup_handled") == 0)
+        verb_followup_handled(g, &req);
     else if (strchr(req.verb, '.'))
         verb_for_device(g, &req);
     else

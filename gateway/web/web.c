@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -684,53 +685,94 @@ static void save_followups(struct web *w)
 }
 
 /* A bad rating (level <= 2) is kept for follow-up until staff mark it handled. */
-static void note_rating(struct web *w, struct feed_event *fe)
+static json_t *followup_of(struct web *w, const char *id)
 {
-    size_t n = strlen(fe->topic);
-    if (strncmp(fe->topic, "evaluation/", 11) != 0 || n < 7 || strcmp(fe->topic + n - 7, "/rating"))
+    size_t i;
+    json_t *item;
+    json_array_foreach(w->followups, i, item) if (strcmp(json_string_value(json_object_get(item, "id")) ?: "", id) == 0)
+        return item;
+    return NULL;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* The follow-up list from the bus: a bad rating adds an item; a followup_handled (from
+ * this console's process or another's) marks it, first come first kept. */
+static void note_followups(struct web *w, struct feed_event *fe)
+{
+    bool rating = strncmp(fe->topic, "evaluation/", 11) == 0 && ends_with(fe->topic, "/rating");
+    bool handled = strncmp(fe->topic, "gateway/", 8) == 0 && ends_with(fe->topic, "/followup_handled");
+    if (!rating && !handled)
         return;
     json_t *ev = json_loadb(fe->json, fe->json_len, 0, NULL);
     json_t *data = json_object_get(ev, "data");
-    if (json_is_true(json_object_get(data, "bad"))) {
-        json_t *item = json_pack("{s:O, s:O, s:O, s:O, s:b}", "id", json_object_get(ev, "id"),
-                                 "time", json_object_get(ev, "time"), "device",
-                                 json_object_get(ev, "subject"), "data", data, "handled", 0);
+    const char *id = json_string_value(json_object_get(rating ? ev : data, "id"));
+    json_t *item = id ? followup_of(w, id) : NULL;
+    if (rating && !item && json_is_true(json_object_get(data, "bad"))) {
+        item = json_pack("{s:O, s:O, s:O, s:O, s:b}", "id", json_object_get(ev, "id"), "time",
+                         json_object_get(ev, "time"), "device", json_object_get(ev, "subject"),
+                         "data", data, "handled", 0);
         if (item) {
             json_array_append_new(w->followups, item);
             while (json_array_size(w->followups) > FOLLOWUPS_KEPT)
                 json_array_remove(w->followups, 0);
             save_followups(w);
         }
+    } else if (handled && item && !json_is_true(json_object_get(item, "handled"))) {
+        json_object_set_new(item, "handled", json_true());
+        json_object_set(item, "handled_by", json_object_get(data, "by"));
+        json_object_set(item, "handled_at", json_object_get(ev, "time"));
+        save_followups(w);
     }
     json_decref(ev);
 }
 
+/* 已处理: kept at once, and said on the bus so that every console clears it (as an
+ * acknowledged call does); an item already handled keeps who handled it first. */
 static enum MHD_Result mark_handled(struct web *w, struct request *q)
 {
     json_t *body = json_loadb(q->body.p ? q->body.p : "", q->body.len, 0, NULL);
     const char *id = json_string_value(json_object_get(body, "id"));
     const char *by = json_string_value(json_object_get(body, "by"));
-    if (!id || !by || !by[0] || strlen(by) > 64) {
+    if (!id || !by || !by[0] || strlen(by) > 64 || strlen(id) > 128) {
         json_decref(body);
         return respond_error(q->conn, 400, "bad_args", "{\"id\": EVENT-ID, \"by\": STAFF (1-64)}");
     }
-    size_t i;
-    json_t *item;
-    json_array_foreach(w->followups, i, item)
-    {
-        if (strcmp(json_string_value(json_object_get(item, "id")) ?: "", id) != 0)
-            continue;
-        json_object_set_new(item, "handled", json_true());
-        json_object_set_new(item, "handled_by", json_string(by));
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        json_object_set_new(item, "handled_at", json_integer(now.tv_sec));
-        save_followups(w);
+    json_t *item = followup_of(w, id);
+    if (!item) {
         json_decref(body);
-        return respond_json(q->conn, 200, json_pack("{s:b, s:O}", "ok", 1, "result", item));
+        return respond_error(q->conn, 404, "unknown_id", "no bad rating with that id in the list");
     }
+    if (json_is_true(json_object_get(item, "handled"))) {
+        char message[200];
+        snprintf(message, sizeof(message), "已由 %.64s 处理 already handled by %.64s",
+                 json_string_value(json_object_get(item, "handled_by")) ?: "?",
+                 json_string_value(json_object_get(item, "handled_by")) ?: "?");
+        json_decref(body);
+        return respond_error(q->conn, 409, "already_handled", message);
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char at[32];
+    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now.tv_sec));
+    json_object_set_new(item, "handled", json_true());
+    json_object_set_new(item, "handled_by", json_string(by));
+    json_object_set_new(item, "handled_at", json_string(at));
+    save_followups(w);
+    json_t *note = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", "fh", "verb", "followup_handled",
+                             "args", "id", id, "by", by);
+    char *text = json_dumps(note, JSON_COMPACT);
+    if (text && zmq_send(w->dealer, text, strlen(text), ZMQ_DONTWAIT) < 0)
+        log_warn("web: cannot tell the gateway a follow-up was handled: %s",
+                 zmq_strerror(zmq_errno()));
+    free(text);
+    json_decref(note);
     json_decref(body);
-    return respond_error(q->conn, 404, "unknown_id", "no bad rating with that id in the list");
+    return respond_json(q->conn, 200, json_pack("{s:b, s:O}", "ok", 1, "result", item));
 }
 
 /* ---- routing ---- */
@@ -959,7 +1001,7 @@ static void pull_events(struct web *w)
         free(request);
         if (!got)
             break;
-        note_rating(w, &fe);
+        note_followups(w, &fe);
         ring_add(&w->ring, &fe);
         free(fe.json);
         any = true;

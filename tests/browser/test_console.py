@@ -207,3 +207,78 @@ def test_a_hearing_aid_with_a_low_battery_is_shown(tmp_path):
         d.quit()
         port_gw.stop()
         bluez.close()
+
+
+def test_two_consoles_handle_a_followup_once_and_both_see_it(hall):
+    """Issue 26, item 4: 已处理 on one console reached only that console, and pressing the
+    stale button on the other succeeded again and rewrote who handled it.  Now it goes
+    out on the bus (gateway/<id>/followup_handled): both consoles clear it at once, a
+    second handling answers 409 already_handled and keeps the first name, and the
+    handled 非常不满意 is no longer red (and says 已处理, not by colour alone)."""
+    import json
+    from webclient import http
+    gw, rx, pads, desk, tablet = hall
+    sub = Subscriber(gw.events, ["gateway/"])
+    open_console(desk, gw.web_port, "王小明")
+    open_console(tablet, gw.web_port, "李娜")
+    pads.press(1, 0x05)  # 非常不满意
+    for d in (desk, tablet):
+        wait(lambda: d.find_elements(By.CSS_SELECTOR, "#followups li.open button"), what="follow-up")
+    item_id = desk.find_element(By.CSS_SELECTOR, "#followups li.open").get_attribute("data-id")
+    desk.find_element(By.CSS_SELECTOR, "#followups li.open button").click()
+    note = sub.wait_for(lambda t, e: t == "gateway/hall-1/followup_handled")[1]
+    assert note["data"] == {"id": item_id, "by": "王小明"}
+    for d in (desk, tablet):  # without a reload
+        wait(lambda: "王小明" in d.find_element(By.CSS_SELECTOR, "#followups li.handled").text,
+             what="handled on both consoles")
+        assert not d.find_elements(By.CSS_SELECTOR, "#followups li.open")
+        wait(lambda: "已处理" in d.find_element(By.ID, "ratings").text, what="the rating marked handled")
+        assert not d.find_elements(By.CSS_SELECTOR, "#ratings td.bad")
+    status, _, body = http(gw.web_port, "POST", "/followups", json.dumps({"id": item_id, "by": "李娜"}),
+                           {"Authorization": "Bearer " + TOKEN})
+    assert status == 409 and json.loads(body)["error"]["code"] == "already_handled"
+    items = json.loads(http(gw.web_port, "GET", "/followups")[2])["items"]
+    assert [i["handled_by"] for i in items if i["id"] == item_id] == ["王小明"]
+    sub.close()
+
+
+def test_errors_are_said_in_the_page_and_never_hold_the_console(hall):
+    """Issue 26, items 5-6: errors were alert() dialogs (a second emergency call reached a
+    console only once the dialog was closed, and it stopped beeping), in English; the
+    fields were flagged only after the first 确认.  Now: no dialog, the error beside the
+    call in Chinese first (令牌错误), empty fields flagged at once, the next call shown
+    while the error is; calls titled 呼叫 with the kind on each; the sound button turns
+    sound off as well as on and says which; pads 正常, not 已接入; classes in Chinese."""
+    gw, rx, pads, desk, tablet = hall
+    desk.get("http://127.0.0.1:%d/" % gw.web_port)
+    desk.execute_script("localStorage.clear()")
+    desk.refresh()
+    wait(lambda: desk.find_element(By.TAG_NAME, "body").get_attribute("data-link") == "open",
+         what="the stream")
+    for field in ("staff", "token"):  # flagged before anything is pressed
+        assert "missing" in desk.find_element(By.ID, field).get_attribute("class")
+    desk.execute_script("window.alerts = []; window.alert = (m) => window.alerts.push(m);")
+    desk.find_element(By.ID, "staff").send_keys("王小明")
+    desk.find_element(By.ID, "token").send_keys("not-the-right-token-at-all")
+    rx.press(0xA1B2C5)
+    wait(lambda: calls(desk), what="the call")
+    calls(desk)[0].find_element(By.TAG_NAME, "button").click()
+    wait(lambda: "令牌错误" in calls(desk)[0].find_element(By.CSS_SELECTOR, ".call-error").text,
+         what="the error beside the call")
+    assert desk.execute_script("return window.alerts") == []
+    rx.press(0x0ABCD2)  # a service call while the error is on screen
+    wait(lambda: len(calls(desk)) == 2, what="the second call")
+    texts = [c.text for c in calls(desk)]
+    assert "紧急呼叫" in texts[0] and "服务呼叫" in texts[1]
+    assert desk.find_element(By.CSS_SELECTOR, "#calls-section h2").text.startswith("呼叫")
+    sound = desk.find_element(By.ID, "sound")
+    assert sound.get_attribute("aria-pressed") == "false"
+    sound.click()
+    assert sound.get_attribute("aria-pressed") == "true" and "关闭" in sound.text
+    sound.click()
+    assert sound.get_attribute("aria-pressed") == "false" and "开启" in sound.text
+    wait(lambda: "正常" in desk.find_element(By.CSS_SELECTOR, "#devices tr[data-device='pad-3']").text,
+         what="the pad 正常")
+    assert "已接入" not in desk.find_element(By.CSS_SELECTOR, "#devices tr[data-device='pad-3']").text
+    assert "呼叫器" in desk.find_element(By.CSS_SELECTOR, "#devices tr[data-device='bell-1']").text
+    desk.save_screenshot(os.path.join(BUILD, "console-error.png"))

@@ -18,7 +18,7 @@ from webclient import Sse, http  # noqa: E402
 TOKEN = "s3cret-token-for-the-help-desk"
 BELL = ("[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\nbaud = 9600\n"
         "format = fd-df\nlocation = Zone A\nrepeat_s = 30\n"
-        "button.A1B2C5 = emergency, Accessible toilet 2F\n")
+        "button.A1B2C5 = emergency, Accessible toilet 2F\nbutton.0ABCD2 = service, Help desk\n")
 
 
 def web_gateway(tmp_path, devices="", token=True):

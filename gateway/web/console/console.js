@@ -6,9 +6,12 @@
  * never as HTML. */
 "use strict";
 
-const PREFIXES = ["callbell/", "evaluation/", "device/", "idcard/", "magnifier/", "hearing/"];
-const KIND_ZH = { emergency: "紧急", service: "服务" };
+const PREFIXES = ["callbell/", "evaluation/", "device/", "idcard/", "magnifier/", "hearing/",
+  "gateway/"];
+const KIND_ZH = { emergency: "紧急呼叫", service: "服务呼叫" };
 const STATE_ZH = { up: "正常", stale: "无响应", error: "故障", detached: "已断开", attached: "已接入" };
+const CLASS_ZH = { callbell: "呼叫器", evaluation: "评价器", idcard: "身份证读卡器", magnifier: "助视器",
+  hearing: "助听设备", skeleton: "示例设备" };
 
 const zone = {
   calls: new Map(),    // call_id -> {device, kind, location, since, repeat, escalated}
@@ -71,11 +74,16 @@ function apply(topic, ev) {
     }
   } else if (cls === "device") {
     const dv = deviceOf(dev);
-    if (name === "attached") Object.assign(dv, { cls: d.class, location: d.location || "", state: "attached", reason: "" });
+    if (name === "attached") Object.assign(dv, { cls: d.class, location: d.location || "", state: "attached",
+      reason: "", parent: d.parent || "" });
     else if (name === "state") Object.assign(dv, { state: d.state, reason: d.reason || "" });
     else if (name === "detached") Object.assign(dv, { state: "detached", reason: d.reason || "" });
+  } else if (cls === "gateway" && name === "followup_handled") {
+    // handled on any console: cleared on every one at once
+    const f = zone.followups.find((x) => x.id === d.id);
+    if (f && !f.handled) Object.assign(f, { handled: true, handled_by: d.by });
   } else if (cls === "evaluation" && name === "rating") {
-    zone.ratings.set(windowOf(dev, d), { label_zh: d.label_zh, level: d.level, bad: d.bad, time: ev.time });
+    zone.ratings.set(windowOf(dev, d), { id: ev.id, label_zh: d.label_zh, level: d.level, bad: d.bad, time: ev.time });
     if (d.bad) loadFollowups();
   } else if (cls === "idcard" && name === "read") {
     const w = windowEntry(windowOf(dev, d));
@@ -95,6 +103,13 @@ function apply(topic, ev) {
 }
 
 /* ---- rendering ---- */
+
+/* A device behind another (a pad on an RS-485 bus) has no state of its own: its
+ * parent's.  One just attached shows 已接入 only until its state comes. */
+function shownState(d) {
+  if (d.state === "attached" && d.parent && zone.devices.has(d.parent)) return shownState(zone.devices.get(d.parent));
+  return d.state;
+}
 
 let renderQueued = false;
 function scheduleRender() {
@@ -118,16 +133,24 @@ function render() {
       f.handled ? el("span", {}, "已处理 · " + f.handled_by)
         : el("button", { onclick: () => markHandled(f) }, "已处理 ", el("small", {}, "Handled")))));
 
-  $("ratings").replaceChildren(...[...zone.ratings.entries()].map(([w, r]) =>
-    el("tr", {}, el("td", {}, w), el("td", { class: r.bad ? "bad" : "" }, r.label_zh + " (" + r.level + ")"),
-      el("td", {}, clock(r.time)))));
+  $("ratings").replaceChildren(...[...zone.ratings.entries()].map(([w, r]) => {
+    const handled = r.bad && zone.followups.some((f) => f.id === r.id && f.handled);
+    return el("tr", {}, el("td", {}, w),
+      el("td", { class: r.bad && !handled ? "bad" : "" }, r.label_zh + " (" + r.level + ")",
+        handled ? el("span", { class: "handled-note" }, " · 已处理") : null),
+      el("td", {}, clock(r.time)));
+  }));
 
-  $("devices").replaceChildren(...[...zone.devices.entries()].filter(([, d]) => d.cls).map(([id, d]) =>
-    el("tr", { "data-device": id }, el("td", {}, id), el("td", {}, d.cls), el("td", {}, d.location),
-      el("td", { class: "state-" + d.state }, (STATE_ZH[d.state] || d.state) + (d.reason ? " · " + d.reason : ""),
+  $("devices").replaceChildren(...[...zone.devices.entries()].filter(([, d]) => d.cls).map(([id, d]) => {
+    const state = shownState(d);
+    return el("tr", { "data-device": id }, el("td", {}, id),
+      el("td", {}, CLASS_ZH[d.cls] || d.cls, el("small", {}, " " + d.cls)), el("td", {}, d.location),
+      el("td", { class: "state-" + state }, (STATE_ZH[state] || state) +
+        (d.reason && state !== "up" ? " · " + d.reason : ""),
         d.batteryLow ? el("span", { class: "battery-low" }, " · 电量低 battery low" +
           (d.battery !== undefined ? " " + d.battery + "%" : "")) : null),
-      el("td", {}, d.last ? clock(d.last) : "—"))));
+      el("td", {}, d.last ? clock(d.last) : "—"));
+  }));
 
   $("windows").replaceChildren(...[...zone.windows.entries()].map(([w, a]) =>
     el("tr", {}, el("td", {}, w),
@@ -145,9 +168,11 @@ function renderCalls(calls) {
     let item = callItems.get(id);
     if (!item) {
       const where = el("span", { class: "where" }), meta = el("span", { class: "meta" });
+      const error = el("span", { class: "call-error", role: "alert", hidden: "" });
       const li = el("li", { "data-call": id }, where,
-        el("button", { onclick: () => acknowledge(id, zone.calls.get(id)) }, "确认 ", el("small", {}, "Acknowledge")), meta);
-      item = { li, where, meta };
+        el("button", { onclick: () => acknowledge(id, zone.calls.get(id)) }, "确认 ", el("small", {}, "Acknowledge")),
+        meta, error);
+      item = { li, where, meta, error };
       callItems.set(id, item);
     }
     item.li.className = c.kind;
@@ -163,10 +188,33 @@ setInterval(() => renderCalls([...zone.calls.entries()].sort((a, b) => a[1].sinc
 
 /* ---- what staff do ---- */
 
-function credentials() {
+/* Errors are said in the page, never in a dialog: a dialog would hold every other call
+ * (and the alarm) until someone closes it. */
+function notify(zh, en, where) {
+  const box = where || $("notice");
+  box.replaceChildren(zh + " ", el("small", {}, en));
+  box.hidden = false;
+  clearTimeout(box.hideTimer);
+  box.hideTimer = setTimeout(() => { box.hidden = true; }, 15000);
+}
+
+function flagMissing() {
+  let missing = false;
+  for (const input of [staffInput, tokenInput]) {
+    const empty = !input.value.trim();
+    input.classList.toggle("missing", empty);
+    input.setAttribute("aria-invalid", empty ? "true" : "false");
+    missing = missing || empty;
+  }
+  return missing;
+}
+staffInput.addEventListener("input", flagMissing);
+tokenInput.addEventListener("input", flagMissing);
+
+function credentials(where) {
   const staff = staffInput.value.trim(), token = tokenInput.value.trim();
-  if (!staff || !token) {
-    alert("请先填写值班人员和令牌 / Enter your name and the token first");
+  if (flagMissing()) {
+    notify("请先填写值班人员和令牌", "Enter your name and the token first", where);
     (staff ? tokenInput : staffInput).focus();
     return null;
   }
@@ -175,26 +223,45 @@ function credentials() {
   return { staff, token };
 }
 
+/* What went wrong, Chinese first, as staff read it. */
+function problem(status, reply) {
+  const code = (reply && reply.error && reply.error.code) || "";
+  const message = (reply && reply.error && reply.error.message) || "";
+  if (status === 401) return ["令牌错误", "Wrong token: check the token field"];
+  if (status === 503) return ["命令暂不可用", "Commands are unavailable: " + message];
+  if (code === "already_handled") return ["已被他人处理", message];
+  if (code === "unknown_call") return ["该呼叫已被处理", "This call was already acknowledged"];
+  return ["操作失败", code + (message ? ": " + message : "")];
+}
+
 async function post(path, body, token) {
-  const r = await fetch(path, { method: "POST", body: JSON.stringify(body),
-    headers: { "Content-Type": "application/json", Authorization: "Bearer " + token } });
-  return r.json();
+  try {
+    const r = await fetch(path, { method: "POST", body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + token } });
+    let reply = null;
+    try { reply = await r.json(); } catch (e) { /* an answer that is not JSON */ }
+    return { status: r.status, reply: reply || { ok: false } };
+  } catch (e) {
+    return { status: 0, reply: { ok: false, error: { code: "unreachable", message: "无法连接 cannot reach the gateway" } } };
+  }
 }
 
 async function acknowledge(callId, call) {
-  const who = credentials();
+  const item = callItems.get(callId);
+  const where = item ? item.error : null;
+  const who = credentials(where);
   if (!who) return;
-  const reply = await post("/control", { id: "ack-" + callId, verb: "callbell.ack", device: call.device,
-    args: { call_id: callId, by: who.staff } }, who.token);
+  const { status, reply } = await post("/control", { id: "ack-" + callId, verb: "callbell.ack",
+    device: call.device, args: { call_id: callId, by: who.staff } }, who.token);
   // success shows as callbell/<dev>/acknowledged on every open console
-  if (!reply.ok) alert("确认失败 / not acknowledged: " + reply.error.code + " — " + reply.error.message);
+  if (!reply.ok) notify(...problem(status, reply), where);
 }
 
 async function markHandled(f) {
   const who = credentials();
   if (!who) return;
-  const reply = await post("/followups", { id: f.id, by: who.staff }, who.token);
-  if (!reply.ok) alert("失败 / failed: " + reply.error.message);
+  const { status, reply } = await post("/followups", { id: f.id, by: who.staff }, who.token);
+  if (!reply.ok) notify(...problem(status, reply));
   loadFollowups();
 }
 
@@ -207,15 +274,24 @@ async function loadFollowups() {
 
 /* ---- the alarm: a beep every 1.5 s while an emergency call is open ---- */
 
-let audio = null;
+let audio = null, soundOn = false;
+function showSound() {
+  const b = $("sound");
+  b.setAttribute("aria-pressed", soundOn ? "true" : "false");
+  b.replaceChildren(soundOn ? "声音已开 · 点击关闭 " : "开启声音 ",
+    el("small", {}, soundOn ? "Sound on — tap to mute" : "Sound off — tap to turn on"));
+}
 $("sound").addEventListener("click", () => {
-  audio = audio || new AudioContext();
-  audio.resume();
-  $("sound").textContent = "声音已开 ";
-  $("sound").append(el("small", {}, "Sound on"));
+  soundOn = !soundOn;
+  if (soundOn) {
+    audio = audio || new AudioContext();
+    audio.resume();
+  }
+  showSound();
 });
+showSound();
 setInterval(() => {
-  if (!audio || document.body.dataset.alarm !== "on") return;
+  if (!audio || !soundOn || document.body.dataset.alarm !== "on") return;
   const o = audio.createOscillator(), g = audio.createGain();
   o.frequency.value = 880;
   g.gain.value = 0.3;
@@ -256,5 +332,6 @@ async function connect() {
   source.addEventListener("truncated", () => console.warn("events were lost before", epoch));
 }
 
+flagMissing(); // the fields to fill are flagged before the first 确认, not after
 loadFollowups();
 connect();
