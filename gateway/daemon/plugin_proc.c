@@ -1051,6 +1051,9 @@ static const char *take(struct plugin_procs *ps, struct plugin_proc *p, const st
 /* false when the child is gone or was stopped for what it said */
 static bool read_records(struct plugin_procs *ps, struct plugin_proc *p)
 {
+    /* What the host wrote to stderr before it sent these records is said first: the
+     * log keeps the order in which things happened ("removed" before "detached"). */
+    read_stderr(p, HOST_STDERR_PER_TURN);
     for (int k = 0; k < RECORDS_PER_TURN; k++) {
         ssize_t n = recv(p->sock, ps->in, PLINK_RECORD_MAX, MSG_DONTWAIT | MSG_TRUNC);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
