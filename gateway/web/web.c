@@ -55,6 +55,11 @@
 #define HEAD_DEADLINE_MS 10000
 #define MAX_PREFIXES 16
 #define FOLLOWUPS_KEPT 500
+/* A stream further behind than the ring reads the journal a small page at a time, kept
+ * only as its rendered frames; so many streams at most wait for a page at once (the
+ * others wait their turn): each costs its frames, never a parsed page. */
+#define JOURNAL_PAGE_EVENTS 16
+#define JOURNAL_READERS_MAX 32
 
 /* ---- the ring of recent events, each as its SSE frame ---- */
 
@@ -97,6 +102,8 @@ struct web {
     struct ring ring;
     struct MHD_Daemon *mhd;
     struct sse_client *clients;
+    unsigned journal_readers; /* streams with a journal page asked for */
+    bool journal_turn_free;   /* one finished: the streams waiting for a turn are woken */
     struct request *requests;
     unsigned long next_no;
     struct timespec next_ping;
@@ -211,9 +218,8 @@ struct sse_client {
     size_t n_prefixes;
     bool suspended, closed;
     bool from_journal;    /* further behind than the ring reaches */
-    bool waiting;
-    json_t *page;
-    size_t page_i;
+    bool waiting;         /* a journal page asked for */
+    bool in_page;         /* a page's frames are being sent */
     bool page_more;
     struct journal_key page_next;
     struct sbuf pending;  /* the frame being written */
@@ -234,35 +240,45 @@ static void set_pending(struct sse_client *c, const char *text, size_t len)
     sbuf_add(&c->pending, text, len);
 }
 
-/* An event's frame for this client: without its "event:" line when unnamed. */
-static void set_frame(struct sse_client *c, const char *frame, size_t len)
+/* An event's frame added to what this client is sent: without its "event:" line when
+ * unnamed. */
+static void add_frame(struct sse_client *c, const char *frame, size_t len)
 {
     const char *name = c->unnamed ? strstr(frame, "\nevent: ") : NULL;
     const char *end = name ? strchr(name + 1, '\n') : NULL;
     if (!end) {
-        set_pending(c, frame, len);
+        sbuf_add(&c->pending, frame, len);
         return;
     }
-    set_pending(c, frame, (size_t)(name - frame));
+    sbuf_add(&c->pending, frame, (size_t)(name - frame));
     sbuf_add(&c->pending, end, len - (size_t)(end - frame));
+}
+
+static void set_frame(struct sse_client *c, const char *frame, size_t len)
+{
+    set_pending(c, "", 0);
+    add_frame(c, frame, len);
 }
 
 static void request_journal(struct sse_client *c)
 {
-    if (c->waiting)
-        return;
+    if (c->waiting || c->in_page || c->w->journal_readers >= JOURNAL_READERS_MAX)
+        return; /* asked already, or its turn comes when another stream's page is sent */
     json_t *prefixes = json_array();
     for (size_t i = 0; i < c->n_prefixes; i++)
         json_array_append_new(prefixes, json_string(c->prefixes[i]));
     char id[48];
     snprintf(id, sizeof(id), "sse-%lu", c->no);
-    json_t *req = json_pack("{s:s, s:s, s:{s:{s:I, s:I}, s:o}}", "id", id, "verb", "replay", "args",
-                            "since", "epoch", (json_int_t)c->pos.epoch, "seq",
-                            (json_int_t)c->pos.seq, "prefixes", prefixes);
+    json_t *req = json_pack("{s:s, s:s, s:{s:{s:I, s:I}, s:o, s:i}}", "id", id, "verb", "replay",
+                            "args", "since", "epoch", (json_int_t)c->pos.epoch, "seq",
+                            (json_int_t)c->pos.seq, "prefixes", prefixes, "limit",
+                            JOURNAL_PAGE_EVENTS);
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
-    if (text && zmq_send(c->w->dealer, text, strlen(text), ZMQ_DONTWAIT) >= 0)
+    if (text && zmq_send(c->w->dealer, text, strlen(text), ZMQ_DONTWAIT) >= 0) {
         c->waiting = true;
+        c->w->journal_readers++;
+    }
     free(text);
 }
 
@@ -273,42 +289,38 @@ static void say_truncated(struct sse_client *c, struct journal_key resumed)
     int n = snprintf(text, sizeof(text), "event: truncated\ndata: {\"since\":\"%" PRIu64 ":%" PRIu64
                      "\",\"resumed\":\"%" PRIu64 ":%" PRIu64 "\"}\n\n",
                      c->pos.epoch, c->pos.seq, resumed.epoch, resumed.seq);
-    set_pending(c, text, (size_t)n);
+    sbuf_add(&c->pending, text, (size_t)n);
 }
 
-static bool next_from_page(struct sse_client *c)
+/* What was sent (or not yet) can be dropped: pending starts empty again. */
+static void clear_sent(struct sse_client *c)
 {
-    while (c->page && c->page_i < json_array_size(c->page)) {
-        json_t *item = json_array_get(c->page, c->page_i++);
-        const char *topic = json_string_value(json_object_get(item, "topic"));
-        json_t *ev = json_object_get(item, "event");
-        json_t *e = json_object_get(ev, "epoch"), *s = json_object_get(ev, "seq");
-        if (!topic || !json_is_integer(e) || !json_is_integer(s))
-            continue;
-        struct journal_key key = {(uint64_t)json_integer_value(e), (uint64_t)json_integer_value(s)};
-        if (journal_key_cmp(key, c->pos) <= 0)
-            continue;
-        char *json = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        size_t len;
-        char *frame = json ? web_sse_frame(topic, key, json, strlen(json), &len) : NULL;
-        free(json);
-        if (!frame)
-            continue;
-        set_frame(c, frame, len);
-        free(frame);
-        c->pos = key;
-        return true;
+    if (c->pending_off == c->pending.len)
+        set_pending(c, "", 0);
+}
+
+/* A page asked for holds a turn at the journal until it arrives (rendered, it is this
+ * stream's own few frames, whether or not its browser reads them). */
+static void end_turn(struct sse_client *c)
+{
+    if (c->waiting) {
+        c->w->journal_readers--;
+        c->w->journal_turn_free = true;
     }
-    if (c->page) {
-        if (journal_key_cmp(c->page_next, c->pos) > 0)
-            c->pos = c->page_next;
-        bool more = c->page_more;
-        json_decref(c->page);
-        c->page = NULL;
-        struct ring *r = &c->w->ring;
-        c->from_journal = more || !r->have_base || journal_key_cmp(c->pos, r->base) < 0;
-    }
-    return false;
+    c->waiting = false;
+}
+
+/* A page's frames were all sent: where the stream goes on from (the next page, or the
+ * ring once it reaches it). */
+static void finish_page(struct sse_client *c)
+{
+    if (!c->in_page)
+        return;
+    if (journal_key_cmp(c->page_next, c->pos) > 0)
+        c->pos = c->page_next;
+    c->in_page = false;
+    struct ring *r = &c->w->ring;
+    c->from_journal = c->page_more || !r->have_base || journal_key_cmp(c->pos, r->base) < 0;
 }
 
 static bool next_from_ring(struct sse_client *c)
@@ -339,8 +351,7 @@ static bool next_from_ring(struct sse_client *c)
 static bool next_frame(struct sse_client *c)
 {
     if (c->from_journal) {
-        if (next_from_page(c))
-            return true;
+        finish_page(c);
         if (c->from_journal) {
             request_journal(c);
             return false;
@@ -394,7 +405,7 @@ static void sse_free(void *cls)
         }
     for (size_t i = 0; i < c->n_prefixes; i++)
         free(c->prefixes[i]);
-    json_decref(c->page);
+    end_turn(c);
     free(c->pending.p);
     free(c);
 }
@@ -413,6 +424,34 @@ static void wake_all(struct web *w)
         resume(c);
 }
 
+/* A journal page's events rendered at once into what this stream is sent: the parsed
+ * page is not kept. */
+static void add_page_frames(struct sse_client *c, json_t *events)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(events, i, item)
+    {
+        const char *topic = json_string_value(json_object_get(item, "topic"));
+        json_t *ev = json_object_get(item, "event");
+        json_t *e = json_object_get(ev, "epoch"), *sq = json_object_get(ev, "seq");
+        if (!topic || !json_is_integer(e) || !json_is_integer(sq))
+            continue;
+        struct journal_key key = {(uint64_t)json_integer_value(e), (uint64_t)json_integer_value(sq)};
+        if (journal_key_cmp(key, c->pos) <= 0)
+            continue;
+        char *json = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        size_t len;
+        char *frame = json ? web_sse_frame(topic, key, json, strlen(json), &len) : NULL;
+        free(json);
+        if (!frame)
+            continue;
+        add_frame(c, frame, len);
+        free(frame);
+        c->pos = key;
+    }
+}
+
 static void on_journal_page(struct web *w, json_t *reply, unsigned long no)
 {
     struct sse_client *c = w->clients;
@@ -420,7 +459,9 @@ static void on_journal_page(struct web *w, json_t *reply, unsigned long no)
         c = c->next;
     if (!c || !c->waiting)
         return; /* the browser went away meanwhile */
-    c->waiting = false;
+    end_turn(c);
+    c->in_page = true;
+    clear_sent(c);
     json_t *result = json_object_get(reply, "result");
     json_t *events = json_object_get(result, "events");
     json_t *next = json_object_get(result, "next_since");
@@ -428,8 +469,8 @@ static void on_journal_page(struct web *w, json_t *reply, unsigned long no)
         /* no journal: skip to what the ring holds, and say so */
         struct journal_key to = w->ring.have_base ? w->ring.base : c->pos;
         say_truncated(c, to);
-        c->pos = to;
-        c->from_journal = false;
+        c->pos = c->page_next = to;
+        c->page_more = false;
         resume(c);
         return;
     }
@@ -439,8 +480,7 @@ static void on_journal_page(struct web *w, json_t *reply, unsigned long no)
                                  (uint64_t)json_integer_value(json_object_get(first, "seq"))};
         say_truncated(c, at);
     }
-    c->page = json_incref(events);
-    c->page_i = 0;
+    add_page_frames(c, events);
     c->page_more = json_is_true(json_object_get(result, "more"));
     c->page_next = (struct journal_key){(uint64_t)json_integer_value(json_object_get(next, "epoch")),
                                         (uint64_t)json_integer_value(json_object_get(next, "seq"))};
@@ -1081,6 +1121,10 @@ static void run(struct web *w)
         ping_if_due(w);
         ask_position(w);
         cut_slow_heads(w);
+        if (w->journal_turn_free) {
+            w->journal_turn_free = false;
+            wake_all(w);
+        }
         MHD_run(w->mhd);
     }
 }

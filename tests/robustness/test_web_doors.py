@@ -186,3 +186,46 @@ def test_a_bad_token_file_turns_commands_off_not_the_console(tmp_path):
             assert gw.log_text().count("accessgw-web started") == 1, problem
         finally:
             gw.stop()
+
+
+def test_streams_resuming_from_the_journal_cost_little_each(tmp_path):
+    """Issue 25, item 7: anonymous SSE clients resuming from the journal pinned a parsed
+    32 KiB page each (~344 KiB: 300 clients, +103 MiB).  Pages are small, kept only as
+    rendered frames, and at most 32 streams read the journal at once; 250 streams that
+    resume from the start of the epoch and never read cost accessgw-web little, and a
+    stream that does read still gets every event in order."""
+    from test_web import rss_kib, web_pids
+    from webclient import Sse
+    gw = web_gateway(tmp_path, "[device tick-1]\nplugin = skeleton\ntransport = none\n"
+                     "interval_ms = 2\n")
+    gw.start()
+    streams = []
+    try:
+        wait_web(gw)
+        time.sleep(4)  # ~2,000 events in the journal
+        epoch = gw.request({"verb": "ping"})["result"]["epoch"]
+        pid = web_pids(gw)[0]
+        before = rss_kib(pid)
+        for _ in range(250):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", gw.web_port))
+            s.sendall(("GET /events?since=%d:0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % epoch).encode())
+            streams.append(s)
+        time.sleep(4)
+        grown = rss_kib(pid) - before
+        print("250 streams resuming from the journal: accessgw-web RSS grew %d KiB" % grown)
+        assert grown < 24 * 1024, grown
+        sse = Sse(gw.web_port, "/events?prefix=skeleton/&since=%d:0" % epoch)
+        deadline = time.time() + 20
+        while len(sse.events) < 300 and time.time() < deadline:
+            sse.read(0.5)
+        seqs = [e["data"]["seq"] for e in sse.events[:300]]
+        assert len(seqs) == 300 and seqs == sorted(set(seqs)), seqs[:20]
+        counts = [e["data"]["data"]["count"] for e in sse.events[:300]]
+        assert counts == list(range(counts[0], counts[0] + 300)), counts[:20]
+        sse.close()
+    finally:
+        for s in streams:
+            s.close()
+        gw.stop()
