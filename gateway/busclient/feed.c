@@ -217,9 +217,28 @@ static bool pull_live(struct feed *f, struct feed_event *out)
     }
 }
 
+void feed_pause(struct feed *f)
+{
+    if (f->paused)
+        return;
+    zmq_setsockopt(f->sub, ZMQ_UNSUBSCRIBE, "", 0);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (zmq_msg_recv(&m, f->sub, ZMQ_DONTWAIT) >= 0) /* what already came: the journal has it */
+        ;
+    zmq_msg_close(&m);
+    f->paused = true;
+    if (f->live && !f->anywhere)
+        f->live = false; /* back from the journal, where it left off */
+}
+
 bool feed_pull(struct feed *f, struct feed_event *out, char **request)
 {
     *request = NULL;
+    if (f->paused) {
+        zmq_setsockopt(f->sub, ZMQ_SUBSCRIBE, "", 0);
+        f->paused = false;
+    }
     if (f->live && pull_live(f, out))
         return true;
     return !f->live && pull_from_journal(f, out, request);

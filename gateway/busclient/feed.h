@@ -33,6 +33,7 @@ struct feed {
     struct journal_key page_next;
     unsigned long truncations; /* replies that said events are gone from the journal */
     bool anywhere;            /* no position yet: the first live event starts the stream */
+    bool paused;              /* unsubscribed: the caller cannot take events now */
 };
 
 /* from: the cursor, (0, 0) for the journal's beginning; feed_open_live()
@@ -50,6 +51,10 @@ bool feed_pull(struct feed *f, struct feed_event *out, char **request);
 void feed_on_reply(struct feed *f, json_t *reply);
 /* A feed opened live learns where the bus is (a `ping` reply) before any event came. */
 void feed_start_at(struct feed *f, struct journal_key at);
+/* The caller cannot take events for a while (its broker does not acknowledge what it
+ * sent): the live stream is dropped rather than queued (thousands of events, a buffer
+ * each), and the next feed_pull() goes on from the journal where it left off. */
+void feed_pause(struct feed *f);
 /* Starts over from `from` (the broker lost what was in flight). */
 void feed_rewind(struct feed *f, struct journal_key from);
 /* ms until the feed wants to be asked again (a retry or a request timeout); -1: none. */

@@ -36,6 +36,9 @@
 #define RECONNECT_MIN_MS 500
 #define RECONNECT_MAX_MS 30000
 #define MAX_PENDING_COMMANDS 64
+/* Replies sent to the broker and not yet acknowledged by it: past this, a command is
+ * answered busy (at QoS 0, itself unqueued) instead of growing libmosquitto's queue. */
+#define MAX_REPLIES_IN_FLIGHT 64
 #define SESSION_EXPIRY_S 3600
 #define CONTENT_TYPE "application/cloudevents+json"
 /* Where the cursor was, once a second: a broker that acknowledged an event and
@@ -95,6 +98,8 @@ struct uplink {
     bool cursor_dirty;
     struct timespec cursor_save_at;
     struct command pending[MAX_PENDING_COMMANDS];
+    int reply_mids[MAX_REPLIES_IN_FLIGHT]; /* 0: free */
+    unsigned replies_in_flight;
     unsigned long command_no;
     unsigned long forwarded, acked, refused;
     int sigfd;
@@ -278,9 +283,22 @@ static void advance_cursor(struct uplink *u)
     }
 }
 
+static bool reply_acknowledged(struct uplink *u, int mid)
+{
+    for (size_t i = 0; i < MAX_REPLIES_IN_FLIGHT; i++)
+        if (u->reply_mids[i] == mid) {
+            u->reply_mids[i] = 0;
+            u->replies_in_flight--;
+            return true;
+        }
+    return false;
+}
+
 static void on_publish(struct mosquitto *m, void *obj, int mid, int reason, const mosquitto_property *p)
 {
     struct uplink *u = obj;
+    if (reply_acknowledged(u, mid))
+        return;
     struct window *w = &u->window;
     for (size_t i = 0; i < w->n; i++) {
         struct slot *s = &w->slots[(w->head + i) % w->cap];
@@ -359,6 +377,10 @@ static void send_to_gateway(struct uplink *u, char *request)
 
 static void pump_events(struct uplink *u)
 {
+    if (!u->connected || window_full(&u->window)) {
+        feed_pause(&u->feed); /* the journal holds what comes meanwhile, not this process */
+        return;
+    }
     while (u->connected && !window_full(&u->window)) {
         struct feed_event ev;
         char *request = NULL;
@@ -382,8 +404,15 @@ static void publish_reply(struct uplink *u, const char *topic, const void *corr,
         if (corr)
             mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr, corr_len);
     }
-    if (text)
-        mosquitto_publish_v5(u->mosq, NULL, topic, (int)strlen(text), text, 1, false, props);
+    int mid = 0, qos = u->replies_in_flight < MAX_REPLIES_IN_FLIGHT ? 1 : 0;
+    if (text && mosquitto_publish_v5(u->mosq, &mid, topic, (int)strlen(text), text, qos, false,
+                                     props) == MOSQ_ERR_SUCCESS && qos)
+        for (size_t i = 0; i < MAX_REPLIES_IN_FLIGHT; i++)
+            if (!u->reply_mids[i]) {
+                u->reply_mids[i] = mid;
+                u->replies_in_flight++;
+                break;
+            }
     mosquitto_property_free_all(&props);
     free(text);
 }
@@ -410,6 +439,11 @@ static void forward_command(struct uplink *u, json_t *req, const char *response_
 {
     json_t *client_id = json_object_get(req, "id");
     struct command *c = free_command_slot(u);
+    if (u->replies_in_flight >= MAX_REPLIES_IN_FLIGHT) {
+        reply_error(u, response_topic, corr, corr_len, client_id, "busy",
+                    "the broker has not acknowledged earlier replies; try again later");
+        return;
+    }
     if (!c) {
         reply_error(u, response_topic, corr, corr_len, client_id, "busy",
                     "too many commands waiting for the gateway; try again later");
@@ -584,6 +618,8 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const 
      * went away, may be lost with it: start again from resend_s ago; what the
      * broker did keep arrives twice, with the same id. */
     u->window.n = 0;
+    memset(u->reply_mids, 0, sizeof(u->reply_mids)); /* a new session owes none of them */
+    u->replies_in_flight = 0;
     struct journal_key from = resume_point(u);
     if (journal_key_cmp(from, u->cursor) < 0)
         log_info("uplink: sending again from %" PRIu64 ":%" PRIu64 " ([uplink] resend_s = %u)",

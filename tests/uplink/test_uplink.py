@@ -396,3 +396,42 @@ def test_a_platform_command_cannot_choose_a_halls_topic_nor_wait_for_nothing(tmp
         up.stop()
         gw.stop()
         broker.stop()
+
+
+def test_a_broker_that_never_acknowledges_costs_the_uplink_little(tmp_path):
+    """Issue 25, item 12: a broker that never acknowledged grew the uplink to ~93 MB (the
+    live stream queued unread, a buffer per event) and +24 MiB for 5,000 replies it could
+    not deliver.  Now the uplink drops the live stream while it cannot send and goes on
+    from the journal later, and past 64 replies in flight it answers busy at QoS 0."""
+    import select as _select
+    from agwtest import EMULATORS, PYTHON
+    port = free_port()
+    broker = subprocess.Popen([PYTHON, os.path.join(EMULATORS, "silent_broker.py"), str(port), "5000",
+                               "accessgw/hall-1/control", "platform/replies/x"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert broker.stdout.readline().strip() == "ok ready"
+    gw = Gateway(tmp_path, "[device tick-1]\nplugin = skeleton\ntransport = none\ninterval_ms = 1\n" +
+                 uplink_section(port, "commands = ping\nmax_inflight = 100\n"))
+    gw.start()
+    up = Uplink(gw.config, os.path.join(str(tmp_path), "uplink.log")).start()
+
+    def rss_kib():
+        with open("/proc/%d/status" % up.proc.pid) as f:
+            return int([l for l in f if l.startswith("VmRSS")][0].split()[1])
+
+    try:
+        time.sleep(2)
+        start = rss_kib()
+        time.sleep(8)  # ~8,000 events published, none acknowledged
+        grown = rss_kib() - start
+        print("uplink RSS grew %d KiB with a broker that acknowledges nothing" % grown)
+        assert up.proc.poll() is None, up.log_text()[-2000:]
+        assert grown < 8 * 1024, grown
+        assert gw.request({"verb": "ping"})["ok"]
+    finally:
+        up.stop()
+        gw.stop()
+        broker.stdin.close()
+        assert _select.select([broker.stdout], [], [], 5)[0]
+        print(broker.stdout.readline().strip())
+        broker.wait(5)
