@@ -224,16 +224,19 @@ def test_two_consoles_handle_a_followup_once_and_both_see_it(hall):
     pads.press(1, 0x05)  # 非常不满意
     for d in (desk, tablet):
         wait(lambda: d.find_elements(By.CSS_SELECTOR, "#followups li.open button"), what="follow-up")
-    item_id = desk.find_element(By.CSS_SELECTOR, "#followups li.open").get_attribute("data-id")
-    desk.find_element(By.CSS_SELECTOR, "#followups li.open button").click()
+    # the list is redrawn as events come: found and used again until it holds still
+    item_id = wait(lambda: desk.find_element(By.CSS_SELECTOR, "#followups li.open").get_attribute("data-id"),
+                   what="the item's id")
+    wait(lambda: desk.find_element(By.CSS_SELECTOR, "#followups li.open button").click() or True,
+         what="the handled button")
     note = sub.wait_for(lambda t, e: t == "gateway/hall-1/followup_handled")[1]
     assert note["data"] == {"id": item_id, "by": "王小明"}
     for d in (desk, tablet):  # without a reload
         wait(lambda: "王小明" in d.find_element(By.CSS_SELECTOR, "#followups li.handled").text,
              what="handled on both consoles")
-        assert not d.find_elements(By.CSS_SELECTOR, "#followups li.open")
+        wait(lambda: not d.find_elements(By.CSS_SELECTOR, "#followups li.open"), what="none open")
         wait(lambda: "已处理" in d.find_element(By.ID, "ratings").text, what="the rating marked handled")
-        assert not d.find_elements(By.CSS_SELECTOR, "#ratings td.bad")
+        wait(lambda: not d.find_elements(By.CSS_SELECTOR, "#ratings td.bad"), what="not red")
     status, _, body = http(gw.web_port, "POST", "/followups", json.dumps({"id": item_id, "by": "李娜"}),
                            {"Authorization": "Bearer " + TOKEN})
     assert status == 409 and json.loads(body)["error"]["code"] == "already_handled"
@@ -279,6 +282,8 @@ def test_errors_are_said_in_the_page_and_never_hold_the_console(hall):
     assert sound.get_attribute("aria-pressed") == "false" and "开启" in sound.text
     wait(lambda: "正常" in desk.find_element(By.CSS_SELECTOR, "#devices tr[data-device='pad-3']").text,
          what="the pad 正常")
-    assert "已接入" not in desk.find_element(By.CSS_SELECTOR, "#devices tr[data-device='pad-3']").text
-    assert "呼叫器" in desk.find_element(By.CSS_SELECTOR, "#devices tr[data-device='bell-1']").text
+    wait(lambda: "已接入" not in desk.find_element(By.CSS_SELECTOR, "#devices tr[data-device='pad-3']").text,
+         what="no pad left at 已接入")
+    wait(lambda: "呼叫器" in desk.find_element(By.CSS_SELECTOR, "#devices tr[data-device='bell-1']").text,
+         what="the class in Chinese")
     desk.save_screenshot(os.path.join(BUILD, "console-error.png"))
