@@ -162,7 +162,11 @@ static void journal_event(struct bus *bus, const struct event_meta *m, const cha
     if (!bus->journal || !journal_is_open(bus->journal))
         return;
     int64_t ms = (int64_t)m->time.tv_sec * 1000 + m->time.tv_nsec / 1000000;
-    if (journal_append(bus->journal, m->epoch, m->seq, ms, topic, topic_len, env, env_len) < 0)
+    static const char beat[] = "/heartbeat";
+    bool heartbeat = topic_len > sizeof(beat) && strncmp(topic, "gateway/", 8) == 0 &&
+                     memcmp(topic + topic_len - (sizeof(beat) - 1), beat, sizeof(beat) - 1) == 0;
+    if ((heartbeat ? journal_append_unsynced : journal_append)(bus->journal, m->epoch, m->seq, ms,
+                                                              topic, topic_len, env, env_len) < 0)
         bus->append_failed = true;
 }
 

@@ -449,18 +449,20 @@ int journal_flush(struct journal *j)
     j->last = j->pending_last;
     j->have_last = true;
     j->failure[0] = '\0';
-    if (!j->dirty) {
+    if (!j->dirty && j->pending_sync) {
         j->dirty = true;
         monotonic_now(&j->next_sync);
         add_ms(&j->next_sync, j->sync_ms);
     }
+    j->pending_sync = false;
     if (j->total_bytes > j->max_bytes)
         enforce_size(j);
     return 0;
 }
 
-int journal_append(struct journal *j, uint64_t epoch, uint64_t seq, int64_t time_ms,
-                   const char *topic, size_t topic_len, const char *envelope, size_t envelope_len)
+static int append_record(struct journal *j, uint64_t epoch, uint64_t seq, int64_t time_ms,
+                         const char *topic, size_t topic_len, const char *envelope,
+                         size_t envelope_len, bool sync)
 {
     if (!j->dir)
         return -1;
@@ -488,7 +490,21 @@ int journal_append(struct journal *j, uint64_t epoch, uint64_t seq, int64_t time
     }
     j->pending_last = r.key;
     j->gap_pending = false;
+    j->pending_sync |= sync;
     return 0;
+}
+
+int journal_append(struct journal *j, uint64_t epoch, uint64_t seq, int64_t time_ms,
+                   const char *topic, size_t topic_len, const char *envelope, size_t envelope_len)
+{
+    return append_record(j, epoch, seq, time_ms, topic, topic_len, envelope, envelope_len, true);
+}
+
+int journal_append_unsynced(struct journal *j, uint64_t epoch, uint64_t seq, int64_t time_ms,
+                            const char *topic, size_t topic_len, const char *envelope,
+                            size_t envelope_len)
+{
+    return append_record(j, epoch, seq, time_ms, topic, topic_len, envelope, envelope_len, false);
 }
 
 int journal_tick(struct journal *j)

@@ -45,6 +45,7 @@ struct journal {
     unsigned sync_ms;
     struct timespec next_sync, next_age_check;
     bool dirty;             /* written since the last fdatasync */
+    bool pending_sync;      /* the batch holds a record that is to be synced */
     bool gap_pending;       /* the next record follows events that were not written */
     bool ever_pruned;
     bool have_last;
@@ -82,6 +83,12 @@ bool journal_is_open(const struct journal *j);
  * replay across it says `truncated`, and j->failure says why. */
 int journal_append(struct journal *j, uint64_t epoch, uint64_t seq, int64_t time_ms,
                    const char *topic, size_t topic_len, const char *envelope, size_t envelope_len);
+/* The same for a record that needs no sync of its own (a heartbeat: it says nothing
+ * that must survive a power cut): written with the batch, on disk with the next
+ * synced one or the kernel's writeback, so an idle gateway does not wake to sync. */
+int journal_append_unsynced(struct journal *j, uint64_t epoch, uint64_t seq, int64_t time_ms,
+                            const char *topic, size_t topic_len, const char *envelope,
+                            size_t envelope_len);
 /* Writes the batch with one write() into the page cache (what a kill -9 cannot
  * take away).  0, or -1 as journal_append() says. */
 int journal_flush(struct journal *j);

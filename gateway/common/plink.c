@@ -174,9 +174,9 @@ bool plink_put_save(struct plink_writer *w, const char *device, const char *stat
     return finish(w, start);
 }
 
-bool plink_put_alive(struct plink_writer *w)
+bool plink_put_tick(struct plink_writer *w)
 {
-    size_t start = begin(w, PLINK_ALIVE);
+    size_t start = begin(w, PLINK_TICK);
     return finish(w, start);
 }
 
@@ -318,7 +318,7 @@ static void read_body(struct reader *r, struct plink_msg *m, struct plink_attach
         m->device = get_str(r);
         m->json = get_text(r);
         break;
-    case PLINK_ALIVE: break;
+    case PLINK_TICK: break;
     case PLINK_SNAPSHOT:
         m->device = get_str(r);
         m->status = (int32_t)(uint32_t)get_le(r, 4);

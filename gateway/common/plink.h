@@ -30,6 +30,9 @@ enum plink_type {
     PLINK_COMMAND = 3, /* a device verb; the reply carries the token back */
     PLINK_FD = 4,      /* the device node asked for by OPEN: its fd rides in the record's
                         * SCM_RIGHTS, or status is an errno and s1 says why */
+    PLINK_TICK = 6,    /* about once a second: look for hung devices.  accessgwd sees the
+                          host is alive by its reading these (nothing is sent back: an idle
+                          gateway wakes once a second in all) */
     PLINK_SAVED = 5,   /* the answer to SAVE: status 0 once the file is on disk, else an
                         * errno and s1 says why */
     /* plugin host -> accessgwd */
@@ -38,7 +41,6 @@ enum plink_type {
     PLINK_EXITED = 18,   /* a device's worker has stopped */
     /* 19 was DEGRADED, when hosts wrote state files themselves */
     PLINK_SNAPSHOT = 20, /* a device's state, info and children, after any change */
-    PLINK_ALIVE = 21,    /* every second: the host's own loop still turns */
     PLINK_OPEN = 22,     /* open this device's node for me (a host opens no device itself) */
     PLINK_SAVE = 23,     /* keep this device's state (accessgwd writes the file) */
 };
@@ -60,7 +62,7 @@ struct plink_attach {
  * NUL-terminated there); json may be "" when a message has none. */
 struct plink_msg {
     enum plink_type type;
-    const char *device;  /* every type but ALIVE */
+    const char *device;  /* every type but TICK */
     const char *s1, *s2; /* COMMAND: target, verb. EVENT: cls, event. SNAPSHOT, FD, SAVED: reason */
     const char *json;    /* COMMAND: args. EVENT: data. REPLY: result. SNAPSHOT: info. SAVE: state */
     const char *json2;   /* SNAPSHOT: children (an array of {id, location}) */
@@ -96,7 +98,7 @@ bool plink_put_fd(struct plink_writer *w, const char *device, int32_t error, con
 bool plink_put_saved(struct plink_writer *w, const char *device, int32_t error, const char *reason);
 bool plink_put_open(struct plink_writer *w, const char *device);
 bool plink_put_save(struct plink_writer *w, const char *device, const char *state_json);
-bool plink_put_alive(struct plink_writer *w);
+bool plink_put_tick(struct plink_writer *w);
 bool plink_put_snapshot(struct plink_writer *w, const char *device, int32_t state,
                         const char *reason, const char *info_json, const char *children_json);
 

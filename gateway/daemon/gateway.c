@@ -459,6 +459,7 @@ static void poll_once(struct gateway *g)
     if (ms_until(&g->next_heartbeat) == 0) {
         publish_heartbeat(g);
         log_flush_suppressed(); /* on the same beat: no wake-up of its own */
+        procs_tick(&g->procs);  /* the plugin hosts' hang watch and liveness, too */
     }
     expire_commands(g);
     report_hung_devices(g);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -484,7 +486,8 @@ static void start(struct plugin_procs *ps, struct plugin_proc *p)
     p->event_tokens = (double)ps->events_per_s * EVENT_BURST_S;
     p->tokens_at_ms = p->watched_ms = p->cpu_since_ms = monotonic_ms();
     p->cpu_ticks_since = 0;
-    monotonic_now(&p->heard);
+    p->ticked_ms = monotonic_ms();
+    p->unread_since_ms = 0;
     fcntl(p->sock, F_SETFL, fcntl(p->sock, F_GETFL) | O_NONBLOCK);
     restart_started(&p->restart);
     log_info("plugin %s runs in process %d", p->plugin->desc->id, (int)pid);
@@ -570,18 +573,53 @@ static void lose(struct plugin_procs *ps, struct plugin_proc *p, const char *why
 }
 
 /* A child whose own loop stopped (a deadlock in the plugin's process, SIGSTOP)
- * reports no hang and no crash: its silence is the sign. */
-#define SILENCE_MIN_MS 3000 /* a host under a sanitizer takes a while to say its first word */
+ * reports no hang and no crash: that it no longer reads its link is the sign. */
+#define SILENCE_MIN_MS 3000 /* a host under a sanitizer takes a while to read its first */
+/* TICKs go with accessgwd's heartbeat; without one in this long (heartbeat_ms over a
+ * second) they go on their own. */
+#define TICK_LATE_MS 1100
 
 static unsigned silence_limit_ms(const struct plugin_procs *ps)
 {
     return ps->hang_ms > SILENCE_MIN_MS ? ps->hang_ms : SILENCE_MIN_MS;
 }
 
-static long ms_until_silent(const struct plugin_procs *ps, const struct plugin_proc *p)
+/* Whether the host has read everything it was sent: the kernel counts the bytes of
+ * records on a local socket until the reader takes them (SIOCOUTQ). */
+static bool reads_its_link(const struct plugin_proc *p)
 {
-    long left = (long)silence_limit_ms(ps) - elapsed_ms(&p->heard);
-    return left > 0 ? left : 0;
+    int unread = 0;
+    return ioctl(p->sock, SIOCOUTQ, &unread) < 0 || unread == 0;
+}
+
+static void tick(struct plugin_procs *ps, struct plugin_proc *p)
+{
+    long long now = monotonic_ms();
+    if (reads_its_link(p))
+        p->unread_since_ms = 0;
+    else if (!p->unread_since_ms)
+        p->unread_since_ms = p->ticked_ms; /* unread since the last tick at least */
+    else if (now - p->unread_since_ms >= silence_limit_ms(ps)) {
+        char why[96];
+        snprintf(why, sizeof(why), "plugin host stopped answering for %u ms",
+                 silence_limit_ms(ps));
+        log_err("plugin %s (process %d): %s; killed", p->plugin->desc->id, (int)p->pid, why);
+        lose(ps, p, why, collect(p, true));
+        return;
+    }
+    uint8_t buf[16];
+    struct plink_writer w;
+    plink_writer_init(&w, buf, sizeof(buf));
+    if (plink_put_tick(&w))
+        send_record(p, w.buf, w.len);
+    p->ticked_ms = now;
+}
+
+void procs_tick(struct plugin_procs *ps)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (running(&ps->items[i]))
+            tick(ps, &ps->items[i]);
 }
 
 struct host_usage {
@@ -653,7 +691,7 @@ static const char *over_bounds(struct plugin_procs *ps, struct plugin_proc *p, c
     return NULL;
 }
 
-/* Once a second, beside its ALIVE: a host over its bounds is stopped, named and
+/* Once a second, beside its TICK: a host over its bounds is stopped, named and
  * started again with backoff, as for a flood on the link. */
 static void watch_host(struct plugin_procs *ps, struct plugin_proc *p)
 {
@@ -675,13 +713,8 @@ void procs_start_due(struct plugin_procs *ps)
         if (p->lines_dropped && monotonic_ms() - p->lines_since_ms >= HOST_LINES_WINDOW_MS)
             say_dropped_lines(p);
         watch_host(ps, p);
-        if (running(p) && ms_until_silent(ps, p) == 0) {
-            char why[96];
-            snprintf(why, sizeof(why), "plugin host stopped answering for %u ms",
-                     silence_limit_ms(ps));
-            log_err("plugin %s (process %d): %s; killed", p->plugin->desc->id, (int)p->pid, why);
-            lose(ps, p, why, collect(p, true));
-        }
+        if (running(p) && monotonic_ms() - p->ticked_ms >= TICK_LATE_MS)
+            tick(ps, p);
         if (p->wanted && !running(p) && restart_ms_until(&p->restart) == 0)
             start(ps, p);
     }
@@ -692,7 +725,8 @@ long procs_ms_until_start(const struct plugin_procs *ps)
     long t = -1;
     for (size_t i = 0; i < ps->n; i++) {
         const struct plugin_proc *p = &ps->items[i];
-        long due = running(p) ? ms_until_silent(ps, p)
+        long late = (long)(p->ticked_ms + TICK_LATE_MS - monotonic_ms());
+        long due = running(p)  ? (late > 0 ? late : 0)
                    : p->wanted ? restart_ms_until(&p->restart)
                                : -1;
         if (due >= 0 && (t < 0 || due < t))
@@ -1030,7 +1064,6 @@ static const char *take(struct plugin_procs *ps, struct plugin_proc *p, const st
     case PLINK_EVENT: return take_event(ps, p, m);
     case PLINK_REPLY: return take_reply(ps, p, m);
     case PLINK_SNAPSHOT: return take_snapshot(ps, p, m);
-    case PLINK_ALIVE: return NULL;
     case PLINK_OPEN: return open_node(ps, p, m->device);
     case PLINK_SAVE: return save_state(ps, p, m);
     case PLINK_EXITED: {
@@ -1062,7 +1095,6 @@ static bool read_records(struct plugin_procs *ps, struct plugin_proc *p)
             lose(ps, p, NULL, collect(p, false));
             return false;
         }
-        monotonic_now(&p->heard);
         char err[200], why[300];
         if (n > PLINK_RECORD_MAX) {
             snprintf(err, sizeof(err), "a record of %zd bytes (at most %d)", n, PLINK_RECORD_MAX);

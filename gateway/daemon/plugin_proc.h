@@ -61,7 +61,8 @@ struct plugin_proc {
     pid_t pid;  /* 0 while not running */
     int sock;   /* -1 while not running */
     struct restart restart;
-    struct timespec heard; /* the last record from the child */
+    long long ticked_ms;       /* the last TICK sent to it */
+    long long unread_since_ms; /* since when what it was sent lies unread (0: it reads) */
     bool wanted; /* a device of the plugin was attached since the gateway started */
     struct pending_command *pending;
     size_t n_pending, cap_pending;
@@ -106,8 +107,12 @@ size_t procs_pollitems(struct plugin_procs *ps, zmq_pollitem_t *items, size_t ma
 void procs_handle(struct plugin_procs *ps, const zmq_pollitem_t *items, size_t n);
 /* SIGCHLD: looks for children that ended. */
 void procs_reap(struct plugin_procs *ps);
-/* Restarts that are due, and children silent for longer than hang_ms (a plugin
- * host says it is alive every second) stopped; ms until the next (-1: none). */
+/* Sends each plugin host its TICK (look for hung devices) and stops one that has not
+ * read what it was sent for longer than hang_ms: accessgwd's heartbeat does this, so an
+ * idle gateway wakes once a second in all. */
+void procs_tick(struct plugin_procs *ps);
+/* Restarts that are due, and TICKs the heartbeat did not send (a heartbeat_ms over a
+ * second); ms until the next (-1: none). */
 void procs_start_due(struct plugin_procs *ps);
 long procs_ms_until_start(const struct plugin_procs *ps);
 /* At shutdown, after the devices stopped: ends every child. */

@@ -31,7 +31,6 @@
 #include "transport.h"
 
 #define LINK_FD 3
-#define HANG_CHECK_MS 1000
 #define STOP_GRACE_MS 5000
 
 struct host {
@@ -40,7 +39,6 @@ struct host {
     struct device **devs;
     size_t n_devs;
     unsigned hang_ms;
-    long long next_hang_check;
     /* The link's write side and the device list, shared by this thread and the
      * workers that put their mail on the link themselves (take_now).  Recursive:
      * this thread may post (the hang watch) while it holds it. */
@@ -200,15 +198,12 @@ static void drain_outbox(struct host *h)
     flush_link(h);
 }
 
-/* A worker stuck in the plugin cannot say so; this thread does, as accessgwd's
- * main loop does for devices it runs itself.  Once a second, as it says it is alive. */
+/* A worker stuck in the plugin cannot say so; this thread does, as accessgwd's main
+ * loop does for devices it runs itself, at each TICK accessgwd sends (about once a
+ * second).  This process has no timer of its own: an idle host sleeps until then, and
+ * reading the TICK is how accessgwd knows this loop still turns. */
 static void report_hung_devices(struct host *h)
 {
-    if (monotonic_ms() < h->next_hang_check)
-        return;
-    h->next_hang_check = monotonic_ms() + HANG_CHECK_MS;
-    SEND(h, plink_put_alive(&h->w)); /* accessgwd stops a host that falls silent */
-    flush_link(h);
     log_flush_suppressed();
     bool any = false;
     for (size_t i = 0; i < h->n_devs; i++)
@@ -328,6 +323,8 @@ static void read_link(struct host *h)
                 device_request_stop(dev, m.flag);
         } else if (m.type == PLINK_COMMAND) {
             command(h, &m);
+        } else if (m.type == PLINK_TICK) {
+            report_hung_devices(h);
         } else if (m.type == PLINK_FD) {
             hand_over(h, &m, &fd);
         } else if (m.type == PLINK_SAVED) {
@@ -364,8 +361,7 @@ static int run(struct host *h)
 {
     while (!h->parent_gone) {
         struct pollfd p[2] = {{LINK_FD, POLLIN, 0}, {h->outbox.fd, POLLIN, 0}};
-        long long wait = h->next_hang_check - monotonic_ms();
-        if (poll(p, 2, wait < 0 ? 0 : (int)wait) < 0 && errno != EINTR) {
+        if (poll(p, 2, -1) < 0 && errno != EINTR) {
             log_err("poll: %s", strerror(errno));
             return 1;
         }
@@ -374,7 +370,6 @@ static int run(struct host *h)
             drain_outbox(h);
         if (p[0].revents)
             read_link(h);
-        report_hung_devices(h);
         pthread_mutex_unlock(&h->lock);
     }
     stop_all(h);
@@ -445,7 +440,6 @@ int main(int argc, char **argv)
     h.outbox.flush_now = flush_now;
     h.outbox.take_now_ctx = &h;
     h.hang_ms = hang_ms;
-    h.next_hang_check = monotonic_ms() + HANG_CHECK_MS;
     plink_writer_init(&h.w, h.out, sizeof(h.out));
     device_use_parent(); /* nodes opened and state written by accessgwd */
     needs.usb = (h.plugin->transports & AGW_TRANSPORT_BIT(AGW_TRANSPORT_USB)) != 0;

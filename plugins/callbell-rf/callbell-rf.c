@@ -402,9 +402,15 @@ static void on_code(struct agw_device *dev, struct bell *b, const struct ev_code
 
 /* ---- input ---- */
 
-static void bell_input(struct agw_device *dev, const uint8_t *buf, size_t len)
+/* Ticking only while something can come due (an open call's repeat or escalation, calls
+ * to publish again after a restart, learning's end): an idle bell never wakes. */
+static void tick_when_needed(struct agw_device *dev, const struct bell *b)
 {
-    struct bell *b = self(dev);
+    agw_set_timer(dev, b->n_calls || b->restore_pending || b->learning ? TICK_MS : 0);
+}
+
+static void decode_input(struct agw_device *dev, struct bell *b, const uint8_t *buf, size_t len)
+{
     struct ev_code c;
     struct ev_error err;
     if (b->dec.format == EV_FORMAT_KEYBOARD) {
@@ -432,7 +438,15 @@ static void bell_input(struct agw_device *dev, const uint8_t *buf, size_t len)
     }
 }
 
+static void bell_input(struct agw_device *dev, const uint8_t *buf, size_t len)
+{
+    struct bell *b = self(dev);
+    decode_input(dev, b, buf, len);
+    tick_when_needed(dev, b);
+}
+
 /* ---- the timer: repeats, escalation, restored calls ---- */
+
 
 static void bell_tick(struct agw_device *dev)
 {
@@ -464,6 +478,7 @@ static void bell_tick(struct agw_device *dev)
         save(dev, b);
     if (b->learning && now >= b->learn_until_ms)
         b->learning = false;
+    tick_when_needed(dev, b);
 }
 
 /* ---- commands ---- */
@@ -530,11 +545,9 @@ static int cmd_learn(struct bell *b, json_t *args, json_t **result)
     return AGW_CMD_OK;
 }
 
-static int bell_command(struct agw_device *dev, const char *target, const char *verb,
-                        json_t *args, json_t **result)
+static int run_verb(struct agw_device *dev, struct bell *b, const char *verb, json_t *args,
+                    json_t **result)
 {
-    (void)target; /* no devices behind this one */
-    struct bell *b = self(dev);
     if (strcmp(verb, "ack") == 0)
         return cmd_ack(dev, b, args, result);
     if (strcmp(verb, "open") == 0)
@@ -542,6 +555,16 @@ static int bell_command(struct agw_device *dev, const char *target, const char *
     if (strcmp(verb, "learn") == 0)
         return cmd_learn(b, args, result);
     return AGW_CMD_UNKNOWN_VERB;
+}
+
+static int bell_command(struct agw_device *dev, const char *target, const char *verb,
+                        json_t *args, json_t **result)
+{
+    (void)target; /* no devices behind this one */
+    struct bell *b = self(dev);
+    int r = run_verb(dev, b, verb, args, result);
+    tick_when_needed(dev, b);
+    return r;
 }
 
 static int bell_open(struct agw_device *dev)
@@ -555,7 +578,7 @@ static int bell_open(struct agw_device *dev)
     }
     load(dev, b);
     agw_set_userdata(dev, b);
-    agw_set_timer(dev, TICK_MS);
+    tick_when_needed(dev, b);
     return 0;
 }
 

@@ -313,6 +313,50 @@ def test_an_idle_gateway_sleeps(tmp_path):
         assert gw.stop() == 0, gw.log_text()[-2000:]
 
 
+def voluntary_switches(pid):
+    """Voluntary context switches (each a wait that ended) of every thread of pid and of
+    its children (the plugin hosts)."""
+    pids = [pid] + [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(p) == pid]
+    total = 0
+    for p in pids:
+        for tid in os.listdir("/proc/%d/task" % p):
+            with open("/proc/%d/task/%s/status" % (p, tid)) as f:
+                total += sum(int(l.split(":")[1]) for l in f if l.startswith("voluntary_ctxt_switches"))
+    return total
+
+
+def _parent(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
+def test_an_idle_gateway_wakes_once_a_second_in_all(tmp_path):
+    """Issue 26, item 9: an idle gateway with one idle device woke its threads 11 times a
+    second (the bell's 250 ms tick with no call open, a journal sync for each heartbeat,
+    each plugin host's own ALIVE timer).  Now accessgwd wakes for its heartbeat, which
+    also sends each plugin host its TICK, and nothing else: two wake-ups a second for
+    accessgwd and its host together.  Counted, not timed: a margin for what the test's
+    own start-up leaves behind."""
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    gw = Gateway(tmp_path, "[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
+                 "baud = 9600\nformat = fd-df\n" % rx.link, log_level="warning")
+    text = open(gw.config).read().replace("heartbeat_ms = 500", "heartbeat_ms = 1000")
+    open(gw.config, "w").write(text)
+    gw.start()
+    try:
+        time.sleep(4)
+        before = voluntary_switches(gw.proc.pid)
+        time.sleep(10)
+        per_s = (voluntary_switches(gw.proc.pid) - before) / 10.0
+        assert per_s <= 3.0, "%.1f wake-ups a second at idle" % per_s
+    finally:
+        assert gw.stop() == 0, gw.log_text()[-2000:]
+        rx.close_pty()
+
+
 def test_a_plugin_flooding_the_link_is_stopped_not_fed(tmp_path):
     """A compromised plugin speaking the link itself cannot make accessgwd hold what it
     asks for: 2,000 requests to open its own serial node and then no reading (the host

@@ -79,7 +79,7 @@ static void every_message_round_trips_in_one_record(void **state)
     assert_true(plink_put_snapshot(&w, "padbus-1", 2, "no answer", "{\"profile\":\"x\"}",
                                    "[{\"id\":\"pad-3\",\"location\":\"Window 3\"}]"));
     assert_true(plink_put_exited(&w, "bell-1"));
-    assert_true(plink_put_alive(&w));
+    assert_true(plink_put_tick(&w));
 
     struct plink_msg m;
     char err[160];
@@ -138,7 +138,7 @@ static void every_message_round_trips_in_one_record(void **state)
     assert_int_equal(next(buf, w.len, &off, &m, err), 1);
     assert_int_equal(m.type, PLINK_EXITED);
     assert_int_equal(next(buf, w.len, &off, &m, err), 1);
-    assert_int_equal(m.type, PLINK_ALIVE);
+    assert_int_equal(m.type, PLINK_TICK);
     assert_int_equal(next(buf, w.len, &off, &m, err), 0);
 }
 
