@@ -23,6 +23,7 @@ if len(sys.argv) > 1:
 import zmq  # noqa: E402
 
 from agwtest import SOURCE, Gateway, HidTestbed  # noqa: E402
+from procs import family  # noqa: E402  (bench/, beside this file: sys.path[0])
 
 SMOKE = bool(os.environ.get("ACCESSGW_BENCH_SMOKE"))  # seconds; its figures mean nothing
 IDLE_S = 1 if SMOKE else 10
@@ -43,20 +44,6 @@ def gateway_pid(config):
         if argv and argv[0].endswith(b"accessgwd") and config.encode() in argv:
             return int(pid)
     raise SystemExit("accessgwd not found")
-
-
-def family(pid):
-    """accessgwd and its children (the plugin hosts, where device workers run)."""
-    pids = [pid]
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open("/proc/%s/stat" % p) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        pids.append(int(p))
-            except OSError:
-                pass
-    return pids
 
 
 def worker_switches(pid, device):

@@ -27,6 +27,7 @@ os.environ["ACCESSGW_BUILD"] = BUILD
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "lib"))
 
 from agwtest import Gateway, Subscriber  # noqa: E402
+from procs import family  # noqa: E402  (bench/, beside this file: sys.path[0])
 
 
 def proc_status(pid, key):
@@ -41,20 +42,6 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def family(pid):
-    """accessgwd and its plugin host processes (isolation = process)."""
-    pids = [pid]
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        pids.append(int(d))
-            except OSError:
-                pass
-    return pids
 
 
 def pss_kib(pid):

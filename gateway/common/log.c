@@ -138,23 +138,6 @@ static bool admit_about(const void *key, uint32_t subject, int level, const char
     return false;
 }
 
-static bool admit(const void *key, int level, const char *line)
-{
-    return admit_about(key, subject_of(line), level, line);
-}
-
-void log_relayed(int level, const void *key, const char *from, const char *text)
-{
-    if (level > max_level)
-        return;
-    char line[2048];
-    snprintf(line, sizeof(line), "%s: %s", from, text);
-    pthread_mutex_lock(&log_lock);
-    if (admit_about(key, subject_of(text), level < 0 ? 0 : level, line))
-        emit_line(level < 0 ? 0 : level, line);
-    pthread_mutex_unlock(&log_lock);
-}
-
 void log_flush_suppressed(void)
 {
     time_t now = time(NULL);
@@ -168,50 +151,51 @@ void log_flush_suppressed(void)
     pthread_mutex_unlock(&log_lock);
 }
 
-void log_lifecycle(int level, const char *fmt, ...)
+/* One line, said now: counted against its site and subject when limited. */
+static void say_line(int level, const void *key, uint32_t subject, bool limited,
+                     const char *line)
+{
+    pthread_mutex_lock(&log_lock);
+    if (!limited || admit_about(key, subject, level, line))
+        emit_line(level, line);
+    pthread_mutex_unlock(&log_lock);
+}
+
+static void vsay(int level, const void *key, bool limited, const char *fmt, va_list ap)
 {
     if (level > max_level)
         return;
     char line[2048];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    say_line(level < 0 ? 0 : level, key, subject_of(line), limited, line);
+}
+
+void log_relayed(int level, const void *key, const char *from, const char *text)
+{
+    if (level > max_level)
+        return;
+    char line[2048];
+    snprintf(line, sizeof(line), "%s: %s", from, text);
+    say_line(level < 0 ? 0 : level, key, subject_of(text), true, line);
+}
+
+void log_lifecycle(int level, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vsay(level, NULL, false, fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&log_lock);
-    emit_line(level < 0 ? 0 : level, line);
-    pthread_mutex_unlock(&log_lock);
 }
 
 void log_keyed(int level, const void *key, const char *fmt, ...)
 {
-    if (level > max_level)
-        return;
-    if (level < 0)
-        level = 0;
-    char line[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vsay(level, key, true, fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&log_lock);
-    if (admit(key, level, line))
-        emit_line(level, line);
-    pthread_mutex_unlock(&log_lock);
 }
 
-void log_vmsg(int level, const char *fmt, va_list ap)
-{
-    if (level > max_level)
-        return;
-    if (level < 0)
-        level = 0;
-    char line[2048];
-    vsnprintf(line, sizeof(line), fmt, ap);
-    pthread_mutex_lock(&log_lock);
-    if (admit(fmt, level, line))
-        emit_line(level, line);
-    pthread_mutex_unlock(&log_lock);
-}
+void log_vmsg(int level, const char *fmt, va_list ap) { vsay(level, fmt, true, fmt, ap); }
 
 void log_msg(int level, const char *fmt, ...)
 {

@@ -47,6 +47,37 @@ def host_pids(gw_pid):
     return pids
 
 
+BELL_BESIDE = ("[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
+               "baud = 9600\nformat = fd-df\nlocation = Zone A\ndedup_ms = 300\n"
+               "button.A1B2C5 = emergency, Accessible toilet 2F\n")
+
+
+def hostile_beside_a_bell(tmp_path, hostile_extra="", gateway_extra=""):
+    """A hostile plugin (device crash-1, the test plugin) and a call bell (bell-1) beside
+    it, started: (gw, sub, rx, attempt), attempt(what, path) the errno of what it tried."""
+    plugins = plugins_with_crasher(tmp_path)
+    shutil.copy(os.path.join(PLUGIN_DIR, "callbell-rf.so"), os.path.join(plugins, "callbell-rf.so"))
+    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
+    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n" + hostile_extra +
+                 BELL_BESIDE % rx.link, plugin_dir=plugins, gateway_extra=gateway_extra)
+    sub = Subscriber(gw.events, ["device/", "callbell/"])
+    gw.start()
+
+    def attempt(what, path=None):
+        reply = gw.send("crash-1", "test.try", {"what": what, "path": path})
+        assert reply["ok"] is True, reply
+        return reply["result"]["errno"]
+    return gw, sub, rx, attempt
+
+
+def wait_up(gw, sub, ids=("bell-1", "crash-1")):
+    sub.catch_up(gw)
+    up = set()
+    while up != set(ids):
+        topic, _ = sub.wait_for(lambda t, e: t.endswith("/state") and e["data"]["state"] == "up")
+        up.add(topic.split("/")[1])
+
+
 def test_a_crash_in_a_timer_takes_only_its_own_devices_down(tmp_path):
     gw = gateway(tmp_path, "crash_in = timer\ncrash = segv\n")
     sub = Subscriber(gw.events, ["device/crash-1/", "skeleton/"])
@@ -225,35 +256,15 @@ def test_a_hostile_plugin_reaches_nothing_but_its_own_devices(tmp_path):
     accessgwd, run a program or start a process, and a request on the link for a node it
     was not given stops its host.  What it may read (its profiles) it can; the call bell
     beside it is opened by accessgwd, handed over, and keeps working throughout."""
-    plugins = plugins_with_crasher(tmp_path)
-    shutil.copy(os.path.join(PLUGIN_DIR, "callbell-rf.so"), os.path.join(plugins, "callbell-rf.so"))
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     (profiles / "mine.ini").write_text("[profile]\n")
     secret = tmp_path / "secret.key"
     secret.write_text("not for plugins\n")
     secret.chmod(0o600)
-    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
-    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n"
-                 "profile_dir = %s\n"
-                 "[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
-                 "baud = 9600\nformat = fd-df\nlocation = Zone A\ndedup_ms = 300\n"
-                 "button.A1B2C5 = emergency, Accessible toilet 2F\n" % (profiles, rx.link),
-                 plugin_dir=plugins)
-    sub = Subscriber(gw.events, ["device/", "callbell/"])
-    gw.start()
-
-    def attempt(what, path=None):
-        reply = gw.send("crash-1", "test.try", {"what": what, "path": path})
-        assert reply["ok"] is True, reply
-        return reply["result"]["errno"]
-
+    gw, sub, rx, attempt = hostile_beside_a_bell(tmp_path, "profile_dir = %s\n" % profiles)
     try:
-        sub.catch_up(gw)
-        up = set()
-        while up != {"bell-1", "crash-1"}:
-            topic, _ = sub.wait_for(lambda t, e: t.endswith("/state") and e["data"]["state"] == "up")
-            up.add(topic.split("/")[1])
+        wait_up(gw, sub)
         assert open(secret).read()  # the service's user may read it; its plugins may not
         assert attempt("read", str(profiles / "mine.ini")) == 0
         assert attempt("read", str(secret)) == errno.EACCES
@@ -439,32 +450,12 @@ def test_a_hostile_plugin_cannot_kill_stop_or_limit_another_process(tmp_path):
     pid set its RLIMIT_CPU and RLIMIT_NOFILE.  Each is refused with EPERM, the plugin's
     own limits stay its own to read and set, and accessgwd and the bell beside it go
     on."""
-    plugins = plugins_with_crasher(tmp_path)
-    shutil.copy(os.path.join(PLUGIN_DIR, "callbell-rf.so"), os.path.join(plugins, "callbell-rf.so"))
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     (profiles / "mine.ini").write_text("[profile]\n")
-    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
-    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n"
-                 "profile_dir = %s\n"
-                 "[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
-                 "baud = 9600\nformat = fd-df\nlocation = Zone A\ndedup_ms = 300\n"
-                 "button.A1B2C5 = emergency, Accessible toilet 2F\n" % (profiles, rx.link),
-                 plugin_dir=plugins)
-    sub = Subscriber(gw.events, ["device/", "callbell/"])
-    gw.start()
-
-    def attempt(what, path=None):
-        reply = gw.send("crash-1", "test.try", {"what": what, "path": path})
-        assert reply["ok"] is True, reply
-        return reply["result"]["errno"]
-
+    gw, sub, rx, attempt = hostile_beside_a_bell(tmp_path, "profile_dir = %s\n" % profiles)
     try:
-        sub.catch_up(gw)
-        up = set()
-        while up != {"bell-1", "crash-1"}:
-            topic, _ = sub.wait_for(lambda t, e: t.endswith("/state") and e["data"]["state"] == "up")
-            up.add(topic.split("/")[1])
+        wait_up(gw, sub)
         limits_before = open("/proc/%d/limits" % gw.proc.pid).read()
         assert attempt("sigio_parent") == errno.EPERM
         assert attempt("fiosetown_parent") == errno.EPERM
@@ -490,22 +481,9 @@ def test_a_plugin_cannot_name_a_child_as_another_device(tmp_path):
     `devices` listed it twice.  A child id that is any other device or another's child
     stops that plugin's host, as a forged OPEN does; the real bell
     is untouched.  A child of a name of its own is still a child."""
-    plugins = plugins_with_crasher(tmp_path)
-    shutil.copy(os.path.join(PLUGIN_DIR, "callbell-rf.so"), os.path.join(plugins, "callbell-rf.so"))
-    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
-    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n"
-                 "[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
-                 "baud = 9600\nformat = fd-df\nlocation = Zone A\ndedup_ms = 300\n"
-                 "button.A1B2C5 = emergency, Accessible toilet 2F\n" % rx.link,
-                 plugin_dir=plugins)
-    sub = Subscriber(gw.events, ["device/", "callbell/"])
-    gw.start()
+    gw, sub, rx, attempt = hostile_beside_a_bell(tmp_path)
     try:
-        sub.catch_up(gw)
-        up = set()
-        while up != {"bell-1", "crash-1"}:
-            topic, _ = sub.wait_for(lambda t, e: t.endswith("/state") and e["data"]["state"] == "up")
-            up.add(topic.split("/")[1])
+        wait_up(gw, sub)
         assert gw.send("crash-1", "test.add_child", {"id": "crash-1-a"})["ok"] is True
         sub.wait_for(lambda t, e: t == "device/crash-1-a/attached")
         gw.send("crash-1", "test.add_child", {"id": "bell-1"})
@@ -583,16 +561,8 @@ def test_a_plugin_over_its_bounds_is_stopped_and_the_bells_history_kept(tmp_path
     touched 512 MiB, started 3,000 threads, spun a core for 8 s without a word.  Each
     now stops that plugin's host with the reason, the host is started again, the bell
     beside it keeps working, and its earlier call is still in the journal."""
-    plugins = plugins_with_crasher(tmp_path)
-    shutil.copy(os.path.join(PLUGIN_DIR, "callbell-rf.so"), os.path.join(plugins, "callbell-rf.so"))
-    rx = RfReceiver(str(tmp_path / "ttyRF")).start()
-    gw = Gateway(tmp_path, "[device crash-1]\nplugin = testhang\ntransport = none\n"
-                 "[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\n"
-                 "baud = 9600\nformat = fd-df\nlocation = Zone A\ndedup_ms = 300\n"
-                 "button.A1B2C5 = emergency, Accessible toilet 2F\n" % rx.link,
-                 plugin_dir=plugins, gateway_extra="plugin_events_per_s = 2000\n")
-    sub = Subscriber(gw.events, ["device/", "callbell/"])
-    gw.start()
+    gw, sub, rx, attempt = hostile_beside_a_bell(
+        tmp_path, gateway_extra="plugin_events_per_s = 2000\n")
 
     def stopped_for(what, expected, timeout=15):
         gw.send("crash-1", "test.try", {"what": what}, timeout=timeout)
@@ -603,11 +573,7 @@ def test_a_plugin_over_its_bounds_is_stopped_and_the_bells_history_kept(tmp_path
                      timeout=timeout)
 
     try:
-        sub.catch_up(gw)
-        up = set()
-        while up != {"bell-1", "crash-1"}:
-            topic, _ = sub.wait_for(lambda t, e: t.endswith("/state") and e["data"]["state"] == "up")
-            up.add(topic.split("/")[1])
+        wait_up(gw, sub)
         rx.press(0xA1B2C5)
         call = sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed", timeout=5)[1]
         stopped_for("event_flood", "more events a second than [gateway] plugin_events_per_s allows")
