@@ -206,9 +206,11 @@ static int attempt(struct agw_device *dev, const char *what, const char *path)
         __asm__ volatile("" : : "r"(block) : "memory"); /* as if read: the stores stay */
         return block[size - 1] == 1 ? 0 : EIO;
     } else if (strcmp(what, "spin") == 0) {
-        /* a core spun from a thread of its own, saying nothing */
+        /* cores spun from threads of its own, saying nothing (two: one alone may get less
+         * than a core on a busy machine) */
         pthread_t t;
-        return pthread_create(&t, NULL, spinner, NULL);
+        int e = pthread_create(&t, NULL, spinner, NULL);
+        return e ? e : pthread_create(&t, NULL, spinner, NULL);
     } else if (strcmp(what, "event_flood") == 0) {
         for (long i = 0; i < 200000; i++)
             if (agw_emit(dev, "flood", json_pack("{s:I}", "i", (json_int_t)i)) < 0)

@@ -582,7 +582,7 @@ def test_a_plugin_over_its_bounds_is_stopped_and_the_bells_history_kept(tmp_path
         assert [e for e in journal_replay(gw) if e["id"] == call["id"]], "the bell's call was lost"
         stopped_for("threads", "threads (at most")
         stopped_for("memory", "MiB of memory (at most")
-        stopped_for("spin", "of a core for")
+        stopped_for("spin", "of a core for", timeout=25)
         assert "plugin host stopped: it used" in gw.log_text()
         rx.press(0xA1B2C5)
         assert sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed" and e["id"] != call["id"],

@@ -215,7 +215,8 @@ def test_streams_resuming_from_the_journal_cost_little_each(tmp_path):
         time.sleep(4)
         grown = rss_kib(pid) - before
         print("250 streams resuming from the journal: accessgw-web RSS grew %d KiB" % grown)
-        assert grown < 24 * 1024, grown
+        if not os.environ.get("ASAN_OPTIONS"):  # under ASan, its quarantine (256 MiB) is the figure
+            assert grown < 24 * 1024, grown
         sse = Sse(gw.web_port, "/events?prefix=skeleton/&since=%d:0" % epoch)
         deadline = time.time() + 20
         while len(sse.events) < 300 and time.time() < deadline:
