@@ -14,9 +14,11 @@
  * idcard-sam does), emit them whole: the host masks them everywhere but CURVE.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <accessgw/plugin.h>
 
@@ -24,6 +26,8 @@
 
 struct skeleton {
     long long count;
+    unsigned interval;  /* ms between counters (0: none) */
+    bool aligning;      /* the first tick waits for the wall clock's next multiple */
     unsigned long long inputs;
     char line[LINE_MAX_BYTES];
     size_t line_len;
@@ -34,9 +38,18 @@ static const struct agw_id skeleton_ids[] = {
     {.bus = AGW_BUS_END},
 };
 
-static const char *const skeleton_keys[] = {"interval_ms", NULL};
+static const char *const skeleton_keys[] = {"interval_ms", "align", NULL};
 
 static struct skeleton *self(struct agw_device *dev) { return agw_userdata(dev); }
+
+static unsigned ms_to_next_multiple(unsigned interval)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    unsigned long long ms = (unsigned long long)now.tv_sec * 1000 + (unsigned long long)now.tv_nsec / 1000000;
+    unsigned left = interval - (unsigned)(ms % interval);
+    return left ? left : interval;
+}
 
 static int skeleton_open(struct agw_device *dev)
 {
@@ -54,8 +67,17 @@ static int skeleton_open(struct agw_device *dev)
     if (json_is_integer(json_object_get(saved, "count")))
         s->count = json_integer_value(json_object_get(saved, "count"));
     json_decref(saved);
+    /* align = yes: every device with this interval ticks at the same moment (a multiple
+     * of it on the wall clock), as polling devices drift into doing; for benchmarks */
+    int align = 0;
+    if (agw_config_bool(dev, "align", 0, &align) < 0) {
+        free(s);
+        return -EINVAL;
+    }
+    s->interval = interval;
+    s->aligning = align && interval;
     agw_set_userdata(dev, s);
-    agw_set_timer(dev, interval);
+    agw_set_timer(dev, s->aligning ? ms_to_next_multiple(interval) : interval);
     return 0;
 }
 
@@ -67,6 +89,10 @@ static void skeleton_close(struct agw_device *dev)
 static void skeleton_timer(struct agw_device *dev)
 {
     struct skeleton *s = self(dev);
+    if (s->aligning) { /* on the multiple now: every interval from here */
+        s->aligning = false;
+        agw_set_timer(dev, s->interval);
+    }
     s->count++;
     agw_emit(dev, "counter", json_pack("{s:I}", "count", (json_int_t)s->count));
 }

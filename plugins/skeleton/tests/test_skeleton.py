@@ -111,3 +111,30 @@ def test_recorded_streams_give_their_golden_events(tmp_path):
     for path in paths:
         diff = regress.differences(path, regress.published(path))
         assert not diff, "".join(diff)
+
+
+def test_aligned_counters_tick_together(tmp_path):
+    """align = yes: each counter ticks at multiples of interval_ms on the wall clock, so
+    devices started at different moments tick together (bench/scale.py's synchronised
+    mode: a thousand timers firing at once)."""
+    from datetime import datetime
+    import time
+    gw = Gateway(tmp_path, "[device a]\nplugin = skeleton\ntransport = none\ninterval_ms = 500\n"
+                 "align = yes\n[device b]\nplugin = skeleton\ntransport = none\n"
+                 "interval_ms = 500\nalign = yes\n")
+    sub = Subscriber(gw.events, ["skeleton/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        ticks = {"a": [], "b": []}
+        deadline = time.time() + 10
+        while min(len(v) for v in ticks.values()) < 3 and time.time() < deadline:
+            topic, ev = sub.wait_for(lambda t, e: t.endswith("/counter"))
+            ticks[topic.split("/")[1]].append(datetime.fromisoformat(ev["time"].rstrip("Z")))
+        for dev, times in ticks.items():
+            for t in times[1:]:  # the first may come as the device starts
+                ms = (t.second * 1000 + t.microsecond // 1000) % 500
+                assert min(ms, 500 - ms) < 100, (dev, t)
+    finally:
+        sub.close()
+        gw.stop()
