@@ -45,7 +45,7 @@ static struct skeleton *self(struct agw_device *dev) { return agw_userdata(dev);
 static unsigned ms_to_next_multiple(unsigned interval)
 {
     struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    timespec_get(&now, TIME_UTC); /* C11: the wall clock, as CLOCK_REALTIME */
     unsigned long long ms = (unsigned long long)now.tv_sec * 1000 + (unsigned long long)now.tv_nsec / 1000000;
     unsigned left = interval - (unsigned)(ms % interval);
     return left ? left : interval;
