@@ -199,9 +199,11 @@ def test_an_emergency_call_pressed_on_a_full_disk_survives_kill_9(tmp_path):
     gw = Gateway(tmp_path, "[journal]\nmax_mb = 1\n" + bell_config(rx.link), log_level="info")
     assert gw.state_dir == str(state)
     try:
-        sub = Subscriber(gw.events, ["callbell/", "gateway/"])
+        sub = Subscriber(gw.events, ["callbell/", "gateway/", "device/"])
         gw.start()
         sub.catch_up(gw)
+        sub.wait_for(lambda t, e: t == "device/bell-1/state" and e["data"]["state"] == "up",
+                     timeout=20)  # a press before the bell is open is not a call
         assert os.path.getsize(state / ".reserve") == 1 << 20
         fd = os.open(str(state / "filler"), os.O_WRONLY | os.O_CREAT)  # the disk fills up
         try:
@@ -222,7 +224,7 @@ def test_an_emergency_call_pressed_on_a_full_disk_survives_kill_9(tmp_path):
         gw.start()  # the disk is still full
         sub.catch_up(gw)
         again = sub.wait_for(lambda t, e: t == "callbell/bell-1/pressed"
-                             and e["data"]["call_id"] == call["data"]["call_id"], timeout=10)
+                             and e["data"]["call_id"] == call["data"]["call_id"], timeout=20)
         assert again, gw.log_text()[-2000:]
         sub.close()
     finally:
