@@ -96,6 +96,7 @@ struct web {
     struct gateway_conf conf;
     char *token;
     char *token_problem; /* why the token file cannot be used: commands are refused */
+    char hostname[256];  /* this machine's name, a Host it answers to (read once) */
     struct conn_state *conns;
     void *zctx, *dealer;
     struct feed feed;
@@ -900,8 +901,7 @@ static bool host_allowed(struct web *w, struct MHD_Connection *conn)
             return true;
         name[len - 1] = ']';
     }
-    char own[256] = "";
-    gethostname(own, sizeof(own) - 1);
+    const char *own = w->hostname;
     size_t own_len = strlen(own);
     return strcasecmp(name, "localhost") == 0 || (own_len && strcasecmp(name, own) == 0) ||
            (own_len && len == own_len + 6 && strncasecmp(name, own, own_len) == 0 &&
@@ -1210,6 +1210,7 @@ static int setup(struct web *w, const char *config, char *err, size_t errlen)
         log_err("%s; commands are refused until it is fixed (then systemctl reload accessgw)", why);
         w->token_problem = strdup(why);
     }
+    gethostname(w->hostname, sizeof(w->hostname) - 1);
     w->ring.ev = calloc(RING_EVENTS, sizeof(*w->ring.ev));
     if (!w->ring.ev) {
         snprintf(err, errlen, "out of memory");
