@@ -1,7 +1,7 @@
-/* The device registry: devices from the config and from hotplug, and the mail
- * their workers (or plugin hosts) send back.  Main loop only. */
+/* The device table: devices from the config and from hotplug, started and
+ * stopped through the runner.  Main loop only. */
 #define _GNU_SOURCE
-#include "gateway_internal.h"
+#include "daemon.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -12,13 +12,12 @@
 #include <zmq.h>
 
 #include "log.h"
-#include "mask.h"
 #include "monotonic.h"
 #include "state.h"
 
 /* ---- the device registry ---- */
 
-static struct device *find_device(struct gateway *g, const char *id, bool include_retiring)
+struct device *find_device(struct gateway *g, const char *id, bool include_retiring)
 {
     struct device *dev = idmap_get(&g->devs_by_id, id);
     return dev && (include_retiring || !dev->retiring) ? dev : NULL;
@@ -63,23 +62,17 @@ static void add_device(struct gateway *g, const struct device_params *p)
     log_lifecycle(6, "device %s attached (plugin %s, %s%s%s)", dev->id, dev->plugin->id,
              transport_name(dev->transport_kind), dev->path ? " " : "", dev->path ? dev->path : "");
     publish_device_event(g, dev->id, "attached", device_description(dev));
-    if (g->isolated)
-        procs_attach(&g->procs, dev);
-    else
-        device_start(dev);
+    g->runner.ops->attach(&g->runner, dev);
 }
 
 void retire_device(struct gateway *g, struct device *dev, bool removed)
 {
     if (dev->retiring)
         return;
-    if (g->isolated)
-        procs_detach(&g->procs, dev, removed);
-    else
-        device_request_stop(dev, removed);
+    g->runner.ops->detach(&g->runner, dev, removed);
 }
 
-static void forget_device(struct gateway *g, struct device *dev)
+void forget_device(struct gateway *g, struct device *dev)
 {
     for (size_t i = 0; i < g->n_devs; i++)
         if (g->devs[i] == dev) {
@@ -226,85 +219,11 @@ void on_hotplug_remove(void *ctx, const char *syspath)
         }
 }
 
-/* ---- worker mail ---- */
+/* ---- for the runner: the devices, retiring ones too ---- */
 
-static void deliver_reply(struct gateway *g, struct out_mail *m)
+struct device *registry_find(void *ctx, const char *id)
 {
-    struct route *r = m->route;
-    if (!untrack_command(g, r)) {
-        route_free(r);
-        return;
-    }
-    if (m->status == AGW_CMD_OK) {
-        /* the control socket is as public as the events endpoint: masked here, by the
-         * plugin's declaration, wherever the answer came from */
-        json_t *result = m->data;
-        m->data = NULL;
-        if (mask_has_personal(result, m->personal)) {
-            json_t *masked = mask_public_view(result, m->personal);
-            mask_wipe_decref(result);
-            result = masked;
-        }
-        control_reply_ok(g->control, r, result);
-        return;
-    }
-    json_t *msg = json_object_get(m->data, "message");
-    const char *code = device_status_code(m->status);
-    control_reply_error(g->control, r, code, "%s",
-                        json_is_string(msg) ? json_string_value(msg) : code);
-}
-
-static void handle_exited(struct gateway *g, struct out_mail *m)
-{
-    struct device *dev = NULL;
-    for (size_t i = 0; i < g->n_devs && !dev; i++)
-        if (g->devs[i]->retiring && strcmp(g->devs[i]->id, m->device) == 0)
-            dev = g->devs[i];
-    if (!dev)
-        return;
-    const char *reason = !g->running     ? "gateway stopping"
-                         : dev->syspath ? "unplugged"
-                                        : "reconfigured";
-    publish_device_event(g, dev->id, "detached",
-                         json_pack("{s:s, s:s}", "plugin", dev->plugin->id, "reason", reason));
-    json_t *children = device_children(dev);
-    size_t k;
-    json_t *c;
-    json_array_foreach(children, k, c) publish_device_event(
-        g, json_string_value(json_object_get(c, "id")), "detached",
-        json_pack("{s:s, s:s}", "plugin", dev->plugin->id, "reason", "parent detached"));
-    json_decref(children);
-    log_lifecycle(6, "device %s detached", dev->id);
-    forget_device(g, dev);
-    if (g->running)
-        reconcile(g);
-}
-
-/* Mail from a device worker, or from a plugin host process (plugin_proc.c). */
-static void handle_out_mail(struct gateway *g, struct out_mail *m)
-{
-    switch (m->kind) {
-    case OUT_EVENT:
-        publish_device_data(g, m->cls, m->device, m->event, m->data_json, m->personal, &m->time);
-        break;
-    case OUT_REPLY: deliver_reply(g, m); break;
-    case OUT_DEGRADED: report_degraded(g, json_string_value(json_object_get(m->data, "reason"))); break;
-    case OUT_EXITED: handle_exited(g, m); break;
-    case OUT_CHANGED: break; /* read under the device's lock when asked */
-    case OUT_OPEN:
-    case OUT_SAVE: break; /* only plugin hosts post these, to their own loop */
-    }
-    out_mail_free(m); /* an answer nobody took any more: its personal fields are wiped */
-}
-
-void deliver_mail(void *ctx, struct out_mail *m) { handle_out_mail(ctx, m); }
-
-void publish_device_data(void *ctx, const char *cls, const char *subject, const char *event,
-                         const char *data_json, const struct agw_personal_field *personal,
-                         const struct timespec *time)
-{
-    struct gateway *g = ctx;
-    bus_publish(&g->bus, cls, subject, event, true, data_json, personal, time);
+    return find_device(ctx, id, true);
 }
 
 struct device **registry(void *ctx, size_t *n)
@@ -313,20 +232,3 @@ struct device **registry(void *ctx, size_t *n)
     *n = g->n_devs;
     return g->devs;
 }
-
-struct device *registry_find(void *ctx, const char *id)
-{
-    return find_device(ctx, id, true);
-}
-
-void drain_outbox(struct gateway *g)
-{
-    struct mail *all = mailbox_take_all(&g->outbox);
-    while (all) {
-        struct out_mail *m = (struct out_mail *)all;
-        all = all->next;
-        handle_out_mail(g, m);
-    }
-    bus_flush(&g->bus);
-}
-

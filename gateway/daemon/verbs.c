@@ -1,7 +1,7 @@
-/* The control verbs (ping, devices, replay, <class>.<verb>) and the device
- * commands in flight.  Main loop only. */
+/* The control verbs: ping, devices, replay, followup_handled, and
+ * <class>.<verb> for a device (handed to the runner).  Main loop only. */
 #define _GNU_SOURCE
-#include "gateway_internal.h"
+#include "daemon.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,98 +14,6 @@
 #include "log.h"
 #include "monotonic.h"
 #include "state.h"
-#include "gateway.h" /* the version, for ping */
-
-/* ---- device commands in flight ----
- * A worker may be stuck (in a plugin's open(), or in a transaction with a
- * device that went silent), so the main loop keeps each command it handed
- * over with a deadline: a device with COMMANDS_PER_DEVICE unanswered answers
- * "busy" at once, and a command unanswered after command_timeout_ms gets
- * "timeout".  The route stays with the worker's mail until that comes back
- * (then the late answer is dropped), so nothing is freed twice and the queue
- * a client can build is bounded. */
-
-size_t commands_waiting(const struct gateway *g, const struct device *dev)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < g->n_inflight; i++)
-        n += g->inflight[i].dev == dev;
-    return n;
-}
-
-bool track_command(struct gateway *g, const struct device *dev, const char *target,
-                   struct route *r)
-{
-    if (g->n_inflight == g->cap_inflight) {
-        size_t cap = g->cap_inflight ? g->cap_inflight * 2 : 16;
-        struct inflight *grown = realloc(g->inflight, cap * sizeof(*grown));
-        if (!grown)
-            return false;
-        g->inflight = grown;
-        g->cap_inflight = cap;
-    }
-    struct inflight *f = &g->inflight[g->n_inflight++];
-    f->route = r;
-    f->dev = dev;
-    snprintf(f->target, sizeof(f->target), "%s", target);
-    monotonic_now(&f->deadline);
-    add_ms(&f->deadline, g->conf.command_timeout_ms);
-    return true;
-}
-
-/* Forgets the command; false when it was answered "timeout" already. */
-bool untrack_command(struct gateway *g, struct route *r)
-{
-    for (size_t i = 0; i < g->n_inflight; i++)
-        if (g->inflight[i].route == r) {
-            g->inflight[i] = g->inflight[--g->n_inflight];
-            break;
-        }
-    return !r->expired;
-}
-
-void expire_commands(struct gateway *g)
-{
-    for (size_t i = 0; i < g->n_inflight; i++) {
-        struct inflight *f = &g->inflight[i];
-        if (f->route->expired || ms_until(&f->deadline) > 0)
-            continue;
-        struct route *copy = route_copy(f->route);
-        if (!copy)
-            continue; /* tried again at the next turn */
-        f->route->expired = true;
-        control_reply_error(g->control, copy, "timeout", "device %s did not answer within %u ms",
-                            f->target, g->conf.command_timeout_ms);
-    }
-}
-
-long ms_until_next_expiry(const struct gateway *g)
-{
-    long t = LONG_MAX;
-    for (size_t i = 0; i < g->n_inflight; i++)
-        if (!g->inflight[i].route->expired && ms_until(&g->inflight[i].deadline) < t)
-            t = ms_until(&g->inflight[i].deadline);
-    return t;
-}
-
-/* A worker stuck in a plugin callback cannot say so itself: the main loop
- * does, so staff see the device down instead of a silent one.  Looked for
- * once a second, not at every turn of the loop: the limit is seconds, and a
- * busy loop turns thousands of times a second. */
-#define HANG_CHECK_MS 1000
-
-void report_hung_devices(struct gateway *g)
-{
-    /* with plugin processes each plugin host watches its own workers */
-    if (g->isolated || ms_until(&g->next_hang_check) > 0)
-        return;
-    monotonic_now(&g->next_hang_check);
-    add_ms(&g->next_hang_check, HANG_CHECK_MS);
-    for (size_t i = 0; i < g->n_devs; i++)
-        device_check_hung(g->devs[i], g->conf.command_timeout_ms);
-}
-
-/* ---- control verbs ---- */
 
 static void verb_ping(struct gateway *g, struct control_request *req)
 {
@@ -288,11 +196,8 @@ static void verb_for_device(struct gateway *g, struct control_request *req)
         control_reply_error(g->control, req->route, "internal", "out of memory");
         return;
     }
-    if (g->isolated)
-        procs_command(&g->procs, dev, req->device, strdup(dot + 1), json_incref(req->args),
-                      req->route);
-    else
-        device_post_command(dev, req->device, strdup(dot + 1), json_incref(req->args), req->route);
+    g->runner.ops->command(&g->runner, dev, req->device, strdup(dot + 1), json_incref(req->args),
+                           req->route);
 }
 
 /* A bad rating followed up (the staff console's 已处理): published for every console
@@ -310,23 +215,31 @@ static void verb_followup_handled(struct gateway *g, struct control_request *req
     control_reply_ok(g->control, req->route, json_object());
 }
 
+/* The gateway's own verbs; any other verb with a dot is a device's. */
+static const struct gateway_verb {
+    const char *name;
+    void (*handle)(struct gateway *g, struct control_request *req);
+} gateway_verbs[] = {
+    {"ping", verb_ping},
+    {"devices", verb_devices},
+    {"replay", verb_replay},
+    {"followup_handled", verb_followup_handled},
+};
+
 void handle_control(struct gateway *g)
 {
     struct control_request req;
     if (!control_recv(g->control, &req))
         return;
-    if (strcmp(req.verb, "ping") == 0)
-        verb_ping(g, &req);
-    else if (strcmp(req.verb, "devices") == 0)
-        verb_devices(g, &req);
-    else if (strcmp(req.verb, "replay") == 0)
-        verb_replay(g, &req);
-    else if (strcmp(req.verb, "followup_handled") == 0)
-        verb_followup_handled(g, &req);
+    const struct gateway_verb *v = NULL;
+    for (size_t i = 0; i < sizeof(gateway_verbs) / sizeof(*gateway_verbs) && !v; i++)
+        if (strcmp(req.verb, gateway_verbs[i].name) == 0)
+            v = &gateway_verbs[i];
+    if (v)
+        v->handle(g, &req);
     else if (strchr(req.verb, '.'))
         verb_for_device(g, &req);
     else
         control_reply_error(g->control, req.route, "unknown_verb", "no verb %.64s", req.verb);
     control_request_done(&req);
 }
-

@@ -1,9 +1,8 @@
-/* What the main loop's files share (daemon/gateway.c: the loop, signals,
- * reload, start and stop; daemon/registry.c: the devices, hotplug, the mail
- * that comes back from them; daemon/verbs.c: the control verbs and the
- * commands in flight).  Main loop only. */
-#ifndef AGW_GATEWAY_INTERNAL_H
-#define AGW_GATEWAY_INTERNAL_H
+/* What accessgwd's main-loop files share: the gateway's state and each
+ * file's part of it, listed from the bottom up (a file calls only files listed
+ * above its own; gateway.c, the loop, is the top).  Main loop only. */
+#ifndef AGW_DAEMON_H
+#define AGW_DAEMON_H
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -21,6 +20,9 @@
 #include "loader.h"
 #include "mailbox.h"
 #include "plugin_proc.h"
+#include "loop.h"
+#include "runner.h"
+#include "gateway.h" /* the version */
 
 #define COMMANDS_PER_DEVICE 16
 
@@ -48,7 +50,6 @@ struct gateway {
     struct timespec started;      /* monotonic */
     struct timespec next_heartbeat;
     struct timespec next_watchdog;  /* systemd's watchdog, pinged at WATCHDOG_USEC/2 */
-    struct timespec next_hang_check; /* workers stuck in a plugin, looked for every HANG_CHECK_MS */
     uint64_t watchdog_usec;
     char curve_public[Z85_KEY_LEN + 1]; /* of private_events: clients need it, it is not secret */
     char *private_endpoint;             /* as bound at start (endpoints change at restart only) */
@@ -56,42 +57,61 @@ struct gateway {
     struct journal journal;
     bool journal_failure_reported;
     struct child web;                   /* accessgw-web, while [web] is configured */
-    struct plugin_procs procs;          /* accessgw-plugin-host children (isolation = process) */
-    bool isolated;                      /* as started: isolation changes at restart only */
+    struct loop loop;
+    struct runner runner;               /* where devices run: threads or plugin host processes */
     struct inflight *inflight;          /* device commands handed to workers, not yet answered */
     size_t n_inflight, cap_inflight;
     bool running;
 };
 
-/* gateway.c */
+/* publish.c: everything accessgwd puts on the bus */
 void publish_gateway_event(struct gateway *g, const char *event, json_t *data);
 void publish_device_event(struct gateway *g, const char *device, const char *event,
                           json_t *data);
-void report_degraded(struct gateway *g, const char *reason);
-
-/* registry.c */
-struct device *find_target(struct gateway *g, const char *id);
-json_t *device_description(const struct device *dev);
-void retire_device(struct gateway *g, struct device *dev, bool removed);
-void reconcile(struct gateway *g);
-void on_hotplug_add(void *ctx, const struct hotplug_match *m);
-void on_ble_add(void *ctx, const struct ble_match *m);
-void on_hotplug_remove(void *ctx, const char *syspath);
-void drain_outbox(struct gateway *g);
-void deliver_mail(void *ctx, struct out_mail *m);
 void publish_device_data(void *ctx, const char *cls, const char *subject, const char *event,
                          const char *data_json, const struct agw_personal_field *personal,
                          const struct timespec *time);
-struct device **registry(void *ctx, size_t *n);
-struct device *registry_find(void *ctx, const char *id);
+void report_degraded(struct gateway *g, const char *reason);
+void watch_journal(struct gateway *g);
+void publish_heartbeat(struct gateway *g);
+void publish_started(struct gateway *g);
 
-/* verbs.c */
+/* commands.c: device commands in flight */
 size_t commands_waiting(const struct gateway *g, const struct device *dev);
 bool track_command(struct gateway *g, const struct device *dev, const char *target,
                    struct route *r);
 bool untrack_command(struct gateway *g, struct route *r);
 void expire_commands(struct gateway *g);
 long ms_until_next_expiry(const struct gateway *g);
-void report_hung_devices(struct gateway *g);
+
+/* registry.c: the device table, from the config and from hotplug */
+struct device *find_device(struct gateway *g, const char *id, bool include_retiring);
+struct device *find_target(struct gateway *g, const char *id);
+json_t *device_description(const struct device *dev);
+void retire_device(struct gateway *g, struct device *dev, bool removed);
+void forget_device(struct gateway *g, struct device *dev);
+void reconcile(struct gateway *g);
+void on_hotplug_add(void *ctx, const struct hotplug_match *m);
+void on_ble_add(void *ctx, const struct ble_match *m);
+void on_hotplug_remove(void *ctx, const char *syspath);
+struct device **registry(void *ctx, size_t *n);
+struct device *registry_find(void *ctx, const char *id);
+
+/* dispatch.c: the mail devices send back, wherever they run */
+void drain_outbox(struct gateway *g);
+void deliver_mail(void *ctx, struct out_mail *m);
+
+/* verbs.c: the control verbs */
 void handle_control(struct gateway *g);
+
+/* reload.c: the configuration, its keys, SIGHUP */
+int load_keys(const struct gateway_conf *conf, struct key_list *keys, char *secret, char *err,
+              size_t errlen);
+int load_config_and_plugins(struct gateway_conf *conf, struct plugin_set *plugins,
+                            const char *path, char *err, size_t errlen);
+void reload(struct gateway *g);
+
+/* sources.c: what the loop waits on */
+int add_loop_sources(struct gateway *g, struct loop *l);
+int add_stopping_sources(struct gateway *g, struct loop *l);
 #endif
