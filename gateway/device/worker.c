@@ -322,3 +322,65 @@ void *worker_main(void *arg)
     return NULL;
 }
 
+
+void plugin_enter(struct device *dev, const char *callback)
+{
+    pthread_mutex_lock(&dev->lock);
+    dev->in_callback = callback;
+    dev->in_callback_since_ms = monotonic_ms();
+    pthread_mutex_unlock(&dev->lock);
+}
+
+/* Back from the plugin: a hang that was reported is said to be over, and the
+ * state the plugin had set comes back (unless it set a new one meanwhile);
+ * it is published once, by whichever comes first: the next set_state or the
+ * worker loop. */
+void plugin_leave(struct device *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    bool was_reported = dev->hang_reported;
+    long long took = monotonic_ms() - dev->in_callback_since_ms;
+    const char *callback = dev->in_callback;
+    dev->in_callback_since_ms = 0;
+    dev->hang_reported = false;
+    if (was_reported && strncmp(dev->reason, "plugin hung in ", 15) == 0) {
+        dev->state = dev->state_before_hang;
+        snprintf(dev->reason, sizeof(dev->reason), "%s", dev->reason_before_hang);
+    }
+    pthread_mutex_unlock(&dev->lock);
+    if (was_reported) {
+        log_warn("device %s: plugin %s returned from %s after %lld ms", dev->id, dev->plugin->id,
+                 callback, took);
+        dev->republish_state = true; /* by the worker loop, unless a set_state says it first */
+    }
+}
+
+void republish_state_if_due(struct device *dev)
+{
+    if (dev->republish_state) {
+        dev->republish_state = false;
+        publish_state(dev, true);
+    }
+}
+
+bool device_check_hung(struct device *dev, unsigned limit_ms)
+{
+    pthread_mutex_lock(&dev->lock);
+    long long since = dev->in_callback_since_ms;
+    bool hung = since && !dev->hang_reported && monotonic_ms() - since > limit_ms;
+    if (hung) {
+        dev->hang_reported = true;
+        dev->state_before_hang = dev->state;
+        snprintf(dev->reason_before_hang, sizeof(dev->reason_before_hang), "%s", dev->reason);
+        dev->state = AGW_STATE_ERROR;
+        snprintf(dev->reason, sizeof(dev->reason), "plugin hung in %s for more than %u ms",
+                 dev->in_callback, limit_ms);
+    }
+    pthread_mutex_unlock(&dev->lock);
+    if (hung) {
+        log_err("device %s: plugin %s hung in %s for more than %u ms; the device is reported "
+                "down until it returns", dev->id, dev->plugin->id, dev->in_callback, limit_ms);
+        publish_state(dev, false);
+    }
+    return hung;
+}
