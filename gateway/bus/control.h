@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#define CONTROL_MAX_REQUEST (64 * 1024)
+#include "control_protocol.h"
 #define CONTROL_SNDHWM 1000                     /* replies held for one client that does not read */
 #define CONTROL_OUTPUT_BUDGET (16 * 1024 * 1024) /* bytes held for all of them together */
 #define CONTROL_SMALL_REPLY 1024                 /* always sent: a ping's answer */

@@ -17,17 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
-struct journal_key {
-    uint64_t epoch, seq;
-};
-
-/* Events are ordered by epoch, then seq: -1, 0 or 1. */
-static inline int journal_key_cmp(struct journal_key a, struct journal_key b)
-{
-    if (a.epoch != b.epoch)
-        return a.epoch < b.epoch ? -1 : 1;
-    return a.seq < b.seq ? -1 : a.seq > b.seq;
-}
+#include "event_key.h"
 
 struct journal_segment {
     struct journal_key first; /* from the file name: no record in it is older */

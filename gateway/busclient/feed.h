@@ -11,7 +11,7 @@
 #include <time.h>
 #include <jansson.h>
 
-#include "journal.h" /* struct journal_key */
+#include "event_key.h"
 
 struct feed_event {
     struct journal_key key;

@@ -16,7 +16,6 @@
 #include <zmq.h>
 
 #include "curve.h"
-#include "gateway.h"
 #include "ini.h"
 #include "profiles.h"
 #include "udev_rules.h"
@@ -742,7 +741,7 @@ int main(int argc, char **argv)
     snprintf(first, sizeof(first), "+%s", opts);
     int r = parse_options(argc, argv, first, &a);
     if (a.version) {
-        printf("accessgwctl %s\n", ACCESSGW_VERSION_STRING);
+        printf("accessgwctl %s\n", ACCESSGW_VERSION);
         return EXIT_OK;
     }
     if (r != 0 || optind >= argc)

@@ -180,6 +180,7 @@ int gateway_run(const char *config_path)
     struct gateway g = {.sigfd = -1, .running = true, .journal.fd = -1};
     char err[1024] = "";
     log_init("accessgwd");
+    abi1_use_calls(&abi1_device_calls); /* before any plugin is loaded */
     g.sigfd = signals_fd(SIGCHLD /* accessgw-web exited */);
     if (mailbox_init(&g.outbox) < 0 || g.sigfd < 0 ||
         load_config_and_plugins(&g.conf, &g.plugins, config_path, err, sizeof(err)) < 0) {

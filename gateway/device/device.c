@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "envelope.h"
-#include "hotplug.h"
 #include "config.h"
 #include "loader.h"
 #include "log.h"

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "accessgw/plugin.h"
+#include "abi1.h"
 #include "mailbox.h"
 #include "transport.h"
 
@@ -160,6 +161,8 @@ void device_set_state_dir(const char *dir);
  * no file themselves; they ask accessgwd (OUT_OPEN, OUT_SAVE) and get their
  * nodes by device_hand_fd and their saved state in device_params. */
 void device_use_parent(void);
+/* What runs 1.x plugins' devices: give it to abi1_use_calls() before loading plugins. */
+extern const struct abi1_calls abi1_device_calls;
 /* accessgwd's answer to OUT_SAVE (the worker waits for it): 0 or an errno. */
 void device_saved(struct device *dev, int error);
 /* accessgwd's answer to OUT_OPEN: the node (taken), or fd -1 and why. */

@@ -8,6 +8,7 @@
  *   lifecycle.c    creating, starting and freeing a device: the top */
 #ifndef AGW_DEVICE_INTERNAL_H
 #define AGW_DEVICE_INTERNAL_H
+#include "abi1.h"
 #include "device.h"
 
 /* device.c (a device's lock held) */
@@ -36,6 +37,7 @@ json_t *host_load_state(struct agw_device *d);
 
 /* host_api.c */
 extern const struct agw_host host_api;
+extern const struct agw1_host host_api_v1; /* the flat table a 1.x plugin is given */
 
 /* worker.c: the hang watch's worker half, around every call into the plugin */
 void plugin_enter(struct device *dev, const char *callback);

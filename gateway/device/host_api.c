@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
-#include "hotplug.h"
+#include "hid_sysfs.h"
 #include "config.h"
 #include "loader.h"
 #include "copy_text.h"
@@ -290,7 +290,7 @@ static int host_hid_ids(struct agw_device *d, uint16_t *vid, uint16_t *pid)
 {
     struct device *dev = (struct device *)d;
     uint8_t desc[1];
-    int r = dev->path ? hotplug_hid_info(dev->path, vid, pid, desc, sizeof(desc)) : -ENODEV;
+    int r = dev->path ? hidraw_node_info(dev->path, vid, pid, desc, sizeof(desc)) : -ENODEV;
     return r < 0 ? r : 0;
 }
 
@@ -298,13 +298,13 @@ static ssize_t host_hid_descriptor(struct agw_device *d, uint8_t *buf, size_t ma
 {
     struct device *dev = (struct device *)d;
     uint16_t vid, pid;
-    return dev->path ? hotplug_hid_info(dev->path, &vid, &pid, buf, max) : -ENODEV;
+    return dev->path ? hidraw_node_info(dev->path, &vid, &pid, buf, max) : -ENODEV;
 }
 
 static int host_hid_names(struct agw_device *d, int *interface, char *product, size_t len)
 {
     struct device *dev = (struct device *)d;
-    return dev->path ? hotplug_hid_names(dev->path, interface, product, len) : -ENODEV;
+    return dev->path ? hidraw_node_names(dev->path, interface, product, len) : -ENODEV;
 }
 
 static void host_set_info(struct agw_device *d, const char *key, const char *value)

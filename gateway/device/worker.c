@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "envelope.h"
-#include "hotplug.h"
 #include "config.h"
 #include "loader.h"
 #include "log.h"

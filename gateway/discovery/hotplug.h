@@ -31,12 +31,6 @@ void hotplug_enumerate(struct hotplug *h, const struct plugin_set *plugins);
 /* Reads one pending uevent from the monitor. */
 void hotplug_dispatch(struct hotplug *h, const struct plugin_set *plugins);
 
-/* A hidraw node's VID:PID (from HID_ID) and report descriptor (from sysfs).
- * Returns the descriptor length, or -errno. */
-int hotplug_hid_info(const char *devnode, uint16_t *vid, uint16_t *pid, uint8_t *desc, size_t max);
-/* The USB interface number (-1 if none) and product name (HID_NAME) of a hidraw node. */
-int hotplug_hid_names(const char *devnode, int *interface, char *product, size_t len);
-
 /* Which plugin row claims a device with these properties (NULL: none).
  * plugin_hint: the ACCESSGW_PLUGIN property set by opt-in udev rules. */
 const struct agw_id *hotplug_match_row(const struct agw_plugin *p, enum agw_bus bus, unsigned vid,

@@ -417,6 +417,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init("accessgw-plugin-host");
+    abi1_use_calls(&abi1_device_calls);
     log_set_level(level);
     signal(SIGPIPE, SIG_IGN);
     /* A stop from a terminal (SIGINT) or systemd (SIGTERM to the whole cgroup) reaches

@@ -24,7 +24,7 @@
 
 #include "args.h"
 #include "config.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "feed.h"
 #include "log.h"
 #include "monotonic.h"

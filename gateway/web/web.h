@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "journal.h" /* struct journal_key */
+#include "event_key.h"
 
 struct web_asset {
     const char *path; /* "/index.html" */

@@ -2,7 +2,7 @@
  * as they were released; tests/unit/test_abi.c checks that the host still puts
  * each at the offset the released header gave it (a table only grows at its end). */
 
-/* ABI 1.x: what gateway/device/abi1.h must keep laying out as released */
+/* ABI 1.x: what gateway/common/abi1.h must keep laying out as released */
 #define AGW_HOST_FIELDS_1_2(X)                                                               \
     X(struct_size) X(device_id) X(config) X(log) X(emit) X(set_state) X(write) X(read)        \
     X(flush_input) X(set_timer) X(set_userdata) X(userdata) X(state_dir) X(transport)         \

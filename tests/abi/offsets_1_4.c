@@ -1,5 +1,5 @@
 /* Compiled against the released ABI 1.4 header (tests/abi/1.4/accessgw/plugin.h),
- * the last of major 1: what gateway/device/abi1.h must lay out the same. */
+ * the last of major 1: what gateway/common/abi1.h must lay out the same. */
 #include <stddef.h>
 
 #include <accessgw/plugin.h>

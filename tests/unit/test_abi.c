@@ -1,6 +1,6 @@
 /* The SDK's promise: a released table never changes, it only grows at its end.
  * Every field of ABI 1.2 and 1.4 is where those headers put it in the copy the
- * host keeps to run 1.x plugins (gateway/device/abi1.h); every field of 2.0 is
+ * host keeps to run 1.x plugins (gateway/common/abi1.h); every field of 2.0 is
  * where the released 2.0 header put it; the host fills every 2.0 entry; and
  * plugins built with the 1.2 and 1.4 headers load (tests/integration/
  * test_abi1_plugin.py runs one). */

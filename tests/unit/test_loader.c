@@ -1,4 +1,5 @@
 /* The loader refuses each flawed descriptor, and loads the rest. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "abi1.h"
+#include "device.h" /* abi1_device_calls */
 #include "loader.h"
 #include "log.h"
 
@@ -134,8 +136,18 @@ static void a_1x_descriptor_is_imported(void **state)
                              .verbs = verbs};
     char buf[256];
     const struct agw_plugin *p = plugin_descriptor(&v1, sizeof(v1), buf, sizeof(buf));
+    assert_non_null(p); /* read by a program that runs no device (accessgwctl) */
+    assert_non_null(p->open);
+    assert_int_equal(p->open(NULL), -ENOTSUP);
+    assert_int_equal(p->command(NULL, "old", "echo", NULL, NULL), AGW_CMD_UNSUPPORTED);
+    plugin_descriptor_free(p);
+
+    abi1_use_calls(&abi1_device_calls); /* as accessgwd and the plugin host do */
+    p = plugin_descriptor(&v1, sizeof(v1), buf, sizeof(buf));
     assert_non_null(p);
     assert_true(abi1_is_imported(p));
+    assert_ptr_equal((void *)p->open, (void *)abi1_device_calls.open);
+    assert_ptr_equal((void *)p->command, (void *)abi1_device_calls.command);
     assert_int_equal(p->abi_minor, 4);
     assert_string_equal(p->id, "old");
     assert_ptr_equal(p->verbs, verbs);

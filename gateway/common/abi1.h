@@ -140,9 +140,6 @@ struct agw1_plugin {
 /* The 1.0 descriptor's size: the least the loader accepts for major 1. */
 #define AGW1_PLUGIN_MIN_SIZE (offsetof(struct agw1_plugin, reserved) + 8 * sizeof(void *))
 
-/* host_api.c: the flat table a 1.x plugin is given */
-extern const struct agw1_host host_api_v1;
-
 /* A 1.x descriptor as the 2.0 one every other part of the host reads: NULL
  * with the reason in why when it is refused.  Its header and size are the
  * loader's to check first (AGW1_PLUGIN_MIN_SIZE).  The result lives as long as
@@ -151,4 +148,17 @@ const struct agw_plugin *abi1_import(const void *descriptor, char *why, size_t w
 void abi1_free(const struct agw_plugin *imported);
 /* Whether a descriptor (as the loader holds it) came from a 1.x plugin. */
 bool abi1_is_imported(const struct agw_plugin *p);
+/* The plugin's own 1.x descriptor behind an imported one. */
+const struct agw1_plugin *abi1_original(const struct agw_plugin *imported);
+
+/* The two callbacks whose signature changed in 2.0 run through these, which
+ * know a device's insides: the device layer's (device/abi1_calls.c).  A
+ * program that runs devices sets them before it loads plugins; one that only
+ * reads descriptors (accessgwctl) does not, and its imports cannot be opened. */
+struct abi1_calls {
+    int (*open)(struct agw_device *d);
+    int (*command)(struct agw_device *d, const char *target, const char *verb, json_t *args,
+                   json_t **result);
+};
+void abi1_use_calls(const struct abi1_calls *calls);
 #endif

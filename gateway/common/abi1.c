@@ -1,14 +1,15 @@
 /* Plugins built for ABI 1.x run unchanged: their descriptor is read once, at
  * load, into the 2.0 form every other part of the host reads, and the two
- * callbacks whose signature changed in 2.0 go through the trampolines below.
- * The cost is this file and the flat table in host_api.c, so the shim stays
+ * callbacks whose signature changed in 2.0 go through the trampolines of
+ * device/abi1_calls.c.  The cost is these files and the flat table in
+ * device/host_api.c, so the shim stays
  * (docs/PLUGINS.md, "ABI 1.x"). */
 #include "abi1.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "device_internal.h"
+#include <errno.h>
 
 /* The 2.0 descriptor first: the host holds a pointer to it and finds the
  * plugin's own 1.x descriptor behind it. */
@@ -20,25 +21,22 @@ struct imported {
 #define V1_HAS(p, field) \
     ((p)->struct_size >= offsetof(struct agw1_plugin, field) + sizeof((p)->field) && (p)->field)
 
-static const struct agw1_plugin *v1_of(struct agw_device *d)
+static const struct abi1_calls *device_calls;
+void abi1_use_calls(const struct abi1_calls *calls) { device_calls = calls; }
+
+/* Without the device layer's calls (accessgwctl reads descriptors only): the
+ * descriptor keeps its shape, and running it says why it cannot. */
+static int cannot_open_here(struct agw_device *d)
 {
-    return ((const struct imported *)((struct device *)d)->plugin)->v1;
+    (void)d;
+    return -ENOTSUP;
 }
 
-static int open_v1(struct agw_device *d)
+static int cannot_command_here(struct agw_device *d, const char *target, const char *verb,
+                               json_t *args, json_t **result)
 {
-    return v1_of(d)->open(d, &host_api_v1);
-}
-
-/* 1.x plugins ask host->command_target() during the call instead. */
-static int command_v1(struct agw_device *d, const char *target, const char *verb, json_t *args,
-                      json_t **result)
-{
-    struct device *dev = (struct device *)d;
-    dev->command_target = target;
-    int status = v1_of(d)->command(d, verb, args, result);
-    dev->command_target = NULL;
-    return status;
+    (void)d, (void)target, (void)verb, (void)args, (void)result;
+    return AGW_CMD_UNSUPPORTED;
 }
 
 static bool reserved_are_null(const struct agw1_plugin *p)
@@ -76,16 +74,21 @@ const struct agw_plugin *abi1_import(const void *descriptor, char *why, size_t w
         .personal = p->personal,
         .transports = p->transports,
         .verbs = V1_HAS(p, verbs) ? p->verbs : NULL,
-        .open = p->open ? open_v1 : NULL,
+        .open = !p->open ? NULL : device_calls ? device_calls->open : cannot_open_here,
         .close = p->close,
         .on_input = p->on_input,
         .on_timer = p->on_timer,
         .removed = p->removed,
-        .command = p->command ? command_v1 : NULL,
+        .command = !p->command ? NULL : device_calls ? device_calls->command : cannot_command_here,
         .on_notify = V1_HAS(p, on_notify) ? p->on_notify : NULL,
         .on_link = V1_HAS(p, on_link) ? p->on_link : NULL,
     };
     return &im->desc;
+}
+
+const struct agw1_plugin *abi1_original(const struct agw_plugin *imported)
+{
+    return ((const struct imported *)imported)->v1;
 }
 
 bool abi1_is_imported(const struct agw_plugin *p)

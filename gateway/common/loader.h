@@ -33,7 +33,7 @@ void plugin_set_free(struct plugin_set *set);
 const struct agw_plugin *plugin_set_find(const struct plugin_set *set, const char *id);
 
 /* Checks the descriptor a plugin exports and gives the one the host reads:
- * the plugin's own (ABI 2.x) or its 1.x one in the 2.0 form (device/abi1.h).
+ * the plugin's own (ABI 2.x) or its 1.x one in the 2.0 form (common/abi1.h).
  * NULL when refused, with the reason in buf.  `avail` is the symbol's size as
  * the ELF symbol table says, 0 when unknown.  Free with plugin_descriptor_free. */
 const struct agw_plugin *plugin_descriptor(const void *symbol, size_t avail, char *buf,
