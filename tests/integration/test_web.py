@@ -144,8 +144,17 @@ def test_control_needs_the_token_and_keeps_the_error_codes(tmp_path):
         status, _, body = http(gw.web_port, "POST", "/control", "x" * 70000,
                                {"Authorization": "Bearer " + TOKEN})
         assert status == 413
-        status, _, _ = http(gw.web_port, "DELETE", "/control")
-        assert status == 405
+        # the routes are a table: a method a path lacks is 405 with that path's Allow
+        status, headers, _ = http(gw.web_port, "DELETE", "/control")
+        assert status == 405 and headers["allow"] == "OPTIONS, POST"
+        status, headers, _ = http(gw.web_port, "POST", "/events", "{}",
+                                  {"Authorization": "Bearer " + TOKEN})
+        assert status == 405 and headers["allow"] == "OPTIONS, GET, HEAD"
+        status, headers, _ = http(gw.web_port, "PUT", "/anything")
+        assert status == 405 and headers["allow"] == "OPTIONS, GET, HEAD, POST"
+        status, _, body = http(gw.web_port, "POST", "/nothing-here", "{}",
+                               {"Authorization": "Bearer " + TOKEN})
+        assert status == 404 and b"POST /control or /followups" in body
         # a preflight is answered only for an origin listed in [web] allow_origins (none
         # here): tests/robustness/test_web_doors.py
         status, headers, _ = http(gw.web_port, "OPTIONS", "/control")

@@ -67,7 +67,9 @@ def test_other_origins_read_only_what_the_hall_lists(tmp_path):
         assert status == 403 and "access-control-allow-origin" not in h
         status, h, _ = get(port, "/control", origin="https://queue.hall", method="OPTIONS")
         assert status == 204 and h["access-control-allow-origin"] == "https://queue.hall"
-        assert "POST" in h["access-control-allow-methods"]
+        assert h["access-control-allow-methods"] == "OPTIONS, POST"
+        status, h, _ = get(port, "/events", origin="https://queue.hall", method="OPTIONS")
+        assert status == 204 and h["access-control-allow-methods"] == "OPTIONS, GET, HEAD"
         for path in ("/", "/status", "/events?prefix=none/"):
             s = socket.create_connection(("127.0.0.1", port))
             s.settimeout(3)
