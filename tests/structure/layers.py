@@ -28,7 +28,7 @@ LAYERS = {
     "discovery": ["transport", "common"],
     "daemon": ["discovery", "busclient", "bus", "device", "transport", "common"],
     "plugin_host": ["device", "transport", "common"],
-    "ctl": ["bus", "common"],
+    "ctl": ["bus", "busclient", "common"],
     "web": ["busclient", "common"],
     "uplink": ["busclient", "common"],
     "tests": ["bus", "common"],
