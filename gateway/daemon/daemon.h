@@ -19,6 +19,7 @@
 #include "journal.h"
 #include "loader.h"
 #include "mailbox.h"
+#include "table.h"
 #include "plugin_proc.h"
 #include "loop.h"
 #include "runner.h"
@@ -44,9 +45,7 @@ struct gateway {
     int sigfd;
     struct hotplug *hotplug;
     struct ble_hotplug *ble;
-    struct device **devs;
-    size_t n_devs;
-    struct idmap devs_by_id; /* every device in devs, retiring ones too: ids are unique */
+    struct device_table devices; /* every device, wherever it runs, retiring ones too */
     struct timespec started;      /* monotonic */
     struct timespec next_heartbeat;
     struct timespec next_watchdog;  /* systemd's watchdog, pinged at WATCHDOG_USEC/2 */

@@ -38,11 +38,8 @@ static void deliver_reply(struct gateway *g, struct out_mail *m)
 
 static void handle_exited(struct gateway *g, struct out_mail *m)
 {
-    struct device *dev = NULL;
-    for (size_t i = 0; i < g->n_devs && !dev; i++)
-        if (g->devs[i]->retiring && strcmp(g->devs[i]->id, m->device) == 0)
-            dev = g->devs[i];
-    if (!dev)
+    struct device *dev = device_table_find(&g->devices, m->device);
+    if (!dev || !dev->retiring)
         return;
     const char *reason = !g->running     ? "gateway stopping"
                          : dev->syspath ? "unplugged"

@@ -112,20 +112,20 @@ static void start_hotplug(struct gateway *g)
 
 static void stop_devices(struct gateway *g)
 {
-    for (size_t i = 0; i < g->n_devs; i++)
-        retire_device(g, g->devs[i], false);
+    for (size_t i = 0; i < g->devices.n; i++)
+        retire_device(g, g->devices.items[i], false);
     struct loop stopping = {0};
     struct timespec start;
     monotonic_now(&start);
     if (add_stopping_sources(g, &stopping) < 0)
         log_err("out of memory: devices are not waited for");
-    while (stopping.n && g->n_devs > 0 && elapsed_ms(&start) < STOP_GRACE_MS) {
+    while (stopping.n && g->devices.n > 0 && elapsed_ms(&start) < STOP_GRACE_MS) {
         loop_turn(&stopping, 100);
         drain_outbox(g); /* what a plugin host that ended left */
     }
     loop_free(&stopping);
-    if (g->n_devs > 0)
-        log_err("%zu device(s) did not stop within %d ms; exiting anyway", g->n_devs, STOP_GRACE_MS);
+    if (g->devices.n > 0)
+        log_err("%zu device(s) did not stop within %d ms; exiting anyway", g->devices.n, STOP_GRACE_MS);
 }
 
 /* Stopping, the loop answers no request: a client that connects now is refused at
@@ -158,12 +158,11 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
     free(g->inflight); /* the routes belong to mail that never came back */
     if (g->zap)
         zmq_close(g->zap);
-    bool clean = g->n_devs == 0 && !devices_may_hang;
+    bool clean = g->devices.n == 0 && !devices_may_hang;
     if (g->zctx)
         zmq_ctx_term(g->zctx);
     if (clean) {
-        free(g->devs);
-        idmap_free(&g->devs_by_id);
+        device_table_free(&g->devices);
         transports_global_exit();
         plugin_set_free(&g->plugins);
     }

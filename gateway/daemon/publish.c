@@ -65,7 +65,7 @@ void publish_heartbeat(struct gateway *g)
 {
     json_t *data = json_pack("{s:I, s:I, s:I}", "seq", (json_int_t)(g->bus.seq + 1), "uptime_s",
                              (json_int_t)(elapsed_ms(&g->started) / 1000), "devices",
-                             (json_int_t)g->n_devs);
+                             (json_int_t)g->devices.n);
     publish_gateway_event(g, "heartbeat", data);
     add_ms(&g->next_heartbeat, g->conf.heartbeat_ms);
     if (ms_until(&g->next_heartbeat) == 0 && elapsed_ms(&g->next_heartbeat) > 5000)

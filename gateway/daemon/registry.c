@@ -19,7 +19,7 @@
 
 struct device *find_device(struct gateway *g, const char *id, bool include_retiring)
 {
-    struct device *dev = idmap_get(&g->devs_by_id, id);
+    struct device *dev = device_table_find(&g->devices, id);
     return dev && (include_retiring || !dev->retiring) ? dev : NULL;
 }
 
@@ -27,9 +27,9 @@ struct device *find_device(struct gateway *g, const char *id, bool include_retir
 struct device *find_target(struct gateway *g, const char *id)
 {
     struct device *dev = find_device(g, id, false);
-    for (size_t i = 0; !dev && i < g->n_devs; i++)
-        if (!g->devs[i]->retiring && device_has_child(g->devs[i], id))
-            dev = g->devs[i];
+    for (size_t i = 0; !dev && i < g->devices.n; i++)
+        if (!g->devices.items[i]->retiring && device_has_child(g->devices.items[i], id))
+            dev = g->devices.items[i];
     return dev;
 }
 
@@ -48,17 +48,12 @@ json_t *device_description(const struct device *dev)
 
 static void add_device(struct gateway *g, const struct device_params *p)
 {
-    struct device **grown = realloc(g->devs, (g->n_devs + 1) * sizeof(*grown));
-    if (!grown)
-        return;
-    g->devs = grown;
     struct device *dev = device_new(p, &g->outbox);
-    if (!dev || !idmap_put(&g->devs_by_id, dev->id, dev)) {
+    if (!dev || !device_table_add(&g->devices, dev)) {
         log_err("device %s: out of memory", p->id);
         device_free(dev);
         return;
     }
-    g->devs[g->n_devs++] = dev;
     log_lifecycle(6, "device %s attached (plugin %s, %s%s%s)", dev->id, dev->plugin->id,
              transport_name(dev->transport_kind), dev->path ? " " : "", dev->path ? dev->path : "");
     publish_device_event(g, dev->id, "attached", device_description(dev));
@@ -74,13 +69,7 @@ void retire_device(struct gateway *g, struct device *dev, bool removed)
 
 void forget_device(struct gateway *g, struct device *dev)
 {
-    for (size_t i = 0; i < g->n_devs; i++)
-        if (g->devs[i] == dev) {
-            memmove(&g->devs[i], &g->devs[i + 1], (g->n_devs - i - 1) * sizeof(*g->devs));
-            g->n_devs--;
-            break;
-        }
-    idmap_remove(&g->devs_by_id, dev->id, dev);
+    device_table_remove(&g->devices, dev);
     device_free(dev);
 }
 
@@ -128,8 +117,8 @@ static bool device_matches_conf(const struct device *dev, const struct device_co
  * changed device restarts only once its old worker has let go of the port. */
 void reconcile(struct gateway *g)
 {
-    for (size_t i = 0; i < g->n_devs; i++) {
-        struct device *dev = g->devs[i];
+    for (size_t i = 0; i < g->devices.n; i++) {
+        struct device *dev = g->devices.items[i];
         if (dev->syspath || dev->retiring)
             continue;
         const struct device_conf *dc = config_find_device(&g->conf, dev->id);
@@ -170,9 +159,9 @@ static bool claimed_by_config(struct gateway *g, const char *devnode)
 void on_hotplug_add(void *ctx, const struct hotplug_match *m)
 {
     struct gateway *g = ctx;
-    for (size_t i = 0; i < g->n_devs; i++)
-        if (g->devs[i]->syspath && strcmp(g->devs[i]->syspath, m->syspath) == 0 &&
-            !g->devs[i]->retiring)
+    for (size_t i = 0; i < g->devices.n; i++)
+        if (g->devices.items[i]->syspath && strcmp(g->devices.items[i]->syspath, m->syspath) == 0 &&
+            !g->devices.items[i]->retiring)
             return; /* a duplicate add event */
     if (claimed_by_config(g, m->devnode)) {
         log_info("hotplug: %s is declared in a [device] section; not claimed twice", m->devnode);
@@ -197,8 +186,8 @@ static bool address_configured(struct gateway *g, const char *address)
 void on_ble_add(void *ctx, const struct ble_match *m)
 {
     struct gateway *g = ctx;
-    for (size_t i = 0; i < g->n_devs; i++)
-        if (g->devs[i]->syspath && !strcmp(g->devs[i]->syspath, m->object_path) && !g->devs[i]->retiring)
+    for (size_t i = 0; i < g->devices.n; i++)
+        if (g->devices.items[i]->syspath && !strcmp(g->devices.items[i]->syspath, m->object_path) && !g->devices.items[i]->retiring)
             return; /* already attached */
     if (address_configured(g, m->address) || find_device(g, m->id, true))
         return;
@@ -211,11 +200,11 @@ void on_ble_add(void *ctx, const struct ble_match *m)
 void on_hotplug_remove(void *ctx, const char *syspath)
 {
     struct gateway *g = ctx;
-    for (size_t i = 0; i < g->n_devs; i++)
-        if (g->devs[i]->syspath && strcmp(g->devs[i]->syspath, syspath) == 0 &&
-            !g->devs[i]->retiring) {
-            log_info("device %s unplugged", g->devs[i]->id);
-            retire_device(g, g->devs[i], true);
+    for (size_t i = 0; i < g->devices.n; i++)
+        if (g->devices.items[i]->syspath && strcmp(g->devices.items[i]->syspath, syspath) == 0 &&
+            !g->devices.items[i]->retiring) {
+            log_info("device %s unplugged", g->devices.items[i]->id);
+            retire_device(g, g->devices.items[i], true);
         }
 }
 
@@ -229,6 +218,6 @@ struct device *registry_find(void *ctx, const char *id)
 struct device **registry(void *ctx, size_t *n)
 {
     struct gateway *g = ctx;
-    *n = g->n_devs;
-    return g->devs;
+    *n = g->devices.n;
+    return g->devices.items;
 }

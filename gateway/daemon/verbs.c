@@ -46,8 +46,8 @@ static void verb_devices(struct gateway *g, struct control_request *req)
 {
     bool with_verbs = json_is_true(json_object_get(req->args, "verbs"));
     json_t *list = json_array();
-    for (size_t i = 0; i < g->n_devs; i++) {
-        struct device *dev = g->devs[i];
+    for (size_t i = 0; i < g->devices.n; i++) {
+        struct device *dev = g->devices.items[i];
         if (dev->retiring)
             continue;
         enum agw_state st;

@@ -28,6 +28,7 @@
 #include "monotonic.h"
 #include "plink.h"
 #include "sandbox.h"
+#include "table.h"
 #include "transport.h"
 
 #define LINK_FD 3
@@ -36,8 +37,7 @@
 struct host {
     const struct agw_plugin *plugin;
     struct mailbox outbox;
-    struct device **devs;
-    size_t n_devs;
+    struct device_table devices;
     unsigned hang_ms;
     /* The link's write side and the device list, shared by this thread and the
      * workers that put their mail on the link themselves (take_now).  Recursive:
@@ -83,14 +83,6 @@ static void flush_link(struct host *h)
         ok_;                                                              \
     })
 
-static struct device *find_device(struct host *h, const char *id)
-{
-    for (size_t i = 0; i < h->n_devs; i++)
-        if (strcmp(h->devs[i]->id, id) == 0)
-            return h->devs[i];
-    return NULL;
-}
-
 static void send_snapshot(struct host *h, struct device *dev)
 {
     enum agw_state state;
@@ -129,18 +121,14 @@ static void send_reply(struct host *h, struct out_mail *m)
 
 static void forget_device(struct host *h, struct device *dev)
 {
-    for (size_t i = 0; i < h->n_devs; i++)
-        if (h->devs[i] == dev) {
-            h->devs[i] = h->devs[--h->n_devs];
-            break;
-        }
+    device_table_remove(&h->devices, dev);
     device_free(dev);
 }
 
 /* One mail from a device onto the link, then freed. */
 static void carry(struct host *h, struct out_mail *m)
 {
-    struct device *dev = find_device(h, m->device);
+    struct device *dev = device_table_find(&h->devices, m->device);
     switch (m->kind) {
     case OUT_EVENT: send_event(h, m); break;
     case OUT_REPLY: send_reply(h, m); break;
@@ -205,10 +193,7 @@ static void drain_outbox(struct host *h)
 static void report_hung_devices(struct host *h)
 {
     log_flush_suppressed();
-    bool any = false;
-    for (size_t i = 0; i < h->n_devs; i++)
-        any |= device_check_hung(h->devs[i], h->hang_ms); /* into the link's batch (take_now) */
-    if (any)
+    if (device_table_check_hung(&h->devices, h->hang_ms)) /* into the link's batch (take_now) */
         flush_link(h);
 }
 
@@ -216,15 +201,12 @@ static void report_hung_devices(struct host *h)
 
 static void attach(struct host *h, const struct plink_attach *a)
 {
-    if (find_device(h, a->id)) {
+    if (device_table_find(&h->devices, a->id)) {
         log_err("device %s: attached twice; the second is ignored", a->id);
         return;
     }
     struct device_setting *settings = calloc(a->n_settings + 1u, sizeof(*settings));
-    struct device **grown = realloc(h->devs, (h->n_devs + 1) * sizeof(*grown));
-    if (grown)
-        h->devs = grown;
-    if (!settings || !grown) {
+    if (!settings) {
         free(settings);
         log_err("device %s: out of memory", a->id);
         return;
@@ -243,7 +225,12 @@ static void attach(struct host *h, const struct plink_attach *a)
     free(settings);
     if (!dev)
         return;
-    h->devs[h->n_devs++] = dev;
+    if (!device_table_add(&h->devices, dev)) {
+        log_err("device %s: out of memory", a->id);
+        device_free(dev);
+        SEND(h, plink_put_exited(&h->w, a->id));
+        return;
+    }
     if (device_start(dev) < 0) {
         forget_device(h, dev);
         SEND(h, plink_put_exited(&h->w, a->id));
@@ -252,7 +239,7 @@ static void attach(struct host *h, const struct plink_attach *a)
 
 static void command(struct host *h, const struct plink_msg *m)
 {
-    struct device *dev = find_device(h, m->device);
+    struct device *dev = device_table_find(&h->devices, m->device);
     json_t *args = m->json[0] ? json_loads(m->json, 0, NULL) : NULL;
     if (!dev || dev->retiring) {
         json_decref(args);
@@ -266,7 +253,7 @@ static void command(struct host *h, const struct plink_msg *m)
 /* accessgwd's answer to OPEN: the node goes to its device's worker. */
 static void hand_over(struct host *h, const struct plink_msg *m, int *fd)
 {
-    struct device *dev = find_device(h, m->device);
+    struct device *dev = device_table_find(&h->devices, m->device);
     if (!dev || dev->retiring)
         return;
     if (m->status == 0 && *fd < 0) {
@@ -318,7 +305,7 @@ static void read_link(struct host *h)
         if (m.type == PLINK_ATTACH) {
             attach(h, m.attach);
         } else if (m.type == PLINK_DETACH) {
-            struct device *dev = find_device(h, m.device);
+            struct device *dev = device_table_find(&h->devices, m.device);
             if (dev && !dev->retiring)
                 device_request_stop(dev, m.flag);
         } else if (m.type == PLINK_COMMAND) {
@@ -328,7 +315,7 @@ static void read_link(struct host *h)
         } else if (m.type == PLINK_FD) {
             hand_over(h, &m, &fd);
         } else if (m.type == PLINK_SAVED) {
-            struct device *dev = find_device(h, m.device);
+            struct device *dev = device_table_find(&h->devices, m.device);
             if (dev)
                 device_saved(dev, m.status);
         }
@@ -344,11 +331,11 @@ static void read_link(struct host *h)
 
 static void stop_all(struct host *h)
 {
-    for (size_t i = 0; i < h->n_devs; i++)
-        if (!h->devs[i]->retiring)
-            device_request_stop(h->devs[i], false);
+    for (size_t i = 0; i < h->devices.n; i++)
+        if (!h->devices.items[i]->retiring)
+            device_request_stop(h->devices.items[i], false);
     long long give_up = monotonic_ms() + STOP_GRACE_MS;
-    while (h->n_devs > 0 && monotonic_ms() < give_up) {
+    while (h->devices.n > 0 && monotonic_ms() < give_up) {
         struct pollfd p = {h->outbox.fd, POLLIN, 0};
         poll(&p, 1, 100); /* never holding the lock: the workers' last mail needs it */
         pthread_mutex_lock(&h->lock);
@@ -450,7 +437,7 @@ int main(int argc, char **argv)
     if (sandbox_enter(h.plugin->id, &needs) < 0 || transports_global_init(needs.usb) < 0)
         return 1;
     int rc = run(&h);
-    free(h.devs);
+    device_table_free(&h.devices);
     transports_global_exit();
     mailbox_destroy(&h.outbox);
     plugin_set_free(&set);
