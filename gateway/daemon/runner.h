@@ -28,7 +28,7 @@ struct runner;
 struct runner_ops {
     /* Runs dev (attached to the registry already). */
     void (*attach)(struct runner *r, struct device *dev);
-    /* Stops dev; OUT_EXITED comes back as mail when it has stopped. */
+    /* Stops dev (marked retiring at once); OUT_EXITED comes back as mail when it has stopped. */
     void (*detach)(struct runner *r, struct device *dev, bool removed);
     /* A device verb; takes verb and args; the answer comes back as mail. */
     void (*command)(struct runner *r, struct device *dev, const char *target, char *verb,
