@@ -15,10 +15,11 @@
  * away): beyond this ZeroMQ drops, the uplink sees the gap and replays. */
 #define FEED_RCVHWM 10000
 
-int feed_open(struct feed *f, void *zctx, const char *events, struct journal_key from, char *err,
-              size_t errlen)
+int feed_open(struct feed *f, void *zctx, const char *events, struct control_client *control,
+              struct journal_key from, char *err, size_t errlen)
 {
     memset(f, 0, sizeof(*f));
+    f->control = control;
     f->next = from;
     f->sub = zmq_socket(zctx, ZMQ_SUB);
     int hwm = FEED_RCVHWM, linger = 0;
@@ -31,9 +32,10 @@ int feed_open(struct feed *f, void *zctx, const char *events, struct journal_key
     return 0;
 }
 
-int feed_open_live(struct feed *f, void *zctx, const char *events, char *err, size_t errlen)
+int feed_open_live(struct feed *f, void *zctx, const char *events, struct control_client *control,
+                   char *err, size_t errlen)
 {
-    if (feed_open(f, zctx, events, (struct journal_key){0, 0}, err, errlen) < 0)
+    if (feed_open(f, zctx, events, control, (struct journal_key){0, 0}, err, errlen) < 0)
         return -1;
     f->live = true;
     f->anywhere = true;
@@ -60,7 +62,7 @@ void feed_rewind(struct feed *f, struct journal_key from)
 {
     f->next = from;
     f->live = false;
-    f->waiting = false; /* a reply still on its way is for another position: ignored by id */
+    f->waiting = false; /* a reply still on its way is for another position: ignored by tag */
     json_decref(f->page);
     f->page = NULL;
     f->request_no++;
@@ -102,23 +104,29 @@ static void drain_live(struct feed *f)
     zmq_msg_close(&m);
 }
 
-static char *replay_request(struct feed *f)
+static void on_replay(void *ctx, unsigned long tag, json_t *reply);
+
+static void ask_replay(struct feed *f)
 {
-    char id[32];
-    snprintf(id, sizeof(id), "feed-%lu", ++f->request_no);
-    json_t *req = json_pack("{s:s, s:s, s:{s:{s:I, s:I}}}", "id", id, "verb", "replay", "args",
-                            "since", "epoch", (json_int_t)f->next.epoch, "seq",
-                            (json_int_t)f->next.seq);
-    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_t *req = json_pack("{s:s, s:{s:{s:I, s:I}}}", "verb", "replay", "args", "since", "epoch",
+                            (json_int_t)f->next.epoch, "seq", (json_int_t)f->next.seq);
+    /* the client's deadline a little after the feed's own, which says it and asks again */
+    if (!req || !control_client_send(f->control, req, REQUEST_TIMEOUT_MS + 1000, on_replay, f,
+                                     ++f->request_no)) {
+        log_warn("cannot ask the gateway for replay: %s; again in %d ms",
+                 req ? zmq_strerror(zmq_errno()) : "out of memory", RETRY_MS);
+        monotonic_now(&f->retry_at);
+        add_ms(&f->retry_at, RETRY_MS);
+    } else {
+        f->waiting = true;
+        monotonic_now(&f->request_deadline);
+        add_ms(&f->request_deadline, REQUEST_TIMEOUT_MS);
+    }
     json_decref(req);
-    f->waiting = true;
-    monotonic_now(&f->request_deadline);
-    add_ms(&f->request_deadline, REQUEST_TIMEOUT_MS);
-    return text;
 }
 
 /* Catching up: the next event of the page, a request for the next page, or live again. */
-static bool pull_from_journal(struct feed *f, struct feed_event *out, char **request)
+static bool pull_from_journal(struct feed *f, struct feed_event *out)
 {
     drain_live(f);
     while (f->page && f->page_i < json_array_size(f->page)) {
@@ -157,7 +165,7 @@ static bool pull_from_journal(struct feed *f, struct feed_event *out, char **req
             json_decref(f->page);
             f->page = NULL;
         }
-        *request = replay_request(f);
+        ask_replay(f);
     }
     return false;
 }
@@ -232,24 +240,22 @@ void feed_pause(struct feed *f)
         f->live = false; /* back from the journal, where it left off */
 }
 
-bool feed_pull(struct feed *f, struct feed_event *out, char **request)
+bool feed_pull(struct feed *f, struct feed_event *out)
 {
-    *request = NULL;
     if (f->paused) {
         zmq_setsockopt(f->sub, ZMQ_SUBSCRIBE, "", 0);
         f->paused = false;
     }
     if (f->live && pull_live(f, out))
         return true;
-    return !f->live && pull_from_journal(f, out, request);
+    return !f->live && pull_from_journal(f, out);
 }
 
-void feed_on_reply(struct feed *f, json_t *reply)
+static void on_replay(void *ctx, unsigned long tag, json_t *reply)
 {
-    char id[32];
-    snprintf(id, sizeof(id), "feed-%lu", f->request_no);
-    if (!f->waiting || strcmp(json_string_value(json_object_get(reply, "id")) ?: "", id) != 0)
-        return; /* an answer to a request given up on */
+    struct feed *f = ctx;
+    if (!reply || !f->waiting || tag != f->request_no)
+        return; /* an answer to a request given up on (the feed's own deadline says so) */
     f->waiting = false;
     json_t *result = json_object_get(reply, "result");
     json_t *events = json_object_get(result, "events");

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <jansson.h>
 
+#include "control_client.h"
 #include "event_key.h"
 
 struct feed_event {
@@ -22,6 +23,7 @@ struct feed_event {
 
 struct feed {
     void *sub;
+    struct control_client *control; /* the caller's: replay requests go through it */
     struct journal_key next;  /* the last event handed out */
     bool live;                /* false: catching up from the journal */
     bool waiting;             /* a replay request is out */
@@ -38,17 +40,15 @@ struct feed {
 
 /* from: the cursor, (0, 0) for the journal's beginning; feed_open_live()
  * starts at whatever the gateway publishes next instead. */
-int feed_open(struct feed *f, void *zctx, const char *events, struct journal_key from, char *err,
-              size_t errlen);
-int feed_open_live(struct feed *f, void *zctx, const char *events, char *err, size_t errlen);
+int feed_open(struct feed *f, void *zctx, const char *events, struct control_client *control,
+              struct journal_key from, char *err, size_t errlen);
+int feed_open_live(struct feed *f, void *zctx, const char *events, struct control_client *control,
+                   char *err, size_t errlen);
 void feed_close(struct feed *f);
 
-/* The next event if one is ready now; false otherwise.  *request is set to a
- * replay request (JSON text, malloc'd) the caller must send on the control
- * socket when the feed needs one. */
-bool feed_pull(struct feed *f, struct feed_event *out, char **request);
-/* A reply to a request with id "feed-N". */
-void feed_on_reply(struct feed *f, json_t *reply);
+/* The next event if one is ready now; false otherwise (a replay request may have
+ * gone to the gateway through the control client meanwhile). */
+bool feed_pull(struct feed *f, struct feed_event *out);
 /* A feed opened live learns where the bus is (a `ping` reply) before any event came. */
 void feed_start_at(struct feed *f, struct journal_key at);
 /* The caller cannot take events for a while (its broker does not acknowledge what it

@@ -84,7 +84,8 @@ static void check_silence(void *zctx, struct watch *w)
 }
 
 /* --since SEQ counts in the gateway's current epoch, which ping tells. */
-static int open_feed(void *zctx, const struct options *o, struct feed *f)
+static int open_feed(void *zctx, const struct options *o, struct control_client *control,
+                     struct feed *f)
 {
     char err[512];
     int r;
@@ -99,41 +100,19 @@ static int open_feed(void *zctx, const struct options *o, struct feed *f)
         }
         struct journal_key from = {(uint64_t)json_integer_value(epoch), (uint64_t)o->since};
         json_decref(reply);
-        r = feed_open(f, zctx, o->events, from, err, sizeof(err));
+        r = feed_open(f, zctx, o->events, control, from, err, sizeof(err));
     } else {
-        r = feed_open_live(f, zctx, o->events, err, sizeof(err));
+        r = feed_open_live(f, zctx, o->events, control, err, sizeof(err));
     }
     if (r < 0)
         fprintf(stderr, "accessgwctl: %s\n", err);
     return r < 0 ? EXIT_REFUSED : EXIT_OK;
 }
 
-static void take_replies(void *dealer, struct feed *f)
-{
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    while (zmq_msg_recv(&m, dealer, ZMQ_DONTWAIT) >= 0) {
-        json_t *reply = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, NULL);
-        if (reply)
-            feed_on_reply(f, reply);
-        json_decref(reply);
-    }
-    zmq_msg_close(&m);
-}
-
-static void print_ready(struct watch *w, struct feed *f, void *dealer)
+static void print_ready(struct watch *w, struct feed *f)
 {
     struct feed_event ev;
-    char *replay = NULL;
-    bool got;
-    while (!interrupted && ((got = feed_pull(f, &ev, &replay)) || replay)) {
-        if (replay && zmq_send(dealer, replay, strlen(replay), ZMQ_DONTWAIT) < 0)
-            fprintf(stderr, "accessgwctl: cannot ask %s for replay: %s\n", w->o->control,
-                    zmq_strerror(zmq_errno()));
-        free(replay);
-        replay = NULL;
-        if (!got)
-            break;
+    while (!interrupted && feed_pull(f, &ev)) {
         heard(w);
         if (wanted(w, ev.topic))
             print_event(w, ev.json, ev.json_len);
@@ -144,27 +123,41 @@ static void print_ready(struct watch *w, struct feed *f, void *dealer)
 static int watch_public(void *zctx, struct watch *w)
 {
     struct feed f;
-    int rc = open_feed(zctx, w->o, &f);
-    if (rc != EXIT_OK)
-        return rc;
-    void *dealer = control_socket(zctx, w->o, true);
-    if (!dealer) {
-        feed_close(&f);
+    struct control_client control;
+    char err[512];
+    /* "no gateway" is said at once, not after the first replay's deadline */
+    void *probe = control_socket(zctx, w->o, true);
+    if (!probe)
         return EXIT_UNREACHABLE;
+    zmq_close(probe);
+    if (control_client_open(&control, zctx, w->o->control, err, sizeof(err)) < 0) {
+        fprintf(stderr, "accessgwctl: %s\n", err);
+        return EXIT_REFUSED;
+    }
+    int rc = open_feed(zctx, w->o, &control, &f);
+    if (rc != EXIT_OK) {
+        control_client_close(&control);
+        return rc;
     }
     while (!interrupted) {
-        print_ready(w, &f, dealer);
-        zmq_pollitem_t items[2] = {{f.sub, 0, ZMQ_POLLIN, 0}, {dealer, 0, ZMQ_POLLIN, 0}};
-        long due = feed_due_ms(&f);
-        if (zmq_poll(items, 2, due >= 0 && due < 200 ? due : 200) < 0)
+        print_ready(w, &f);
+        zmq_pollitem_t items[2] = {{f.sub, 0, ZMQ_POLLIN, 0}, {control.dealer, 0, ZMQ_POLLIN, 0}};
+        long due = feed_due_ms(&f), client_due = control_client_due_ms(&control);
+        long timeout = 200;
+        if (due >= 0 && due < timeout)
+            timeout = due;
+        if (client_due >= 0 && client_due < timeout)
+            timeout = client_due;
+        if (zmq_poll(items, 2, timeout) < 0)
             continue;
         if (items[1].revents)
-            take_replies(dealer, &f);
+            control_client_read(&control);
+        control_client_expire(&control);
         if (!items[0].revents && !items[1].revents)
             check_silence(zctx, w);
     }
-    zmq_close(dealer);
     feed_close(&f);
+    control_client_close(&control);
     return EXIT_OK;
 }
 

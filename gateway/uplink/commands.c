@@ -45,6 +45,33 @@ static void reply_error(struct uplink *u, const char *topic, const void *corr, u
     json_decref(reply);
 }
 
+static void finish_command(struct uplink *u, struct command *c, json_t *reply)
+{
+    json_object_set(reply, "id", c->client_id ? c->client_id : json_null());
+    publish_reply(u, c->response_topic, c->correlation, c->correlation_len, reply);
+    json_decref(c->client_id);
+    free(c->response_topic);
+    free(c->correlation);
+    memset(c, 0, sizeof(*c));
+}
+
+/* The gateway's answer to command no, or NULL when none came by its deadline. */
+static void on_command_reply(void *ctx, unsigned long no, json_t *reply)
+{
+    struct uplink *u = ctx;
+    for (size_t i = 0; i < MAX_PENDING_COMMANDS; i++) {
+        struct command *c = &u->pending[i];
+        if (!c->used || c->no != no)
+            continue;
+        json_t *answer = reply ? json_deep_copy(reply)
+                               : json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code",
+                                           "timeout", "message", "the gateway did not answer");
+        finish_command(u, c, answer);
+        json_decref(answer);
+        return;
+    }
+}
+
 static struct command *free_command_slot(struct uplink *u)
 {
     for (size_t i = 0; i < MAX_PENDING_COMMANDS; i++)
@@ -68,19 +95,16 @@ static void forward_command(struct uplink *u, json_t *req, const char *response_
                     "too many commands waiting for the gateway; try again later");
         return;
     }
-    char id[32];
-    snprintf(id, sizeof(id), "cmd-%lu", u->command_no + 1);
     json_t *copy = json_copy(req);
-    json_object_set_new(copy, "id", json_string(id));
     char *text = json_dumps(copy, JSON_COMPACT);
-    json_decref(copy);
     size_t len = text ? strlen(text) : 0;
-    if (len > CONTROL_MAX_REQUEST) { /* the gateway would answer with no id to match */
+    free(text);
+    if (len + 32 > CONTROL_MAX_REQUEST) { /* with the client's id: the gateway would answer with none */
         char message[128];
         snprintf(message, sizeof(message), "a command of %zu bytes; the limit is %d", len,
-                 CONTROL_MAX_REQUEST);
+                 CONTROL_MAX_REQUEST - 32);
         reply_error(u, response_topic, corr, corr_len, client_id, "too_large", message);
-        free(text);
+        json_decref(copy);
         return;
     }
     *c = (struct command){.used = true, .no = ++u->command_no, .client_id = json_incref(client_id),
@@ -88,9 +112,14 @@ static void forward_command(struct uplink *u, json_t *req, const char *response_
                           .correlation_len = corr ? corr_len : 0};
     if (corr && (c->correlation = malloc(corr_len)))
         memcpy(c->correlation, corr, corr_len);
-    monotonic_now(&c->deadline);
-    add_ms(&c->deadline, u->conf.command_timeout_ms + 2000);
-    send_to_gateway(u, text);
+    if (!control_client_send(&u->control, copy, u->conf.command_timeout_ms + 2000,
+                             on_command_reply, u, c->no)) {
+        json_t *reply = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", "unavailable",
+                                  "message", "cannot reach the gateway");
+        finish_command(u, c, reply);
+        json_decref(reply);
+    }
+    json_decref(copy);
 }
 
 /* A reply goes to the topic the platform names, but never under accessgw/ (where halls
@@ -146,52 +175,3 @@ void handle_command(struct uplink *u, const struct mosquitto_message *msg,
     free(corr);
 }
 
-static void finish_command(struct uplink *u, struct command *c, json_t *reply)
-{
-    json_object_set(reply, "id", c->client_id ? c->client_id : json_null());
-    publish_reply(u, c->response_topic, c->correlation, c->correlation_len, reply);
-    json_decref(c->client_id);
-    free(c->response_topic);
-    free(c->correlation);
-    memset(c, 0, sizeof(*c));
-}
-
-void expire_commands(struct uplink *u)
-{
-    for (size_t i = 0; i < MAX_PENDING_COMMANDS; i++) {
-        struct command *c = &u->pending[i];
-        if (!c->used || ms_until(&c->deadline) > 0)
-            continue;
-        json_t *reply = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", "timeout",
-                                  "message", "the gateway did not answer");
-        finish_command(u, c, reply);
-        json_decref(reply);
-    }
-}
-
-void on_gateway_reply(struct uplink *u)
-{
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    while (zmq_msg_recv(&m, u->dealer, ZMQ_DONTWAIT) >= 0) {
-        json_t *reply = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, NULL);
-        const char *id = json_string_value(json_object_get(reply, "id"));
-        unsigned long no;
-        if (id && strncmp(id, "feed-", 5) == 0) {
-            feed_on_reply(&u->feed, reply);
-        } else if (id && sscanf(id, "cmd-%lu", &no) == 1) {
-            for (size_t i = 0; i < MAX_PENDING_COMMANDS; i++)
-                if (u->pending[i].used && u->pending[i].no == no)
-                    finish_command(u, &u->pending[i], reply);
-        }
-        json_decref(reply);
-    }
-    zmq_msg_close(&m);
-}
-
-void send_to_gateway(struct uplink *u, char *request)
-{
-    if (request && zmq_send(u->dealer, request, strlen(request), ZMQ_DONTWAIT) < 0)
-        log_warn("uplink: cannot ask the gateway: %s", zmq_strerror(zmq_errno()));
-    free(request);
-}

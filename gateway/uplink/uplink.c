@@ -94,10 +94,7 @@ static void pump_events(struct uplink *u)
     }
     while (u->connected && !window_full(&u->window)) {
         struct feed_event ev;
-        char *request = NULL;
-        bool got = feed_pull(&u->feed, &ev, &request);
-        send_to_gateway(u, request);
-        if (!got)
+        if (!feed_pull(&u->feed, &ev))
             return;
         forward_event(u, &ev);
     }
@@ -113,6 +110,9 @@ static long next_timeout(struct uplink *u)
 {
     long t = 1000; /* libmosquitto's keepalive wants loop_misc about once a second */
     long due = feed_due_ms(&u->feed);
+    if (due >= 0 && due < t)
+        t = due;
+    due = control_client_due_ms(&u->control);
     if (due >= 0 && due < t)
         t = due;
     if (u->cursor_dirty && ms_until(&u->cursor_save_at) < t)
@@ -132,7 +132,7 @@ static void run(struct uplink *u)
         bool feeding = u->connected && !window_full(&u->window) && u->feed.live;
         zmq_pollitem_t items[4] = {
             {NULL, u->sigfd, ZMQ_POLLIN, 0},
-            {u->dealer, 0, ZMQ_POLLIN, 0},
+            {u->control.dealer, 0, ZMQ_POLLIN, 0},
             {NULL, fd, (short)(ZMQ_POLLIN | (mosquitto_want_write(u->mosq) ? ZMQ_POLLOUT : 0)), 0},
             {u->feed.sub, 0, ZMQ_POLLIN, 0},
         };
@@ -146,12 +146,12 @@ static void run(struct uplink *u)
         if (items[0].revents)
             u->running = !signals_say_stop(u->sigfd, "accessgw-uplink");
         if (items[1].revents)
-            on_gateway_reply(u);
+            control_client_read(&u->control);
         if (fd >= 0)
             drive_mqtt(u, (short)((items[2].revents & ZMQ_POLLIN ? POLLIN : 0) |
                                   (items[2].revents & ZMQ_POLLOUT ? POLLOUT : 0) |
                                   (items[2].revents & ZMQ_POLLERR ? POLLERR : 0)));
-        expire_commands(u);
+        control_client_expire(&u->control);
         save_cursor_if_due(u);
     }
 }
@@ -202,21 +202,15 @@ static int setup(struct uplink *u, const char *config_path, char *err, size_t er
     add_checkpoint(u, 0, u->cursor); /* older than any resend_s */
     u->saved = u->cursor;
     u->zctx = zmq_ctx_new();
-    u->dealer = zmq_socket(u->zctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(u->dealer, ZMQ_LINGER, &linger, sizeof(linger));
-    if (zmq_connect(u->dealer, u->conf.control) < 0) {
-        snprintf(err, errlen, "control %s: %s", u->conf.control, zmq_strerror(zmq_errno()));
+    if (control_client_open(&u->control, u->zctx, u->conf.control, err, errlen) < 0)
         return -1;
-    }
-    return feed_open(&u->feed, u->zctx, u->conf.events, u->cursor, err, errlen);
+    return feed_open(&u->feed, u->zctx, u->conf.events, &u->control, u->cursor, err, errlen);
 }
 
 static void teardown(struct uplink *u)
 {
     feed_close(&u->feed);
-    if (u->dealer)
-        zmq_close(u->dealer);
+    control_client_close(&u->control);
     if (u->zctx)
         zmq_ctx_term(u->zctx);
     if (u->mosq)

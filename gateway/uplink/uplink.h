@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "event_key.h"
+#include "control_client.h"
 #include "feed.h"
 
 #define CURSOR_SAVE_MS 200
@@ -55,7 +56,6 @@ struct command {
     char *response_topic;
     void *correlation;
     uint16_t correlation_len;
-    struct timespec deadline;
 };
 
 struct uplink {
@@ -72,7 +72,8 @@ struct uplink {
     bool need_connect; /* no session: connect (again) once reconnect_at has come */
     unsigned backoff_ms;
     struct timespec reconnect_at;
-    void *zctx, *dealer;
+    void *zctx;
+    struct control_client control; /* replay and the platform's commands, each with its callback */
     struct feed feed;
     struct window window;
     struct journal_key cursor; /* every event up to it acknowledged by the broker */
@@ -108,10 +109,7 @@ void window_push(struct window *w, struct journal_key key, int mid, bool done);
 void advance_cursor(struct uplink *u);
 
 /* commands.c */
-void send_to_gateway(struct uplink *u, char *request);
 void handle_command(struct uplink *u, const struct mosquitto_message *msg, const mosquitto_property *props);
-void expire_commands(struct uplink *u);
-void on_gateway_reply(struct uplink *u);
 
 /* broker.c */
 void publish_online(struct uplink *u, bool online);

@@ -72,6 +72,17 @@ void note_followups(struct web *w, struct feed_event *fe)
 
 /* 已处理: kept at once, and said on the bus so that every console clears it (as an
  * acknowledged call does); an item already handled keeps who handled it first. */
+/* The gateway publishes gateway/<id>/followup_handled for every console and the platform. */
+static void on_followup_told(void *ctx, unsigned long tag, json_t *reply)
+{
+    (void)ctx, (void)tag;
+    if (!json_is_true(json_object_get(reply, "ok")))
+        log_warn("web: the gateway did not take a handled follow-up: %s",
+                 reply ? json_string_value(json_object_get(json_object_get(reply, "error"),
+                                                           "message")) ?: "?"
+                       : "no answer");
+}
+
 enum MHD_Result mark_handled(struct web *w, struct request *q)
 {
     json_t *body = json_loadb(q->body.p ? q->body.p : "", q->body.len, 0, NULL);
@@ -102,13 +113,12 @@ enum MHD_Result mark_handled(struct web *w, struct request *q)
     json_object_set_new(item, "handled_by", json_string(by));
     json_object_set_new(item, "handled_at", json_string(at));
     save_followups(w);
-    json_t *note = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", "fh", "verb", "followup_handled",
-                             "args", "id", id, "by", by);
-    char *text = json_dumps(note, JSON_COMPACT);
-    if (text && zmq_send(w->dealer, text, strlen(text), ZMQ_DONTWAIT) < 0)
+    json_t *note = json_pack("{s:s, s:{s:s, s:s}}", "verb", "followup_handled", "args", "id", id,
+                             "by", by);
+    if (!note || !control_client_send(&w->control, note, w->conf.command_timeout_ms,
+                                      on_followup_told, w, 0))
         log_warn("web: cannot tell the gateway a follow-up was handled: %s",
                  zmq_strerror(zmq_errno()));
-    free(text);
     json_decref(note);
     json_decref(body);
     return respond_json(q->conn, 200, json_pack("{s:b, s:O}", "ok", 1, "result", item));

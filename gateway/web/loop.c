@@ -14,43 +14,16 @@
 #include "monotonic.h"
 #include "signals.h"
 
-static void on_position(struct web *w, json_t *reply);
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-
-static void on_gateway_reply(struct web *w)
-{
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    while (zmq_msg_recv(&m, w->dealer, ZMQ_DONTWAIT) >= 0) {
-        json_t *reply = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, NULL);
-        const char *id = json_string_value(json_object_get(reply, "id"));
-        unsigned long no;
-        if (id && strncmp(id, "feed-", 5) == 0)
-            feed_on_reply(&w->feed, reply);
-        else if (id && sscanf(id, "sse-%lu", &no) == 1)
-            on_journal_page(w, reply, no);
-        else if (id && sscanf(id, "web-%lu", &no) == 1)
-            on_control_reply(w, reply, no);
-        else if (id && strcmp(id, "status") == 0)
-            on_position(w, reply);
-        json_decref(reply);
-    }
-    zmq_msg_close(&m);
-}
 
 static void pull_events(struct web *w)
 {
     bool any = false;
     for (int i = 0; i < 4096; i++) {
         struct feed_event fe;
-        char *request = NULL;
-        bool got = feed_pull(&w->feed, &fe, &request);
-        if (request && zmq_send(w->dealer, request, strlen(request), ZMQ_DONTWAIT) < 0)
-            log_warn("web: cannot ask the gateway: %s", zmq_strerror(zmq_errno()));
-        free(request);
-        if (!got)
+        if (!feed_pull(&w->feed, &fe))
             break;
         note_followups(w, &fe);
         ring_add(&w->ring, &fe);
@@ -61,28 +34,33 @@ static void pull_events(struct web *w)
         wake_all(w);
 }
 
+static void on_position(void *ctx, unsigned long tag, json_t *reply)
+{
+    struct web *w = ctx;
+    (void)tag;
+    json_t *result = json_object_get(reply, "result");
+    json_t *e = json_object_get(result, "epoch"), *s = json_object_get(result, "seq");
+    if (w->ring.have_base || !json_is_integer(e) || !json_is_integer(s))
+        return;
+    w->ring.have_base = true;
+    w->ring.base = (struct journal_key){(uint64_t)json_integer_value(e),
+                                        (uint64_t)json_integer_value(s)};
+    feed_start_at(&w->feed, w->ring.base);
+    wake_all(w);
+}
+
 /* Where the bus is, before any event arrives (a gateway with a long heartbeat_ms may
  * publish nothing for a minute): /status and new streams need it at once. */
 static void ask_position(struct web *w)
 {
     if (w->ring.have_base || ms_until(&w->next_ask) > 0)
         return;
-    static const char ping[] = "{\"id\":\"status\",\"verb\":\"ping\"}";
-    zmq_send(w->dealer, ping, sizeof(ping) - 1, ZMQ_DONTWAIT);
+    json_t *ping = json_pack("{s:s}", "verb", "ping");
+    if (ping)
+        control_client_send(&w->control, ping, 1000, on_position, w, 0);
+    json_decref(ping);
     monotonic_now(&w->next_ask);
     add_ms(&w->next_ask, 1000);
-}
-
-static void on_position(struct web *w, json_t *reply)
-{
-    json_t *result = json_object_get(reply, "result");
-    json_t *e = json_object_get(result, "epoch"), *s = json_object_get(result, "seq");
-    if (w->ring.have_base || !json_is_integer(e) || !json_is_integer(s))
-        return;
-    w->ring.have_base = true;
-    w->ring.base = (struct journal_key){(uint64_t)json_integer_value(e), (uint64_t)json_integer_value(s)};
-    feed_start_at(&w->feed, w->ring.base);
-    wake_all(w);
 }
 
 static void ping_if_due(struct web *w)
@@ -109,13 +87,16 @@ void web_run(struct web *w)
         long due = feed_due_ms(&w->feed);
         if (due >= 0 && due < timeout)
             timeout = due;
+        due = control_client_due_ms(&w->control);
+        if (due >= 0 && due < timeout)
+            timeout = due;
         if (!w->ring.have_base && ms_until(&w->next_ask) < timeout)
             timeout = ms_until(&w->next_ask);
         if (ms_until(&w->next_ping) < timeout)
             timeout = ms_until(&w->next_ping);
         zmq_pollitem_t items[4] = {
             {NULL, w->sigfd, ZMQ_POLLIN, 0},
-            {w->dealer, 0, ZMQ_POLLIN, 0},
+            {w->control.dealer, 0, ZMQ_POLLIN, 0},
             {NULL, mhd_fd, ZMQ_POLLIN, 0},
             {w->feed.live ? w->feed.sub : NULL, w->feed.live ? 0 : -1, ZMQ_POLLIN, 0},
         };
@@ -126,9 +107,9 @@ void web_run(struct web *w)
         if (items[0].revents)
             w->running = !signals_say_stop(w->sigfd, "accessgw-web");
         if (items[1].revents)
-            on_gateway_reply(w);
+            control_client_read(&w->control);
+        control_client_expire(&w->control);
         pull_events(w);
-        expire_requests(w);
         ping_if_due(w);
         ask_position(w);
         cut_slow_heads(w);

@@ -63,19 +63,12 @@ enum MHD_Result forward_control(struct web *w, struct request *q)
         return respond_error(q->conn, 400, "bad_json", "the body is not a JSON object");
     }
     q->client_id = json_incref(json_object_get(req, "id"));
-    char id[48];
-    snprintf(id, sizeof(id), "web-%lu", q->no);
-    json_object_set_new(req, "id", json_string(id));
-    char *text = json_dumps(req, JSON_COMPACT);
+    bool sent = control_client_send(&w->control, req, w->conf.command_timeout_ms + 2000,
+                                    on_control_reply, w, q->no);
     json_decref(req);
-    if (!text || zmq_send(w->dealer, text, strlen(text), ZMQ_DONTWAIT) < 0) {
-        free(text);
+    if (!sent)
         return respond_error(q->conn, 503, "unavailable", "cannot reach the gateway");
-    }
-    free(text);
     q->forwarded = true;
-    monotonic_now(&q->deadline);
-    add_ms(&q->deadline, w->conf.command_timeout_ms + 2000);
     q->next = w->requests;
     w->requests = q;
     q->suspended = true;
@@ -83,22 +76,23 @@ enum MHD_Result forward_control(struct web *w, struct request *q)
     return MHD_YES;
 }
 
-void on_control_reply(struct web *w, json_t *reply, unsigned long no)
+/* The gateway's answer to request no (NULL: none by the deadline: 504). */
+void on_control_reply(void *ctx, unsigned long no, json_t *reply)
 {
-    for (struct request *q = w->requests; q; q = q->next)
-        if (q->no == no && !q->reply) {
-            json_object_set(reply, "id", q->client_id ? q->client_id : json_null());
-            finish_request(q, MHD_HTTP_OK, json_incref(reply));
-            return;
-        }
-}
-
-void expire_requests(struct web *w)
-{
-    for (struct request *q = w->requests; q; q = q->next)
-        if (!q->reply && ms_until(&q->deadline) == 0)
-            finish_request(q, MHD_HTTP_GATEWAY_TIMEOUT,
-                           json_pack("{s:O?, s:b, s:{s:s, s:s}}", "id", q->client_id, "ok", 0,
-                                     "error", "code", "timeout", "message",
-                                     "the gateway did not answer"));
+    struct web *w = ctx;
+    struct request *q = w->requests;
+    while (q && (q->no != no || q->reply))
+        q = q->next;
+    if (!q)
+        return; /* the browser went away meanwhile */
+    if (!reply) {
+        finish_request(q, MHD_HTTP_GATEWAY_TIMEOUT,
+                       json_pack("{s:O?, s:b, s:{s:s, s:s}}", "id", q->client_id, "ok", 0,
+                                 "error", "code", "timeout", "message",
+                                 "the gateway did not answer"));
+        return;
+    }
+    json_t *answer = json_deep_copy(reply);
+    json_object_set(answer, "id", q->client_id ? q->client_id : json_null());
+    finish_request(q, MHD_HTTP_OK, answer);
 }

@@ -53,19 +53,15 @@ static void request_journal(struct sse_client *c)
     json_t *prefixes = json_array();
     for (size_t i = 0; i < c->n_prefixes; i++)
         json_array_append_new(prefixes, json_string(c->prefixes[i]));
-    char id[48];
-    snprintf(id, sizeof(id), "sse-%lu", c->no);
-    json_t *req = json_pack("{s:s, s:s, s:{s:{s:I, s:I}, s:o, s:i}}", "id", id, "verb", "replay",
-                            "args", "since", "epoch", (json_int_t)c->pos.epoch, "seq",
-                            (json_int_t)c->pos.seq, "prefixes", prefixes, "limit",
-                            JOURNAL_PAGE_EVENTS);
-    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_decref(req);
-    if (text && zmq_send(c->w->dealer, text, strlen(text), ZMQ_DONTWAIT) >= 0) {
+    json_t *req = json_pack("{s:s, s:{s:{s:I, s:I}, s:o, s:i}}", "verb", "replay", "args", "since",
+                            "epoch", (json_int_t)c->pos.epoch, "seq", (json_int_t)c->pos.seq,
+                            "prefixes", prefixes, "limit", JOURNAL_PAGE_EVENTS);
+    if (req && control_client_send(&c->w->control, req, JOURNAL_PAGE_TIMEOUT_MS, on_journal_page,
+                                   c->w, c->no)) {
         c->waiting = true;
         c->w->journal_readers++;
     }
-    free(text);
+    json_decref(req);
 }
 
 /* `event: truncated`: the events between since and resumed were lost to this stream. */
@@ -238,14 +234,17 @@ static void add_page_frames(struct sse_client *c, json_t *events)
     }
 }
 
-void on_journal_page(struct web *w, json_t *reply, unsigned long no)
+void on_journal_page(void *ctx, unsigned long no, json_t *reply)
 {
+    struct web *w = ctx;
     struct sse_client *c = w->clients;
     while (c && c->no != no)
         c = c->next;
     if (!c || !c->waiting)
         return; /* the browser went away meanwhile */
     end_turn(c);
+    if (!reply)
+        return; /* none came: its turn is given up, and it asks again when woken */
     c->in_page = true;
     clear_sent(c);
     json_t *result = json_object_get(reply, "result");

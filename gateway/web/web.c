@@ -126,15 +126,9 @@ static int setup(struct web *w, const char *config, char *err, size_t errlen)
     }
     load_followups(w);
     w->zctx = zmq_ctx_new();
-    w->dealer = zmq_socket(w->zctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(w->dealer, ZMQ_LINGER, &linger, sizeof(linger));
-    if (zmq_connect(w->dealer, w->conf.control) < 0 ||
-        feed_open_live(&w->feed, w->zctx, w->conf.events, err, errlen) < 0) {
-        if (!err[0])
-            snprintf(err, errlen, "control %s: %s", w->conf.control, zmq_strerror(zmq_errno()));
+    if (control_client_open(&w->control, w->zctx, w->conf.control, err, errlen) < 0 ||
+        feed_open_live(&w->feed, w->zctx, w->conf.events, &w->control, err, errlen) < 0)
         return -1;
-    }
     w->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
                               NULL, NULL, on_request, w,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -166,8 +160,7 @@ static void teardown(struct web *w)
         MHD_stop_daemon(w->mhd);
     }
     feed_close(&w->feed);
-    if (w->dealer)
-        zmq_close(w->dealer);
+    control_client_close(&w->control);
     if (w->zctx)
         zmq_ctx_term(w->zctx);
     while (w->ring.n)

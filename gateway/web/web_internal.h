@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "control_client.h"
 #include "feed.h"
 #include "sbuf.h"
 #include "web.h"
@@ -39,6 +40,8 @@
  * others wait their turn): each costs its frames, never a parsed page. */
 #define JOURNAL_PAGE_EVENTS 16
 #define JOURNAL_READERS_MAX 32
+/* A page the gateway does not send within this gives the stream's turn to another. */
+#define JOURNAL_PAGE_TIMEOUT_MS 10000
 
 struct ring_event {
     struct journal_key key;
@@ -75,7 +78,8 @@ struct web {
     char *token_problem; /* why the token file cannot be used: commands are refused */
     char hostname[256];  /* this machine's name, a Host it answers to (read once) */
     struct conn_state *conns;
-    void *zctx, *dealer;
+    void *zctx;
+    struct control_client control; /* replay, control verbs, ping: each with its callback */
     struct feed feed;
     struct ring ring;
     struct MHD_Daemon *mhd;
@@ -122,7 +126,6 @@ struct request {
     json_t *client_id;
     json_t *reply;   /* set when the gateway answered (or it timed out) */
     unsigned status;
-    struct timespec deadline;
     struct request *next;
 };
 
@@ -147,15 +150,14 @@ void cut_slow_heads(struct web *w);
 
 /* sse.c */
 void wake_all(struct web *w);
-void on_journal_page(struct web *w, json_t *reply, unsigned long no);
+void on_journal_page(void *ctx, unsigned long no, json_t *reply);
 enum MHD_Result start_events(struct web *w, struct MHD_Connection *conn);
 
 /* requests.c */
 bool authorized(struct web *w, struct MHD_Connection *conn);
 void request_free(struct request *q);
 enum MHD_Result forward_control(struct web *w, struct request *q);
-void on_control_reply(struct web *w, json_t *reply, unsigned long no);
-void expire_requests(struct web *w);
+void on_control_reply(void *ctx, unsigned long no, json_t *reply);
 
 /* followups.c */
 void note_followups(struct web *w, struct feed_event *fe);
