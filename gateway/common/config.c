@@ -20,6 +20,7 @@ static const char *const gateway_keys[] = {"id", "plugin_dir", "plugin_path", "s
 static const char *const bus_keys[] = {"events", "control", "private_events", "curve_secret_key",
                                        "authorized_keys", "history", "sndhwm", NULL};
 static const char *const journal_keys[] = {"max_mb", "max_days", "sync_ms", NULL};
+static const char *const audit_keys[] = {"max_days", NULL};
 static const char *const uplink_keys[] = {"broker", "client_id", "forward", "commands",
                                           "username", "password_file", "ca_file", "cert_file",
                                           "key_file", "keepalive_s", "max_inflight", "resend_s",
@@ -283,12 +284,19 @@ static int load_web(struct ctx *c, const struct ini_section *s, struct web_conf 
     return 0;
 }
 
-/* [journal], [uplink], [web]: at most one each. */
+static int load_audit(struct ctx *c, const struct ini_section *s, struct audit_conf *a)
+{
+    if (check_keys(c, s, audit_keys, NULL) < 0)
+        return -1;
+    return get_uint(c, s, "max_days", 1, 36500, &a->max_days);
+}
+
+/* [journal], [uplink], [web], [audit]: at most one each. */
 static int load_optional_section(struct ctx *c, const struct ini_section *s,
                                  struct gateway_conf *conf, unsigned *seen)
 {
-    static const char *const names[] = {"journal", "uplink", "web"};
-    for (unsigned i = 0; i < 3; i++) {
+    static const char *const names[] = {"journal", "uplink", "web", "audit"};
+    for (unsigned i = 0; i < 4; i++) {
         if (strcmp(s->name, names[i]) != 0)
             continue;
         if (*seen & (1u << i))
@@ -296,7 +304,8 @@ static int load_optional_section(struct ctx *c, const struct ini_section *s,
         *seen |= 1u << i;
         return i == 0 ? load_journal(c, s, &conf->journal)
              : i == 1 ? load_uplink(c, s, &conf->uplink)
-                      : load_web(c, s, &conf->web);
+             : i == 2 ? load_web(c, s, &conf->web)
+                      : load_audit(c, s, &conf->audit);
     }
     return 1;
 }
@@ -381,7 +390,7 @@ static int load_section(struct ctx *c, const struct ini_section *s, struct gatew
         return add_device(c, conf, s, name);
     }
     return fail(c, s->line, "unknown section [%s] (expected [gateway], [bus], [journal], "
-                "[uplink], [web] or [device NAME])",
+                "[uplink], [web], [audit] or [device NAME])",
                 s->name);
 }
 
@@ -400,6 +409,7 @@ static void set_defaults(struct gateway_conf *conf)
     conf->history = 10000;
     conf->sndhwm = 5000;
     conf->journal = (struct journal_conf){.max_mb = 64, .max_days = 7, .sync_ms = 200};
+    conf->audit.max_days = 180;
     conf->uplink.keepalive_s = 30;
     conf->uplink.max_inflight = 100;
     conf->uplink.resend_s = 60;

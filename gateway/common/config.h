@@ -49,6 +49,11 @@ struct web_conf {
     const char *allow_hosts;   /* names it answers to beyond IP addresses, localhost, its hostname */
 };
 
+/* [audit]: the disclosures of full records (common/audit.h). */
+struct audit_conf {
+    unsigned max_days; /* lines older are removed (default 180) */
+};
+
 struct gateway_conf {
     char *path;
     struct ini_file ini; /* owns every string below */
@@ -73,6 +78,7 @@ struct gateway_conf {
     struct journal_conf journal;
     struct uplink_conf uplink;
     struct web_conf web;
+    struct audit_conf audit;
 };
 
 /* "FILE:LINE: key" of a key in [section], or "FILE: key (the default)": for

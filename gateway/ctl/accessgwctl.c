@@ -59,6 +59,12 @@ static const struct command commands[] = {
      "Print the device verbs every plugin declares, as Markdown (docs/VERBS.md).", "d", false, cmd_verbs},
     {"profiles", "profiles [--profile-dir DIR[:DIR...]]",
      "List device profiles on disk, their errors, and which device uses which.", "P", true, cmd_profiles},
+    {"audit", "audit [--since YYYY-MM-DD] [--recipient NAME] [--device ID] | audit --verify [--head HASH]",
+     "Print the disclosures of full records (state_dir/audit of the config; the gateway need\n"
+     "not run), one JSON line each, filtered by day (the hall's local dates), recipient and\n"
+     "device. --verify checks their hash chain: exit 0 when it holds (and ends at HASH with\n"
+     "--head, from a heartbeat's audit_head), 1 naming the first line that breaks it.",
+     "SRDyH", false, cmd_audit},
     {"top", "top [--once]",
      "A live table of the devices, their state and their last event, redrawn as events come\n"
      "(q or Ctrl-C quits); --once prints it once.", "o", true, cmd_top},
@@ -101,7 +107,9 @@ static const struct option long_opts[] = {
     {"profile-dir", required_argument, NULL, 'P'}, {"config", required_argument, NULL, 'C'},
     {"version", no_argument, NULL, 'V'},        {"verbs", no_argument, NULL, 'v'},
     {"stale", required_argument, NULL, 'T'},    {"once", no_argument, NULL, 'o'},
-    {"group", required_argument, NULL, 'G'},
+    {"group", required_argument, NULL, 'G'},   {"recipient", required_argument, NULL, 'R'},
+    {"device", required_argument, NULL, 'D'},  {"verify", no_argument, NULL, 'y'},
+    {"head", required_argument, NULL, 'H'},
     {NULL, 0, NULL, 0},
 };
 
@@ -139,10 +147,9 @@ static int parse_options(int argc, char **argv, const char *optstring, struct cl
                 return fprintf(stderr, "accessgwctl: --stale takes seconds, not '%s'\n", optarg), -1;
             a->o.stale_s = (int)v;
             break;
-        case 'S':
-            if (!number(optarg, 0, INT64_MAX, &v))
-                return fprintf(stderr, "accessgwctl: --since takes a seq, not '%s'\n", optarg), -1;
-            a->o.since = v;
+        case 'S': /* a seq for watch, a date for audit: each command reads it its way */
+            a->o.since_text = optarg;
+            a->o.since = number(optarg, 0, INT64_MAX, &v) ? v : -2;
             break;
         case 'n':
             if (!number(optarg, 1, INT64_MAX, &v))
@@ -161,6 +168,10 @@ static int parse_options(int argc, char **argv, const char *optstring, struct cl
         case 'o': a->once = true; break;
         case 'V': a->version = true; break;
         case 'G': a->group = optarg; break;
+        case 'R': a->recipient = optarg; break;
+        case 'D': a->device = optarg; break;
+        case 'y': a->verify = true; break;
+        case 'H': a->head = optarg; break;
         case 'h': return 1;
         default: return -1;
         }
@@ -168,8 +179,9 @@ static int parse_options(int argc, char **argv, const char *optstring, struct cl
     return 0;
 }
 
-/* [bus] of the gateway's config: where its endpoints are.  An explicit
- * --config that cannot be read is an error; the default one may be absent. */
+/* [bus] and [gateway] state_dir of the gateway's config: where its endpoints and its
+ * files are.  An explicit --config that cannot be read is an error; the default one
+ * may be absent. */
 static int endpoints_from_config(struct cli *a)
 {
     const char *path = a->config ? a->config : DEFAULT_CONFIG;
@@ -189,6 +201,13 @@ static int endpoints_from_config(struct cli *a)
     if (ini_parse_text(text, len, path, &ini, err, sizeof(err)) < 0) {
         fprintf(stderr, "accessgwctl: %s\n", err);
         return -1;
+    }
+    for (size_t i = 0; i < ini.n_sections; i++) {
+        const struct ini_entry *dir = strcmp(ini.sections[i].name, "gateway") == 0
+                                          ? ini_find(&ini.sections[i], "state_dir")
+                                          : NULL;
+        if (dir)
+            a->state_dir = dir->value;
     }
     for (size_t i = 0; i < ini.n_sections; i++) {
         if (strcmp(ini.sections[i].name, "bus") != 0)
@@ -256,8 +275,8 @@ int main(int argc, char **argv)
 {
     struct cli a = {.o = {.events = "tcp://127.0.0.1:5560", .control = "tcp://127.0.0.1:5561",
                           .timeout_ms = 5000, .stale_s = 5, .since = -1},
-                    .plugin_dir = ACCESSGW_PLUGIN_DIR};
-    const char *opts = "e:c:t:jpk:s:S:n:d:P:C:T:G:gvoVh";
+                    .plugin_dir = ACCESSGW_PLUGIN_DIR, .state_dir = "/var/lib/accessgw"};
+    const char *opts = "e:c:t:jpk:s:S:n:d:P:C:T:G:R:D:H:ygvoVh";
     log_init("accessgwctl"); /* what the shared feed says goes to stderr as ours */
     char first[64];
     snprintf(first, sizeof(first), "+%s", opts);

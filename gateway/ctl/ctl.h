@@ -1,6 +1,6 @@
 /* What the files of accessgwctl share: accessgwctl.c (options, the command
  * table, main), stop.c (Ctrl-C), control.c (requests to the gateway and the
- * commands that are one request), watch.c, top.c, keys.c; and udev_rules.c, verbs_doc.c,
+ * commands that are one request), watch.c, top.c, keys.c, audit.c; and udev_rules.c, verbs_doc.c,
  * profiles.c, which read plugins and profiles from disk. */
 #ifndef AGW_CTL_H
 #define AGW_CTL_H
@@ -25,7 +25,8 @@ struct options {
     /* watch */
     bool private_events;
     const char *key, *server_key;
-    long long since;
+    long long since;      /* watch --since SEQ; -2: not a number */
+    const char *since_text; /* --since as given (audit: a date) */
     long long count;
     const char *profile_dir;
 };
@@ -33,6 +34,9 @@ struct options {
 struct cli {
     struct options o;
     const char *plugin_dir, *profile_dir, *config, *group;
+    const char *state_dir;            /* [gateway] state_dir of the config */
+    const char *recipient, *device, *head; /* audit */
+    bool verify;
     char seen[32]; /* the short letters of the options given, each once */
     bool generic, once, version;
     bool events_given, control_given;
@@ -61,6 +65,9 @@ int cmd_watch(const struct cli *a, void *zctx, int argc, char **argv);
 
 /* top.c */
 int cmd_top(const struct cli *a, void *zctx, int argc, char **argv);
+
+/* audit.c */
+int cmd_audit(const struct cli *a, void *zctx, int argc, char **argv);
 
 /* keys.c */
 int cmd_keygen(const struct cli *a, void *zctx, int argc, char **argv);

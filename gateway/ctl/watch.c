@@ -244,6 +244,10 @@ static int watch_private(void *zctx, struct watch *w)
 
 int cmd_watch(const struct cli *a, void *zctx, int argc, char **argv)
 {
+    if (a->o.since == -2) {
+        fprintf(stderr, "accessgwctl: --since takes a seq, not '%s'\n", a->o.since_text);
+        return EXIT_USAGE;
+    }
     struct watch w = {.o = &a->o, .prefixes = argv, .n_prefixes = argc};
     clock_gettime(CLOCK_MONOTONIC, &w.last_word);
     return a->o.private_events ? watch_private(zctx, &w) : watch_public(zctx, &w);

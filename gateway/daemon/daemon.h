@@ -17,6 +17,7 @@
 #include "hotplug.h"
 #include "idmap.h"
 #include "journal.h"
+#include "audit.h"
 #include "loader.h"
 #include "mailbox.h"
 #include "table.h"
@@ -54,6 +55,7 @@ struct gateway {
     char *private_endpoint;             /* as bound at start (endpoints change at restart only) */
     char degraded[512];                 /* why durability is lost, "" while it is not */
     struct journal journal;
+    struct audit audit;                 /* disclosures of full records; its head in heartbeats */
     bool journal_failure_reported;
     struct child web;                   /* accessgw-web, while [web] is configured */
     struct loop loop;

@@ -58,6 +58,18 @@ static void open_journal(struct gateway *g)
         log_warn("%s", note);
 }
 
+/* The audit's head rides in every heartbeat; a state_dir it cannot be kept in leaves the
+ * head at zeros, said, as for the journal. */
+static void open_audit(struct gateway *g)
+{
+    char note[700], why[700];
+    if (audit_open(&g->audit, g->conf.state_dir, g->conf.audit.max_days, note, sizeof(note), why,
+                   sizeof(why)) < 0)
+        log_err("audit: %s; no disclosure can be recorded, so none is made", why);
+    else if (note[0])
+        log_warn("audit: %s", note);
+}
+
 static int open_bus(struct gateway *g, char *err, size_t errlen)
 {
     uint64_t epoch;
@@ -67,6 +79,7 @@ static int open_bus(struct gateway *g, char *err, size_t errlen)
                                    sizeof(note), err, errlen);
     if (note[0])
         log_warn("%s", note);
+    open_audit(g); /* after the epoch: a state_dir holding an audit has seen epochs */
     if (durable != 0) {
         snprintf(g->degraded, sizeof(g->degraded), "%.500s", err);
         log_err("DEGRADED: %s; the gateway runs, but open calls, invitations and learned codes "
@@ -154,6 +167,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
         zmq_close(g->control);
     bus_close(&g->bus);
     journal_close(&g->journal);
+    audit_close(&g->audit);
     free(g->private_endpoint);
     free(g->inflight); /* the routes belong to mail that never came back */
     if (g->zap)
@@ -176,7 +190,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
 
 int gateway_run(const char *config_path)
 {
-    struct gateway g = {.sigfd = -1, .running = true, .journal.fd = -1};
+    struct gateway g = {.sigfd = -1, .running = true, .journal.fd = -1, .audit.lock_fd = -1};
     char err[1024] = "";
     log_init("accessgwd");
     abi1_use_calls(&abi1_device_calls); /* before any plugin is loaded */

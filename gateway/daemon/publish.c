@@ -63,9 +63,9 @@ void watch_journal(struct gateway *g)
 
 void publish_heartbeat(struct gateway *g)
 {
-    json_t *data = json_pack("{s:I, s:I, s:I}", "seq", (json_int_t)(g->bus.seq + 1), "uptime_s",
-                             (json_int_t)(elapsed_ms(&g->started) / 1000), "devices",
-                             (json_int_t)g->devices.n);
+    json_t *data = json_pack("{s:I, s:I, s:I, s:s}", "seq", (json_int_t)(g->bus.seq + 1),
+                             "uptime_s", (json_int_t)(elapsed_ms(&g->started) / 1000), "devices",
+                             (json_int_t)g->devices.n, "audit_head", audit_head(&g->audit));
     publish_gateway_event(g, "heartbeat", data);
     add_ms(&g->next_heartbeat, g->conf.heartbeat_ms);
     if (ms_until(&g->next_heartbeat) == 0 && elapsed_ms(&g->next_heartbeat) > 5000)

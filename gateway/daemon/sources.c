@@ -216,6 +216,7 @@ static void clock_run(void *ctx, const zmq_pollitem_t *items, size_t n)
     (void)items, (void)n;
     if (ms_until(&g->next_heartbeat) == 0) {
         publish_heartbeat(g);
+        audit_sync(&g->audit);            /* lines written in the last second made durable */
         log_flush_suppressed();           /* on the same beat: no wake-up of its own */
         g->runner.ops->beat(&g->runner); /* the plugin hosts' hang watch and liveness, too */
     }

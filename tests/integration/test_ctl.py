@@ -169,3 +169,65 @@ def test_every_command_takes_its_options_before_or_after_its_operands(tmp_path):
         assert ctl("keygen", str(tmp_path / "k3"), str(tmp_path / "k4")).returncode == 2
     finally:
         gw.stop()
+
+
+def write_chain(state_dir, day, records, prev="0" * 64):
+    """Audit lines chained as the contract says, by an implementation of its own (hashlib),
+    so that the gateway's reader is checked against the text, not against itself."""
+    import hashlib
+    import json
+    os.makedirs(os.path.join(state_dir, "audit"), exist_ok=True)
+    with open(os.path.join(state_dir, "audit", day + ".jsonl"), "a") as f:
+        for i, (recipient, device) in enumerate(records):
+            line = json.dumps({"time": day + "T09:00:%02d.000Z" % i, "recipient": recipient,
+                               "channel": "web", "device": device, "type": "accessgw.idcard.read",
+                               "event": "hall-1:7:%d" % (1000 + i), "prev": prev},
+                              separators=(",", ":"), ensure_ascii=False)
+            f.write(line + "\n")
+            prev = hashlib.sha256(line.encode()).hexdigest()
+    return prev
+
+
+def test_audit_lists_verifies_and_its_head_rides_in_heartbeats(tmp_path):
+    """Issue 28, item 4 (the reader): accessgwctl audit lists and filters the disclosures
+    without a running gateway, --verify proves the chain or names the first line that breaks
+    it, --head anchors its end, and every heartbeat carries the newest line's hash."""
+    from agwtest import Subscriber
+    gw = Gateway(tmp_path, SKELETON)
+    day = time.strftime("%Y-%m-%d")
+    head = write_chain(gw.state_dir, day, [("window-3", "reader-1"), ("window-4", "reader-2"),
+                                           ("window-3", "reader-1")])
+    c = ["--config", gw.config]
+    out = ctl(*c, "audit")
+    assert out.returncode == 0 and len(out.stdout.splitlines()) == 3, out.stderr
+    out = ctl(*c, "audit", "--recipient", "window-3")
+    assert [l for l in out.stdout.splitlines() if '"window-3"' in l] == out.stdout.splitlines()
+    assert len(out.stdout.splitlines()) == 2
+    assert ctl(*c, "audit", "--device", "reader-2").stdout.count("\n") == 1
+    assert ctl(*c, "audit", "--since", "2099-01-01").stdout == ""
+    assert ctl(*c, "audit", "--since", "soon").returncode == 2
+    out = ctl(*c, "audit", "--verify", "--head", head)
+    assert out.returncode == 0 and head in out.stdout, out.stderr
+
+    gw.start()
+    sub = Subscriber(gw.events, ["gateway/"])
+    try:
+        beat = sub.wait_for(lambda t, e: t.endswith("/heartbeat"), timeout=5)[1]
+        assert beat["data"]["audit_head"] == head
+    finally:
+        sub.close()
+        gw.stop()
+
+    path = os.path.join(gw.state_dir, "audit", day + ".jsonl")
+    with open(path) as f:
+        lines = f.readlines()
+    lines[1] = lines[1].replace("window-4", "window-9")  # a recipient rewritten
+    with open(path, "w") as f:
+        f.writelines(lines)
+    out = ctl(*c, "audit", "--verify")
+    assert out.returncode == 1 and "%s.jsonl:3:" % day in out.stderr, out.stderr
+    with open(path, "w") as f:
+        f.writelines(lines[:1])  # the last lines cut off: the chain holds, its end does not
+    assert ctl(*c, "audit", "--verify").returncode == 0
+    out = ctl(*c, "audit", "--verify", "--head", head)
+    assert out.returncode == 1 and "not at %s" % head in out.stderr
