@@ -53,17 +53,6 @@ int transport_parse(const char *name, enum agw_transport *out)
     return -1;
 }
 
-bool config_valid_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > 64)
-        return false;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-' || *p == '_' || *p == '.'))
-            return false;
-    return true;
-}
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -365,6 +354,34 @@ static int add_device(struct ctx *c, struct gateway_conf *conf, const struct ini
     return 0;
 }
 
+static int add_app(struct ctx *c, struct gateway_conf *conf, const struct ini_section *s,
+                   const char *name)
+{
+    for (size_t i = 0; i < conf->n_apps; i++)
+        if (strcmp(conf->apps[i].name, name) == 0)
+            return fail(c, s->line, "duplicate section [%s] (first at line %d)", s->name,
+                        conf->apps[i].line);
+    struct app_conf *grown = realloc(conf->apps, (conf->n_apps + 1) * sizeof(*grown));
+    if (!grown)
+        return fail(c, s->line, "out of memory");
+    conf->apps = grown;
+    int line;
+    char why[400];
+    if (app_conf_read(s, name, &conf->apps[conf->n_apps], &line, why, sizeof(why)) < 0)
+        return fail(c, line, "%s", why);
+    conf->n_apps++;
+    return 0;
+}
+
+/* "[device NAME]" -> NAME (NULL when s is not a kind section) */
+static const char *named(const struct ini_section *s, const char *kind)
+{
+    size_t n = strlen(kind);
+    if (strncmp(s->name, kind, n) != 0 || (s->name[n] != ' ' && s->name[n] != '\t'))
+        return NULL;
+    return s->name + n + strspn(s->name + n, " \t");
+}
+
 static int load_section(struct ctx *c, const struct ini_section *s, struct gateway_conf *conf,
                         bool *seen_gateway, bool *seen_bus, unsigned *seen_optional)
 {
@@ -383,14 +400,12 @@ static int load_section(struct ctx *c, const struct ini_section *s, struct gatew
         *seen_bus = true;
         return load_bus(c, s, conf);
     }
-    if (strncmp(s->name, "device", 6) == 0 && (s->name[6] == ' ' || s->name[6] == '\t')) {
-        const char *name = s->name + 7;
-        while (*name == ' ' || *name == '\t')
-            name++;
-        return add_device(c, conf, s, name);
-    }
+    if (named(s, "device"))
+        return add_device(c, conf, s, named(s, "device"));
+    if (named(s, "app"))
+        return add_app(c, conf, s, named(s, "app"));
     return fail(c, s->line, "unknown section [%s] (expected [gateway], [bus], [journal], "
-                "[uplink], [web], [audit] or [device NAME])",
+                "[uplink], [web], [audit], [device NAME] or [app NAME])",
                 s->name);
 }
 
@@ -518,6 +533,7 @@ const char *config_where(const struct gateway_conf *conf, const char *section, c
 void config_free(struct gateway_conf *conf)
 {
     free(conf->devices);
+    free(conf->apps);
     free(conf->path);
     ini_free(&conf->ini);
     memset(conf, 0, sizeof(*conf));

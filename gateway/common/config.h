@@ -6,6 +6,8 @@
 #include <stddef.h>
 
 #include "accessgw/plugin.h"
+#include "apps.h"
+#include "names.h"
 #include "ini.h"
 
 struct plugin_set;
@@ -79,6 +81,8 @@ struct gateway_conf {
     struct uplink_conf uplink;
     struct web_conf web;
     struct audit_conf audit;
+    struct app_conf *apps;
+    size_t n_apps;
 };
 
 /* "FILE:LINE: key" of a key in [section], or "FILE: key (the default)": for
@@ -100,8 +104,6 @@ int transport_parse(const char *name, enum agw_transport *out);
 /* yes/no, true/false, on/off, 1/0 (any case): every boolean of the gateway's
  * config and of a device's section (config_bool); 0, or -1. */
 int config_parse_bool(const char *s, bool *out);
-/* [A-Za-z0-9_.-]{1,64}: safe in a topic and a file name. */
-bool config_valid_name(const char *name);
 
 #define AGW_DEFAULT_PLUGIN_DIR ACCESSGW_PLUGIN_DIR
 /* Without plugin_dir or plugin_path: a technician's local plugins first, then the

@@ -158,27 +158,81 @@ void reload(struct gateway *g)
     reconcile(g);
 }
 
+/* A token file as accessgw-web will read it; NULL with err naming FILE:LINE. */
+static char *read_token(const char *what, const char *path, const char *where, char *err,
+                        size_t errlen)
+{
+    char why[512];
+    char *token = trust_read_secret(what, path, 16, why, sizeof(why));
+    if (!token)
+        snprintf(err, errlen, "%.400s: %s", where, why);
+    return token;
+}
+
+static void forget_token(char *token)
+{
+    if (token) {
+        explicit_bzero(token, strlen(token));
+        free(token);
+    }
+}
+
+/* Each app's token readable as a key file is, and its own: one shared with another app
+ * or with the staff's [web] token would let one stand for the other.  A device no
+ * [device] section declares may be hotplugged: said, not refused. */
+static int check_apps(const struct gateway_conf *conf, const char *web_token, char *err,
+                      size_t errlen)
+{
+    char *tokens[conf->n_apps + 1];
+    int rc = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < conf->n_apps && rc == 0; i++) {
+        const struct app_conf *app = &conf->apps[i];
+        char what[100], where[4200];
+        snprintf(what, sizeof(what), "[app %s] token_file", app->name);
+        snprintf(where, sizeof(where), "%s:%d: token_file", conf->path, app->token_line);
+        if (!(tokens[n] = read_token(what, app->token_file, where, err, errlen))) {
+            rc = -1;
+            break;
+        }
+        for (size_t k = 0; k < n + 1 && rc == 0; k++) {
+            const char *other = k < n ? tokens[k] : web_token;
+            if (other && strcmp(other, tokens[n]) == 0) {
+                snprintf(err, errlen, "%.400s: the same token as %s: each app needs its own", where,
+                         k < n ? conf->apps[k].name : "[web] token_file (the staff's)");
+                rc = -1;
+            }
+        }
+        n++;
+        char id[128];
+        for (const char *p = app->devices; *app_next_word(&p, id, sizeof(id));)
+            if (!config_find_device(conf, id))
+                fprintf(stderr, "%s:%d: warning: [app %s] devices: no [device %s] section (a "
+                        "hotplugged id?)\n", conf->path, app->line, app->name, id);
+    }
+    for (size_t i = 0; i < n; i++)
+        forget_token(tokens[i]);
+    return rc;
+}
+
 int gateway_check_config(const char *config_path)
 {
     struct gateway_conf conf;
     struct plugin_set plugins = {0};
-    char err[1024] = "";
+    char err[1024] = "", *web_token = NULL;
     log_init("accessgwd");
     log_set_level(4);
     int rc = load_config_and_plugins(&conf, &plugins, config_path, err, sizeof(err));
     if (rc == 0 && conf.web.token_file) { /* accessgw-web would serve with commands off */
-        char why[512], where[600];
-        char *token = trust_read_secret("[web] token_file", conf.web.token_file, 16, why,
-                                        sizeof(why));
-        if (!token) {
-            snprintf(err, sizeof(err), "%s: %s",
-                     config_where(&conf, "web", "token_file", where, sizeof(where)), why);
-            rc = -1;
-        } else {
-            explicit_bzero(token, strlen(token));
-            free(token);
-        }
+        char where[600];
+        web_token = read_token("[web] token_file", conf.web.token_file,
+                               config_where(&conf, "web", "token_file", where, sizeof(where)),
+                               err, sizeof(err));
+        rc = web_token ? 0 : -1;
     }
+    if (rc == 0)
+        rc = check_apps(&conf, web_token, err, sizeof(err));
+    forget_token(web_token);
     if (rc == 0 && conf.private_events) {
         struct key_list keys;
         char secret[Z85_KEY_LEN + 1];
@@ -189,7 +243,8 @@ int gateway_check_config(const char *config_path)
     if (rc < 0)
         fprintf(stderr, "%s\n", err);
     else
-        printf("%s: OK (%zu device(s), %zu plugin(s))\n", config_path, conf.n_devices, plugins.n);
+        printf("%s: OK (%zu device(s), %zu plugin(s)%s)\n", config_path, conf.n_devices,
+               plugins.n, conf.n_apps ? ", with [app] sections" : "");
     if (rc == 0 || conf.path)
         config_free(&conf);
     plugin_set_free(&plugins);

@@ -236,3 +236,37 @@ def test_files_that_grant_access_are_checked(tmp_path):
     os.chown(plugins / "skeleton.so", 65534, 65534)  # nobody's
     rc, text = check()
     assert rc == 1 and "owned by uid 65534" in text
+
+
+def test_check_config_checks_the_window_apps(tmp_path):
+    """Issue 28, item 1: [app NAME] sections are checked by --check-config as accessgw-web
+    will read them: each token file like a key file (FILE:LINE when others may read it),
+    a token of its own (not another app's, not the staff's), and a device no [device]
+    section declares said as a warning (it may be hotplugged)."""
+    def token(name, text, mode=0o600):
+        path = tmp_path / name
+        path.write_text(text + "\n")
+        os.chmod(path, mode)
+        return path
+
+    w3, w4 = token("w3.token", "a" * 32), token("w4.token", "b" * 32)
+
+    def check(apps):
+        gw.write_config(A + apps)
+        return subprocess.run([ACCESSGWD, "--check-config", gw.config], capture_output=True,
+                              text=True)
+
+    gw = Gateway(tmp_path, A)
+    two = ("[app window-3]\ntoken_file = %s\ndevices = a reader-9\norigins = https://ywxt.example\n"
+           "[app window-4]\ntoken_file = %s\ndevices = a\n" % (w3, w4))
+    out = check(two)
+    assert out.returncode == 0 and "with [app] sections" in out.stdout, out.stderr
+    assert "[app window-3] devices: no [device reader-9] section (a hotplugged id?)" in out.stderr
+    os.chmod(w4, 0o644)
+    out = check(two)
+    line = open(gw.config).read().splitlines().index("token_file = %s" % w4) + 1
+    assert out.returncode == 1 and "%s:%d: token_file" % (gw.config, line) in out.stderr, out.stderr
+    os.chmod(w4, 0o600)
+    w4.write_text("a" * 32 + "\n")  # window-3's token
+    out = check(two)
+    assert out.returncode == 1 and "the same token as window-3" in out.stderr, out.stderr
