@@ -126,3 +126,11 @@ char *envelope_encode(const struct event_meta *m, const char *data_json, size_t 
         *len = n;
     return out;
 }
+
+bool topic_has_prefix(const char *topic, char *const *prefixes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(topic, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return n == 0;
+}

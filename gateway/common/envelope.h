@@ -18,6 +18,8 @@ struct event_meta {
 
 /* Event and class names: 1-48 of a-z 0-9 _ - (safe in topics and JSON). */
 bool envelope_valid_name(const char *name);
+/* Whether topic starts with one of the n prefixes (a subscription's rule; n = 0: all). */
+bool topic_has_prefix(const char *topic, char *const *prefixes, size_t n);
 /* "<class>/<subject>/<event>"; returns the length, or -1 if it does not fit. */
 int envelope_topic(char *buf, size_t len, const struct event_meta *m);
 /* The structured-mode JSON object; data_json must be a JSON value ("{}" if

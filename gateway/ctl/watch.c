@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "curve.h"
+#include "envelope.h"
 #include "feed.h"
 
 struct watch {
@@ -27,12 +28,7 @@ struct watch {
 
 static bool wanted(const struct watch *w, const char *topic)
 {
-    if (w->n_prefixes == 0)
-        return true;
-    for (int i = 0; i < w->n_prefixes; i++)
-        if (strncmp(topic, w->prefixes[i], strlen(w->prefixes[i])) == 0)
-            return true;
-    return false;
+    return topic_has_prefix(topic, w->prefixes, (size_t)w->n_prefixes);
 }
 
 static void print_event(struct watch *w, const char *body, size_t len)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope.h"
+
 /* "a b  c" -> {"a","b","c"}; the strings point into a copy owned by list[0]'s block. */
 char **split_words(const char *text, size_t *n)
 {
@@ -33,12 +35,7 @@ bool in_words(char **list, size_t n, const char *word)
 
 bool forwarded_topic(const struct uplink *u, const char *topic)
 {
-    if (u->n_forward == 0)
-        return true;
-    for (size_t i = 0; i < u->n_forward; i++)
-        if (strncmp(topic, u->forward[i], strlen(u->forward[i])) == 0)
-            return true;
-    return false;
+    return topic_has_prefix(topic, u->forward, u->n_forward);
 }
 
 /* mqtt://host[:port] or mqtts://host[:port]; [v6] addresses in brackets. */

@@ -133,6 +133,18 @@ static void names_are_checked(void **state)
     assert_false(envelope_valid_name("0123456789012345678901234567890123456789012345678"));
 }
 
+/* A subscription's rule, as the uplink's forward list and accessgwctl watch apply it. */
+static void topics_match_by_prefix(void **state)
+{
+    (void)state;
+    char *prefixes[] = {"callbell/", "device/pad-3/"};
+    assert_true(topic_has_prefix("callbell/bell-1/pressed", prefixes, 2));
+    assert_true(topic_has_prefix("device/pad-3/state", prefixes, 2));
+    assert_false(topic_has_prefix("device/pad-30/state", prefixes, 2));
+    assert_false(topic_has_prefix("idcard/reader-1/read", prefixes, 2));
+    assert_true(topic_has_prefix("idcard/reader-1/read", prefixes, 0)); /* no list: all */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +154,7 @@ int main(void)
         cmocka_unit_test(gateway_source_has_no_device),
         cmocka_unit_test(topic_is_class_device_event),
         cmocka_unit_test(names_are_checked),
+        cmocka_unit_test(topics_match_by_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
