@@ -203,9 +203,10 @@ int gateway_run(const char *config_path)
         return 1;
     }
     log_set_level(g.conf.log_level);
-    if (g.conf.n_apps) /* read and checked; served by a later version (docs/CONTRACT.md, "Status") */
-        log_notice("%zu [app] section(s): this version does not serve window applications yet; "
-                   "they receive nothing", g.conf.n_apps);
+    if (g.conf.n_apps) /* docs/CONTRACT.md, "Status" */
+        log_notice("%zu [app] section(s): window applications may send their devices' verbs "
+                   "(POST /control); GET /app/events is not served by this version yet",
+                   g.conf.n_apps);
     device_set_state_dir(g.conf.state_dir);
     struct proc_hooks hooks = {&g, deliver_mail, publish_device_data, registry, registry_find,
                                &g.outbox};

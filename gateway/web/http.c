@@ -44,7 +44,10 @@ const char *allowed_origin(struct MHD_Connection *conn)
     const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
     if (!cs || !cs->cross_origin || !origin)
         return NULL;
-    return listed(cs->w->conf.web.allow_origins, origin, strlen(origin)) ? origin : NULL;
+    bool ok = listed(cs->w->conf.web.allow_origins, origin, strlen(origin));
+    for (size_t i = 0; !ok && cs->app_origins && i < cs->w->n_apps; i++)
+        ok = listed(cs->w->apps[i].conf->origins, origin, strlen(origin));
+    return ok ? origin : NULL;
 }
 
 void add_common_headers(struct MHD_Connection *conn, struct MHD_Response *r,

@@ -13,17 +13,58 @@
 #include "log.h"
 #include "monotonic.h"
 
-bool authorized(struct web *w, struct MHD_Connection *conn)
+static bool same_token(const char *given, const char *token)
 {
-    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (!w->token || !h || strncmp(h, "Bearer ", 7) != 0)
+    if (!token)
         return false;
-    const char *given = h + 7;
-    size_t a = strlen(given), b = strlen(w->token);
+    size_t a = strlen(given), b = strlen(token);
     unsigned char diff = (unsigned char)(a != b);
     for (size_t i = 0; i < a && i < b; i++) /* constant time for equal lengths */
-        diff |= (unsigned char)(given[i] ^ w->token[i]);
+        diff |= (unsigned char)(given[i] ^ token[i]);
     return diff == 0;
+}
+
+/* Only the Authorization header: a token in a URL ends up in logs and history. */
+enum bearer bearer_of(struct web *w, struct MHD_Connection *conn, const struct web_app **app)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    *app = NULL;
+    if (!h || strncmp(h, "Bearer ", 7) != 0)
+        return NOBODY;
+    if (same_token(h + 7, w->token))
+        return STAFF;
+    for (size_t i = 0; i < w->n_apps; i++)
+        if (same_token(h + 7, w->apps[i].token)) {
+            *app = &w->apps[i];
+            return APP;
+        }
+    return NOBODY;
+}
+
+/* An app may send verbs to its own window's devices, from its own origins: nothing else. */
+static const char *app_refusal(const struct request *q, json_t *req, char *why, size_t len)
+{
+    const struct app_conf *app = q->app->conf;
+    const char *origin = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Origin");
+    const char *verb = json_string_value(json_object_get(req, "verb"));
+    const char *device = json_string_value(json_object_get(req, "device"));
+    char word[256];
+    bool origin_listed = !origin;
+    for (const char *p = app->origins ? app->origins : ""; !origin_listed &&
+                                                          *app_next_word(&p, word, sizeof(word));)
+        origin_listed = strcmp(word, origin) == 0;
+    if (!origin_listed)
+        snprintf(why, len, "origin %.200s is not among the origins of [app %s]", origin,
+                 app->name);
+    else if (!verb || !strchr(verb, '.'))
+        snprintf(why, len, "[app %s] may send device verbs only; gateway verbs are the staff's",
+                 app->name);
+    else if (!device || !app_has_device(app, device))
+        snprintf(why, len, "[app %s] may send verbs only to its own devices (%.200s)", app->name,
+                 app->devices);
+    else
+        return NULL;
+    return why;
 }
 
 static void request_unlink(struct web *w, struct request *q)
@@ -61,6 +102,11 @@ enum MHD_Result forward_control(struct web *w, struct request *q)
     if (!json_is_object(req)) {
         json_decref(req);
         return respond_error(q->conn, 400, "bad_json", "the body is not a JSON object");
+    }
+    char why[400];
+    if (q->app && app_refusal(q, req, why, sizeof(why))) {
+        json_decref(req);
+        return respond_error(q->conn, MHD_HTTP_FORBIDDEN, "forbidden", why);
     }
     q->client_id = json_incref(json_object_get(req, "id"));
     bool sent = control_client_send(&w->control, req, w->conf.command_timeout_ms + 2000,

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "monotonic.h"
 
-enum route_auth { PUBLIC, STAFF_TOKEN };
+enum route_auth { PUBLIC, STAFF_TOKEN, STAFF_OR_APP_TOKEN };
 
 /* A GET handler answers at once; a POST handler is called with the whole body. */
 typedef enum MHD_Result (*get_handler)(struct web *w, struct MHD_Connection *conn, const char *url);
@@ -63,7 +63,7 @@ static const struct web_route routes[] = {
     {"GET", "/events", PUBLIC, false, get_events, NULL},
     {"GET", "/status", PUBLIC, false, get_status, NULL},
     {"GET", "/followups", PUBLIC, true, get_followups, NULL},
-    {"POST", "/control", STAFF_TOKEN, false, NULL, forward_control},
+    {"POST", "/control", STAFF_OR_APP_TOKEN, false, NULL, forward_control},
     {"POST", "/followups", STAFF_TOKEN, true, NULL, mark_handled},
     {"GET", NULL, PUBLIC, false, get_asset, NULL},
 };
@@ -187,13 +187,16 @@ static enum MHD_Result serve_post(struct web *w, const struct web_route *route,
 {
     struct request *q = *state;
     if (!q) {
-        if (route->auth == STAFF_TOKEN && !authorized(w, conn))
+        const struct web_app *app = NULL;
+        enum bearer who = route->auth == PUBLIC ? STAFF : bearer_of(w, conn, &app);
+        if (who == NOBODY || (who == APP && route->auth != STAFF_OR_APP_TOKEN))
             return refuse_unauthorized(w, conn);
         if (!(q = calloc(1, sizeof(*q))))
             return MHD_NO;
         q->w = w;
         q->no = ++w->next_no;
         q->conn = conn;
+        q->app = app;
         *state = q;
         return MHD_YES;
     }
@@ -228,6 +231,7 @@ static void note_head(struct MHD_Connection *conn, const char *url)
             r = find_route("POST", url, methods, sizeof(methods));
         cs->head_done = true;
         cs->cross_origin = !(r && r->same_origin);
+        cs->app_origins = r && r->auth == STAFF_OR_APP_TOKEN;
     }
 }
 

@@ -97,6 +97,38 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_keyed(6, (const void *)mhd_log, "web: %s", text);
 }
 
+/* The window applications' tokens; an app whose token file cannot be used is refused
+ * (said), the others and the staff are served. */
+static int load_apps(struct web *w)
+{
+    w->apps = calloc(w->conf.n_apps + 1, sizeof(*w->apps));
+    if (!w->apps)
+        return -1;
+    for (size_t i = 0; i < w->conf.n_apps; i++) {
+        char what[100], why[512];
+        w->apps[i].conf = &w->conf.apps[i];
+        snprintf(what, sizeof(what), "[app %s] token_file", w->conf.apps[i].name);
+        w->apps[i].token = trust_read_secret(what, w->conf.apps[i].token_file, 16, why,
+                                             sizeof(why));
+        if (!w->apps[i].token)
+            log_err("%s; this application is refused until it is fixed", why);
+    }
+    w->n_apps = w->conf.n_apps;
+    return 0;
+}
+
+static void forget_apps(struct web *w)
+{
+    for (size_t i = 0; i < w->n_apps; i++)
+        if (w->apps[i].token) {
+            explicit_bzero(w->apps[i].token, strlen(w->apps[i].token));
+            free(w->apps[i].token);
+        }
+    free(w->apps);
+    w->apps = NULL;
+    w->n_apps = 0;
+}
+
 static int setup(struct web *w, const char *config, char *err, size_t errlen)
 {
     if (config_load(config, &w->conf, err, errlen) < 0)
@@ -117,6 +149,10 @@ static int setup(struct web *w, const char *config, char *err, size_t errlen)
                                        sizeof(why)))) {
         log_err("%s; commands are refused until it is fixed (then systemctl reload accessgw)", why);
         w->token_problem = strdup(why);
+    }
+    if (load_apps(w) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
     gethostname(w->hostname, sizeof(w->hostname) - 1);
     w->ring.ev = calloc(RING_EVENTS, sizeof(*w->ring.ev));
@@ -172,6 +208,7 @@ static void teardown(struct web *w)
         free(w->token);
     }
     free(w->token_problem);
+    forget_apps(w);
     if (w->conf.path)
         config_free(&w->conf);
     if (w->sigfd >= 0)

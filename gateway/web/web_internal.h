@@ -70,10 +70,19 @@ struct conn_state {
     bool head_done;             /* its head is whole: the handler has seen it */
     bool cut;                   /* shut down for missing the head's deadline */
     bool cross_origin;          /* the current request may answer another origin (CORS) */
+    bool app_origins;           /* ... and the apps' origins count (a route apps may use) */
+};
+
+/* A window's application ([app NAME]) as accessgw-web knows it. */
+struct web_app {
+    const struct app_conf *conf;
+    char *token; /* NULL: its token file cannot be used, so it is refused */
 };
 
 struct web {
     struct gateway_conf conf;
+    struct web_app *apps;
+    size_t n_apps;
     char *token;
     char *token_problem; /* why the token file cannot be used: commands are refused */
     char hostname[256];  /* this machine's name, a Host it answers to (read once) */
@@ -124,6 +133,7 @@ struct request {
     struct sbuf body;
     bool too_large, forwarded, suspended;
     json_t *client_id;
+    const struct web_app *app; /* the window application that asked; NULL: the staff */
     json_t *reply;   /* set when the gateway answered (or it timed out) */
     unsigned status;
     struct request *next;
@@ -154,7 +164,9 @@ void on_journal_page(void *ctx, unsigned long no, json_t *reply);
 enum MHD_Result start_events(struct web *w, struct MHD_Connection *conn);
 
 /* requests.c */
-bool authorized(struct web *w, struct MHD_Connection *conn);
+/* Who the bearer token says the request is from. */
+enum bearer { NOBODY, STAFF, APP };
+enum bearer bearer_of(struct web *w, struct MHD_Connection *conn, const struct web_app **app);
 void request_free(struct request *q);
 enum MHD_Result forward_control(struct web *w, struct request *q);
 void on_control_reply(void *ctx, unsigned long no, json_t *reply);

@@ -305,3 +305,59 @@ def test_a_gateway_that_does_not_answer_gets_504_timeout(tmp_path):
     finally:
         gw.proc.send_signal(signal.SIGCONT)
     gw.stop()
+
+
+def test_a_window_app_commands_only_its_own_devices(tmp_path):
+    """Issue 28, item 3: with its own token a window application may POST /control the
+    verbs of its own window's devices, from its own origins; another device, a gateway
+    verb or a foreign Origin is 403; a token that is nobody's is 401; the staff's token
+    still reaches every device; replies stay masked as they always were."""
+    import json
+    app_token = "window-3-token-0123456789abcdef"
+    tok = tmp_path / "w3.token"
+    tok.write_text(app_token + "\n")
+    os.chmod(tok, 0o600)
+    devices = ("[device a]\nplugin = skeleton\ntransport = none\n"
+               "[device b]\nplugin = skeleton\ntransport = none\n"
+               "[app window-3]\ntoken_file = %s\ndevices = a\norigins = https://ywxt.example\n" % tok)
+    gw = web_gateway(tmp_path, devices)
+    gw.start()
+    try:
+        wait_web(gw)
+
+        def send(req, token, origin=None):
+            headers = {"Authorization": "Bearer " + token}
+            if origin:
+                headers["Origin"] = origin
+            status, hdrs, body = http(gw.web_port, "POST", "/control", json.dumps(req), headers)
+            return status, hdrs, json.loads(body)
+
+        status, hdrs, reply = send({"id": "1", "verb": "skeleton.reset", "device": "a",
+                                    "args": {"value": 3}}, app_token, "https://ywxt.example")
+        assert status == 200 and reply["ok"] is True and reply["id"] == "1", reply
+        assert hdrs["access-control-allow-origin"] == "https://ywxt.example"
+        status, _, reply = send({"id": "2", "verb": "skeleton.reset", "device": "b"}, app_token)
+        assert status == 403 and reply["error"]["code"] == "forbidden", reply
+        assert "own devices" in reply["error"]["message"]
+        status, _, reply = send({"id": "3", "verb": "ping"}, app_token)
+        assert status == 403 and "gateway verbs" in reply["error"]["message"], reply
+        status, hdrs, reply = send({"id": "4", "verb": "skeleton.reset", "device": "a"}, app_token,
+                                   "https://evil.example")
+        assert status == 403 and "access-control-allow-origin" not in hdrs, reply
+        status, _, _ = send({"id": "5", "verb": "skeleton.reset", "device": "a"}, "x" * 31)
+        assert status == 401
+        status, _, reply = send({"id": "6", "verb": "skeleton.reset", "device": "b"}, TOKEN)
+        assert status == 200 and reply["ok"] is True, reply
+        # the app's page may ask the preflight from its origin, and only from it
+        status, hdrs, _ = http(gw.web_port, "OPTIONS", "/control", None,
+                               {"Origin": "https://ywxt.example"})
+        assert status == 204 and hdrs["access-control-allow-origin"] == "https://ywxt.example"
+        assert "POST" in hdrs["access-control-allow-methods"]
+        status, _, _ = http(gw.web_port, "OPTIONS", "/control", None, {"Origin": "https://evil.example"})
+        assert status == 403
+        # the staff's follow-up list is not the app's
+        status, _, _ = http(gw.web_port, "POST", "/followups", "{}",
+                            {"Authorization": "Bearer " + app_token})
+        assert status == 401
+    finally:
+        gw.stop()
