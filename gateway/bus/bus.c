@@ -153,6 +153,19 @@ static void publish_private_twin(struct bus *bus, const struct event_meta *m, co
     mask_wipe_free(env);
 }
 
+static void sink_for_apps(struct bus *bus, const struct event_meta *m, const char *subject,
+                          const char *topic, size_t topic_len, const char *data_json, bool full)
+{
+    size_t len = 0;
+    char *env = envelope_encode(m, data_json, &len);
+    if (env)
+        bus->app_sink(bus->app_sink_ctx, subject, topic, topic_len, env, len, full);
+    if (full)
+        mask_wipe_free(env);
+    else
+        free(env);
+}
+
 /* Into the journal before any subscriber can see it: a kill -9 after the send
  * must not lose what was seen.  A failed write does not hold the event back
  * (a call bell must still ring); the gap is marked in the journal. */
@@ -247,6 +260,9 @@ static uint64_t publish(struct bus *bus, const char *cls, const char *subject, c
         bus_flush(bus);
         publish_private_twin(bus, &m, topic, (size_t)topic_len, full_json);
     }
+    if (bus->app_sink && device_source)
+        sink_for_apps(bus, &m, subject, topic, (size_t)topic_len, full_json ? full_json : public_json,
+                      full_json != NULL);
     return bus->seq;
 }
 

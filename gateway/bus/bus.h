@@ -30,6 +30,11 @@ struct bus {
     bool journal_failing;    /* the last batch was not written (the journal says why) */
     bool append_failed;
     size_t unsent;           /* the newest events of the history, journaled but not yet sent */
+    /* Every device event also goes here, in full (full: it is the private twin of a
+     * masked public event), for the window applications (daemon/app_link.c); NULL: none. */
+    void (*app_sink)(void *ctx, const char *subject, const char *topic, size_t topic_len,
+                     const char *env, size_t env_len, bool full);
+    void *app_sink_ctx;
 };
 
 struct bus_options {

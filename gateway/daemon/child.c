@@ -36,6 +36,7 @@ void child_init(struct child *c, const char *name, const char *config_path)
     snprintf(c->name, sizeof(c->name), "%s", name);
     snprintf(c->config, sizeof(c->config), "%s", config_path);
     child_program_path(name, c->path, sizeof(c->path));
+    c->keep_fd = -1;
     restart_init(&c->restart);
 }
 
@@ -102,7 +103,7 @@ void child_start_if_due(struct child *c)
     if (!c->wanted || c->pid > 0 || restart_ms_until(&c->restart) > 0)
         return;
     char *argv[] = {c->path, "--config", c->config, NULL};
-    pid_t pid = child_spawn(argv, -1, -1, SIGTERM);
+    pid_t pid = child_spawn(argv, c->keep_fd, -1, SIGTERM);
     if (pid < 0) {
         log_err("%s: fork: %s", c->name, strerror(errno));
         restart_schedule(&c->restart);

@@ -33,6 +33,7 @@ struct child {
     char config[4096];
     pid_t pid;            /* 0 while not running */
     bool wanted;
+    int keep_fd;          /* given to it as fd 3 at every start; -1: none */
     struct restart restart;
 };
 

@@ -58,6 +58,7 @@ struct gateway {
     struct audit audit;                 /* disclosures of full records; its head in heartbeats */
     bool journal_failure_reported;
     struct child web;                   /* accessgw-web, while [web] is configured */
+    int app_link;                       /* to accessgw-web: the window applications' events */
     struct loop loop;
     struct runner runner;               /* where devices run: threads or plugin host processes */
     struct inflight *inflight;          /* device commands handed to workers, not yet answered */
@@ -111,6 +112,10 @@ int load_keys(const struct gateway_conf *conf, struct key_list *keys, char *secr
 int load_config_and_plugins(struct gateway_conf *conf, struct plugin_set *plugins,
                             const char *path, char *err, size_t errlen);
 void reload(struct gateway *g);
+
+/* app_link.c: the window applications' events to accessgw-web (fd 3 there) */
+int app_link_open(struct gateway *g);
+void app_link_close(struct gateway *g);
 
 /* sources.c: what the loop waits on */
 int add_loop_sources(struct gateway *g, struct loop *l);

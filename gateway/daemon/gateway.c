@@ -156,6 +156,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
 {
     stop_listening(g);
     child_stop(&g->web, 3000);
+    app_link_close(g);
     if (g->bus.pub) {
         stop_devices(g);
         publish_gateway_event(g, "stopped", json_pack("{s:I}", "seq", (json_int_t)g->bus.seq + 1));
@@ -190,7 +191,8 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
 
 int gateway_run(const char *config_path)
 {
-    struct gateway g = {.sigfd = -1, .running = true, .journal.fd = -1, .audit.lock_fd = -1};
+    struct gateway g = {.sigfd = -1, .running = true, .journal.fd = -1, .audit.lock_fd = -1,
+                        .app_link = -1, .web.keep_fd = -1};
     char err[1024] = "";
     log_init("accessgwd");
     abi1_use_calls(&abi1_device_calls); /* before any plugin is loaded */
@@ -203,10 +205,6 @@ int gateway_run(const char *config_path)
         return 1;
     }
     log_set_level(g.conf.log_level);
-    if (g.conf.n_apps) /* docs/CONTRACT.md, "Status" */
-        log_notice("%zu [app] section(s): window applications may send their devices' verbs "
-                   "(POST /control); GET /app/events is not served by this version yet",
-                   g.conf.n_apps);
     device_set_state_dir(g.conf.state_dir);
     struct proc_hooks hooks = {&g, deliver_mail, publish_device_data, registry, registry_find,
                                &g.outbox};
@@ -225,6 +223,7 @@ int gateway_run(const char *config_path)
     publish_started(&g);
     start_hotplug(&g);
     child_init(&g.web, "accessgw-web", g.conf.path);
+    app_link_open(&g);
     child_want(&g.web, g.conf.web.line != 0);
     reconcile(&g);
     sd_notify(0, "READY=1");

@@ -70,6 +70,7 @@ static void ping_if_due(struct web *w)
     for (struct sse_client *c = w->clients; c; c = c->next)
         c->ping_due = true;
     wake_all(w);
+    app_streams_ping(w);
     monotonic_now(&w->next_ping);
     add_ms(&w->next_ping, PING_MS);
 }
@@ -94,13 +95,16 @@ void web_run(struct web *w)
             timeout = ms_until(&w->next_ask);
         if (ms_until(&w->next_ping) < timeout)
             timeout = ms_until(&w->next_ping);
-        zmq_pollitem_t items[4] = {
+        if (w->audit.dirty && ms_until(&w->next_audit_sync) < timeout)
+            timeout = ms_until(&w->next_audit_sync);
+        zmq_pollitem_t items[5] = {
             {NULL, w->sigfd, ZMQ_POLLIN, 0},
             {w->control.dealer, 0, ZMQ_POLLIN, 0},
             {NULL, mhd_fd, ZMQ_POLLIN, 0},
             {w->feed.live ? w->feed.sub : NULL, w->feed.live ? 0 : -1, ZMQ_POLLIN, 0},
+            {NULL, w->app_link, ZMQ_POLLIN, 0},
         };
-        if (zmq_poll(items, 4, timeout) < 0 && zmq_errno() != EINTR) {
+        if (zmq_poll(items, 5, timeout) < 0 && zmq_errno() != EINTR) {
             log_err("zmq_poll: %s", zmq_strerror(zmq_errno()));
             usleep(100000);
         }
@@ -108,6 +112,13 @@ void web_run(struct web *w)
             w->running = !signals_say_stop(w->sigfd, "accessgw-web");
         if (items[1].revents)
             control_client_read(&w->control);
+        if (items[4].revents)
+            app_link_read(w);
+        if (w->audit.dirty && ms_until(&w->next_audit_sync) == 0) {
+            audit_sync(&w->audit); /* lines written in the last second made durable */
+            monotonic_now(&w->next_audit_sync);
+            add_ms(&w->next_audit_sync, 1000);
+        }
         control_client_expire(&w->control);
         pull_events(w);
         ping_if_due(w);

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "monotonic.h"
 
-enum route_auth { PUBLIC, STAFF_TOKEN, STAFF_OR_APP_TOKEN };
+enum route_auth { PUBLIC, STAFF_TOKEN, STAFF_OR_APP_TOKEN, APP_TOKEN };
 
 /* A GET handler answers at once; a POST handler is called with the whole body. */
 typedef enum MHD_Result (*get_handler)(struct web *w, struct MHD_Connection *conn, const char *url);
@@ -49,6 +49,12 @@ static enum MHD_Result get_followups(struct web *w, struct MHD_Connection *conn,
     return respond_json(conn, 200, json_pack("{s:O}", "items", w->followups));
 }
 
+static enum MHD_Result get_app_events(struct web *w, struct MHD_Connection *conn, const char *url)
+{
+    (void)url;
+    return start_app_events(w, conn); /* it checks the app's token and origin itself */
+}
+
 static enum MHD_Result get_asset(struct web *w, struct MHD_Connection *conn, const char *url)
 {
     (void)w;
@@ -63,6 +69,7 @@ static const struct web_route routes[] = {
     {"GET", "/events", PUBLIC, false, get_events, NULL},
     {"GET", "/status", PUBLIC, false, get_status, NULL},
     {"GET", "/followups", PUBLIC, true, get_followups, NULL},
+    {"GET", "/app/events", APP_TOKEN, false, get_app_events, NULL},
     {"POST", "/control", STAFF_OR_APP_TOKEN, false, NULL, forward_control},
     {"POST", "/followups", STAFF_TOKEN, true, NULL, mark_handled},
     {"GET", NULL, PUBLIC, false, get_asset, NULL},
@@ -231,7 +238,7 @@ static void note_head(struct MHD_Connection *conn, const char *url)
             r = find_route("POST", url, methods, sizeof(methods));
         cs->head_done = true;
         cs->cross_origin = !(r && r->same_origin);
-        cs->app_origins = r && r->auth == STAFF_OR_APP_TOKEN;
+        cs->app_origins = r && (r->auth == STAFF_OR_APP_TOKEN || r->auth == APP_TOKEN);
     }
 }
 

@@ -154,6 +154,18 @@ static int setup(struct web *w, const char *config, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    app_link_attach(w);
+    if (w->n_apps) {
+        char note[700];
+        w->audit_open = audit_open(&w->audit, w->conf.state_dir, w->conf.audit.max_days, note,
+                                   sizeof(note), w->audit_problem,
+                                   sizeof(w->audit_problem)) == 0;
+        if (!w->audit_open)
+            log_err("web: the audit: %s; full records are delivered to no application",
+                    w->audit_problem);
+        else if (note[0])
+            log_warn("web: the audit: %s", note);
+    }
     gethostname(w->hostname, sizeof(w->hostname) - 1);
     w->ring.ev = calloc(RING_EVENTS, sizeof(*w->ring.ev));
     if (!w->ring.ev) {
@@ -188,6 +200,7 @@ static void teardown(struct web *w)
 {
     if (w->mhd) {
         wake_all(w);
+        app_streams_end(w);
         for (struct request *q = w->requests; q; q = q->next)
             if (q->suspended) {
                 q->suspended = false;
@@ -209,6 +222,8 @@ static void teardown(struct web *w)
     }
     free(w->token_problem);
     forget_apps(w);
+    if (w->audit_open)
+        audit_close(&w->audit);
     if (w->conf.path)
         config_free(&w->conf);
     if (w->sigfd >= 0)
@@ -228,7 +243,7 @@ int web_main(int argc, char **argv)
     if (status >= 0)
         return status;
     log_init("accessgw-web");
-    struct web w = {.sigfd = signals_fd(0), .running = true};
+    struct web w = {.sigfd = signals_fd(0), .running = true, .app_link = -1};
     char err[1024] = "";
     int rc = 0;
     if (w.sigfd < 0 || setup(&w, config, err, sizeof(err)) < 0) {

@@ -4,6 +4,7 @@
  *   sse.c        SSE streams: a position each, served from the ring or the journal
  *   requests.c   POST /control: forwarded to the gateway, answered when it answers
  *   followups.c  the staff console's list of bad ratings followed up
+ *   app_events.c GET /app/events: a window app's own devices' events, full, audited
  *   routes.c     the routes, as a table, and the dispatch libmicrohttpd calls
  *   loop.c       the bus (SUB and DEALER), the gateway's replies, the poll loop
  *   web.c        configuration, setup and teardown, main: the top
@@ -15,6 +16,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "audit.h"
 #include "config.h"
 #include "control_client.h"
 #include "feed.h"
@@ -79,10 +81,18 @@ struct web_app {
     char *token; /* NULL: its token file cannot be used, so it is refused */
 };
 
+struct app_stream;
+
 struct web {
     struct gateway_conf conf;
     struct web_app *apps;
     size_t n_apps;
+    int app_link;                   /* fd 3 from accessgwd: the apps' events; -1: none */
+    struct app_stream *app_streams; /* GET /app/events */
+    struct audit audit;             /* every full record delivered, before it leaves */
+    bool audit_open;
+    char audit_problem[600];
+    struct timespec next_audit_sync;
     char *token;
     char *token_problem; /* why the token file cannot be used: commands are refused */
     char hostname[256];  /* this machine's name, a Host it answers to (read once) */
@@ -175,6 +185,13 @@ void on_control_reply(void *ctx, unsigned long no, json_t *reply);
 void note_followups(struct web *w, struct feed_event *fe);
 enum MHD_Result mark_handled(struct web *w, struct request *q);
 void load_followups(struct web *w);
+
+/* app_events.c */
+void app_link_attach(struct web *w);
+void app_link_read(struct web *w);
+enum MHD_Result start_app_events(struct web *w, struct MHD_Connection *conn);
+void app_streams_ping(struct web *w);
+void app_streams_end(struct web *w);
 
 /* routes.c */
 enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

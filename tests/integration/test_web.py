@@ -361,3 +361,72 @@ def test_a_window_app_commands_only_its_own_devices(tmp_path):
         assert status == 401
     finally:
         gw.stop()
+
+
+def test_each_window_app_gets_the_full_records_of_its_own_window_only(tmp_path):
+    """Issue 28, items 2 and 4: two readers, two apps.  Each app's /app/events carries its
+    own reader's read in full (same topic, id and seq as the public one), never the other
+    window's; the public stream stays masked; each delivery is one audit line (recipient,
+    channel web, device, type, event id; never the data) and the chain verifies; no token,
+    another's origin, or the staff's token are refused."""
+    import json
+    import subprocess
+    from agwtest import ACCESSGWCTL
+    readers = [SamReader(str(tmp_path / ("ttySAM%d" % i))).start() for i in (1, 2)]
+    tokens = {"window-3": "window-3-token-0123456789abcdef", "window-4": "window-4-token-fedcba9876543210"}
+    apps = ""
+    for (name, token), dev in zip(tokens.items(), ("reader-1", "reader-2")):
+        path = tmp_path / (name + ".token")
+        path.write_text(token + "\n")
+        os.chmod(path, 0o600)
+        apps += ("[app %s]\ntoken_file = %s\ndevices = %s\norigins = https://%s.example\n"
+                 % (name, path, dev, name))
+    devices = "".join("[device reader-%d]\nplugin = idcard-sam\ntransport = serial\npath = %s\n"
+                      "baud = 115200\npoll_ms = 100\nlocation = Window %d\n" % (i, r.link, i + 2)
+                      for i, r in enumerate(readers, 1))
+    gw = web_gateway(tmp_path, devices + apps)
+    gw.start()
+    streams = []
+    try:
+        wait_web(gw)
+        assert Sse(gw.web_port, "/app/events").status == 401
+        assert Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + TOKEN}).status == 401
+        foreign = Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + tokens["window-3"],
+                                                   "Origin": "https://window-4.example"})
+        assert foreign.status == 403
+        w3 = Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + tokens["window-3"],
+                                              "Origin": "https://window-3.example"})
+        w4 = Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + tokens["window-4"]})
+        public = Sse(gw.web_port, "/events?prefix=idcard/")
+        streams = [w3, w4, public]
+        assert w3.status == 200 and w3.headers["access-control-allow-origin"] == "https://window-3.example"
+        readers[0].place("resident")
+        full = w3.wait(lambda e: e.get("event") == "idcard/reader-1/read")
+        masked = public.wait(lambda e: e.get("event") == "idcard/reader-1/read")
+        assert full["data"]["data"]["id_number"] == "11010519491231002X"
+        assert full["data"]["data"]["name"] == "张三"
+        assert full["id"] == masked["id"] and full["data"]["id"] == masked["data"]["id"]
+        assert masked["data"]["data"]["id_number"] == "110105********002X"
+        readers[1].place("resident")
+        w4.wait(lambda e: e.get("event") == "idcard/reader-2/read")
+        time.sleep(1)
+        w3.read(0.5)
+        assert not [e for e in w3.events if "reader-2" in str(e.get("event"))]
+        assert not [e for e in w4.events if "reader-1" in str(e.get("event"))]
+        lines = subprocess.run([ACCESSGWCTL, "--config", gw.config, "audit"], capture_output=True,
+                               text=True, timeout=10).stdout.splitlines()
+        records = [json.loads(l) for l in lines]
+        assert [(r["recipient"], r["channel"], r["device"], r["type"]) for r in records] == [
+            ("window-3", "web", "reader-1", "accessgw.idcard.read"),
+            ("window-4", "web", "reader-2", "accessgw.idcard.read")], records
+        assert records[0]["event"] == full["data"]["id"]
+        assert "张三" not in "\n".join(lines) and "11010519491231002X" not in "\n".join(lines)
+        check = subprocess.run([ACCESSGWCTL, "--config", gw.config, "audit", "--verify"],
+                               capture_output=True, text=True, timeout=10)
+        assert check.returncode == 0, check.stderr
+    finally:
+        for s in streams:
+            s.close()
+        gw.stop()
+        for r in readers:
+            r.stop()
