@@ -20,8 +20,11 @@ sed -n 's/^ *public-key = "\(.*\)"$/\1 demo-app/p' "$dir/demo-app.pub" > "$dir/a
 web_port=${DEMO_WEB_PORT:-8080}
 # the bearer token the console's staff type in to acknowledge calls
 (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$dir/web.token")
+# Window 3's own system: its token, and its page served from an origin of its own
+win_port=${DEMO_WINDOW_PORT:-8090}
+(umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$dir/window-3.token")
 sed -e "s|@DIR@|$dir|g" -e "s|@BUILD@|$top/build|g" -e "s|@WEBPORT@|$web_port|g" \
-    demo/hall.ini.in > "$dir/hall.ini"
+    -e "s|@WINPORT@|$win_port|g" demo/hall.ini.in > "$dir/hall.ini"
 mqtt_port=${DEMO_MQTT_PORT:-18830}
 if [ -n "${DEMO_UPLINK:-}" ]; then
     printf '\n[uplink]\nbroker = mqtt://127.0.0.1:%s\ncommands = callbell.ack evaluation.invite ping\n' \
@@ -39,6 +42,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 /usr/bin/python3 tests/emulators/sam_reader.py --link "$dir/ttySAM" --cycle 6 &
+pids="$pids $!"
+/usr/bin/python3 -m http.server --bind 127.0.0.1 "$win_port" --directory "$top/demo/window" \
+    >/dev/null 2>&1 &
 pids="$pids $!"
 /usr/bin/python3 tests/emulators/rf_receiver.py --link "$dir/ttyRF" --format rfbridge --every 25 &
 pids="$pids $!"
@@ -100,6 +106,8 @@ emergency button (Accessible toilet 2F) is pressed every 25 s and repeats until 
 Window 3 invites a satisfaction rating every 20 s and two pads are pressed now and then; a
 magnifier keypad's zoom key is pressed every 8 s; a hearing aid is connected (mock BlueZ).
 The staff console: http://127.0.0.1:$web_port/  (staff name: anything; token: $(cat "$dir/web.token"))
+Window 3's own page, filled from the card read there (the console stays masked):
+  http://127.0.0.1:$win_port/?gateway=http://127.0.0.1:$web_port  (token: $(cat "$dir/window-3.token"))
 Public events follow (personal data masked).  In another terminal try:
   $ctl devices
   $ctl watch --private --key $dir/demo-app idcard/     (the full record, CURVE only)

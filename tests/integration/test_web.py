@@ -430,3 +430,36 @@ def test_each_window_app_gets_the_full_records_of_its_own_window_only(tmp_path):
         gw.stop()
         for r in readers:
             r.stop()
+
+
+def test_a_changed_or_removed_app_loses_its_streams_at_once(tmp_path):
+    """Issue 28, item 1: SIGHUP re-reads the apps; a stream opened with a token that changed,
+    or by an app that is gone, ends at once, and the old token opens nothing any more."""
+    old, new = "window-3-token-0123456789abcdef", "window-3-token-NEW-456789abcdef"
+    tok = tmp_path / "w3.token"
+    tok.write_text(old + "\n")
+    os.chmod(tok, 0o600)
+    app = ("[device a]\nplugin = skeleton\ntransport = none\n"
+           "[app window-3]\ntoken_file = %s\ndevices = a\n" % tok)
+    gw = web_gateway(tmp_path, app)
+    gw.start()
+    try:
+        wait_web(gw)
+        stream = Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + old})
+        assert stream.status == 200
+        tok.write_text(new + "\n")
+        gw.signal(signal.SIGHUP)
+        stream.sock.settimeout(5)
+        ended = False
+        deadline = time.time() + 5
+        while time.time() < deadline and not ended:
+            try:
+                ended = stream.sock.recv(65536) == b""
+            except socket.timeout:
+                break
+        assert ended, "the stream opened with the old token is still open"
+        wait_web(gw)
+        assert Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + old}).status == 401
+        assert Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + new}).status == 200
+    finally:
+        gw.stop()
