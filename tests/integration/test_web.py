@@ -463,3 +463,59 @@ def test_a_changed_or_removed_app_loses_its_streams_at_once(tmp_path):
         assert Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + new}).status == 200
     finally:
         gw.stop()
+
+
+def test_the_audit_chain_holds_across_a_restart_and_a_kill_9(tmp_path):
+    """Issue 28, items 4 and 6: deliveries before and after a kill -9 of accessgwd and
+    accessgw-web, and after a clean restart, are one chain; --verify proves it, and the
+    heartbeat's audit_head is its newest line's hash."""
+    import hashlib
+    import subprocess
+    from agwtest import ACCESSGWCTL
+    reader = SamReader(str(tmp_path / "ttySAM")).start()
+    token = "window-3-token-0123456789abcdef"
+    tok = tmp_path / "w3.token"
+    tok.write_text(token + "\n")
+    os.chmod(tok, 0o600)
+    devices = ("[device reader-1]\nplugin = idcard-sam\ntransport = serial\npath = %s\n"
+               "baud = 115200\npoll_ms = 100\n[app window-3]\ntoken_file = %s\ndevices = reader-1\n"
+               % (reader.link, tok))
+    gw = web_gateway(tmp_path, devices)
+
+    def one_delivery():
+        wait_web(gw)
+        stream = Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + token})
+        reader.remove()
+        time.sleep(0.3)
+        reader.place("resident")
+        stream.wait(lambda e: e.get("event") == "idcard/reader-1/read")
+        stream.close()
+
+    try:
+        gw.start()
+        one_delivery()
+        for pid in web_pids(gw):
+            os.kill(pid, signal.SIGKILL)
+        gw.proc.kill()
+        gw.proc.wait()
+        gw.start()
+        one_delivery()
+        gw.stop()
+        gw.start()
+        one_delivery()
+        out = subprocess.run([ACCESSGWCTL, "--config", gw.config, "audit", "--verify"],
+                             capture_output=True, text=True, timeout=10)
+        assert out.returncode == 0, out.stderr
+        day_files = sorted(os.listdir(os.path.join(gw.state_dir, "audit")))
+        lines = [l for f in day_files if f.endswith(".jsonl")
+                 for l in open(os.path.join(gw.state_dir, "audit", f)).read().splitlines()]
+        assert len(lines) == 3, lines
+        head = hashlib.sha256(lines[-1].encode()).hexdigest()
+        assert head in out.stdout
+        sub = Subscriber(gw.events, ["gateway/"])
+        beat = sub.wait_for(lambda t, e: t.endswith("/heartbeat"), timeout=5)[1]
+        sub.close()
+        assert beat["data"]["audit_head"] == head
+    finally:
+        gw.stop()
+        reader.stop()
