@@ -155,11 +155,7 @@ enum MHD_Result start_app_events(struct web *w, struct MHD_Connection *conn)
     }
     s->next = w->app_streams;
     w->app_streams = s;
-    add_common_headers(conn, r, "text/event-stream");
-    MHD_add_response_header(r, "X-Accel-Buffering", "no");
-    enum MHD_Result ok = MHD_queue_response(conn, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ok;
+    return queue_event_stream(conn, r);
 }
 
 /* Audited, then to each of the app's streams; or each told it was not. */

@@ -62,6 +62,16 @@ void add_common_headers(struct MHD_Connection *conn, struct MHD_Response *r,
         MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
 }
 
+/* A Server-Sent Events response (/events, /app/events), queued: a proxy must not buffer it. */
+enum MHD_Result queue_event_stream(struct MHD_Connection *conn, struct MHD_Response *r)
+{
+    add_common_headers(conn, r, "text/event-stream");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    enum MHD_Result ok = MHD_queue_response(conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
                                const char *body, size_t len)
 {

@@ -311,9 +311,5 @@ enum MHD_Result start_events(struct web *w, struct MHD_Connection *conn)
     }
     c->next = w->clients;
     w->clients = c;
-    add_common_headers(conn, r, "text/event-stream");
-    MHD_add_response_header(r, "X-Accel-Buffering", "no");
-    enum MHD_Result ok = MHD_queue_response(conn, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ok;
+    return queue_event_stream(conn, r);
 }

@@ -161,6 +161,7 @@ bool listed(const char *list, const char *word, size_t len);
 struct conn_state *state_of(struct MHD_Connection *conn);
 const char *allowed_origin(struct MHD_Connection *conn);
 void add_common_headers(struct MHD_Connection *conn, struct MHD_Response *r, const char *type);
+enum MHD_Result queue_event_stream(struct MHD_Connection *conn, struct MHD_Response *r);
 enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type, const char *body, size_t len);
 enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, json_t *body);
 enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *message);
