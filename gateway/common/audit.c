@@ -92,6 +92,13 @@ static int read_last_line(const char *path, char head[AUDIT_HASH_HEX + 1], bool 
     return 0;
 }
 
+static void note_dir(struct audit *a)
+{
+    struct stat st;
+    if (stat(a->dir, &st) == 0)
+        a->dir_mtime = st.st_mtim;
+}
+
 /* The head: the newest whole line of the newest file that has one. */
 static void find_head(struct audit *a, bool repair, char *note, size_t notelen)
 {
@@ -118,6 +125,7 @@ static void find_head(struct audit *a, bool repair, char *note, size_t notelen)
     }
     if (n > 0)
         free_list(names, n);
+    note_dir(a);
 }
 
 static void prune(struct audit *a)
@@ -177,20 +185,26 @@ void audit_close(struct audit *a)
     a->lock_fd = -1;
 }
 
-/* Under the lock: the head again if another writer moved it. */
-static void catch_up(struct audit *a)
+/* Whether the head is still the newest line: no file came or went (another writer may
+ * have begun a new day's file), and the newest one kept its size. */
+static bool head_is_current(const struct audit *a)
 {
-    char path[4200], note[600] = "";
-    struct stat st;
+    struct stat d, f;
+    char path[4200];
+    if (stat(a->dir, &d) != 0 || d.st_mtim.tv_sec != a->dir_mtime.tv_sec ||
+        d.st_mtim.tv_nsec != a->dir_mtime.tv_nsec)
+        return false;
     snprintf(path, sizeof(path), "%s/%s", a->dir, a->newest);
-    struct dirent **names;
-    int n = list_files(a->dir, &names);
-    bool same_newest = n > 0 ? strcmp(names[n - 1]->d_name, a->newest) == 0 : !a->newest[0];
-    if (n > 0)
-        free_list(names, n);
-    if (same_newest && (!a->newest[0] || (stat(path, &st) == 0 && st.st_size == a->newest_size)))
-        return;
-    find_head(a, true, note, sizeof(note));
+    return !a->newest[0] || (stat(path, &f) == 0 && f.st_size == a->newest_size);
+}
+
+/* Under the lock: the head again if another writer moved it (repair: an exclusive lock,
+ * so a torn last line may be cut). */
+static void refresh_head(struct audit *a, bool repair)
+{
+    char note[600] = "";
+    if (!head_is_current(a))
+        find_head(a, repair, note, sizeof(note));
 }
 
 static char *audit_line(const struct audit_record *r, const char *prev)
@@ -246,7 +260,7 @@ int audit_append(struct audit *a, const struct audit_record *r, char *err, size_
         return -1;
     }
     prune(a);
-    catch_up(a);
+    refresh_head(a, true);
     char today[11], name[32];
     local_date(time(NULL), today);
     snprintf(name, sizeof(name), "%s.jsonl", today);
@@ -258,7 +272,8 @@ int audit_append(struct audit *a, const struct audit_record *r, char *err, size_
         snprintf(err, errlen, "out of memory");
     if (rc == 0) {
         sha256_hex(line, strlen(line), a->head);
-        snprintf(a->newest, sizeof(a->newest), "%s", name);
+        memcpy(a->newest, name, sizeof(name)); /* a file name is 16 characters */
+        note_dir(a); /* the file may be new */
         a->dirty = true;
     }
     free(line);
@@ -269,11 +284,7 @@ int audit_append(struct audit *a, const struct audit_record *r, char *err, size_
 const char *audit_head(struct audit *a)
 {
     if (a->lock_fd >= 0 && flock(a->lock_fd, LOCK_SH) == 0) {
-        char path[4200], note[600] = "";
-        struct stat st;
-        snprintf(path, sizeof(path), "%s/%s", a->dir, a->newest);
-        if (!a->newest[0] || stat(path, &st) != 0 || st.st_size != a->newest_size)
-            find_head(a, false, note, sizeof(note)); /* shared lock: repairs wait for a writer */
+        refresh_head(a, false); /* a shared lock: repairs wait for a writer */
         flock(a->lock_fd, LOCK_UN);
     }
     return a->head;

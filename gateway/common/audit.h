@@ -35,6 +35,7 @@ struct audit {
     char head[AUDIT_HASH_HEX + 1]; /* the newest line's SHA-256, or 64 zeros */
     char newest[64];               /* the newest file's name, as last seen */
     long long newest_size;         /* its size then: another writer moved the head if it differs */
+    struct timespec dir_mtime;     /* the directory's then: a file was added or removed if it differs */
     int lock_fd;
     bool dirty;                    /* written since the last audit_sync */
     time_t pruned_on;              /* the local day files were last pruned */

@@ -169,6 +169,21 @@ static void two_writers_keep_one_chain(void **state)
     assert_int_equal(verify(r, NULL, why, note), 0);
 }
 
+/* The other writer begins a file of its own (a new day): the first still finds the head,
+ * as its heartbeat must carry it. */
+static void another_writers_new_file_moves_the_head_too(void **state)
+{
+    struct rig *r = *state;
+    char note[600], err[600], later[128];
+    snprintf(later, sizeof(later), "%s/2099-01-01.jsonl", r->dir);
+    spit(later, ""); /* the newest file: the next line goes there */
+    struct audit web;
+    assert_int_equal(audit_open(&web, r->state, 180, note, sizeof(note), err, sizeof(err)), 0);
+    assert_int_equal(audit_append(&web, &rec[0], err, sizeof(err)), 0);
+    assert_string_equal(audit_head(&r->a), audit_head(&web));
+    audit_close(&web);
+}
+
 static void lines_are_listed_by_recipient_device_and_day(void **state)
 {
     struct rig *r = *state;
@@ -226,6 +241,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_torn_last_line_is_said_then_cut_and_the_chain_goes_on,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(two_writers_keep_one_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(another_writers_new_file_moves_the_head_too, setup, teardown),
         cmocka_unit_test_setup_teardown(lines_are_listed_by_recipient_device_and_day, setup, teardown),
         cmocka_unit_test_setup_teardown(old_files_go_and_the_chain_says_where_it_starts, setup, teardown),
     };
