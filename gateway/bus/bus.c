@@ -143,27 +143,30 @@ static char *encode_data(const json_t *data)
     return json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
-static void publish_private_twin(struct bus *bus, const struct event_meta *m, const char *topic,
-                                 size_t topic_len, const char *full_json)
+/* The full twin, encoded once for the CURVE subscribers and the window applications. */
+static void publish_full_twin(struct bus *bus, const struct event_meta *m, const char *topic,
+                              size_t topic_len, const char *full_json, bool to_apps)
 {
     size_t len = 0;
     char *env = envelope_encode(m, full_json, &len);
-    if (env)
+    if (env && bus->priv) { /* same topic, id, epoch, seq and time, after the public one */
+        bus_flush(bus);
         send_two_frames(bus->priv, topic, topic_len, env, len);
+    }
+    if (env && to_apps)
+        bus->app_sink(bus->app_sink_ctx, topic, topic_len, env, len, true);
     mask_wipe_free(env);
 }
 
-static void sink_for_apps(struct bus *bus, const struct event_meta *m, const char *subject,
-                          const char *topic, size_t topic_len, const char *data_json, bool full)
+/* An app's device's event with nothing to mask: as it is. */
+static void give_apps(struct bus *bus, const struct event_meta *m, const char *topic,
+                      size_t topic_len, const char *public_json)
 {
     size_t len = 0;
-    char *env = envelope_encode(m, data_json, &len);
+    char *env = envelope_encode(m, public_json, &len);
     if (env)
-        bus->app_sink(bus->app_sink_ctx, subject, topic, topic_len, env, len, full);
-    if (full)
-        mask_wipe_free(env);
-    else
-        free(env);
+        bus->app_sink(bus->app_sink_ctx, topic, topic_len, env, len, false);
+    free(env);
 }
 
 /* Into the journal before any subscriber can see it: a kill -9 after the send
@@ -256,13 +259,11 @@ static uint64_t publish(struct bus *bus, const char *cls, const char *subject, c
         log_err("event %s/%s/%s could not be encoded; not published", cls, subject, event);
         return 0;
     }
-    if (full_json && bus->priv) { /* the full twin: same topic, id, epoch, seq and time, after it */
-        bus_flush(bus);
-        publish_private_twin(bus, &m, topic, (size_t)topic_len, full_json);
-    }
-    if (bus->app_sink && device_source)
-        sink_for_apps(bus, &m, subject, topic, (size_t)topic_len, full_json ? full_json : public_json,
-                      full_json != NULL);
+    bool to_apps = device_source && bus->app_wants && bus->app_wants(bus->app_sink_ctx, subject);
+    if (full_json && (bus->priv || to_apps))
+        publish_full_twin(bus, &m, topic, (size_t)topic_len, full_json, to_apps);
+    else if (to_apps)
+        give_apps(bus, &m, topic, (size_t)topic_len, public_json);
     return bus->seq;
 }
 

@@ -30,10 +30,12 @@ struct bus {
     bool journal_failing;    /* the last batch was not written (the journal says why) */
     bool append_failed;
     size_t unsent;           /* the newest events of the history, journaled but not yet sent */
-    /* Every device event also goes here, in full (full: it is the private twin of a
-     * masked public event), for the window applications (daemon/app_link.c); NULL: none. */
-    void (*app_sink)(void *ctx, const char *subject, const char *topic, size_t topic_len,
-                     const char *env, size_t env_len, bool full);
+    /* The events of the devices app_wants names also go to app_sink, in full (full: the
+     * private twin of a masked public event), for the window applications
+     * (daemon/app_link.c); asked first, so other events cost nothing more.  NULL: none. */
+    bool (*app_wants)(void *ctx, const char *subject);
+    void (*app_sink)(void *ctx, const char *topic, size_t topic_len, const char *env,
+                     size_t env_len, bool full);
     void *app_sink_ctx;
 };
 

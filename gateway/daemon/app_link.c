@@ -17,20 +17,20 @@
 
 #define APP_RECORD_MAX (256 * 1024)
 
-static bool named_by_an_app(const struct gateway_conf *conf, const char *device)
+/* The configuration of now: SIGHUP may add or remove apps. */
+static bool named_by_an_app(void *ctx, const char *device)
 {
-    for (size_t i = 0; i < conf->n_apps; i++)
-        if (app_has_device(&conf->apps[i], device))
+    struct gateway *g = ctx;
+    for (size_t i = 0; g->app_link >= 0 && i < g->conf.n_apps; i++)
+        if (app_has_device(&g->conf.apps[i], device))
             return true;
     return false;
 }
 
-static void to_web(void *ctx, const char *subject, const char *topic, size_t topic_len,
-                   const char *env, size_t env_len, bool full)
+static void to_web(void *ctx, const char *topic, size_t topic_len, const char *env,
+                   size_t env_len, bool full)
 {
     struct gateway *g = ctx;
-    if (g->app_link < 0 || !named_by_an_app(&g->conf, subject))
-        return;
     size_t len = 1 + topic_len + 1 + env_len;
     char *record = len <= APP_RECORD_MAX ? malloc(len) : NULL;
     if (!record)
@@ -62,6 +62,7 @@ int app_link_open(struct gateway *g)
     setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
     g->app_link = pair[0];
     g->web.keep_fd = pair[1]; /* kept for every start of accessgw-web */
+    g->bus.app_wants = named_by_an_app;
     g->bus.app_sink = to_web;
     g->bus.app_sink_ctx = g;
     return 0;
@@ -69,7 +70,7 @@ int app_link_open(struct gateway *g)
 
 void app_link_close(struct gateway *g)
 {
-    g->bus.app_sink = NULL;
+    g->bus.app_wants = NULL;
     if (g->app_link >= 0)
         close(g->app_link);
     if (g->web.keep_fd >= 0)
