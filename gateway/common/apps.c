@@ -8,22 +8,9 @@
 
 static const char *const app_keys[] = {"token_file", "devices", "origins", NULL};
 
-const char *app_next_word(const char **p, char *buf, size_t len)
-{
-    const char *s = *p + strspn(*p, " \t");
-    size_t n = strcspn(s, " \t");
-    snprintf(buf, len, "%.*s", (int)n, s);
-    *p = s + n;
-    return buf;
-}
-
 bool app_has_device(const struct app_conf *a, const char *id)
 {
-    char word[128];
-    for (const char *p = a->devices; *app_next_word(&p, word, sizeof(word));)
-        if (strcmp(word, id) == 0)
-            return true;
-    return false;
+    return word_listed(a->devices, id, strlen(id), false);
 }
 
 /* An origin as a browser sends it: scheme://host[:port], nothing after. */
@@ -82,7 +69,7 @@ int app_conf_read(const struct ini_section *s, const char *name, struct app_conf
         return refuse(line, s->line, why, whylen,
                       "missing key 'devices' in [app %s] (the devices of its window)", name);
     char word[256];
-    for (const char *p = origins ? origins->value : ""; *app_next_word(&p, word, sizeof(word));)
+    for (const char *p = origins ? origins->value : ""; *next_word(&p, word, sizeof(word));)
         if (!is_origin(word))
             return refuse(line, origins->line, why, whylen,
                           "origin '%s' is not scheme://host[:port] (https://ywxt.example.gov.cn; "

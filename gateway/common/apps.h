@@ -21,6 +21,4 @@ int app_conf_read(const struct ini_section *s, const char *name, struct app_conf
                   char *why, size_t whylen);
 /* Whether id is one of the app's devices. */
 bool app_has_device(const struct app_conf *a, const char *id);
-/* The next word of a space-separated list at *p ("" at the end), into buf. */
-const char *app_next_word(const char **p, char *buf, size_t len);
 #endif

@@ -205,7 +205,7 @@ static int check_apps(const struct gateway_conf *conf, const char *web_token, ch
         }
         n++;
         char id[128];
-        for (const char *p = app->devices; *app_next_word(&p, id, sizeof(id));)
+        for (const char *p = app->devices; *next_word(&p, id, sizeof(id));)
             if (!config_find_device(conf, id))
                 fprintf(stderr, "%s:%d: warning: [app %s] devices: no [device %s] section (a "
                         "hotplugged id?)\n", conf->path, app->line, app->name, id);

@@ -122,15 +122,6 @@ static void add(struct app_stream *s, const char *text, size_t len)
     wake(s);
 }
 
-static bool origin_listed(const struct app_conf *app, const char *origin)
-{
-    char word[256];
-    for (const char *p = app->origins ? app->origins : ""; *app_next_word(&p, word, sizeof(word));)
-        if (strcmp(word, origin) == 0)
-            return true;
-    return false;
-}
-
 enum MHD_Result start_app_events(struct web *w, struct MHD_Connection *conn)
 {
     const struct web_app *app;
@@ -138,7 +129,7 @@ enum MHD_Result start_app_events(struct web *w, struct MHD_Connection *conn)
         return respond_error(conn, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                              "an [app]'s token in the Authorization header (never in the URL)");
     const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
-    if (origin && !origin_listed(app->conf, origin))
+    if (origin && !word_listed(app->conf->origins, origin, strlen(origin), true))
         return respond_error(conn, MHD_HTTP_FORBIDDEN, "forbidden",
                              "this origin is not among the application's origins");
     struct app_stream *s = calloc(1, sizeof(*s));

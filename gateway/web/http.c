@@ -15,19 +15,6 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-/* word (of len bytes) is one of list's words (separated by spaces or commas) */
-bool listed(const char *list, const char *word, size_t len)
-{
-    for (const char *p = list; p && *p;) {
-        p += strspn(p, " ,\t");
-        size_t n = strcspn(p, " ,\t");
-        if (n && n == len && strncasecmp(p, word, len) == 0)
-            return true;
-        p += n;
-    }
-    return false;
-}
-
 struct conn_state *state_of(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *i =
@@ -44,9 +31,9 @@ const char *allowed_origin(struct MHD_Connection *conn)
     const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
     if (!cs || !cs->cross_origin || !origin)
         return NULL;
-    bool ok = listed(cs->w->conf.web.allow_origins, origin, strlen(origin));
+    bool ok = word_listed(cs->w->conf.web.allow_origins, origin, strlen(origin), true);
     for (size_t i = 0; !ok && cs->app_origins && i < cs->w->n_apps; i++)
-        ok = listed(cs->w->apps[i].conf->origins, origin, strlen(origin));
+        ok = word_listed(cs->w->apps[i].conf->origins, origin, strlen(origin), true);
     return ok ? origin : NULL;
 }
 
@@ -132,7 +119,7 @@ bool host_allowed(struct web *w, struct MHD_Connection *conn)
     return strcasecmp(name, "localhost") == 0 || (own_len && strcasecmp(name, own) == 0) ||
            (own_len && len == own_len + 6 && strncasecmp(name, own, own_len) == 0 &&
             strcasecmp(name + own_len, ".local") == 0) ||
-           listed(w->conf.web.allow_hosts, name, len);
+           word_listed(w->conf.web.allow_hosts, name, len, true);
 }
 
 void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,

@@ -48,12 +48,7 @@ static const char *app_refusal(const struct request *q, json_t *req, char *why, 
     const char *origin = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Origin");
     const char *verb = json_string_value(json_object_get(req, "verb"));
     const char *device = json_string_value(json_object_get(req, "device"));
-    char word[256];
-    bool origin_listed = !origin;
-    for (const char *p = app->origins ? app->origins : ""; !origin_listed &&
-                                                          *app_next_word(&p, word, sizeof(word));)
-        origin_listed = strcmp(word, origin) == 0;
-    if (!origin_listed)
+    if (origin && !word_listed(app->origins, origin, strlen(origin), true))
         snprintf(why, len, "origin %.200s is not among the origins of [app %s]", origin,
                  app->name);
     else if (!verb || !strchr(verb, '.'))

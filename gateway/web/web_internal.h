@@ -157,7 +157,6 @@ size_t ring_after(struct ring *r, struct journal_key pos);
 struct journal_key ring_newest(struct ring *r);
 
 /* http.c */
-bool listed(const char *list, const char *word, size_t len);
 struct conn_state *state_of(struct MHD_Connection *conn);
 const char *allowed_origin(struct MHD_Connection *conn);
 void add_common_headers(struct MHD_Connection *conn, struct MHD_Response *r, const char *type);
