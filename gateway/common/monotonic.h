@@ -38,6 +38,9 @@ static inline long elapsed_ms(const struct timespec *from)
     return ns_between(from, &now) / 1000000L;
 }
 
+/* The sooner of two waits in ms, -1 meaning none: what a poll loop's timeout is made of. */
+static inline long sooner(long a, long b) { return a < 0 ? b : b < 0 || a < b ? a : b; }
+
 /* Milliseconds until when, rounded up; 0 once it has come. */
 static inline long ms_until(const struct timespec *when)
 {

@@ -16,6 +16,7 @@
 #include "curve.h"
 #include "envelope.h"
 #include "feed.h"
+#include "monotonic.h"
 
 struct watch {
     const struct options *o;
@@ -138,12 +139,7 @@ static int watch_public(void *zctx, struct watch *w)
     while (!interrupted) {
         print_ready(w, &f);
         zmq_pollitem_t items[2] = {{f.sub, 0, ZMQ_POLLIN, 0}, {control.dealer, 0, ZMQ_POLLIN, 0}};
-        long due = feed_due_ms(&f), client_due = control_client_due_ms(&control);
-        long timeout = 200;
-        if (due >= 0 && due < timeout)
-            timeout = due;
-        if (client_due >= 0 && client_due < timeout)
-            timeout = client_due;
+        long timeout = sooner(sooner(200, feed_due_ms(&f)), control_client_due_ms(&control));
         if (zmq_poll(items, 2, timeout) < 0)
             continue;
         if (items[1].revents)

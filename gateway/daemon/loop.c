@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotonic.h"
 
 int loop_add(struct loop *l, const struct loop_source *s)
 {
@@ -18,8 +19,6 @@ int loop_add(struct loop *l, const struct loop_source *s)
     l->sources[l->n++] = *s;
     return 0;
 }
-
-static long sooner(long a, long b) { return a < 0 ? b : b < 0 || a < b ? a : b; }
 
 void loop_turn(struct loop *l, long max_ms)
 {

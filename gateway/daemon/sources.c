@@ -185,8 +185,6 @@ static void signal_run(void *ctx, const zmq_pollitem_t *items, size_t n)
 
 /* ---- the clock: heartbeat, command deadlines, the journal, accessgw-web, the watchdog ---- */
 
-static long sooner(long a, long b) { return a < 0 ? b : b < 0 || a < b ? a : b; }
-
 static long clock_due(void *ctx)
 {
     struct gateway *g = ctx;

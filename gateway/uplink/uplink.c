@@ -109,12 +109,8 @@ static void pump_events(struct uplink *u)
 static long next_timeout(struct uplink *u)
 {
     long t = 1000; /* libmosquitto's keepalive wants loop_misc about once a second */
-    long due = feed_due_ms(&u->feed);
-    if (due >= 0 && due < t)
-        t = due;
-    due = control_client_due_ms(&u->control);
-    if (due >= 0 && due < t)
-        t = due;
+    t = sooner(t, feed_due_ms(&u->feed));
+    t = sooner(t, control_client_due_ms(&u->control));
     if (u->cursor_dirty && ms_until(&u->cursor_save_at) < t)
         t = ms_until(&u->cursor_save_at);
     if (u->need_connect && ms_until(&u->reconnect_at) < t)

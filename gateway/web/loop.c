@@ -85,12 +85,8 @@ void web_run(struct web *w)
         pull_events(w);
         MHD_UNSIGNED_LONG_LONG mhd_ms = 1000;
         long timeout = MHD_get_timeout(w->mhd, &mhd_ms) == MHD_YES && mhd_ms < 1000 ? (long)mhd_ms : 1000;
-        long due = feed_due_ms(&w->feed);
-        if (due >= 0 && due < timeout)
-            timeout = due;
-        due = control_client_due_ms(&w->control);
-        if (due >= 0 && due < timeout)
-            timeout = due;
+        timeout = sooner(timeout, feed_due_ms(&w->feed));
+        timeout = sooner(timeout, control_client_due_ms(&w->control));
         if (!w->ring.have_base && ms_until(&w->next_ask) < timeout)
             timeout = ms_until(&w->next_ask);
         if (ms_until(&w->next_ping) < timeout)
