@@ -110,17 +110,14 @@ static void ask_replay(struct feed *f)
 {
     json_t *req = json_pack("{s:s, s:{s:{s:I, s:I}}}", "verb", "replay", "args", "since", "epoch",
                             (json_int_t)f->next.epoch, "seq", (json_int_t)f->next.seq);
-    /* the client's deadline a little after the feed's own, which says it and asks again */
-    if (!req || !control_client_send(f->control, req, REQUEST_TIMEOUT_MS + 1000, on_replay, f,
+    if (!req || !control_client_send(f->control, req, REQUEST_TIMEOUT_MS, on_replay, f,
                                      ++f->request_no)) {
         log_warn("cannot ask the gateway for replay: %s; again in %d ms",
                  req ? zmq_strerror(zmq_errno()) : "out of memory", RETRY_MS);
         monotonic_now(&f->retry_at);
         add_ms(&f->retry_at, RETRY_MS);
     } else {
-        f->waiting = true;
-        monotonic_now(&f->request_deadline);
-        add_ms(&f->request_deadline, REQUEST_TIMEOUT_MS);
+        f->waiting = true; /* until the reply, or the client says none came in time */
     }
     json_decref(req);
 }
@@ -152,12 +149,6 @@ static bool pull_from_journal(struct feed *f, struct feed_event *out)
         log_info("caught up at %" PRIu64 ":%" PRIu64 "; following the live stream",
                  f->next.epoch, f->next.seq);
         return false;
-    }
-    if (f->waiting && ms_until(&f->request_deadline) == 0) {
-        log_warn("no answer to replay from %" PRIu64 ":%" PRIu64 " within %d ms (is "
-                 "accessgwd running?); asking again", f->next.epoch, f->next.seq,
-                 REQUEST_TIMEOUT_MS);
-        f->waiting = false;
     }
     if (!f->waiting && ms_until(&f->retry_at) == 0) {
         if (f->page) {
@@ -254,8 +245,15 @@ bool feed_pull(struct feed *f, struct feed_event *out)
 static void on_replay(void *ctx, unsigned long tag, json_t *reply)
 {
     struct feed *f = ctx;
-    if (!reply || !f->waiting || tag != f->request_no)
-        return; /* an answer to a request given up on (the feed's own deadline says so) */
+    if (!f->waiting || tag != f->request_no)
+        return; /* an answer to a request given up on (a rewind, or after its deadline) */
+    if (!reply) {
+        log_warn("no answer to replay from %" PRIu64 ":%" PRIu64 " within %d ms (is "
+                 "accessgwd running?); asking again", f->next.epoch, f->next.seq,
+                 REQUEST_TIMEOUT_MS);
+        f->waiting = false;
+        return;
+    }
     f->waiting = false;
     json_t *result = json_object_get(reply, "result");
     json_t *events = json_object_get(result, "events");
@@ -301,5 +299,5 @@ long feed_due_ms(const struct feed *f)
 {
     if (f->live)
         return -1;
-    return f->waiting ? ms_until(&f->request_deadline) : ms_until(&f->retry_at);
+    return f->waiting ? -1 : ms_until(&f->retry_at); /* a reply's deadline is the client's */
 }

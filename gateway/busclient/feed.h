@@ -28,7 +28,7 @@ struct feed {
     bool live;                /* false: catching up from the journal */
     bool waiting;             /* a replay request is out */
     unsigned long request_no;
-    struct timespec request_deadline, retry_at;
+    struct timespec retry_at;
     json_t *page;             /* the current replay page's events */
     size_t page_i;
     bool page_more;
@@ -57,6 +57,7 @@ void feed_start_at(struct feed *f, struct journal_key at);
 void feed_pause(struct feed *f);
 /* Starts over from `from` (the broker lost what was in flight). */
 void feed_rewind(struct feed *f, struct journal_key from);
-/* ms until the feed wants to be asked again (a retry or a request timeout); -1: none. */
+/* ms until the feed wants to be asked again (a retry; a reply's deadline is the control
+ * client's); -1: none. */
 long feed_due_ms(const struct feed *f);
 #endif
