@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from agwtest import SOURCE, free_port
 from sam_reader import SamReader
 from test_console import browser, wait
-from test_web import Sse, wait_web, web_gateway
+from test_web import Sse, token_file, wait_web, web_gateway
 
 PAGE_DIR = os.path.join(SOURCE, "demo", "window")
 APP_TOKEN = "window-3-token-0123456789abcdef"
@@ -36,9 +36,7 @@ def test_the_window_page_fills_its_form_only_from_its_own_origin(tmp_path):
     allowed, other = free_port(), free_port()
     servers = [serve_page(allowed), serve_page(other)]
     reader = SamReader(str(tmp_path / "ttySAM")).start()
-    tok = tmp_path / "w3.token"
-    tok.write_text(APP_TOKEN + "\n")
-    os.chmod(tok, 0o600)
+    tok = token_file(tmp_path, "w3.token", APP_TOKEN)
     devices = ("[device reader-1]\nplugin = idcard-sam\ntransport = serial\npath = %s\n"
                "baud = 115200\npoll_ms = 100\nlocation = Window 3\n"
                "[app window-3]\ntoken_file = %s\ndevices = reader-1\norigins = http://127.0.0.1:%d\n"

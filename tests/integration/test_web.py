@@ -21,12 +21,19 @@ BELL = ("[device bell-1]\nplugin = callbell-rf\ntransport = serial\npath = %s\nb
         "button.A1B2C5 = emergency, Accessible toilet 2F\nbutton.0ABCD2 = service, Help desk\n")
 
 
+def token_file(tmp_path, name, token):
+    """A bearer token as an installer leaves it: readable by the service only (a file
+    others may read is refused)."""
+    path = os.path.join(str(tmp_path), name)
+    with open(path, "w") as f:
+        f.write(token + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
 def web_gateway(tmp_path, devices="", token=True):
     port = free_port()
-    tok = os.path.join(str(tmp_path), "web.token")
-    with open(tok, "w") as f:
-        f.write(TOKEN + "\n")
-    os.chmod(tok, 0o600)  # a secret: refused when others may read it
+    tok = token_file(tmp_path, "web.token", TOKEN)
     extra = "[web]\nlisten = 127.0.0.1:%d\n%s" % (port, "token_file = %s\n" % tok if token else "")
     gw = Gateway(tmp_path, devices, gateway_extra=extra)
     gw.web_port = port
@@ -314,9 +321,7 @@ def test_a_window_app_commands_only_its_own_devices(tmp_path):
     still reaches every device; replies stay masked as they always were."""
     import json
     app_token = "window-3-token-0123456789abcdef"
-    tok = tmp_path / "w3.token"
-    tok.write_text(app_token + "\n")
-    os.chmod(tok, 0o600)
+    tok = token_file(tmp_path, "w3.token", app_token)
     devices = ("[device a]\nplugin = skeleton\ntransport = none\n"
                "[device b]\nplugin = skeleton\ntransport = none\n"
                "[app window-3]\ntoken_file = %s\ndevices = a\norigins = https://ywxt.example\n" % tok)
@@ -376,9 +381,7 @@ def test_each_window_app_gets_the_full_records_of_its_own_window_only(tmp_path):
     tokens = {"window-3": "window-3-token-0123456789abcdef", "window-4": "window-4-token-fedcba9876543210"}
     apps = ""
     for (name, token), dev in zip(tokens.items(), ("reader-1", "reader-2")):
-        path = tmp_path / (name + ".token")
-        path.write_text(token + "\n")
-        os.chmod(path, 0o600)
+        path = token_file(tmp_path, name + ".token", token)
         apps += ("[app %s]\ntoken_file = %s\ndevices = %s\norigins = https://%s.example\n"
                  % (name, path, dev, name))
     devices = "".join("[device reader-%d]\nplugin = idcard-sam\ntransport = serial\npath = %s\n"
@@ -436,9 +439,7 @@ def test_a_changed_or_removed_app_loses_its_streams_at_once(tmp_path):
     """Issue 28, item 1: SIGHUP re-reads the apps; a stream opened with a token that changed,
     or by an app that is gone, ends at once, and the old token opens nothing any more."""
     old, new = "window-3-token-0123456789abcdef", "window-3-token-NEW-456789abcdef"
-    tok = tmp_path / "w3.token"
-    tok.write_text(old + "\n")
-    os.chmod(tok, 0o600)
+    tok = token_file(tmp_path, "w3.token", old)
     app = ("[device a]\nplugin = skeleton\ntransport = none\n"
            "[app window-3]\ntoken_file = %s\ndevices = a\n" % tok)
     gw = web_gateway(tmp_path, app)
@@ -447,7 +448,7 @@ def test_a_changed_or_removed_app_loses_its_streams_at_once(tmp_path):
         wait_web(gw)
         stream = Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + old})
         assert stream.status == 200
-        tok.write_text(new + "\n")
+        token_file(tmp_path, "w3.token", new)
         gw.signal(signal.SIGHUP)
         stream.sock.settimeout(5)
         ended = False
@@ -474,9 +475,7 @@ def test_the_audit_chain_holds_across_a_restart_and_a_kill_9(tmp_path):
     from agwtest import ACCESSGWCTL
     reader = SamReader(str(tmp_path / "ttySAM")).start()
     token = "window-3-token-0123456789abcdef"
-    tok = tmp_path / "w3.token"
-    tok.write_text(token + "\n")
-    os.chmod(tok, 0o600)
+    tok = token_file(tmp_path, "w3.token", token)
     devices = ("[device reader-1]\nplugin = idcard-sam\ntransport = serial\npath = %s\n"
                "baud = 115200\npoll_ms = 100\n[app window-3]\ntoken_file = %s\ndevices = reader-1\n"
                % (reader.link, tok))
