@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "names.h"
@@ -79,4 +80,31 @@ int app_conf_read(const struct ini_section *s, const char *name, struct app_conf
     out->devices = devices->value;
     out->origins = origins ? origins->value : NULL;
     return 0;
+}
+
+size_t app_record_put(char **buf, const char *topic, size_t topic_len, const char *env,
+                      size_t env_len, bool full)
+{
+    size_t len = 1 + topic_len + 1 + env_len;
+    *buf = len <= APP_RECORD_MAX ? malloc(len) : NULL;
+    if (!*buf)
+        return 0;
+    (*buf)[0] = full ? 1 : 0;
+    memcpy(*buf + 1, topic, topic_len);
+    (*buf)[1 + topic_len] = '\0';
+    memcpy(*buf + 2 + topic_len, env, env_len);
+    return len;
+}
+
+bool app_record_take(const char *rec, size_t len, const char **topic, const char **env,
+                     size_t *env_len, bool *full)
+{
+    const char *nul = len >= 3 ? memchr(rec + 1, '\0', len - 1) : NULL;
+    if (!nul || nul == rec + 1)
+        return false;
+    *full = rec[0] & 1;
+    *topic = rec + 1;
+    *env = nul + 1;
+    *env_len = len - (size_t)(*env - rec);
+    return true;
 }

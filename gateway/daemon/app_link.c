@@ -1,9 +1,9 @@
 /* The window applications' events, from accessgwd to accessgw-web: every event of a
  * device some [app] names, in full where it has a private twin, over a SOCK_SEQPACKET
- * pair whose other end accessgw-web has as fd 3.  In memory, between the gateway's own
- * processes, and only the apps' devices' events: accessgw-web audits each full record
- * and delivers it to the app whose window it is (web/app_events.c).  A record is
- * [flags][topic]\0[envelope]; flags bit 0: a full record.  Main loop only. */
+ * pair whose other end accessgw-web has as fd 3 (records: common/apps.h).  In memory,
+ * between the gateway's own processes, and only the apps' devices' events: accessgw-web
+ * audits each full record and delivers it to the app whose window it is
+ * (web/app_events.c).  Main loop only. */
 #define _GNU_SOURCE
 #include "daemon.h"
 
@@ -14,8 +14,6 @@
 #include <unistd.h>
 
 #include "log.h"
-
-#define APP_RECORD_MAX (256 * 1024)
 
 /* The configuration of now: SIGHUP may add or remove apps. */
 static bool named_by_an_app(void *ctx, const char *device)
@@ -31,14 +29,10 @@ static void to_web(void *ctx, const char *topic, size_t topic_len, const char *e
                    size_t env_len, bool full)
 {
     struct gateway *g = ctx;
-    size_t len = 1 + topic_len + 1 + env_len;
-    char *record = len <= APP_RECORD_MAX ? malloc(len) : NULL;
-    if (!record)
+    char *record;
+    size_t len = app_record_put(&record, topic, topic_len, env, env_len, full);
+    if (!len)
         return;
-    record[0] = full ? 1 : 0;
-    memcpy(record + 1, topic, topic_len);
-    record[1 + topic_len] = '\0';
-    memcpy(record + 2 + topic_len, env, env_len);
     /* never waits: accessgw-web not reading (or not running) costs the apps this record,
      * which is live only anyway; nothing was delivered, so nothing is to be audited */
     if (send(g->app_link, record, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)

@@ -21,7 +21,6 @@
 #include "mask.h"
 
 #define APP_STREAM_MAX (4u << 20)
-#define APP_RECORD_MAX (256 * 1024)
 
 struct app_stream {
     struct web *w;
@@ -186,12 +185,11 @@ static void deliver(struct web *w, const struct web_app *app, const char *frame,
 
 static void take_record(struct web *w, char *rec, size_t len)
 {
-    char *topic = rec + 1, *nul = memchr(topic, '\0', len - 1);
-    if (len < 3 || !nul)
+    const char *topic, *env_text;
+    size_t env_len;
+    bool full;
+    if (!app_record_take(rec, len, &topic, &env_text, &env_len, &full))
         return;
-    const char *env_text = nul + 1;
-    size_t env_len = len - (size_t)(env_text - rec);
-    bool full = rec[0] & 1;
     json_t *env = json_loadb(env_text, env_len, 0, NULL);
     const char *subject = json_string_value(json_object_get(env, "subject"));
     json_t *epoch = json_object_get(env, "epoch"), *seq = json_object_get(env, "seq");

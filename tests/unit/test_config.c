@@ -147,15 +147,38 @@ static void missing_file_is_named(void **state)
     assert_non_null(strstr(err, "/nonexistent/gw.ini: No such file"));
 }
 
+/* What accessgwd sends accessgw-web for the window apps reads back as it was written. */
+static void an_app_record_reads_back(void **state)
+{
+    (void)state;
+    char *rec;
+    const char *topic, *env;
+    size_t env_len;
+    bool full;
+    size_t len = app_record_put(&rec, "idcard/reader-1/read", 20, "{\"a\":1}", 7, true);
+    assert_true(len > 0);
+    assert_true(app_record_take(rec, len, &topic, &env, &env_len, &full));
+    assert_string_equal(topic, "idcard/reader-1/read");
+    assert_int_equal(env_len, 7);
+    assert_memory_equal(env, "{\"a\":1}", 7);
+    assert_true(full);
+    assert_false(app_record_take(rec, 2, &topic, &env, &env_len, &full)); /* cut short */
+    free(rec);
+    char *big = calloc(1, APP_RECORD_MAX);
+    assert_int_equal(app_record_put(&rec, "t/d/e", 5, big, APP_RECORD_MAX, false), 0);
+    free(big);
+}
+
 int main(void)
 {
     size_t n = sizeof(cases) / sizeof(cases[0]);
-    struct CMUnitTest *tests = calloc(n + 2, sizeof(*tests));
+    struct CMUnitTest *tests = calloc(n + 3, sizeof(*tests));
     for (size_t i = 0; i < n; i++)
         tests[i] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
     tests[n] = (struct CMUnitTest)cmocka_unit_test(device_values_are_read);
     tests[n + 1] = (struct CMUnitTest)cmocka_unit_test(missing_file_is_named);
-    int rc = _cmocka_run_group_tests("config", tests, n + 2, NULL, NULL);
+    tests[n + 2] = (struct CMUnitTest)cmocka_unit_test(an_app_record_reads_back);
+    int rc = _cmocka_run_group_tests("config", tests, n + 3, NULL, NULL);
     free(tests);
     return rc;
 }
