@@ -66,7 +66,7 @@ json_t *request(void *zctx, const struct options *o, json_t *req)
 
 int no_reply_status(void) { return unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED; }
 
-int print_reply(json_t *reply)
+static int print_reply(json_t *reply)
 {
     if (!reply)
         return no_reply_status();

@@ -50,7 +50,6 @@ void stop_on_signals(void);
 void *control_socket(void *zctx, const struct options *o, bool say);
 json_t *request(void *zctx, const struct options *o, json_t *req);
 int no_reply_status(void);
-int print_reply(json_t *reply);
 json_t *devices_request(void *zctx, const struct options *o);
 const char *str(json_t *o, const char *key);
 long long ms_since(const struct timespec *t);

@@ -87,7 +87,6 @@ void expire_commands(struct gateway *g);
 long ms_until_next_expiry(const struct gateway *g);
 
 /* registry.c: the device table, from the config and from hotplug */
-struct device *find_device(struct gateway *g, const char *id, bool include_retiring);
 struct device *find_target(struct gateway *g, const char *id);
 json_t *device_description(const struct device *dev);
 void retire_device(struct gateway *g, struct device *dev, bool removed);

@@ -17,7 +17,7 @@
 
 /* ---- the device registry ---- */
 
-struct device *find_device(struct gateway *g, const char *id, bool include_retiring)
+static struct device *find_device(struct gateway *g, const char *id, bool include_retiring)
 {
     struct device *dev = device_table_find(&g->devices, id);
     return dev && (include_retiring || !dev->retiring) ? dev : NULL;

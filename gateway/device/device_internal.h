@@ -18,9 +18,6 @@ bool child_known(struct device *dev, const char *id);
 void host_api_enter_worker(struct device *dev); /* worker_main, first thing */
 struct out_mail *out_new(struct device *dev, enum out_kind kind);
 void wait_for_outbox_room(struct device *dev);
-struct out_mail *event_mail(struct device *dev, json_t *data);
-void post_event_now(struct device *dev, const char *subject, const char *cls, const char *event,
-                    json_t *data, bool personal, const struct timespec *input_time);
 void post_event(struct device *dev, const char *subject, const char *cls, const char *event,
                 json_t *data, bool personal, const struct timespec *input_time);
 void post_reply(struct device *dev, void *route, int status, json_t *result);
@@ -39,19 +36,7 @@ json_t *host_load_state(struct agw_device *d);
 extern const struct agw_host host_api;
 extern const struct agw1_host host_api_v1; /* the flat table a 1.x plugin is given */
 
-/* worker.c: the hang watch's worker half, around every call into the plugin */
-void plugin_enter(struct device *dev, const char *callback);
-void plugin_leave(struct device *dev);
-void republish_state_if_due(struct device *dev);
-
-/* Every call into a plugin goes through here, so the main loop can see a hang. */
-#define CALL_PLUGIN(dev, callback, call) \
-    do {                                 \
-        plugin_enter(dev, callback);     \
-        call;                            \
-        plugin_leave(dev);               \
-    } while (0)
-
+/* worker.c */
 void *worker_main(void *arg);
 void free_in_mail(struct device *dev, struct in_mail *m);
 #endif

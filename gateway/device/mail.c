@@ -79,7 +79,7 @@ static int append_text(const char *buf, size_t len, void *ctx)
 /* An event's mail: on its worker's thread, when the outbox's reader takes it there
  * and then (a plugin host, mailbox take_now), the device's own mail and text, reused
  * (jansson's json_dumps costs several allocations an event); else a new one. */
-struct out_mail *event_mail(struct device *dev, json_t *data)
+static struct out_mail *event_mail(struct device *dev, json_t *data)
 {
     if (this_worker == dev && dev->outbox->take_now) {
         if (!dev->event_mail && !(dev->event_mail = out_new(dev, OUT_EVENT)))
@@ -101,7 +101,7 @@ struct out_mail *event_mail(struct device *dev, json_t *data)
 
 /* subject: the device (NULL) or one of its children.  Without waiting for room:
  * for the outbox's own reader (the hang watch). */
-void post_event_now(struct device *dev, const char *subject, const char *cls,
+static void post_event_now(struct device *dev, const char *subject, const char *cls,
                            const char *event, json_t *data, bool personal,
                            const struct timespec *when)
 {

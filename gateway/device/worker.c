@@ -22,6 +22,18 @@
 #include "mask.h"
 #include "state.h"
 
+static void plugin_enter(struct device *dev, const char *callback);
+static void plugin_leave(struct device *dev);
+static void republish_state_if_due(struct device *dev);
+
+/* Every call into a plugin goes through here, so the main loop can see a hang. */
+#define CALL_PLUGIN(dev, callback, call) \
+    do {                                 \
+        plugin_enter(dev, callback);     \
+        call;                            \
+        plugin_leave(dev);               \
+    } while (0)
+
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 /* libusb's synchronous bulk API has no fd to poll: a USB worker reads in
@@ -322,7 +334,7 @@ void *worker_main(void *arg)
 }
 
 
-void plugin_enter(struct device *dev, const char *callback)
+static void plugin_enter(struct device *dev, const char *callback)
 {
     pthread_mutex_lock(&dev->lock);
     dev->in_callback = callback;
@@ -334,7 +346,7 @@ void plugin_enter(struct device *dev, const char *callback)
  * state the plugin had set comes back (unless it set a new one meanwhile);
  * it is published once, by whichever comes first: the next set_state or the
  * worker loop. */
-void plugin_leave(struct device *dev)
+static void plugin_leave(struct device *dev)
 {
     pthread_mutex_lock(&dev->lock);
     bool was_reported = dev->hang_reported;
@@ -354,7 +366,7 @@ void plugin_leave(struct device *dev)
     }
 }
 
-void republish_state_if_due(struct device *dev)
+static void republish_state_if_due(struct device *dev)
 {
     if (dev->republish_state) {
         dev->republish_state = false;

@@ -13,6 +13,8 @@
 #include "log.h"
 #include "monotonic.h"
 
+static void on_control_reply(void *ctx, unsigned long no, json_t *reply);
+
 static bool same_token(const char *given, const char *token)
 {
     if (!token)
@@ -118,7 +120,7 @@ enum MHD_Result forward_control(struct web *w, struct request *q)
 }
 
 /* The gateway's answer to request no (NULL: none by the deadline: 504). */
-void on_control_reply(void *ctx, unsigned long no, json_t *reply)
+static void on_control_reply(void *ctx, unsigned long no, json_t *reply)
 {
     struct web *w = ctx;
     struct request *q = w->requests;

@@ -14,6 +14,8 @@
 #include "log.h"
 #include "monotonic.h"
 
+static void on_journal_page(void *ctx, unsigned long no, json_t *reply);
+
 static bool client_wants(const struct sse_client *c, const char *topic)
 {
     return topic_matches(topic, (const char *const *)c->prefixes, c->n_prefixes);
@@ -234,7 +236,7 @@ static void add_page_frames(struct sse_client *c, json_t *events)
     }
 }
 
-void on_journal_page(void *ctx, unsigned long no, json_t *reply)
+static void on_journal_page(void *ctx, unsigned long no, json_t *reply)
 {
     struct web *w = ctx;
     struct sse_client *c = w->clients;

@@ -170,7 +170,6 @@ void cut_slow_heads(struct web *w);
 
 /* sse.c */
 void wake_all(struct web *w);
-void on_journal_page(void *ctx, unsigned long no, json_t *reply);
 enum MHD_Result start_events(struct web *w, struct MHD_Connection *conn);
 
 /* requests.c */
@@ -179,7 +178,6 @@ enum bearer { NOBODY, STAFF, APP };
 enum bearer bearer_of(struct web *w, struct MHD_Connection *conn, const struct web_app **app);
 void request_free(struct request *q);
 enum MHD_Result forward_control(struct web *w, struct request *q);
-void on_control_reply(void *ctx, unsigned long no, json_t *reply);
 
 /* followups.c */
 void note_followups(struct web *w, struct feed_event *fe);
