@@ -29,12 +29,12 @@ static const char *const web_keys[] = {"listen", "token_file", "allow_origins", 
                                        NULL};
 /* Keys every [device] section may have; plugin keys come from the plugin. */
 static const char *const device_common_keys[] = {"plugin", "transport", "path", "baud",
-                                                 "location", "address", NULL};
+                                                 "location", "address", "reader", NULL};
 
 static const char *const transport_names[] = {
     [AGW_TRANSPORT_NONE] = "none",     [AGW_TRANSPORT_SERIAL] = "serial",
     [AGW_TRANSPORT_USB] = "usb",       [AGW_TRANSPORT_HIDRAW] = "hidraw",
-    [AGW_TRANSPORT_BLUEZ] = "bluez",
+    [AGW_TRANSPORT_BLUEZ] = "bluez",   [AGW_TRANSPORT_PCSC] = "pcsc",
 };
 
 const char *transport_name(enum agw_transport t)
@@ -321,11 +321,12 @@ static int load_device(struct ctx *c, const struct ini_section *s, const char *n
     if (!tr)
         return fail(c, s->line, "missing key 'transport' in [%s]", s->name);
     if (transport_parse(tr->value, &d->transport) < 0)
-        return fail(c, tr->line, "key 'transport' in [%s] must be serial, usb, hidraw, bluez or "
-                    "none, not '%s'", s->name, tr->value);
+        return fail(c, tr->line, "key 'transport' in [%s] must be serial, usb, hidraw, bluez, "
+                    "pcsc or none, not '%s'", s->name, tr->value);
     get_str(s, "path", &d->path);
     get_str(s, "location", &d->location);
     get_str(s, "address", &d->address);
+    get_str(s, "reader", &d->reader);
     d->baud = 0;
     if (get_uint(c, s, "baud", 50, 4000000, &d->baud) < 0)
         return -1;
@@ -334,6 +335,9 @@ static int load_device(struct ctx *c, const struct ini_section *s, const char *n
         return fail(c, s->line, "missing key 'path' in [%s] (transport %s)", s->name, tr->value);
     if (d->transport == AGW_TRANSPORT_BLUEZ && !d->address)
         return fail(c, s->line, "missing key 'address' in [%s] (transport bluez)", s->name);
+    if (d->transport == AGW_TRANSPORT_PCSC && !d->reader)
+        return fail(c, s->line, "missing key 'reader' in [%s] (transport pcsc: the PC/SC reader's "
+                    "name or its start; readers no section names are taken by hotplug)", s->name);
     return 0;
 }
 

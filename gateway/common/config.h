@@ -20,6 +20,7 @@ struct device_conf {
     unsigned baud;
     const char *location; /* free text copied into events */
     const char *address;  /* Bluetooth address */
+    const char *reader;   /* PC/SC reader name or its start (transport pcsc) */
     const struct ini_section *section; /* every key, plugin keys included */
     int line;
 };

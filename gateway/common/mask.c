@@ -36,18 +36,31 @@ static json_t *mask_name(const char *s)
     return json_string(out);
 }
 
-static json_t *mask_id_number(const char *s)
+/* Numbers (ASCII): keep_head characters and keep_tail kept, the rest '*'. */
+static json_t *mask_middle(const char *s, size_t keep_head, size_t keep_tail)
 {
-    size_t n = strlen(s), keep_head = n > 10 ? 6 : 0, keep_tail = n > 10 ? 4 : (n > 4 ? 2 : 0);
+    size_t n = strlen(s);
     char *out = malloc(n + 1);
     if (!out)
         return NULL;
     for (size_t i = 0; i < n; i++)
-        out[i] = (i < keep_head || i >= n - keep_tail) ? s[i] : '*';
+        out[i] = (i < keep_head || i + keep_tail >= n) ? s[i] : '*';
     out[n] = '\0';
     json_t *v = json_string(out);
     free(out);
     return v;
+}
+
+static json_t *mask_id_number(const char *s)
+{
+    size_t n = strlen(s);
+    return mask_middle(s, n > 10 ? 6 : 0, n > 10 ? 4 : (n > 4 ? 2 : 0));
+}
+
+/* 社保卡 卡号: "K12345670" -> "K******70"; too short to keep anything: all '*'. */
+static json_t *mask_card_number(const char *s)
+{
+    return strlen(s) > 4 ? mask_middle(s, 1, 2) : mask_middle(s, 0, 0);
 }
 
 static json_t *mask_year(const char *s)
@@ -69,6 +82,7 @@ static json_t *mask_value(const json_t *v, enum agw_mask how)
     case AGW_MASK_NAME: return mask_name(s);
     case AGW_MASK_ID_NUMBER: return mask_id_number(s);
     case AGW_MASK_YEAR: return mask_year(s);
+    case AGW_MASK_CARD_NUMBER: return mask_card_number(s);
     default: return NULL;
     }
 }

@@ -23,7 +23,7 @@ static void print_row(FILE *out, const struct agw_plugin *p, const struct agw_id
                  "ATTRS{idProduct}==\"%04x\"", r->vid, r->pid);
         break;
     default:
-        return; /* Bluetooth devices are reached through BlueZ, not device nodes */
+        return; /* Bluetooth devices are reached through BlueZ, smart-card readers through pcscd */
     }
     if (r->usage_page)
         fprintf(out, "# %s: %s (the gateway also checks HID usage page 0x%04x)\n", p->id, model,

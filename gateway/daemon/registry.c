@@ -91,8 +91,10 @@ static void start_static_device(struct gateway *g, const struct device_conf *dc)
         settings[i] = (struct device_setting){dc->section->entries[i].key,
                                               dc->section->entries[i].value, lines[i]};
     }
-    /* a Bluetooth device is found by its address */
-    const char *where = dc->transport == AGW_TRANSPORT_BLUEZ ? dc->address : dc->path;
+    /* a Bluetooth device is found by its address, a smart-card reader by its name */
+    const char *where = dc->transport == AGW_TRANSPORT_BLUEZ ? dc->address
+                      : dc->transport == AGW_TRANSPORT_PCSC  ? dc->reader
+                                                             : dc->path;
     struct device_params params = {dc->name, p, dc->transport, where, dc->baud, dc->location,
                                    NULL, settings, dc->section->n_entries, NULL};
     add_device(g, &params);

@@ -418,10 +418,36 @@ static const char *host_ble_name(struct agw_device *d)
     return t ? bluez_name(t) : "";
 }
 
+static struct transport *card_transport(struct device *dev)
+{
+    return dev->tr.ops == &transport_pcsc_ops && (dev->opened || dev->in_open) ? &dev->tr : NULL;
+}
+
+static ssize_t host_pcsc_transmit(struct agw_device *d, const uint8_t *apdu, size_t len,
+                                  uint8_t *answer, size_t max)
+{
+    struct transport *t = card_transport((struct device *)d);
+    return t ? pcsc_transmit(t, apdu, len, answer, max) : -ENOTSUP;
+}
+
+static ssize_t host_pcsc_atr(struct agw_device *d, uint8_t *buf, size_t max)
+{
+    struct transport *t = card_transport((struct device *)d);
+    return t ? pcsc_atr(t, buf, max) : -ENOTSUP;
+}
+
+static const char *host_pcsc_reader(struct agw_device *d)
+{
+    struct transport *t = card_transport((struct device *)d);
+    return t ? pcsc_reader_name(t) : "";
+}
+
 static const struct agw_hid_ext hid_ext = {sizeof(hid_ext), host_hid_ids, host_hid_descriptor,
                                            host_hid_names};
 static const struct agw_bluez_ext bluez_ext = {sizeof(bluez_ext), host_gatt_read, host_gatt_write,
                                                host_gatt_notify, host_ble_name};
+static const struct agw_pcsc_ext pcsc_ext = {sizeof(pcsc_ext), host_pcsc_transmit, host_pcsc_atr,
+                                             host_pcsc_reader};
 
 static const void *host_extension(struct agw_device *d, const char *name)
 {
@@ -430,6 +456,8 @@ static const void *host_extension(struct agw_device *d, const char *name)
         return &hid_ext;
     if (name && strcmp(name, AGW_EXT_BLUEZ) == 0 && t == AGW_TRANSPORT_BLUEZ)
         return &bluez_ext;
+    if (name && strcmp(name, AGW_EXT_PCSC) == 0 && t == AGW_TRANSPORT_PCSC)
+        return &pcsc_ext;
     return NULL;
 }
 

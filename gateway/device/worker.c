@@ -169,9 +169,13 @@ static void close_device(struct device *dev, bool removed)
 
 static void handle_lost(struct device *dev)
 {
+    char why[DEVICE_REASON_MAX] = "device stopped answering or was unplugged";
+    const char *own = dev->opened && dev->tr.ops->lost_reason ? dev->tr.ops->lost_reason(&dev->tr) : NULL;
+    if (own)
+        snprintf(why, sizeof(why), "%s", own);
     close_device(dev, true);
     dev->lost = false;
-    host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, "device stopped answering or was unplugged");
+    host_set_state((struct agw_device *)dev, AGW_STATE_ERROR, why);
     schedule_retry(dev);
 }
 

@@ -14,8 +14,8 @@
  *   with EPERM and the log names its number once, so a library that changed
  *   its calls after an update shows up in the log instead of breaking a device
  *   in silence.  No exec, no fork, no network (sockets: AF_UNIX only, and only
- *   for BlueZ's plugins, for sd-bus), no signals to other processes, no input
- *   pushed into a terminal.
+ *   for BlueZ's plugins, for sd-bus, and smart-card plugins, for pcscd), no
+ *   signals to other processes, no input pushed into a terminal.
  */
 #define _GNU_SOURCE
 #include "sandbox.h"
@@ -275,9 +275,11 @@ static int seccomp_rules(scmp_filter_ctx ctx, const struct sandbox_needs *needs)
     struct scmp_arg_cmp thread_only = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
     /* LeakSanitizer's tracer is a task that shares memory but is not a thread */
     struct scmp_arg_cmp shares_memory = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM, CLONE_VM);
-    /* Local sockets only for BlueZ's plugins (sd-bus); umockdev, the tests' device
+    /* Local sockets only for BlueZ's plugins (sd-bus) and smart-card readers'
+     * (pcscd's socket; Landlock before ABI 6 does not govern connecting to a
+     * named socket, so the path needs no rule); umockdev, the tests' device
      * emulator, makes its own in every process it is preloaded into */
-    bool unix_sockets = needs->bluez || getenv("UMOCKDEV_DIR");
+    bool unix_sockets = needs->bluez || needs->pcsc || getenv("UMOCKDEV_DIR");
     if (r == 0 && unix_sockets)
         r = allow(ctx, SCMP_SYS(socket), 1, &unix_only);
     if (r == 0 && unix_sockets)

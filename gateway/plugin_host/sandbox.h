@@ -9,6 +9,7 @@ struct sandbox_needs {
     size_t n_read;
     bool usb;   /* the plugin drives USB devices: libusb opens /dev/bus/usb itself */
     bool bluez; /* BlueZ devices: sd-bus connects to the system bus (AF_UNIX) */
+    bool pcsc;  /* smart-card readers: libpcsclite connects to pcscd's socket (AF_UNIX) */
 };
 
 /* Before any thread starts (Landlock binds only the threads started after it).

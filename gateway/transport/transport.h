@@ -34,8 +34,12 @@ struct transport_ops {
     /* Character devices: takes a node someone else opened (accessgwd, for a
      * sandboxed plugin host), as open() would have left it; NULL elsewhere. */
     int (*adopt)(struct transport *t, int fd, unsigned baud, char *err, size_t errlen);
-    /* Transports with a link of their own (BlueZ): whether it is up now; NULL elsewhere. */
+    /* Transports with a link of their own (BlueZ; PC/SC: the card): whether it is
+     * up now; NULL elsewhere. */
     bool (*link_up)(struct transport *t);
+    /* After process() said -ENODEV: why, in words for the device's state (NULL: the
+     * generic "stopped answering or was unplugged"). */
+    const char *(*lost_reason)(struct transport *t);
 };
 
 struct transport {
@@ -61,7 +65,7 @@ int transports_global_init(bool usb);
 void transports_global_exit(void);
 
 extern const struct transport_ops transport_none_ops, transport_serial_ops,
-    transport_usb_ops, transport_hid_ops, transport_bluez_ops;
+    transport_usb_ops, transport_hid_ops, transport_bluez_ops, transport_pcsc_ops;
 
 /* BlueZ GATT access (transport_bluez.c) */
 ssize_t bluez_gatt_read(struct transport *t, const char *uuid, uint8_t *buf, size_t max);
@@ -69,4 +73,10 @@ int bluez_gatt_write(struct transport *t, const char *uuid, const uint8_t *data,
                      uint8_t *att_error);
 int bluez_gatt_notify(struct transport *t, const char *uuid);
 const char *bluez_name(struct transport *t);
+
+/* Smart cards through pcscd (transport_pcsc.c): as struct agw_pcsc_ext says */
+ssize_t pcsc_transmit(struct transport *t, const uint8_t *apdu, size_t len, uint8_t *answer,
+                      size_t max);
+ssize_t pcsc_atr(struct transport *t, uint8_t *buf, size_t max);
+const char *pcsc_reader_name(struct transport *t);
 #endif

@@ -23,3 +23,9 @@ const size_t abi20_persist_offsets[] = {AGW_HOST_PERSIST_FIELDS_2_0(PERSIST)};
 const size_t abi20_plugin_offsets[] = {AGW_PLUGIN_FIELDS_2_0(PLUGIN)};
 const size_t abi20_plugin_size = sizeof(struct agw_plugin);
 const unsigned abi20_version = AGW_ABI_MAJOR * 100 + AGW_ABI_MINOR;
+/* the values of its enums, which a plugin compiles in */
+const int abi20_enum_values[] = {AGW_BUS_END, AGW_BUS_USB, AGW_BUS_HID, AGW_BUS_SERIAL,
+                                 AGW_BUS_BLE, AGW_TRANSPORT_NONE, AGW_TRANSPORT_SERIAL,
+                                 AGW_TRANSPORT_USB, AGW_TRANSPORT_HIDRAW, AGW_TRANSPORT_BLUEZ,
+                                 AGW_MASK_END, AGW_MASK_DROP, AGW_MASK_NAME,
+                                 AGW_MASK_ID_NUMBER, AGW_MASK_YEAR};

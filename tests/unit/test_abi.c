@@ -28,6 +28,7 @@ extern const size_t abi20_host_offsets[], abi20_device_offsets[], abi20_publish_
     abi20_io_offsets[], abi20_timer_offsets[], abi20_persist_offsets[], abi20_plugin_offsets[],
     abi20_plugin_size;
 extern const unsigned abi20_version;
+extern const int abi20_enum_values[];
 
 #define NAME(f) #f,
 #define COUNT(f) +1
@@ -104,6 +105,26 @@ static void the_2x_tables_only_grow_at_their_end(void **state)
 #define FILLED_IO(f) FILLED(io, f)
 #define FILLED_TIMER(f) FILLED(timer, f)
 #define FILLED_PERSIST(f) FILLED(persist, f)
+/* 2.1 appended a bus, a transport and a mask after 2.0's, and the pcsc
+ * extension (a new table: its first layout is the one to keep). */
+static void the_2_1_additions_come_after_2_0(void **state)
+{
+    (void)state;
+    const int now[] = {AGW_BUS_END, AGW_BUS_USB, AGW_BUS_HID, AGW_BUS_SERIAL, AGW_BUS_BLE,
+                       AGW_TRANSPORT_NONE, AGW_TRANSPORT_SERIAL, AGW_TRANSPORT_USB,
+                       AGW_TRANSPORT_HIDRAW, AGW_TRANSPORT_BLUEZ, AGW_MASK_END, AGW_MASK_DROP,
+                       AGW_MASK_NAME, AGW_MASK_ID_NUMBER, AGW_MASK_YEAR};
+    for (size_t i = 0; i < sizeof(now) / sizeof(now[0]); i++)
+        assert_int_equal(now[i], abi20_enum_values[i]);
+    assert_true(AGW_ABI_MINOR >= 1);
+    assert_int_equal(AGW_BUS_PCSC, AGW_BUS_BLE + 1);
+    assert_int_equal(AGW_TRANSPORT_PCSC, AGW_TRANSPORT_BLUEZ + 1);
+    assert_int_equal(AGW_MASK_CARD_NUMBER, AGW_MASK_YEAR + 1);
+    assert_int_equal(offsetof(struct agw_pcsc_ext, transmit), sizeof(void *));
+    assert_int_equal(offsetof(struct agw_pcsc_ext, atr), 2 * sizeof(void *));
+    assert_int_equal(offsetof(struct agw_pcsc_ext, reader), 3 * sizeof(void *));
+}
+
 static void the_host_fills_every_entry(void **state)
 {
     (void)state;
@@ -162,6 +183,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_1x_tables_are_kept_as_released),
         cmocka_unit_test(the_2x_tables_only_grow_at_their_end),
+        cmocka_unit_test(the_2_1_additions_come_after_2_0),
         cmocka_unit_test(the_host_fills_every_entry),
         cmocka_unit_test(later_entries_are_asked_for),
         cmocka_unit_test(plugins_built_with_1x_headers_load),

@@ -48,6 +48,27 @@ static void short_and_odd_values(void **state)
     json_decref(full);
 }
 
+static void sscard_is_masked(void **state)
+{
+    (void)state;
+    static const struct agw_personal_field sscard[] = {
+        {"card_number", AGW_MASK_CARD_NUMBER}, {"ssn", AGW_MASK_ID_NUMBER},
+        {"birth_place", AGW_MASK_DROP}, {NULL, AGW_MASK_END}};
+    json_t *full = json_pack("{s:s, s:s, s:s}", "card_number", "K12345670", "ssn",
+                             "11010519491231002X", "birth_place", "110105");
+    json_t *pub = mask_public_view(full, sscard);
+    assert_string_equal(json_string_value(json_object_get(pub, "card_number")), "K******70");
+    assert_string_equal(json_string_value(json_object_get(pub, "ssn")), "110105********002X");
+    assert_null(json_object_get(pub, "birth_place"));
+    json_decref(pub);
+    json_decref(full);
+    full = json_pack("{s:s}", "card_number", "K12");
+    pub = mask_public_view(full, sscard);
+    assert_string_equal(json_string_value(json_object_get(pub, "card_number")), "***");
+    json_decref(pub);
+    json_decref(full);
+}
+
 static void no_personal_fields(void **state)
 {
     (void)state;
@@ -72,6 +93,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resident_card_is_masked),
         cmocka_unit_test(short_and_odd_values),
+        cmocka_unit_test(sscard_is_masked),
         cmocka_unit_test(no_personal_fields),
         cmocka_unit_test(wipe_zeroes_strings),
     };

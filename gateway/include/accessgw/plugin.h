@@ -3,7 +3,7 @@
  *
  * A plugin is a shared object in the gateway's plugin path that exports one
  * descriptor, declared with AGW_PLUGIN_DEFINE().  The host owns every
- * transport (serial, libusb, hidraw, BlueZ) and the ZeroMQ bus: a plugin
+ * transport (serial, libusb, hidraw, BlueZ, PC/SC) and the ZeroMQ bus: a plugin
  * reads, writes and publishes through the host, reached from the device
  * handle every callback gets (agw_emit(dev, ...), agw_read(dev, ...)).  All
  * callbacks of one device run on that device's own worker thread, so a
@@ -35,7 +35,7 @@ extern "C" {
 
 #define AGW_PLUGIN_MAGIC 0x31574741u /* "AGW1", for every major: abi_major tells them apart */
 #define AGW_ABI_MAJOR 2
-#define AGW_ABI_MINOR 0
+#define AGW_ABI_MINOR 1
 #define AGW_PLUGIN_SYMBOL "agw_plugin"
 
 /* Where a device of an ID-table row is found. */
@@ -45,6 +45,7 @@ enum agw_bus {
     AGW_BUS_HID,     /* a hidraw node */
     AGW_BUS_SERIAL,  /* a tty whose USB parent has this VID:PID */
     AGW_BUS_BLE,     /* a BlueZ device exposing ble_uuid */
+    AGW_BUS_PCSC,    /* 2.1: a smart-card reader pcscd reports (no udev rule: pcscd owns it) */
 };
 
 /* The row needs an installer's explicit opt-in (generic USB-serial bridges). */
@@ -67,6 +68,7 @@ enum agw_transport {
     AGW_TRANSPORT_USB,
     AGW_TRANSPORT_HIDRAW,
     AGW_TRANSPORT_BLUEZ,
+    AGW_TRANSPORT_PCSC, /* 2.1: a smart-card reader through pcscd (`reader = ...`) */
 };
 #define AGW_TRANSPORT_BIT(t) (1u << (t))
 
@@ -82,6 +84,7 @@ enum agw_mask {
     AGW_MASK_NAME,      /* first character kept: "张*" */
     AGW_MASK_ID_NUMBER, /* first 6 and last 4 kept: "110105********002X" */
     AGW_MASK_YEAR,      /* a YYYY-MM-DD date becomes "YYYY" */
+    AGW_MASK_CARD_NUMBER, /* 2.1: first character and last two kept: "K******70" */
 };
 struct agw_personal_field {
     const char *key; /* a top-level key of the event's data */
@@ -237,6 +240,26 @@ struct agw_bluez_ext {
     int (*gatt_notify)(struct agw_device *dev, const char *uuid); /* StartNotify */
     /* the device's name as BlueZ knows it (Alias, else Name); "" when none */
     const char *(*name)(struct agw_device *dev);
+};
+
+/* Smart cards (transport pcsc, ABI 2.1): the host talks to pcscd, follows the
+ * reader and connects to a card when one is inserted; the plugin exchanges
+ * APDUs.  A card inserted and connected arrives as on_link(dev, 1, "card"), a
+ * card taken out as on_link(dev, 0, "removed").  pcscd passes status words
+ * through unchanged: a T=0 card's 61xx and 6Cxx rounds are the plugin's. */
+#define AGW_EXT_PCSC "pcsc"
+struct agw_pcsc_ext {
+    uint32_t struct_size;
+    /* one command APDU; the answer's length (data then SW1 SW2, never fewer than
+     * 2 bytes), -ENOMEDIUM when no card is connected or it left during the
+     * exchange, -EIO when the exchange failed, -ENODEV when the reader or pcscd
+     * is gone */
+    ssize_t (*transmit)(struct agw_device *dev, const uint8_t *apdu, size_t len, uint8_t *answer,
+                        size_t max);
+    /* the connected card's ATR: its length, 0 when no card is connected */
+    ssize_t (*atr)(struct agw_device *dev, uint8_t *buf, size_t max);
+    /* the reader's name as pcscd reports it */
+    const char *(*reader)(struct agw_device *dev);
 };
 
 /* Whether a table has an entry: it is long enough and the entry is set.  A
@@ -417,6 +440,11 @@ static inline const struct agw_hid_ext *agw_hid(struct agw_device *dev)
 static inline const struct agw_bluez_ext *agw_bluez(struct agw_device *dev)
 {
     return (const struct agw_bluez_ext *)dev->host->extension(dev, AGW_EXT_BLUEZ);
+}
+
+static inline const struct agw_pcsc_ext *agw_pcsc(struct agw_device *dev)
+{
+    return (const struct agw_pcsc_ext *)dev->host->extension(dev, AGW_EXT_PCSC);
 }
 
 #ifdef __cplusplus
