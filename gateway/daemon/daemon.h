@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ble_hotplug.h"
+#include "pcsc_hotplug.h"
 #include "bus.h"
 #include "child.h"
 #include "config.h"
@@ -46,6 +47,7 @@ struct gateway {
     int sigfd;
     struct hotplug *hotplug;
     struct ble_hotplug *ble;
+    struct pcsc_hotplug *pcsc;
     struct device_table devices; /* every device, wherever it runs, retiring ones too */
     struct timespec started;      /* monotonic */
     struct timespec next_heartbeat;
@@ -94,6 +96,7 @@ void forget_device(struct gateway *g, struct device *dev);
 void reconcile(struct gateway *g);
 void on_hotplug_add(void *ctx, const struct hotplug_match *m);
 void on_ble_add(void *ctx, const struct ble_match *m);
+void on_pcsc_add(void *ctx, const struct pcsc_match *m);
 void on_hotplug_remove(void *ctx, const char *syspath);
 struct device **registry(void *ctx, size_t *n);
 struct device *registry_find(void *ctx, const char *id);

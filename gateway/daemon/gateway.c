@@ -113,6 +113,19 @@ static int open_bus(struct gateway *g, char *err, size_t errlen)
     return g->control ? 0 : -1;
 }
 
+/* Readers a [device] section names are its own; pcscd's others are hotplugged. */
+static void start_reader_hotplug(struct gateway *g)
+{
+    const char **named = calloc(g->conf.n_devices + 1, sizeof(*named));
+    if (!named)
+        return;
+    for (size_t i = 0, n = 0; i < g->conf.n_devices; i++)
+        if (g->conf.devices[i].transport == AGW_TRANSPORT_PCSC && g->conf.devices[i].reader)
+            named[n++] = g->conf.devices[i].reader;
+    g->pcsc = pcsc_hotplug_open(&g->plugins, named, on_pcsc_add, on_hotplug_remove, g);
+    free(named);
+}
+
 static void start_hotplug(struct gateway *g)
 {
     if (!g->conf.hotplug)
@@ -121,6 +134,7 @@ static void start_hotplug(struct gateway *g)
     g->hotplug = hotplug_open(on_hotplug_add, on_hotplug_remove, g);
     if (g->hotplug)
         hotplug_enumerate(g->hotplug, &g->plugins); /* the monitor already listens */
+    start_reader_hotplug(g);
 }
 
 static void stop_devices(struct gateway *g)
@@ -164,6 +178,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
     g->runner.ops->close(&g->runner);
     hotplug_close(g->hotplug);
     ble_hotplug_close(g->ble);
+    pcsc_hotplug_close(g->pcsc);
     if (g->control)
         zmq_close(g->control);
     bus_close(&g->bus);

@@ -199,6 +199,18 @@ void on_ble_add(void *ctx, const struct ble_match *m)
     add_device(g, &p);
 }
 
+void on_pcsc_add(void *ctx, const struct pcsc_match *m)
+{
+    struct gateway *g = ctx;
+    char id[DEVICE_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", m->id);
+    for (int n = 2; find_device(g, id, true) && n < 100; n++)
+        snprintf(id, sizeof(id), "%.58s-%d", m->id, n);
+    struct device_params p = {id, m->plugin, AGW_TRANSPORT_PCSC, m->reader, 0, NULL, m->key,
+                              NULL, 0, NULL};
+    add_device(g, &p);
+}
+
 void on_hotplug_remove(void *ctx, const char *syspath)
 {
     struct gateway *g = ctx;

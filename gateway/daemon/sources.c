@@ -103,7 +103,7 @@ static void zap_run(void *ctx, const zmq_pollitem_t *items, size_t n)
         zap_handle(g->zap, &g->keys);
 }
 
-/* ---- hotplug: udev and BlueZ ---- */
+/* ---- hotplug: udev, BlueZ and PC/SC ---- */
 
 static size_t udev_fill(void *ctx, zmq_pollitem_t *items, size_t max)
 {
@@ -143,6 +143,20 @@ static void ble_run(void *ctx, const zmq_pollitem_t *items, size_t n)
     (void)items, (void)n;
     if (g->ble)
         ble_hotplug_process(g->ble);
+}
+
+static size_t pcsc_fill(void *ctx, zmq_pollitem_t *items, size_t max)
+{
+    struct gateway *g = ctx;
+    (void)max;
+    return g->pcsc ? one_fd(items, pcsc_hotplug_fd(g->pcsc)) : 0;
+}
+
+static void pcsc_run(void *ctx, const zmq_pollitem_t *items, size_t n)
+{
+    struct gateway *g = ctx;
+    if (ready(items, n))
+        pcsc_hotplug_dispatch(g->pcsc);
 }
 
 /* ---- signals ---- */
@@ -233,6 +247,7 @@ int add_loop_sources(struct gateway *g, struct loop *l)
         {g, 1, zap_fill, NULL, zap_run},
         {g, 1, udev_fill, NULL, udev_run},
         {g, 1, ble_fill, ble_due, ble_run},
+        {g, 1, pcsc_fill, NULL, pcsc_run},
         {g, 1, signal_fill, NULL, signal_run},
         {g, 0, NULL, clock_due, clock_run},
     };

@@ -93,7 +93,8 @@ static json_t *read_and_publish(struct agw_device *dev)
         publish_error(dev, reason, message);
         return NULL;
     }
-    agw_emit(dev, "read", json_incref(record));
+    /* the host wipes what it publishes once sent: the event gets its own copy */
+    agw_emit(dev, "read", json_deep_copy(record));
     return record;
 }
 
@@ -103,7 +104,8 @@ static void sscard_link(struct agw_device *dev, int up, const char *why)
     if (up) {
         rd->card = true;
         rd->reported = false;
-        json_decref(read_and_publish(dev));
+        json_t *record = read_and_publish(dev);
+        json_decref(record);
         return;
     }
     bool had = rd->card;

@@ -32,7 +32,7 @@ def an(text, size, encoding="ascii"):
 HOLDERS = {
     # GB 11643's own sample number; "张三" as in the ID card's tests
     "zhang": {"ssn": "11010519491231002X", "name": "张三", "gender": "2", "nation": "01",
-              "birth_place": "110105", "birth_date": "19491231"},
+              "birth_place": "110108", "birth_date": "19491231"},
     "long_name": {"ssn": "450102198507040021", "name": "买买提·阿卜杜拉·艾合买提江·库尔班尼亚孜",
                   "gender": "1", "nation": "05", "birth_place": "650102",
                   "birth_date": "19850704"},
