@@ -171,8 +171,11 @@ def test_two_readers_at_once(tmp_path, pcscd):
                     device("ss-b", READER2, "Window 2"))
     cards = []
     try:
-        wait_state(sub, "ss-a", "up")
-        wait_state(sub, "ss-b", "up")
+        up = set()
+        while up != {"ss-a", "ss-b"}:  # in whichever order they come
+            t, e = sub.wait_for(lambda t, e: t.startswith("device/") and t.endswith("/state")
+                                and e["data"]["state"] == "up")
+            up.add(t.split("/")[1])
         insert(pcscd, cards, Card("sscard"), slot=0)
         insert(pcscd, cards, Card("sscard", holder="long_name"), slot=1)
         got = {}
