@@ -24,6 +24,12 @@ A capture (.capture) is text:
                                           descriptor (first one: /dev/hidraw0; the ones
                                           before any other step are there at start)
     hid-report NAME HEX                   hidraw: the device sends an input report
+    apdu HEX reply HEX                    PC/SC: the card answers this APDU so (a later rule
+                                          for the same APDU replaces it; others: 6D00)
+    card-insert [SLOT]                    PC/SC: a card answering by those rules enters
+                                          slot 0 (or SLOT) of a real pcscd's vpcd reader
+                                          ("Virtual PCD 00 00"; tests/emulators/pcscd_rig.py)
+    card-remove [SLOT]                    PC/SC: the card leaves
     bluez-options ARGS                    BlueZ: how the mock bluetoothd runs (before all)
     bluez COMMAND                         BlueZ: a mock_bluez.py command
     verb DEVICE VERB [JSON]               a control request; its reply is recorded too
@@ -44,7 +50,7 @@ import tty
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # tests/regress/ in the source tree; beside agwtest.py in the SDK's testkit
-sys.path[:0] = [os.path.join(HERE, "..", "lib"), HERE]
+sys.path[:0] = [os.path.join(HERE, "..", "lib"), os.path.join(HERE, "..", "emulators"), HERE]
 
 from agwtest import Gateway, HidTestbed, MockBluez, Subscriber  # noqa: E402
 
@@ -142,6 +148,16 @@ class SerialDevice:
         os.close(self.slave)
 
 
+class ScriptedCard:
+    """A smart card that answers APDUs by the capture's rules (exact bytes)."""
+
+    def __init__(self):
+        self.rules = {}
+
+    def answer(self, apdu):
+        return self.rules.get(bytes(apdu), b"\x6D\x00")
+
+
 def event_line(topic, event, volatile=(), tmpdir=None):
     if tmpdir:  # paths of the emulated devices differ run to run
         event = json.loads(json.dumps(event).replace(tmpdir, "@TMP"))
@@ -161,6 +177,10 @@ def play(capture, tmpdir):
         options = next((shlex.split(step[1]) for _, step in capture.script
                         if step[0] == "bluez-options"), [])
         bluez = MockBluez(tmpdir, *options)
+    pcscd, card, cards = None, ScriptedCard(), {}
+    if capture.uses("card-insert"):
+        from pcscd_rig import Pcscd  # tests/emulators: a real pcscd, root only
+        pcscd = Pcscd(tmpdir).start()
     devices = "\n".join(capture.config)
     script = [s for s in capture.script if s[1][0] != "volatile"]
     if serial:
@@ -168,7 +188,8 @@ def play(capture, tmpdir):
         while script and script[0][1][0] == "on":  # the device answers from the start
             request, reply = script.pop(0)[1][1].split(" reply ")
             serial.on(hexbytes(request), hexbytes(reply))
-    gw = Gateway(tmpdir, devices, log_level="info", env=bluez.env if bluez else None)
+    env = bluez.env if bluez else pcscd.env if pcscd else None
+    gw = Gateway(tmpdir, devices, log_level="info", env=env)
     sub = Subscriber(gw.events, [""])
     testbed = None
     if capture.uses("hid-add", "hid-report"):
@@ -201,6 +222,15 @@ def play(capture, tmpdir):
             elif word == "hid-report":
                 name, report = rest.split(None, 1)
                 testbed.do("report %s %s" % (name, "".join(report.split())))
+            elif word == "apdu":
+                apdu, answer = rest.split(" reply ")
+                card.rules[hexbytes(apdu)] = hexbytes(answer)
+            elif word == "card-insert":
+                slot = int(rest or 0)
+                from sscard_vicc import VirtualCard
+                cards[slot] = VirtualCard(pcscd.slot_port(slot), card).insert()
+            elif word == "card-remove":
+                cards.pop(int(rest or 0)).remove()
             elif word == "bluez":
                 bluez.do(rest)
             elif word == "bluez-options":
@@ -231,6 +261,10 @@ def play(capture, tmpdir):
             serial.close()
         if bluez:
             bluez.close()
+        for c in cards.values():
+            c.remove()
+        if pcscd:
+            pcscd.stop()
     return lines
 
 
