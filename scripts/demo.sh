@@ -43,6 +43,14 @@ trap cleanup EXIT INT TERM
 
 /usr/bin/python3 tests/emulators/sam_reader.py --link "$dir/ttySAM" --cycle 6 &
 pids="$pids $!"
+# A real pcscd (in a mount namespace of its own, so a system pcscd is left alone) with a
+# virtual PC/SC reader, where a 社保卡 is inserted and taken out every 10 s.
+/usr/bin/python3 tests/emulators/pcscd_rig.py "$dir" > "$dir/pcscd.out" &
+pids="$pids $!"
+while [ "$(wc -l < "$dir/pcscd.out")" -lt 2 ]; do sleep 0.1; done
+export PCSCLITE_CSOCK_NAME="$(sed -n 1p "$dir/pcscd.out")"
+/usr/bin/python3 tests/emulators/sscard_vicc.py --port "$(sed -n 2p "$dir/pcscd.out")" --cycle 10 &
+pids="$pids $!"
 /usr/bin/python3 -m http.server --bind 127.0.0.1 "$win_port" --directory "$top/demo/window" \
     >/dev/null 2>&1 &
 pids="$pids $!"
@@ -101,7 +109,8 @@ pids="$pids $!"
 
 cat <<MSG
 accessgw demo hall: gateway log in $dir/gateway.log, config $dir/hall.ini
-An emulated ID-card reader at Window 3 gets a card every few seconds; an emulated
+An emulated ID-card reader at Window 3 gets a card every few seconds, its 社保卡 reader (a real
+pcscd) a social security card every 20 s; an emulated
 emergency button (Accessible toilet 2F) is pressed every 25 s and repeats until acknowledged;
 Window 3 invites a satisfaction rating every 20 s and two pads are pressed now and then; a
 magnifier keypad's zoom key is pressed every 8 s; a hearing aid is connected (mock BlueZ).
@@ -112,6 +121,7 @@ Public events follow (personal data masked).  In another terminal try:
   $ctl devices
   $ctl watch --private --key $dir/demo-app idcard/     (the full record, CURVE only)
   $ctl send reader-1 idcard.read
+  $ctl send sscard-3 sscard.read
   $ctl send bell-1 callbell.open
   $ctl send bell-1 callbell.ack '{"call_id":"<from the pressed event>","by":"staff-1"}'
   $ctl send pad-4 evaluation.invite '{"session":"Q-100","timeout_s":60}'
@@ -127,7 +137,7 @@ $dir/uplink.log); what a platform receives is in $dir/mqtt.log:
 MSG
 fi
 if [ -n "${DEMO_SECONDS:-}" ]; then
-    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ callbell/ evaluation/ magnifier/ hearing/ device/ || true
+    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ sscard/ callbell/ evaluation/ magnifier/ hearing/ device/ || true
 else
-    "$ctl" watch --since 0 idcard/ callbell/ evaluation/ magnifier/ hearing/ device/
+    "$ctl" watch --since 0 idcard/ sscard/ callbell/ evaluation/ magnifier/ hearing/ device/
 fi

@@ -4,13 +4,16 @@ its window, in full; the very same page served from another origin is refused an
 nothing; the public side stays masked meanwhile."""
 import http.server
 import os
+import subprocess
 import socketserver
 import threading
 
 from selenium.webdriver.common.by import By
 
-from agwtest import SOURCE, free_port
+from agwtest import ACCESSGWCTL, SOURCE, free_port
+from pcscd_rig import Pcscd
 from sam_reader import SamReader
+from sscard_vicc import Card, VirtualCard
 from test_console import browser, wait
 from test_web import Sse, token_file, wait_web, web_gateway
 
@@ -71,3 +74,53 @@ def test_the_window_page_fills_its_form_only_from_its_own_origin(tmp_path):
         for s in servers:
             s.shutdown()
             s.server_close()
+
+
+def test_the_window_page_fills_its_form_from_a_social_security_card(tmp_path):
+    """Issue 29: the same page, a 社保卡 on the window's PC/SC reader (a real pcscd)."""
+    port = free_port()
+    servers = [serve_page(port)]
+    pcscd = Pcscd(tmp_path).start()
+    tok = token_file(tmp_path, "w3.token", APP_TOKEN)
+    devices = ("[device sscard-3]\nplugin = sscard-pcsc\ntransport = pcsc\n"
+               "reader = Virtual PCD 00 00\nlocation = Window 3\n"
+               "[app window-3]\ntoken_file = %s\ndevices = sscard-3\norigins = http://127.0.0.1:%d\n"
+               % (tok, port))
+    gw = web_gateway(tmp_path, devices, env=pcscd.env)
+    gw.start()
+    window = browser()
+    card = None
+    try:
+        wait_web(gw)
+        open_page(window, port, gw.web_port)
+        wait(lambda: window.find_element(By.TAG_NAME, "body").get_attribute("data-link") == "open",
+             what="the window page's stream")
+        card = VirtualCard(pcscd.slot_port(0), Card("sscard")).insert()
+        wait(lambda: window.find_element(By.ID, "name").get_attribute("value") == "张三",
+             what="the form filled from the 社保卡")
+        assert window.find_element(By.ID, "id_number").get_attribute("value") == "11010519491231002X"
+        assert window.find_element(By.ID, "ss_card").get_attribute("value") == "K12345670"
+        assert window.find_element(By.ID, "birth_date").get_attribute("value") == "1949-12-31"
+        card.remove()
+        card = VirtualCard(pcscd.slot_port(0), Card("sscard3")).insert()
+        wait(lambda: window.find_element(By.ID, "name").get_attribute("value") == "",
+             what="a 3.0 card's form: no holder data")
+        assert window.find_element(By.ID, "ss_card").get_attribute("value") == "K12345670"
+        assert "请刷身份证" in window.find_element(By.ID, "status").text
+    finally:
+        if card:
+            card.remove()
+        window.quit()
+        gw.stop()
+        pcscd.stop()
+        for s in servers:
+            s.shutdown()
+            s.server_close()
+    audit = subprocess.run([ACCESSGWCTL, "--config", gw.config, "audit", "--verify"],
+                           capture_output=True, text=True)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    listing = subprocess.run([ACCESSGWCTL, "--config", gw.config, "audit", "--device", "sscard-3"],
+                             capture_output=True, text=True).stdout
+    # both records were disclosed to window-3, each accounted for, without the data itself
+    assert listing.count('"type":"accessgw.sscard.read"') == 2, listing
+    assert "window-3" in listing and "11010519491231002X" not in listing

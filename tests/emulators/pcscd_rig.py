@@ -84,3 +84,21 @@ class Pcscd:
     def log_text(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+
+def main():
+    """The demo's pcscd: started in DIR, the socket's path and the first slot's port
+    printed (one a line), stopped on SIGTERM or SIGINT."""
+    import sys
+    p = Pcscd(sys.argv[1]).start()
+    print(p.socket)
+    print(p.slot_port(0), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (p.stop(), sys.exit(0)))
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        p.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -217,3 +217,25 @@ class VirtualCard:
                 self._send(self.card.answer(msg))
         except (EOFError, OSError):
             pass
+
+
+def main():
+    """The demo's card: inserted into a vpcd slot and taken out again, in turn a 2.0 card
+    and a 3.0 card whose holder file needs a PSAM."""
+    import argparse
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--port", type=int, required=True, help="the vpcd slot's TCP port")
+    ap.add_argument("--cycle", type=float, default=10, help="seconds in, then seconds out")
+    args = ap.parse_args()
+    kinds = ["sscard", "sscard3"]
+    n = 0
+    while True:
+        time.sleep(args.cycle)
+        vc = VirtualCard(args.port, Card(kinds[n % 2])).insert(timeout=60)
+        time.sleep(args.cycle)
+        vc.remove()
+        n += 1
+
+
+if __name__ == "__main__":
+    main()

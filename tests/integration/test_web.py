@@ -31,11 +31,11 @@ def token_file(tmp_path, name, token):
     return path
 
 
-def web_gateway(tmp_path, devices="", token=True):
+def web_gateway(tmp_path, devices="", token=True, env=None):
     port = free_port()
     tok = token_file(tmp_path, "web.token", TOKEN)
     extra = "[web]\nlisten = 127.0.0.1:%d\n%s" % (port, "token_file = %s\n" % tok if token else "")
-    gw = Gateway(tmp_path, devices, gateway_extra=extra)
+    gw = Gateway(tmp_path, devices, gateway_extra=extra, env=env)
     gw.web_port = port
     return gw
 
