@@ -111,6 +111,25 @@ def test_another_card_is_unknown_and_nothing_is_read(rig):
     assert ev["data"]["reason"] == "unknown_card"
 
 
+class BadDateCard(Card):
+    """发卡日期 with month 13: a record the card should never give."""
+
+    def answer(self, apdu):
+        if bytes(apdu[:3]) == b"\x00\xB2\x05":
+            return bytes.fromhex("0504202513019000")
+        return super().answer(apdu)
+
+
+def test_a_bad_record_is_read_failed_and_nothing_is_published(rig):
+    pcscd, gw, sub, cards = rig
+    insert(pcscd, cards, BadDateCard("sscard"))
+    topic, ev = sub.wait_for(lambda t, e: t.startswith("sscard/"))
+    assert topic == "sscard/ss-1/error", (topic, ev)
+    assert ev["data"]["reason"] == "read_failed"
+    assert "EF05 record 05" in ev["data"]["message"]
+    assert [t for t, _ in sub.collect(1.0) if t == "sscard/ss-1/read"] == []
+
+
 def test_a_card_pulled_mid_read_publishes_no_partial_record(rig):
     pcscd, gw, sub, cards = rig
     insert(pcscd, cards, Card("sscard"), pull_after=8)
