@@ -35,6 +35,7 @@ static const char *const transport_names[] = {
     [AGW_TRANSPORT_NONE] = "none",     [AGW_TRANSPORT_SERIAL] = "serial",
     [AGW_TRANSPORT_USB] = "usb",       [AGW_TRANSPORT_HIDRAW] = "hidraw",
     [AGW_TRANSPORT_BLUEZ] = "bluez",   [AGW_TRANSPORT_PCSC] = "pcsc",
+    [AGW_TRANSPORT_EVDEV] = "evdev",
 };
 
 const char *transport_name(enum agw_transport t)
@@ -321,8 +322,8 @@ static int load_device(struct ctx *c, const struct ini_section *s, const char *n
     if (!tr)
         return fail(c, s->line, "missing key 'transport' in [%s]", s->name);
     if (transport_parse(tr->value, &d->transport) < 0)
-        return fail(c, tr->line, "key 'transport' in [%s] must be serial, usb, hidraw, bluez, "
-                    "pcsc or none, not '%s'", s->name, tr->value);
+        return fail(c, tr->line, "key 'transport' in [%s] must be serial, usb, hidraw, evdev, "
+                    "bluez, pcsc or none, not '%s'", s->name, tr->value);
     get_str(s, "path", &d->path);
     get_str(s, "location", &d->location);
     get_str(s, "address", &d->address);
@@ -331,7 +332,7 @@ static int load_device(struct ctx *c, const struct ini_section *s, const char *n
     if (get_uint(c, s, "baud", 50, 4000000, &d->baud) < 0)
         return -1;
     if ((d->transport == AGW_TRANSPORT_SERIAL || d->transport == AGW_TRANSPORT_USB ||
-         d->transport == AGW_TRANSPORT_HIDRAW) && !d->path)
+         d->transport == AGW_TRANSPORT_HIDRAW || d->transport == AGW_TRANSPORT_EVDEV) && !d->path)
         return fail(c, s->line, "missing key 'path' in [%s] (transport %s)", s->name, tr->value);
     if (d->transport == AGW_TRANSPORT_BLUEZ && !d->address)
         return fail(c, s->line, "missing key 'address' in [%s] (transport bluez)", s->name);

@@ -73,6 +73,27 @@ static json_t *mask_year(const char *s)
     return json_string(year);
 }
 
+/* A scanned code: at most its first 8 characters and never more than half of
+ * them (UTF-8 characters, not bytes), then one '*'. */
+static json_t *mask_head(const char *s)
+{
+    size_t chars = 0;
+    for (const char *c = s; *c; c += utf8_char_len(c))
+        chars++;
+    size_t keep = chars / 2 < 8 ? chars / 2 : 8, bytes = 0;
+    for (size_t i = 0; i < keep; i++)
+        bytes += utf8_char_len(s + bytes);
+    char *out = malloc(bytes + 2);
+    if (!out)
+        return NULL;
+    memcpy(out, s, bytes);
+    out[bytes] = '*';
+    out[bytes + 1] = '\0';
+    json_t *v = json_string(out);
+    free(out);
+    return v;
+}
+
 static json_t *mask_value(const json_t *v, enum agw_mask how)
 {
     if (how == AGW_MASK_DROP || !json_is_string(v))
@@ -83,6 +104,7 @@ static json_t *mask_value(const json_t *v, enum agw_mask how)
     case AGW_MASK_ID_NUMBER: return mask_id_number(s);
     case AGW_MASK_YEAR: return mask_year(s);
     case AGW_MASK_CARD_NUMBER: return mask_card_number(s);
+    case AGW_MASK_HEAD: return mask_head(s);
     default: return NULL;
     }
 }

@@ -22,6 +22,10 @@ static void print_row(FILE *out, const struct agw_plugin *p, const struct agw_id
         snprintf(match, sizeof(match), "SUBSYSTEM==\"tty\", ATTRS{idVendor}==\"%04x\", "
                  "ATTRS{idProduct}==\"%04x\"", r->vid, r->pid);
         break;
+    case AGW_BUS_INPUT: /* that scanner's event node only, never every keyboard's */
+        snprintf(match, sizeof(match), "SUBSYSTEM==\"input\", KERNEL==\"event*\", "
+                 "ATTRS{idVendor}==\"%04x\", ATTRS{idProduct}==\"%04x\"", r->vid, r->pid);
+        break;
     default:
         return; /* Bluetooth devices are reached through BlueZ, smart-card readers through pcscd */
     }

@@ -182,6 +182,8 @@ static const char *open_node(struct plugin_procs *ps, struct plugin_proc *p, con
     struct transport t = {.fd = -1};
     char err[DEVICE_REASON_MAX] = "";
     int r = transport_fd_open(&t, dev->path, err, sizeof(err));
+    if (r == 0 && ops->claim && (r = ops->claim(&t, err, sizeof(err))) < 0)
+        transport_fd_close(&t);
     struct plink_writer w;
     plink_writer_init(&w, ps->out, PLINK_RECORD_MAX);
     if (plink_put_fd(&w, id, r < 0 ? -r : 0, err))

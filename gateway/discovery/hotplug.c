@@ -21,7 +21,7 @@ struct hotplug {
     void *ctx;
 };
 
-static const char *const subsystems[] = {"usb", "hidraw", "tty"};
+static const char *const subsystems[] = {"usb", "hidraw", "tty", "input"};
 
 struct hotplug *hotplug_open(hotplug_add_fn add, hotplug_remove_fn remove, void *ctx)
 {
@@ -144,6 +144,14 @@ static bool classify(struct udev_device *dev, enum agw_bus *bus, unsigned *vid, 
         *usage_page = first_usage_page(hid);
         return true;
     }
+    /* event nodes only (not the inputN parent, nor the legacy mouseN/jsN) */
+    const char *sysname = udev_device_get_sysname(dev);
+    if (strcmp(subsystem, "input") == 0 && usb && sysname && strncmp(sysname, "event", 5) == 0) {
+        *bus = AGW_BUS_INPUT;
+        *vid = hex_attr(usb, "idVendor");
+        *pid = hex_attr(usb, "idProduct");
+        return true;
+    }
     if (strcmp(subsystem, "tty") == 0 && usb) {
         *bus = AGW_BUS_SERIAL;
         *vid = hex_attr(usb, "idVendor");
@@ -156,6 +164,7 @@ static bool classify(struct udev_device *dev, enum agw_bus *bus, unsigned *vid, 
 static const enum agw_transport transport_of_bus[] = {
     [AGW_BUS_USB] = AGW_TRANSPORT_USB, [AGW_BUS_HID] = AGW_TRANSPORT_HIDRAW,
     [AGW_BUS_SERIAL] = AGW_TRANSPORT_SERIAL, [AGW_BUS_BLE] = AGW_TRANSPORT_BLUEZ,
+    [AGW_BUS_PCSC] = AGW_TRANSPORT_PCSC,     [AGW_BUS_INPUT] = AGW_TRANSPORT_EVDEV,
 };
 
 static void consider(struct hotplug *h, struct udev_device *dev, const struct plugin_set *plugins)

@@ -47,6 +47,7 @@ const struct transport_ops *transport_ops_for(enum agw_transport kind)
     case AGW_TRANSPORT_HIDRAW: return &transport_hid_ops;
     case AGW_TRANSPORT_BLUEZ: return &transport_bluez_ops;
     case AGW_TRANSPORT_PCSC: return &transport_pcsc_ops;
+    case AGW_TRANSPORT_EVDEV: return &transport_evdev_ops;
     default: return NULL;
     }
 }

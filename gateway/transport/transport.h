@@ -40,6 +40,9 @@ struct transport_ops {
     /* After process() said -ENODEV: why, in words for the device's state (NULL: the
      * generic "stopped answering or was unplugged"). */
     const char *(*lost_reason)(struct transport *t);
+    /* Nodes that must be claimed on the open file itself (evdev's grab): done by
+     * whoever opens the node, accessgwd for a plugin host; NULL elsewhere. */
+    int (*claim)(struct transport *t, char *err, size_t errlen);
 };
 
 struct transport {
@@ -65,7 +68,8 @@ int transports_global_init(bool usb);
 void transports_global_exit(void);
 
 extern const struct transport_ops transport_none_ops, transport_serial_ops,
-    transport_usb_ops, transport_hid_ops, transport_bluez_ops, transport_pcsc_ops;
+    transport_usb_ops, transport_hid_ops, transport_bluez_ops, transport_pcsc_ops,
+    transport_evdev_ops;
 
 /* BlueZ GATT access (transport_bluez.c) */
 ssize_t bluez_gatt_read(struct transport *t, const char *uuid, uint8_t *buf, size_t max);

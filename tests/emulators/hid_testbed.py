@@ -16,6 +16,10 @@ Commands on stdin, one per line (each answered with "ok ..." on stdout):
     type NAME TEXT                  a keyboard device types TEXT (hex digits) and Enter
     written NAME                    what the program wrote to the device (output reports), hex
     report NAME HEX                 the device sends an input report
+    add-input NAME VID PID          plug in a USB keyboard (a keyboard-wedge scanner, or
+                                    not): its /dev/input/eventN, answering EVIOCGRAB
+    keys NAME HEX                   it sends these struct input_events
+    grabbed NAME                    "ok grabbed N": EVIOCGRAB calls that asked for the grab
     remove NAME                     unplug it (udev "remove")
     quit
 """
@@ -38,6 +42,28 @@ KEYBOARD_DESC = bytes.fromhex(  # the boot keyboard of the HID spec, appendix B.
     "910295017503910195067508150025650507190029658100c0")
 CONSUMER_DESC = bytes.fromhex("05 0c 09 01 a1 01 15 00 26 ff 03 19 00 2a ff 03 75 10 95 01"
                               " 81 00 c0".replace(" ", ""))
+
+
+EVIOCGRAB = 0x40044590  # _IOW('E', 0x90, int), linux/input.h
+
+
+class GrabRecorder(UMockdev.IoctlBase):
+    """Answers EVIOCGRAB on an input node and counts the grabs (an ioctl recording
+    would answer it without a trace: umockdev's ioctl_tree.c); other requests fall
+    back to umockdev's defaults."""
+
+    def __init__(self):
+        super().__init__()
+        self.grabs = 0
+
+    def do_handle_ioctl(self, client):
+        if client.get_request() != EVIOCGRAB:
+            return False
+        data = bytes(client.get_arg().data or b"")
+        if int.from_bytes(data[:4] or b"\1", "little"):
+            self.grabs += 1
+        client.complete(0, 0)
+        return True
 
 
 class Testbed:
@@ -81,6 +107,42 @@ class Testbed:
         self.devices[name] = ("/sys" + usb, "/sys" + hid, "/sys" + raw, n)
         return "/dev/hidraw%d" % n
 
+    def add_input(self, name, vid, pid):
+        """A USB keyboard's evdev node, as the kernel lays it out (usb device, hid,
+        input/inputN, input/inputN/eventN; udev's ID_INPUT_KEYBOARD)."""
+        slot = self.slots.setdefault(name, len(self.slots))
+        n = self.next_minor
+        self.next_minor += 1
+        port = "1-%d" % (slot + 1)
+        usb = "/devices/pci0000:00/0000:00:14.0/usb1/%s" % port
+        hid = "%s/%s:1.0/0003:%04X:%04X.%04X" % (usb, port, vid, pid, n + 1)
+        inp = "%s/input/input%d" % (hid, n)
+        ev = "%s/event%d" % (inp, n)
+        record = "\n".join([
+            "P: " + usb, "E: SUBSYSTEM=usb", "E: DEVTYPE=usb_device",
+            "E: PRODUCT=%x/%x/100" % (vid, pid), "A: idVendor=%04x\\n" % vid,
+            "A: idProduct=%04x\\n" % pid, "A: serial=KB%04d\\n" % slot, "", "P: " + hid,
+            "E: SUBSYSTEM=hid", "E: HID_ID=0003:%08X:%08X" % (vid, pid), "",
+            "P: " + inp, "E: SUBSYSTEM=input", "E: ID_INPUT=1", "E: ID_INPUT_KEYBOARD=1",
+            "E: NAME=\"%s\"" % name, "",
+            "P: " + ev, "N: input/event%d" % n, "E: DEVNAME=/dev/input/event%d" % n,
+            "E: SUBSYSTEM=input", "E: MAJOR=13", "E: MINOR=%d" % (64 + n),
+            "E: ID_INPUT=1", "E: ID_INPUT_KEYBOARD=1", "A: dev=13:%d\\n" % (64 + n), ""])
+        node = "/dev/input/event%d" % n
+        recorder = GrabRecorder()
+        self.tb.add_from_string(record)
+        self.tb.attach_ioctl(node, recorder)
+        self.devices[name] = ("/sys" + usb, "/sys" + hid, "/sys" + inp, "/sys" + ev, node, recorder)
+        return node
+
+    def keys(self, name, data):
+        fd = self.tb.get_dev_fd(self.devices[name][4])
+        for at in range(0, len(data), 24 * 16):  # a pty's buffer is small: a burst in slices
+            os.write(fd, data[at:at + 24 * 16])
+
+    def grabs(self, name):
+        return self.devices[name][5].grabs
+
     def report(self, name, data):
         _, _, raw, n = self.devices[name]
         fd = self.tb.get_dev_fd("/dev/hidraw%d" % n)
@@ -96,8 +158,8 @@ class Testbed:
             return b""
 
     def remove(self, name):
-        usb, hid, raw, _ = self.devices.pop(name)
-        for syspath in (raw, hid, usb):
+        paths = [p for p in self.devices.pop(name) if isinstance(p, str) and p.startswith("/sys")]
+        for syspath in reversed(paths):
             self.tb.uevent(syspath, "remove")
             self.tb.remove_device(syspath)
 
@@ -141,6 +203,14 @@ def main():
         try:
             if words[0] == "add":
                 print("ok added %s" % add_device(tb, words[1:]), flush=True)
+            elif words[0] == "add-input":
+                print("ok added %s" % tb.add_input(words[1], int(words[2], 16), int(words[3], 16)),
+                      flush=True)
+            elif words[0] == "keys":
+                tb.keys(words[1], bytes.fromhex(words[2]))
+                print("ok keys", flush=True)
+            elif words[0] == "grabbed":
+                print("ok grabbed %d" % tb.grabs(words[1]), flush=True)
             elif words[0] == "report":
                 tb.report(words[1], bytes.fromhex(words[2]))
                 time.sleep(0.02)  # a real hidraw read returns one report; keep them apart

@@ -482,12 +482,14 @@ def test_the_audit_chain_holds_across_a_restart_and_a_kill_9(tmp_path):
     gw = web_gateway(tmp_path, devices)
 
     def one_delivery():
+        """One card, read while the stream is open; taken off before the stream closes, so a
+        gateway started next finds no card on the reader (no read outside this window)."""
         wait_web(gw)
         stream = Sse(gw.web_port, "/app/events", {"Authorization": "Bearer " + token})
-        reader.remove()
-        time.sleep(0.3)
         reader.place("resident")
         stream.wait(lambda e: e.get("event") == "idcard/reader-1/read")
+        reader.remove()
+        time.sleep(0.5)  # the reader polls every 100 ms: the card is seen gone
         stream.close()
 
     try:

@@ -105,7 +105,7 @@ static void the_2x_tables_only_grow_at_their_end(void **state)
 #define FILLED_IO(f) FILLED(io, f)
 #define FILLED_TIMER(f) FILLED(timer, f)
 #define FILLED_PERSIST(f) FILLED(persist, f)
-/* 2.1 appended a bus, a transport and a mask after 2.0's, and the pcsc
+/* 2.1 appended buses, transports and masks after 2.0's, and the pcsc
  * extension (a new table: its first layout is the one to keep). */
 static void the_2_1_additions_come_after_2_0(void **state)
 {
@@ -120,6 +120,9 @@ static void the_2_1_additions_come_after_2_0(void **state)
     assert_int_equal(AGW_BUS_PCSC, AGW_BUS_BLE + 1);
     assert_int_equal(AGW_TRANSPORT_PCSC, AGW_TRANSPORT_BLUEZ + 1);
     assert_int_equal(AGW_MASK_CARD_NUMBER, AGW_MASK_YEAR + 1);
+    assert_int_equal(AGW_BUS_INPUT, AGW_BUS_PCSC + 1);
+    assert_int_equal(AGW_TRANSPORT_EVDEV, AGW_TRANSPORT_PCSC + 1);
+    assert_int_equal(AGW_MASK_HEAD, AGW_MASK_CARD_NUMBER + 1);
     assert_int_equal(offsetof(struct agw_pcsc_ext, transmit), sizeof(void *));
     assert_int_equal(offsetof(struct agw_pcsc_ext, atr), 2 * sizeof(void *));
     assert_int_equal(offsetof(struct agw_pcsc_ext, reader), 3 * sizeof(void *));

@@ -46,7 +46,7 @@ static const struct config_case cases[] = {
     {"device_missing_plugin", HEAD "[device a]\ntransport = none\n", "4: missing key 'plugin' in [device a]", false},
     {"device_missing_transport", HEAD "[device a]\nplugin = skeleton\n", "4: missing key 'transport' in [device a]", false},
     {"device_bad_transport", HEAD "[device a]\nplugin = skeleton\ntransport = carrier-pigeon\n",
-     "6: key 'transport' in [device a] must be serial, usb, hidraw, bluez, pcsc or none", false},
+     "6: key 'transport' in [device a] must be serial, usb, hidraw, evdev, bluez, pcsc or none", false},
     {"device_missing_path", HEAD "[device a]\nplugin = skeleton\ntransport = serial\n",
      "4: missing key 'path' in [device a] (transport serial)", false},
     {"device_bluez_needs_address", HEAD "[device a]\nplugin = skeleton\ntransport = bluez\n",

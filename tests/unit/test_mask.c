@@ -69,6 +69,26 @@ static void sscard_is_masked(void **state)
     json_decref(full);
 }
 
+static void scanned_text_keeps_at_most_half_and_8(void **state)
+{
+    (void)state;
+    static const struct agw_personal_field scan[] = {{"text", AGW_MASK_HEAD}, {NULL, AGW_MASK_END}};
+    static const char *const cases[][2] = {
+        {"https://example.org/appointment/A012", "https://*"}, /* 8 of 36 */
+        {"ABCDEF", "ABC*"},                                   /* half of 6 */
+        {"社会保障卡电子码", "社会保障*"},                     /* characters, not bytes */
+        {"X", "*"},
+        {"", "*"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *full = json_pack("{s:s}", "text", cases[i][0]);
+        json_t *pub = mask_public_view(full, scan);
+        assert_string_equal(json_string_value(json_object_get(pub, "text")), cases[i][1]);
+        json_decref(pub);
+        json_decref(full);
+    }
+}
+
 static void no_personal_fields(void **state)
 {
     (void)state;
@@ -94,6 +114,7 @@ int main(void)
         cmocka_unit_test(resident_card_is_masked),
         cmocka_unit_test(short_and_odd_values),
         cmocka_unit_test(sscard_is_masked),
+        cmocka_unit_test(scanned_text_keeps_at_most_half_and_8),
         cmocka_unit_test(no_personal_fields),
         cmocka_unit_test(wipe_zeroes_strings),
     };

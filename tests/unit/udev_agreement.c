@@ -26,7 +26,8 @@ static int check_line(const struct plugin_set *set, const char *line, int generi
     if (!subsystem[0])
         return 0;
     enum agw_bus bus = !strcmp(subsystem, "usb") ? AGW_BUS_USB
-                       : !strcmp(subsystem, "hidraw") ? AGW_BUS_HID : AGW_BUS_SERIAL;
+                       : !strcmp(subsystem, "hidraw") ? AGW_BUS_HID
+                       : !strcmp(subsystem, "input")  ? AGW_BUS_INPUT : AGW_BUS_SERIAL;
     const struct agw_plugin *pl = plugin_set_find(set, plugin);
     if (!pl) {
         printf("FAIL: rule names unknown plugin '%s': %s\n", plugin, line);

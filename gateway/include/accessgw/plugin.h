@@ -3,7 +3,7 @@
  *
  * A plugin is a shared object in the gateway's plugin path that exports one
  * descriptor, declared with AGW_PLUGIN_DEFINE().  The host owns every
- * transport (serial, libusb, hidraw, BlueZ, PC/SC) and the ZeroMQ bus: a plugin
+ * transport (serial, libusb, hidraw, evdev, BlueZ, PC/SC) and the ZeroMQ bus: a plugin
  * reads, writes and publishes through the host, reached from the device
  * handle every callback gets (agw_emit(dev, ...), agw_read(dev, ...)).  All
  * callbacks of one device run on that device's own worker thread, so a
@@ -46,6 +46,7 @@ enum agw_bus {
     AGW_BUS_SERIAL,  /* a tty whose USB parent has this VID:PID */
     AGW_BUS_BLE,     /* a BlueZ device exposing ble_uuid */
     AGW_BUS_PCSC,    /* 2.1: a smart-card reader pcscd reports (no udev rule: pcscd owns it) */
+    AGW_BUS_INPUT,   /* 2.1: an input event node (/dev/input/eventN) whose USB parent has this VID:PID */
 };
 
 /* The row needs an installer's explicit opt-in (generic USB-serial bridges). */
@@ -69,6 +70,7 @@ enum agw_transport {
     AGW_TRANSPORT_HIDRAW,
     AGW_TRANSPORT_BLUEZ,
     AGW_TRANSPORT_PCSC, /* 2.1: a smart-card reader through pcscd (`reader = ...`) */
+    AGW_TRANSPORT_EVDEV, /* 2.1: an input device, grabbed: on_input gets struct input_events */
 };
 #define AGW_TRANSPORT_BIT(t) (1u << (t))
 
@@ -85,6 +87,7 @@ enum agw_mask {
     AGW_MASK_ID_NUMBER, /* first 6 and last 4 kept: "110105********002X" */
     AGW_MASK_YEAR,      /* a YYYY-MM-DD date becomes "YYYY" */
     AGW_MASK_CARD_NUMBER, /* 2.1: first character and last two kept: "K******70" */
+    AGW_MASK_HEAD,        /* 2.1: at most the first 8 characters, never more than half, then "*" */
 };
 struct agw_personal_field {
     const char *key; /* a top-level key of the event's data */

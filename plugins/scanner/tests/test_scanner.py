@@ -1,0 +1,153 @@
+"""scanner end to end: a keyboard-wedge scanner and a HID POS scanner in a umockdev
+testbed (evdev and hidraw nodes, hotplugged), a serial scanner on a pty, the real
+gateway with its sandboxed plugin host, pyzmq subscribers."""
+import os
+import sys
+import time
+
+import pytest
+
+from agwtest import Gateway, HidTestbed, Subscriber, validate_event
+from ptydev import PtyDevice
+import wedge
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "protocols", "scan",
+                                "tests"))
+from make_vectors import HHP_POS, pos_report  # noqa: E402  (the real HID POS descriptor)
+
+SYMBOLS = "Ab1!@#$%^&*()-_=+[]{};:'\",.<>/?`~\\|"
+LONG = ("https://si.12333.gov.cn/ecard?c=" + "0123456789ABCDEFabcdef" * 13)[:300]
+SECRET_SCANS = [SYMBOLS, LONG, "A012-SILENT", "HOLDER-QR-0001"]
+
+
+def scans(sub, dev, seconds=1.0):
+    return [e for t, e in sub.collect(seconds) if t.startswith("scanner/%s/" % dev)]
+
+
+def wait_scan(sub, dev, timeout=10):
+    return sub.wait_for(lambda t, e: t.startswith("scanner/%s/" % dev), timeout=timeout)
+
+
+@pytest.fixture
+def testbed(tmp_path):
+    gw = Gateway(tmp_path, "", hotplug=True)
+    sub = Subscriber(gw.events, ["scanner/", "device/"])
+    tb = HidTestbed(tmp_path, gw)
+    sub.catch_up(gw)
+    yield gw, sub, tb
+    tb.close()
+    sub.close()
+
+
+def add_wedge(sub, tb):
+    """Plugs the wedge scanner in; its device id (its USB serial number's)."""
+    tb.do("add-input scanner 1209 5ca1")
+    _, ev = sub.wait_for(lambda t, e: t.endswith("/attached") and e["data"]["plugin"] == "scanner",
+                         what="the wedge scanner attached")
+    dev = ev["subject"]
+    sub.wait_for(lambda t, e: t == "device/%s/state" % dev and e["data"]["state"] == "up",
+                 what="the wedge scanner up")
+    return dev
+
+
+def test_wedge_scans_exact_text_grabbed_and_masked(testbed):
+    gw, sub, tb = testbed
+    tb.do("add-input keyboard 046d c31c")  # the clerk's own keyboard: not a scanner
+    dev = add_wedge(sub, tb)
+    tb.do("keys scanner " + wedge.typed(SYMBOLS).hex())
+    topic, ev = wait_scan(sub, dev)
+    assert topic == "scanner/%s/scanned" % dev, (topic, ev)
+    validate_event(topic, ev)
+    d = ev["data"]
+    assert d["masked"] is True and d["length"] == len(SYMBOLS)
+    assert d["text"] == SYMBOLS[:8] + "*"
+    # the host grabbed the scanner, so nothing it types reaches another program, and
+    # never the keyboard; only the scanner became a device
+    assert tb.do("grabbed scanner") == "ok grabbed 1"
+    assert tb.do("grabbed keyboard") == "ok grabbed 0"
+    ids = {d["id"] for d in gw.request({"verb": "devices"})["result"]["devices"]}
+    assert ids == {dev}, ids
+
+
+def test_wedge_two_quick_scans_silence_long_code_and_garbage(testbed):
+    gw, sub, tb = testbed
+    WEDGE = add_wedge(sub, tb)
+    # two scans in one burst, Right Shift for the second, ended by keypad Enter
+    tb.do("keys scanner " + (wedge.typed("FIRST-001") + wedge.typed(
+        "Second-002", end="kpenter", shift_key=wedge.KEY_RIGHTSHIFT)).hex())
+    got = [e["data"] for e in scans(sub, WEDGE, 1.5)]
+    assert [(d["length"], d["text"]) for d in got] == [(9, "FIRS*"), (10, "Secon*")], got
+    # a scan without a suffix ends by silence (end_ms, 60 by default)
+    tb.do("keys scanner " + wedge.typed("A012-SILENT", end=None).hex())
+    _, ev = wait_scan(sub, WEDGE)
+    assert ev["data"]["length"] == 11
+    # 300 characters
+    tb.do("keys scanner " + wedge.typed(LONG).hex())
+    _, ev = wait_scan(sub, WEDGE, timeout=20)
+    assert ev["data"]["length"] == 300 and ev["data"]["text"] == LONG[:8] + "*"
+    # garbage: events of no key, odd types, a torn event; then a scan is still whole
+    junk = bytes(range(256)) * 3 + wedge.event(1, 0xFFFF, 1) + wedge.event(0x1F, 7, -5)
+    tb.do("keys scanner " + junk.hex())
+    tb.do("keys scanner " + wedge.typed("AFTER").hex())
+    texts = [e["data"].get("length") for e in scans(sub, WEDGE, 1.5)
+             if e["type"].endswith("scanned")]
+    assert 5 in texts, texts
+    assert gw.request({"verb": "ping"})["ok"] is True
+
+
+def test_hid_pos_scanner(testbed):
+    gw, sub, tb = testbed
+    tb.do("add pos 1209 5ca2 desc=" + HHP_POS.hex())
+    dev = "scanner-sn0000"
+    sub.wait_for(lambda t, e: t == "device/%s/state" % dev and e["data"]["state"] == "up",
+                 what="the HID POS scanner up")
+    tb.do("report pos " + pos_report(b"HOLDER-QR-0001\r", b"]Q1").hex())
+    topic, ev = wait_scan(sub, dev)
+    validate_event(topic, ev)
+    assert ev["data"]["symbology"] == "]Q1" and ev["data"]["length"] == 14
+    text = ("https://example.gov.cn/" + "x" * 70).encode()
+    tb.do("report pos " + pos_report(text[:56], b"]Q1", more=True).hex())
+    tb.do("report pos " + pos_report(text[56:], b"]Q1").hex())
+    _, ev = wait_scan(sub, dev)
+    assert ev["data"]["length"] == len(text)
+    tb.do("report pos " + pos_report(b"HALF", b"]C0", more=True).hex())
+    topic, ev = wait_scan(sub, dev)
+    assert topic == "scanner/%s/error" % dev and ev["data"]["reason"] == "incomplete"
+    validate_event(topic, ev)
+    tb.do("report pos " + pos_report("中文办件码".encode()).hex())
+    _, ev = wait_scan(sub, dev)
+    assert ev["data"]["length"] == 5
+
+
+def test_serial_scanner_lines_and_gbk(tmp_path):
+    a, b = PtyDevice(str(tmp_path / "ttySCAN")), PtyDevice(str(tmp_path / "ttyGBK"))
+    a.start_collecting()
+    b.start_collecting()
+    devices = ("[device scan-s]\nplugin = scanner\ntransport = serial\npath = %s\nbaud = 9600\n"
+               "location = Window 3\n[device scan-g]\nplugin = scanner\ntransport = serial\n"
+               "path = %s\nencoding = gbk\n" % (a.link, b.link))
+    gw = Gateway(tmp_path, devices)
+    sub = Subscriber(gw.events, ["scanner/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        time.sleep(0.5)
+        a.write(b"]Q1HOLDER-QR-0001\r\nB7\rNOEND")
+        got = [e["data"] for e in scans(sub, "scan-s", 1.5)]
+        assert [(d["length"], d.get("symbology")) for d in got] == [(14, "]Q1"), (2, None),
+                                                                   (5, None)], got
+        assert got[0]["location"] == "Window 3"
+        b.write("办件码:社保".encode("gbk") + b"\r\n")
+        _, ev = wait_scan(sub, "scan-g")
+        assert ev["data"]["length"] == 6 and ev["data"]["text"] == "办件码*"
+        a.write("社保".encode("gbk") + b"\r\n")  # GBK where UTF-8 is expected
+        topic, ev = wait_scan(sub, "scan-s")
+        assert topic == "scanner/scan-s/error" and ev["data"]["reason"] == "encoding"
+    finally:
+        sub.close()
+        gw.stop()
+        a.stop()
+        b.stop()
+    log = gw.log_text()
+    for secret in ("HOLDER-QR-0001", "办件码"):
+        assert secret not in log
