@@ -75,12 +75,19 @@ pids="$pids $!"
 sleep 0.5
 # The gateway runs inside a umockdev testbed (emulated /dev and /sys), where a
 # magnifier keypad is plugged in and its zoom key pressed now and then.
+# the QR code a visitor shows at Window 3 (an appointment), as its scanner types it
+scan_hex=$(/usr/bin/python3 -c 'import sys; sys.path.insert(0, "tests/emulators"); import wedge
+print(wedge.typed("]Q1https://example.gov.cn/yuyue?no=A012&win=3").hex())')
 keypad_script() {
     sleep 2
     echo "add keypad 1209 a11e"
+    echo "add-input scanner 1209 5ca1"
+    n=0
     while sleep 8; do
         echo "report keypad 0101000000000000"
         echo "report keypad 0100000000000000"
+        n=$((n + 1))
+        [ $((n % 2)) -eq 0 ] && echo "keys scanner $scan_hex"
     done
 }
 keypad_script | TMPDIR="$dir" ACCESSGW_PROFILE_PATH="$top/plugins/magnifier-hid/profiles:$top/plugins/evalpad/profiles" \
@@ -110,7 +117,7 @@ pids="$pids $!"
 cat <<MSG
 accessgw demo hall: gateway log in $dir/gateway.log, config $dir/hall.ini
 An emulated ID-card reader at Window 3 gets a card every few seconds, its 社保卡 reader (a real
-pcscd) a social security card every 20 s; an emulated
+pcscd) a social security card every 20 s, and its code scanner a QR code every 16 s; an emulated
 emergency button (Accessible toilet 2F) is pressed every 25 s and repeats until acknowledged;
 Window 3 invites a satisfaction rating every 20 s and two pads are pressed now and then; a
 magnifier keypad's zoom key is pressed every 8 s; a hearing aid is connected (mock BlueZ).
@@ -122,6 +129,7 @@ Public events follow (personal data masked).  In another terminal try:
   $ctl watch --private --key $dir/demo-app idcard/     (the full record, CURVE only)
   $ctl send reader-1 idcard.read
   $ctl send sscard-3 sscard.read
+  $ctl watch --private --key $dir/demo-app scanner/   (a scanned code in full, CURVE only)
   $ctl send bell-1 callbell.open
   $ctl send bell-1 callbell.ack '{"call_id":"<from the pressed event>","by":"staff-1"}'
   $ctl send pad-4 evaluation.invite '{"session":"Q-100","timeout_s":60}'
@@ -137,7 +145,7 @@ $dir/uplink.log); what a platform receives is in $dir/mqtt.log:
 MSG
 fi
 if [ -n "${DEMO_SECONDS:-}" ]; then
-    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ sscard/ callbell/ evaluation/ magnifier/ hearing/ device/ || true
+    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ sscard/ scanner/ callbell/ evaluation/ magnifier/ hearing/ device/ || true
 else
-    "$ctl" watch --since 0 idcard/ sscard/ callbell/ evaluation/ magnifier/ hearing/ device/
+    "$ctl" watch --since 0 idcard/ sscard/ scanner/ callbell/ evaluation/ magnifier/ hearing/ device/
 fi

@@ -24,6 +24,9 @@ A capture (.capture) is text:
                                           descriptor (first one: /dev/hidraw0; the ones
                                           before any other step are there at start)
     hid-report NAME HEX                   hidraw: the device sends an input report
+    input-add NAME VID PID                evdev: plug in a USB keyboard's input node
+                                          (/dev/input/eventN, N counting with hidraw's)
+    keys NAME HEX                         evdev: it sends these struct input_events
     apdu HEX reply HEX                    PC/SC: the card answers this APDU so (a later rule
                                           for the same APDU replaces it; others: 6D00)
     card-insert [SLOT]                    PC/SC: a card answering by those rules enters
@@ -192,7 +195,7 @@ def play(capture, tmpdir):
     gw = Gateway(tmpdir, devices, log_level="info", env=env)
     sub = Subscriber(gw.events, [""])
     testbed = None
-    if capture.uses("hid-add", "hid-report"):
+    if capture.uses("hid-add", "hid-report", "input-add", "keys"):
         present = []
         while script and script[0][1][0] == "hid-add":  # plugged in before the gateway starts
             name, vid, pid, desc = script.pop(0)[1][1].split(None, 3)
@@ -231,6 +234,11 @@ def play(capture, tmpdir):
                 cards[slot] = VirtualCard(pcscd.slot_port(slot), card).insert()
             elif word == "card-remove":
                 cards.pop(int(rest or 0)).remove()
+            elif word == "input-add":
+                testbed.do("add-input " + rest)
+            elif word == "keys":
+                name, data = rest.split(None, 1)
+                testbed.do("keys %s %s" % (name, "".join(data.split())))
             elif word == "bluez":
                 bluez.do(rest)
             elif word == "bluez-options":

@@ -151,3 +151,47 @@ def test_serial_scanner_lines_and_gbk(tmp_path):
     log = gw.log_text()
     for secret in ("HOLDER-QR-0001", "办件码"):
         assert secret not in log
+
+
+def test_full_text_only_on_the_private_endpoint_never_in_log_or_journal(tmp_path):
+    import subprocess
+    import zmq.auth
+    from agwtest import ACCESSGWCTL, free_port
+    keys = {}
+    for name in ("gateway", "window-app"):
+        out = subprocess.run([ACCESSGWCTL, "keygen", str(tmp_path / name)], capture_output=True,
+                             text=True)
+        assert out.returncode == 0, out.stderr
+        keys[name] = [k.decode() for k in
+                      zmq.auth.load_certificate(str(tmp_path / (name + ".key")))]
+    (tmp_path / "authorized_keys").write_text("%s window-app\n" % keys["window-app"][0])
+    dev = PtyDevice(str(tmp_path / "ttySCAN")).start_collecting()
+    private = "tcp://127.0.0.1:%d" % free_port()
+    gw = Gateway(tmp_path, "[device scan-s]\nplugin = scanner\ntransport = serial\npath = %s\n"
+                 % dev.link, bus_extra="private_events = %s\ncurve_secret_key = %s\n"
+                 "authorized_keys = %s\n" % (private, tmp_path / "gateway.key",
+                                             tmp_path / "authorized_keys"))
+    public = Subscriber(gw.events, ["scanner/"])
+    full = Subscriber(private, ["scanner/"], curve=(keys["gateway"][0].encode(),
+                                                   keys["window-app"][0].encode(),
+                                                   keys["window-app"][1].encode()))
+    gw.start()
+    try:
+        public.catch_up(gw)
+        time.sleep(0.5)  # the CURVE handshake
+        dev.write(b"]Q1HOLDER-QR-0001\r\n")
+        masked = public.wait_topic("scanner/scan-s/scanned")
+        _, whole = full.wait_for(lambda t, e: t == "scanner/scan-s/scanned")
+        assert masked["data"]["text"] == "HOLDER-*"  # 7 of 14: never more than half and masked["data"]["masked"] is True
+        assert whole["data"]["text"] == "HOLDER-QR-0001" and "masked" not in whole["data"]
+        assert whole["seq"] == masked["seq"]
+    finally:
+        public.close()
+        full.close()
+        gw.stop()
+        dev.stop()
+    assert "HOLDER-QR-0001" not in gw.log_text()
+    for root, _, files in os.walk(gw.state_dir):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                assert b"HOLDER-QR-0001" not in f.read(), name
