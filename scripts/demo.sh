@@ -43,6 +43,11 @@ trap cleanup EXIT INT TERM
 
 /usr/bin/python3 tests/emulators/sam_reader.py --link "$dir/ttySAM" --cycle 6 &
 pids="$pids $!"
+# Window 3's caller speaks through ALSA into a file of the demo (no speakers needed):
+# ALSA_CONFIG_PATH adds a "demo_speaker" PCM to the system's configuration
+printf '</usr/share/alsa/alsa.conf>\npcm.demo_speaker {\n    type file\n    slave.pcm "null"\n    file "%s/speaker.raw"\n    format "raw"\n}\n' \
+    "$dir" > "$dir/alsa.conf"
+export ALSA_CONFIG_PATH="$dir/alsa.conf"
 # A real pcscd (in a mount namespace of its own, so a system pcscd is left alone) with a
 # virtual PC/SC reader, where a 社保卡 is inserted and taken out every 10 s.
 /usr/bin/python3 tests/emulators/pcscd_rig.py "$dir" > "$dir/pcscd.out" &
@@ -113,6 +118,15 @@ invitations() { # the window software at Window 3 asks for a rating every 20 s
 }
 invitations >/dev/null &
 pids="$pids $!"
+calls() { # the queue system calls a ticket to Window 3 every 15 s
+    n=1
+    while sleep 15; do
+        "$ctl" send caller-3 announce.call "{\"ticket\":\"A$(printf %03d $n)\",\"window\":\"3号窗口\"}" >/dev/null 2>&1 || true
+        n=$((n + 1))
+    done
+}
+calls >/dev/null &
+pids="$pids $!"
 
 cat <<MSG
 accessgw demo hall: gateway log in $dir/gateway.log, config $dir/hall.ini
@@ -122,6 +136,9 @@ emergency button (Accessible toilet 2F) is pressed every 25 s and repeats until 
 Window 3 invites a satisfaction rating every 20 s and two pads are pressed now and then; a
 magnifier keypad's zoom key is pressed every 8 s; a hearing aid is connected (mock BlueZ).
 The staff console: http://127.0.0.1:$web_port/  (staff name: anything; token: $(cat "$dir/web.token"))
+The visitor display by the seats of Window 3 (a ticket is called every 15 s, spoken in
+Mandarin into $dir/speaker.raw: aplay -f S16_LE -r 22050 -c 1 $dir/speaker.raw):
+  http://127.0.0.1:$web_port/display?location=3%E5%8F%B7%E7%AA%97%E5%8F%A3   (3号窗口)
 Window 3's own page, filled from the card read there (the console stays masked):
   http://127.0.0.1:$win_port/?gateway=http://127.0.0.1:$web_port  (token: $(cat "$dir/window-3.token"))
 Public events follow (personal data masked).  In another terminal try:
@@ -129,6 +146,7 @@ Public events follow (personal data masked).  In another terminal try:
   $ctl watch --private --key $dir/demo-app idcard/     (the full record, CURVE only)
   $ctl send reader-1 idcard.read
   $ctl send sscard-3 sscard.read
+  $ctl send caller-3 announce.call '{"ticket":"B105","window":"3号窗口"}'
   $ctl watch --private --key $dir/demo-app scanner/   (a scanned code in full, CURVE only)
   $ctl send bell-1 callbell.open
   $ctl send bell-1 callbell.ack '{"call_id":"<from the pressed event>","by":"staff-1"}'
@@ -145,7 +163,7 @@ $dir/uplink.log); what a platform receives is in $dir/mqtt.log:
 MSG
 fi
 if [ -n "${DEMO_SECONDS:-}" ]; then
-    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ sscard/ scanner/ callbell/ evaluation/ magnifier/ hearing/ device/ || true
+    timeout "$DEMO_SECONDS" "$ctl" watch --since 0 idcard/ sscard/ scanner/ announce/ callbell/ evaluation/ magnifier/ hearing/ device/ || true
 else
-    "$ctl" watch --since 0 idcard/ sscard/ scanner/ callbell/ evaluation/ magnifier/ hearing/ device/
+    "$ctl" watch --since 0 idcard/ sscard/ scanner/ announce/ callbell/ evaluation/ magnifier/ hearing/ device/
 fi

@@ -9,7 +9,7 @@ python3 python3-pytest python3-zmq python3-dbus python3-gi python3-jsonschema db
 umockdev gir1.2-umockdev-1.0 udev
 dpkg-dev debhelper lintian systemd-container debootstrap
 zlib1g-dev libsodium-dev libmosquitto-dev mosquitto mosquitto-clients python3-paho-mqtt
-libmicrohttpd-dev libseccomp-dev libpcsclite-dev pcscd vsmartcard-vpcd chromium chromium-driver python3-selenium fonts-wqy-microhei"
+libmicrohttpd-dev libseccomp-dev libpcsclite-dev pcscd vsmartcard-vpcd libespeak-ng-dev libasound2-dev chromium chromium-driver python3-selenium fonts-wqy-microhei"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

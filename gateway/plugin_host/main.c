@@ -433,6 +433,8 @@ int main(int argc, char **argv)
     needs.usb = (h.plugin->transports & AGW_TRANSPORT_BIT(AGW_TRANSPORT_USB)) != 0;
     needs.bluez = (h.plugin->transports & AGW_TRANSPORT_BIT(AGW_TRANSPORT_BLUEZ)) != 0;
     needs.pcsc = (h.plugin->transports & AGW_TRANSPORT_BIT(AGW_TRANSPORT_PCSC)) != 0;
+    needs.sound = AGW_PLUGIN_HAS(h.plugin, resources) &&
+                  (h.plugin->resources & AGW_RESOURCE_SOUND) != 0;
     /* Sandboxed before libusb starts its event thread: Landlock holds only for
      * threads started after it, and one thread left outside would be a way out. */
     if (sandbox_enter(h.plugin->id, &needs) < 0 || transports_global_init(needs.usb) < 0)

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sound_paths.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1 /* LeakSanitizer stops the world with clone() and ptrace() at exit */
@@ -130,6 +131,26 @@ static bool leak_suppressions(char *path, size_t len)
     return true;
 }
 
+/* AGW_RESOURCE_SOUND: the sound devices, ALSA's configuration, and the directories
+ * a file PCM of that configuration writes into (sound_paths.h) — nothing more. */
+static int allow_sound(int ruleset, const char *plugin_id, uint64_t handled)
+{
+    static struct sound_paths p;
+    sound_paths_find(&p);
+    uint64_t write = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG | (1ULL << 14);
+    int r = landlock_allow(ruleset, "/dev/snd", LL_DEVICE, handled);
+    if (r == 0) /* ALSA's null PCM (under a file PCM, or for a silent device) polls it */
+        r = landlock_allow(ruleset, "/dev/null", LL_READ | LANDLOCK_ACCESS_FS_WRITE_FILE, handled);
+    for (size_t i = 0; i < p.n_read && r == 0; i++)
+        r = landlock_allow(ruleset, p.read[i], LL_READ, handled);
+    for (size_t i = 0; i < p.n_write && r == 0; i++) {
+        log_info("plugin %s: may write into %s (a file PCM of ALSA's configuration)", plugin_id,
+                 p.write[i]);
+        r = landlock_allow(ruleset, p.write[i], LL_READ | write, handled);
+    }
+    return r;
+}
+
 static int landlock_rules(int ruleset, const char *plugin_id, const struct sandbox_needs *needs,
                           uint64_t handled)
 {
@@ -142,6 +163,8 @@ static int landlock_rules(int ruleset, const char *plugin_id, const struct sandb
                     strerror(-r));
     if (r == 0 && needs->usb)
         r = landlock_allow(ruleset, "/dev/bus/usb", LL_DEVICE, handled);
+    if (r == 0 && needs->sound)
+        r = allow_sound(ruleset, plugin_id, handled);
     if (r == 0 && SANITIZED) /* the sanitizers read /proc/self/maps when they report */
         r = landlock_allow(ruleset, "/proc", LL_READ, handled);
     char suppressions[4096];

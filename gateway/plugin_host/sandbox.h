@@ -10,6 +10,7 @@ struct sandbox_needs {
     bool usb;   /* the plugin drives USB devices: libusb opens /dev/bus/usb itself */
     bool bluez; /* BlueZ devices: sd-bus connects to the system bus (AF_UNIX) */
     bool pcsc;  /* smart-card readers: libpcsclite connects to pcscd's socket (AF_UNIX) */
+    bool sound; /* AGW_RESOURCE_SOUND: /dev/snd, ALSA's configuration, file PCMs' files */
 };
 
 /* Before any thread starts (Landlock binds only the threads started after it).

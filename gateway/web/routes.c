@@ -58,7 +58,10 @@ static enum MHD_Result get_app_events(struct web *w, struct MHD_Connection *conn
 static enum MHD_Result get_asset(struct web *w, struct MHD_Connection *conn, const char *url)
 {
     (void)w;
-    const struct web_asset *a = web_asset_find(strcmp(url, "/") == 0 ? "/index.html" : url);
+    /* the console at /, the visitor display at /display (docs/CONTRACT.md) */
+    const struct web_asset *a = web_asset_find(strcmp(url, "/") == 0          ? "/index.html"
+                                               : strcmp(url, "/display") == 0 ? "/display.html"
+                                                                              : url);
     if (!a)
         return respond_error(conn, 404, "not_found", "no such page");
     return respond(conn, 200, a->type, (const char *)a->data, a->len);

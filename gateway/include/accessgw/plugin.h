@@ -310,7 +310,16 @@ struct agw_plugin {
     void (*on_notify)(struct agw_device *dev, const char *uuid, const uint8_t *value, size_t len);
     /* the device connected with its services resolved (up), or was lost */
     void (*on_link)(struct agw_device *dev, int up, const char *why);
+
+    /* 2.1: what the plugin needs beyond its transports (AGW_RESOURCE_*): its
+     * sandbox lets it reach that and nothing more */
+    uint32_t resources;
 };
+
+/* 2.1: the sound devices and the ALSA configuration (Landlock: /dev/snd,
+ * /usr/share/alsa, /etc/asound.conf, ~/.asoundrc and the files a `file` PCM
+ * there writes; docs/PROCESSES.md) */
+#define AGW_RESOURCE_SOUND 0x1u
 
 /* The size of ABI 2.0's descriptor: the least the loader accepts for major 2. */
 #define AGW_PLUGIN_MIN_SIZE (offsetof(struct agw_plugin, on_link) + sizeof(void (*)(void)))

@@ -1,0 +1,132 @@
+"""announce end to end: calls through the control socket, spoken by espeak-ng into ALSA,
+captured by ALSA's own file plugin (a `file` PCM in the service user's ~/.asoundrc, over
+the null PCM), the real gateway and its sandboxed plugin host."""
+import array
+import math
+import os
+import time
+
+import pytest
+
+from agwtest import Gateway, Subscriber, validate_event
+
+RATE = 22050  # espeak-ng's sample rate; the file PCM keeps the format it is given
+
+
+def asoundrc(home, names):
+    """One capture PCM per name, each writing its own raw file."""
+    text = "".join('pcm.%s {\n    type file\n    slave.pcm "null"\n    file "%s/%s.raw"\n'
+                   '    format "raw"\n}\n' % (n, home / "audio", n) for n in names)
+    (home / "audio").mkdir(exist_ok=True)
+    (home / ".asoundrc").write_text(text)
+
+
+def device(name, pcm, extra=""):
+    return ("[device %s]\nplugin = announce\ntransport = none\nalsa_device = %s\n"
+            "location = 3号窗口\n%s" % (name, pcm, extra))
+
+
+@pytest.fixture
+def rig(tmp_path):
+    asoundrc(tmp_path, ["once", "twice", "slow", "small"])
+    gw = Gateway(tmp_path, device("say-1", "once", "repeat = 1\n") +
+                 device("say-2", "twice") +
+                 device("say-e", "slow", "repeat = 1\nelderly = yes\n") + device("say-q", "small", "queue = 3\nrepeat = 1\n"),
+                 env=dict(os.environ, HOME=str(tmp_path)))
+    sub = Subscriber(gw.events, ["announce/"])
+    gw.start()
+    sub.catch_up(gw)
+    yield gw, sub, tmp_path
+    sub.close()
+    gw.stop()
+
+
+def audio(home, name):
+    with open(home / "audio" / (name + ".raw"), "rb") as f:
+        samples = array.array("h", f.read())
+    rms = math.sqrt(sum(s * s for s in samples) / max(1, len(samples)))
+    return len(samples) * 1000 // RATE, rms
+
+
+def spoken(sub, dev, timeout=30):
+    _, ev = sub.wait_for(lambda t, e: t in ("announce/%s/spoken" % dev, "announce/%s/error" % dev),
+                         timeout=timeout, what="%s spoken" % dev)
+    assert ev["type"].endswith("spoken"), ev
+    validate_event("announce/%s/spoken" % dev, ev)
+    return ev["data"]
+
+
+def test_a_call_is_queued_at_once_then_heard_in_mandarin(rig):
+    gw, sub, home = rig
+    reply = gw.send("say-1", "announce.call", {"ticket": "A012", "window": "3号窗口"})
+    assert reply["ok"] is True, reply
+    assert reply["result"]["place"] == 1
+    assert reply["result"]["text"] == "请A零一二号到三号窗口办理"
+    _, call = sub.wait_for(lambda t, e: t == "announce/say-1/call")
+    validate_event("announce/say-1/call", call)
+    assert call["data"] == {"ticket": "A012", "window": "3号窗口", "text": "请A零一二号到三号窗口办理",
+                            "location": "3号窗口"}
+    d = spoken(sub, "say-1")
+    ms, rms = audio(home, "once")
+    assert d["text"] == "请A零一二号到三号窗口办理"
+    assert abs(d["duration_ms"] - ms) <= 50, (d, ms)   # the length of the audio produced
+    assert 1500 < ms < 8000, ms                         # a dozen syllables
+    assert rms > 500, rms                               # speech, not silence
+
+
+def test_repeat_and_elderly(rig):
+    gw, sub, home = rig
+    for dev in ("say-1", "say-2", "say-e"):
+        assert gw.send(dev, "announce.call", {"ticket": "B105", "window": "12号窗口"})["ok"]
+    got = {}
+    while len(got) < 3:
+        t, e = sub.wait_for(lambda t, e: t.endswith("/spoken"), timeout=60)
+        got[t.split("/")[1]] = e["data"]["duration_ms"]
+    once, twice, slow = got["say-1"], got["say-2"], got["say-e"]
+    assert abs(audio(home, "twice")[0] - twice) <= 50
+    assert 2 * once + 500 <= twice <= 2 * once + 900, got  # twice, with a pause between
+    assert slow >= once * 1.1, got                          # at most 0.9 of the pace
+    assert audio(home, "slow")[1] > 500
+
+
+def test_a_burst_is_queued_bounded_and_said_in_order(rig):
+    gw, sub, home = rig
+    replies = [gw.send("say-q", "announce.call", {"ticket": "C%d" % i}) for i in range(8)]
+    ok = [r for r in replies if r["ok"]]
+    busy = [r for r in replies if not r["ok"]]
+    assert 3 <= len(ok) <= 4, replies          # 3 waiting (+ the one being spoken)
+    assert busy and all(r["error"]["code"] == "busy" for r in busy)
+    assert "队列已满" in busy[0]["error"]["message"]
+    said = [spoken(sub, "say-q")["text"] for _ in ok]
+    assert said == [r["result"]["text"] for r in ok]  # in the order they were accepted
+    assert gw.send("say-q", "announce.call", {"ticket": "C9"})["ok"]  # room again
+
+
+def test_bad_arguments(rig):
+    gw, sub, home = rig
+    for args in ({}, {"ticket": ""}, {"ticket": "A 12"}, {"ticket": "A1", "window": 3},
+                 {"ticket": "A1", "window": "窗" * 33}):
+        r = gw.send("say-1", "announce.call", args)
+        assert r["ok"] is False and r["error"]["code"] == "bad_args", (args, r)
+    r = gw.send("say-1", "announce.say", {"text": "请" * 201})
+    assert r["ok"] is False and r["error"]["code"] == "bad_args"
+    r = gw.send("say-1", "announce.say", {"text": "请" * 200})  # 200 characters, 600 bytes
+    assert r["ok"] is True, r
+    assert [e for t, e in sub.collect(0.5) if t == "announce/say-1/call"]
+
+
+def test_a_missing_alsa_device_is_an_error_event(tmp_path):
+    asoundrc(tmp_path, [])
+    gw = Gateway(tmp_path, device("say-x", "no_such_pcm"), env=dict(os.environ, HOME=str(tmp_path)))
+    sub = Subscriber(gw.events, ["announce/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        assert gw.send("say-x", "announce.say", {"text": "测试"})["ok"]
+        t, ev = sub.wait_for(lambda t, e: t == "announce/say-x/error", timeout=20)
+        validate_event(t, ev)
+        assert ev["data"]["reason"] == "audio" and "no_such_pcm" in ev["data"]["message"]
+        assert gw.request({"verb": "ping"})["ok"] is True
+    finally:
+        sub.close()
+        gw.stop()
