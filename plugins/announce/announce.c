@@ -25,6 +25,7 @@
 
 #include "accessgw/plugin.h"
 #include "callout.h"
+#include "led.h"
 
 #define QUEUE_LIMIT 64
 #define TEXT_MAX CALLOUT_SENTENCE_MAX
@@ -54,6 +55,8 @@ struct announcer {
     unsigned repeat, queue_max;
     int elderly;
     bool looking;
+    bool speaks;     /* transport none, or an alsa_device given beside an LED screen */
+    struct led *led; /* transport serial: the screen */
 };
 
 static struct announcer *self(struct agw_device *dev)
@@ -295,14 +298,21 @@ static int announce_command(struct agw_device *dev, const char *target, const ch
     } else {
         return AGW_CMD_UNKNOWN_VERB;
     }
-    int place = enqueue(a, text);
+    int place = a->speaks ? enqueue(a, text) : 1;
     if (place < 0) {
         json_decref(event);
         snprintf(err, sizeof(err), "队列已满 the queue is full (%u waiting)", a->queue_max);
         return refuse(result, AGW_CMD_BUSY, err);
     }
+    if (a->led) { /* the screen shows the ticket and the window, or the said text */
+        char line[TEXT_MAX + CALLOUT_TICKET_MAX + 8];
+        bool call = strcmp(verb, "call") == 0;
+        snprintf(line, sizeof(line), "%s%s%.200s", call ? ticket : text,
+                 call && window && *window ? " " : "", call && window ? window : "");
+        led_show(dev, a->led, line);
+    }
     agw_emit(dev, "call", event);
-    look_while_busy(dev, true);
+    look_while_busy(dev, a->speaks);
     *result = json_pack("{s:i, s:s}", "place", place, "text", text);
     return AGW_CMD_OK;
 }
@@ -319,8 +329,12 @@ static int announce_open(struct agw_device *dev)
     pthread_cond_init(&a->wake, NULL);
     const char *device = agw_config(dev, "alsa_device");
     snprintf(a->alsa_device, sizeof(a->alsa_device), "%s", device ? device : "default");
+    bool screen = agw_transport_of(dev) == AGW_TRANSPORT_SERIAL;
+    a->speaks = !screen || device;
     int r = 0;
-    if (agw_config_uint(dev, "repeat", 2, 1, 5, &a->repeat) < 0 ||
+    if (screen && !(a->led = led_open(dev)))
+        r = -EINVAL;
+    if (r < 0 || agw_config_uint(dev, "repeat", 2, 1, 5, &a->repeat) < 0 ||
         agw_config_uint(dev, "queue", 8, 1, QUEUE_LIMIT, &a->queue_max) < 0 ||
         agw_config_bool(dev, "elderly", 0, &a->elderly) < 0)
         r = -EINVAL;
@@ -346,13 +360,15 @@ static void announce_close(struct agw_device *dev)
         pthread_mutex_unlock(&a->lock);
         pthread_join(a->speaker, NULL); /* at most the call being played */
     }
+    led_close(a->led);
     pthread_mutex_destroy(&a->lock);
     pthread_cond_destroy(&a->wake);
     free(a);
     agw_set_userdata(dev, NULL);
 }
 
-static const char *const config_keys[] = {"alsa_device", "repeat", "elderly", "queue", NULL};
+static const char *const config_keys[] = {"alsa_device", "repeat", "elderly", "queue",
+                                          "profile", "profile_dir", "led_address", NULL};
 
 static const struct agw_verb verbs[] = {
     {"call",
@@ -373,7 +389,7 @@ AGW_PLUGIN_DEFINE(
     .version = "1.0",
     .description = "calls and announcements in Mandarin: espeak-ng on an ALSA device",
     .config_keys = config_keys,
-    .transports = AGW_TRANSPORT_BIT(AGW_TRANSPORT_NONE),
+    .transports = AGW_TRANSPORT_BIT(AGW_TRANSPORT_NONE) | AGW_TRANSPORT_BIT(AGW_TRANSPORT_SERIAL),
     .verbs = verbs,
     .open = announce_open,
     .close = announce_close,

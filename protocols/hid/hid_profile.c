@@ -63,11 +63,13 @@ static int parse_pattern(const char *s, uint8_t *bytes, uint8_t *mask, size_t ma
     return *len ? 0 : -1;
 }
 
-/* hex bytes and at most one each of {value}, {address}, {checksum} */
+/* hex bytes and at most one each of {value}, {address}, {checksum}, {text}, {length} */
 static int parse_template(const char *s, int16_t *tokens, size_t max, size_t *len)
 {
     static const struct { const char *name; int16_t token; } names[] = {
-        {"{value}", PROFILE_VALUE}, {"{address}", PROFILE_ADDRESS}, {"{checksum}", PROFILE_CHECKSUM}};
+        {"{value}", PROFILE_VALUE}, {"{address}", PROFILE_ADDRESS}, {"{checksum}", PROFILE_CHECKSUM},
+        {"{text}", PROFILE_TEXT}, {"{length}", PROFILE_LENGTH}};
+    const size_t n_names = sizeof(names) / sizeof(names[0]);
     unsigned seen = 0;
     *len = 0;
     while (*s) {
@@ -78,9 +80,9 @@ static int parse_template(const char *s, int16_t *tokens, size_t max, size_t *le
         if (*len == max)
             return -1;
         size_t k = 0;
-        while (k < 3 && strncmp(s, names[k].name, strlen(names[k].name)) != 0)
+        while (k < n_names && strncmp(s, names[k].name, strlen(names[k].name)) != 0)
             k++;
-        if (k < 3) {
+        if (k < n_names) {
             if (seen & (1u << k))
                 return -1;
             seen |= 1u << k;
@@ -221,7 +223,7 @@ static int parse_output(struct ctx *c, const struct ini_entry *e, struct profile
     o->line = e->line;
     if (parse_template(e->value, o->tokens, sizeof(o->tokens) / sizeof(o->tokens[0]), &o->len) < 0)
         return fail(c, e->line, "output '%s' must be hex bytes with at most one each of {value}, "
-                    "{address}, {checksum}", e->key);
+                    "{address}, {checksum}, {text}, {length}", e->key);
     p->n_outputs++;
     return 0;
 }
@@ -342,17 +344,35 @@ const struct profile_output *profile_output(const struct profile *p, const char 
     return NULL;
 }
 
+size_t profile_render_text(const struct profile_output *o, uint8_t value, uint8_t address,
+                           const uint8_t *text, size_t text_len, uint8_t *out, size_t max,
+                           int *checksum_at)
+{
+    if (text_len > 255)
+        text_len = 255;
+    *checksum_at = -1;
+    size_t n = 0;
+    for (size_t i = 0; i < o->len; i++) {
+        int16_t t = o->tokens[i];
+        size_t need = t == PROFILE_TEXT ? text_len : 1;
+        if (n + need > max)
+            return 0;
+        if (t == PROFILE_TEXT) {
+            if (text_len)
+                memcpy(out + n, text, text_len);
+            n += text_len;
+            continue;
+        }
+        if (t == PROFILE_CHECKSUM)
+            *checksum_at = (int)n;
+        out[n++] = t >= 0 ? (uint8_t)t : t == PROFILE_VALUE ? value : t == PROFILE_ADDRESS ? address
+                 : t == PROFILE_LENGTH ? (uint8_t)text_len : 0;
+    }
+    return n;
+}
+
 size_t profile_render(const struct profile_output *o, uint8_t value, uint8_t address, uint8_t *out,
                       size_t max, int *checksum_at)
 {
-    if (o->len > max)
-        return 0;
-    *checksum_at = -1;
-    for (size_t i = 0; i < o->len; i++) {
-        int16_t t = o->tokens[i];
-        out[i] = t >= 0 ? (uint8_t)t : t == PROFILE_VALUE ? value : t == PROFILE_ADDRESS ? address : 0;
-        if (t == PROFILE_CHECKSUM)
-            *checksum_at = (int)i;
-    }
-    return o->len;
+    return profile_render_text(o, value, address, NULL, 0, out, max, checksum_at);
 }

@@ -29,7 +29,9 @@ struct profile_binding {
 };
 
 /* An output template byte: a literal (0-255) or one of these placeholders. */
-enum { PROFILE_VALUE = -1, PROFILE_ADDRESS = -2, PROFILE_CHECKSUM = -3 };
+enum { PROFILE_VALUE = -1, PROFILE_ADDRESS = -2, PROFILE_CHECKSUM = -3,
+       PROFILE_TEXT = -4,   /* the text's bytes (an LED screen's line) */
+       PROFILE_LENGTH = -5  /* their number, one byte */ };
 
 struct profile_output {
     char command[32];               /* set_zoom, set_mode, prompt, thanks, ... */
@@ -95,4 +97,9 @@ const struct profile_output *profile_output(const struct profile *p, const char 
  * where {checksum} stands (-1: none) for the caller to fill.  Returns the length. */
 size_t profile_render(const struct profile_output *o, uint8_t value, uint8_t address, uint8_t *out,
                       size_t max, int *checksum_at);
+/* The same with {text} and {length} filled from text (at most 255 bytes); 0 when the
+ * frame does not fit in max. */
+size_t profile_render_text(const struct profile_output *o, uint8_t value, uint8_t address,
+                           const uint8_t *text, size_t text_len, uint8_t *out, size_t max,
+                           int *checksum_at);
 #endif

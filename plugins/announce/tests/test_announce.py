@@ -130,3 +130,48 @@ def test_a_missing_alsa_device_is_an_error_event(tmp_path):
     finally:
         sub.close()
         gw.stop()
+
+
+def led_frames(data):
+    """The example LED profile's frames (plugins/announce/profiles/led-aa55.ini), decoded
+    here on their own: AA 55, address, length, GBK text, XOR of address..text, CR LF."""
+    frames = []
+    while len(data) >= 7:
+        assert data[:2] == b"\xAA\x55", data
+        n = data[3]
+        body, check, end = data[2:4 + n], data[4 + n], data[5 + n:7 + n]
+        x = 0
+        for b in body:
+            x ^= b
+        assert check == x and end == b"\r\n", data
+        frames.append((data[2], body[2:].decode("gbk")))
+        data = data[7 + n:]
+    assert not data
+    return frames
+
+
+def test_an_led_screen_shows_each_call(tmp_path):
+    from agwtest import SOURCE
+    from ptydev import PtyDevice
+    screen = PtyDevice(str(tmp_path / "ttyLED")).start_collecting()
+    devices = ("[device led-3]\nplugin = announce\ntransport = serial\npath = %s\nbaud = 9600\n"
+               "location = 3号窗口\nled_address = 3\n" % screen.link)
+    env = dict(os.environ, HOME=str(tmp_path),
+               ACCESSGW_PROFILE_PATH=os.path.join(SOURCE, "plugins", "announce", "profiles"))
+    gw = Gateway(tmp_path, devices, env=env)
+    sub = Subscriber(gw.events, ["announce/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        assert gw.send("led-3", "announce.call", {"ticket": "A012", "window": "3号窗口"})["ok"]
+        assert gw.send("led-3", "announce.say", {"text": "请老年人优先"})["ok"]
+        deadline = time.time() + 10
+        while time.time() < deadline and screen.received.count(b"\r\n") < 2:
+            time.sleep(0.05)
+        assert led_frames(screen.received) == [(3, "A012 3号窗口"), (3, "请老年人优先")]
+        # an LED-only device speaks nothing: no spoken event, no audio
+        assert [t for t, _ in sub.collect(1.0) if t.endswith("/spoken")] == []
+    finally:
+        sub.close()
+        gw.stop()
+        screen.stop()
