@@ -427,6 +427,27 @@ static void profile_errors_name_file_and_line(void **state)
     }
 }
 
+/* An LED screen's line: {text} expands, {length} counts it, {checksum} moves with it. */
+static void output_with_text(void **state)
+{
+    (void)state;
+    static const char led[] = "[profile]\nname = led\nclass = announce\nmatch = *\n"
+                              "[output]\nshow = AA 55 {address} {length} {text} {checksum} 0D 0A\n";
+    static struct profile p;
+    char err[160];
+    assert_int_equal(profile_parse(led, strlen(led), "led.ini", NULL, &p, err, sizeof(err)), 0);
+    const struct profile_output *o = profile_output(&p, "show");
+    assert_non_null(o);
+    uint8_t out[32];
+    int at;
+    size_t n = profile_render_text(o, 0, 3, (const uint8_t *)"A012", 4, out, sizeof(out), &at);
+    assert_int_equal(n, 11);
+    assert_memory_equal(out, "\xAA\x55\x03\x04" "A012", 8);
+    assert_int_equal(at, 8);
+    assert_memory_equal(out + 9, "\r\n", 2);
+    assert_int_equal(profile_render_text(o, 0, 3, (const uint8_t *)"A012", 4, out, 10, &at), 0);
+}
+
 static void profile_selection(void **state)
 {
     (void)state;
@@ -471,6 +492,7 @@ int main(void)
         cmocka_unit_test(real_keyboards_name_their_keys),
         cmocka_unit_test(profile_errors_name_file_and_line),
         cmocka_unit_test(profile_selection),
+        cmocka_unit_test(output_with_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
