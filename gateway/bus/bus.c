@@ -29,10 +29,11 @@ static void tune_pub(void *s, int sndhwm)
     set_int(s, ZMQ_TCP_KEEPALIVE_IDLE, 60);
 }
 
+/* The private endpoint is an XPUB (a PUB that tells who subscribes: private_subs.h). */
 static void *bind_pub(void *zctx, const char *endpoint, int sndhwm, const char *secret,
                       char *err, size_t errlen)
 {
-    void *s = zmq_socket(zctx, ZMQ_PUB);
+    void *s = zmq_socket(zctx, secret ? ZMQ_XPUB : ZMQ_PUB);
     if (!s) {
         snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(zmq_errno()));
         return NULL;
@@ -61,6 +62,7 @@ int bus_reopen_private(struct bus *bus, void *zctx, const struct bus_options *o,
     if (!bus->priv || !o->private_events)
         return 0;
     set_int(bus->priv, ZMQ_LINGER, 0);
+    private_subs_close(&bus->subs);
     zmq_unbind(bus->priv, o->private_events);
     zmq_close(bus->priv);
     bus->priv = NULL;
@@ -69,7 +71,7 @@ int bus_reopen_private(struct bus *bus, void *zctx, const struct bus_options *o,
         if (!bus->priv)
             usleep(25000);
     }
-    return bus->priv ? 0 : -1;
+    return bus->priv ? private_subs_open(&bus->subs, zctx, bus->priv, err, errlen) : -1;
 }
 
 int bus_open(struct bus *bus, void *zctx, const struct bus_options *o, char *err, size_t errlen)
@@ -89,10 +91,40 @@ int bus_open(struct bus *bus, void *zctx, const struct bus_options *o, char *err
         return -1;
     if (o->private_events) {
         bus->priv = bind_pub(zctx, o->private_events, o->sndhwm, o->curve_secret_key, err, errlen);
-        if (!bus->priv)
+        if (!bus->priv || private_subs_open(&bus->subs, zctx, bus->priv, err, errlen) < 0)
             return -1;
     }
     return 0;
+}
+
+void bus_take_subscriptions(struct bus *bus)
+{
+    if (bus->priv)
+        private_subs_take(&bus->subs, bus->priv);
+}
+
+/* Every key subscribed to this topic on the private endpoint gets one audit line
+ * before the record is sent; a line that cannot be written stops the send. */
+static bool audited_for_subscribers(struct bus *bus, const struct event_meta *m, const char *topic)
+{
+    const char *users[64];
+    size_t n = private_subs_recipients(&bus->subs, topic, users, 64);
+    if (n == 0)
+        return true; /* nobody receives it */
+    char type[128], id[200], err[300] = "";
+    snprintf(type, sizeof(type), "accessgw.%s.%s", m->cls, m->event);
+    snprintf(id, sizeof(id), "%s:%llu:%llu", m->gateway_id, (unsigned long long)m->epoch,
+             (unsigned long long)m->seq);
+    for (size_t i = 0; i < n && !err[0]; i++) {
+        struct audit_record rec = {users[i], "curve", m->subject, type, id};
+        if (!bus->audit)
+            snprintf(err, sizeof(err), "no audit is kept");
+        else
+            audit_append(bus->audit, &rec, err, sizeof(err));
+    }
+    if (err[0])
+        log_err("private events: %s for %s: %s; the full record was not sent", id, users[0], err);
+    return !err[0];
 }
 
 static const char *entry_envelope(const struct history_entry *e)
@@ -105,6 +137,7 @@ void bus_close(struct bus *bus)
     bus_flush(bus);
     if (bus->pub)
         zmq_close(bus->pub);
+    private_subs_close(&bus->subs);
     if (bus->priv)
         zmq_close(bus->priv);
     for (size_t i = 0; bus->ring && i < bus->cap; i++)
@@ -149,7 +182,8 @@ static void publish_full_twin(struct bus *bus, const struct event_meta *m, const
 {
     size_t len = 0;
     char *env = envelope_encode(m, full_json, &len);
-    if (env && bus->priv) { /* same topic, id, epoch, seq and time, after the public one */
+    if (env && bus->priv && audited_for_subscribers(bus, m, topic)) {
+        /* same topic, id, epoch, seq and time, after the public one */
         bus_flush(bus);
         send_two_frames(bus->priv, topic, topic_len, env, len);
     }

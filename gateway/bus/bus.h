@@ -8,6 +8,8 @@
 #include <jansson.h>
 
 #include "accessgw/plugin.h"
+#include "audit.h"
+#include "private_subs.h"
 
 struct journal;
 
@@ -37,6 +39,8 @@ struct bus {
     void (*app_sink)(void *ctx, const char *topic, size_t topic_len, const char *env,
                      size_t env_len, bool full);
     void *app_sink_ctx;
+    struct private_subs subs; /* who is subscribed to priv */
+    struct audit *audit;      /* where deliveries on priv are recorded; NULL: none is sent */
 };
 
 struct bus_options {
@@ -51,6 +55,9 @@ struct bus_options {
 
 int bus_open(struct bus *bus, void *zctx, const struct bus_options *o, char *err, size_t errlen);
 void bus_close(struct bus *bus);
+/* The private endpoint's (un)subscriptions and its peers' comings and goings; call when
+ * bus->priv or bus->subs.monitor is readable. */
+void bus_take_subscriptions(struct bus *bus);
 /* Closes and binds the private endpoint again, dropping every live connection
  * (they reconnect and pass ZAP with the keys of now): how a revoked key is cut off. */
 int bus_reopen_private(struct bus *bus, void *zctx, const struct bus_options *o, char *err,

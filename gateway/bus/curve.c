@@ -269,11 +269,14 @@ void zap_handle(void *zap, const struct key_list *keys)
         log_msg(status[0] == '2' ? 6 : 4, "private events: %s subscriber %s",
                 status[0] == '2' ? "admitted" : "refused", who);
     const char *text = status[0] == '2' ? "OK" : "not an authorized key";
+    /* the user id: the key's name, which every message of that peer then carries
+     * (User-Id), so each delivery of a full record is audited under it */
+    bool named = status[0] == '2' && n >= 7 && zmq_msg_size(&f[5]) == 5;
     zmq_send(zap, "1.0", 3, ZMQ_SNDMORE);
     zmq_send(zap, n > 1 ? zmq_msg_data(&f[1]) : "", n > 1 ? zmq_msg_size(&f[1]) : 0, ZMQ_SNDMORE);
     zmq_send(zap, status, 3, ZMQ_SNDMORE);
     zmq_send(zap, text, strlen(text), ZMQ_SNDMORE);
-    zmq_send(zap, "", 0, ZMQ_SNDMORE);
+    zmq_send(zap, named ? who : "", named ? strlen(who) : 0, ZMQ_SNDMORE);
     zmq_send(zap, "", 0, 0);
     for (int i = 0; i < n; i++)
         zmq_msg_close(&f[i]);

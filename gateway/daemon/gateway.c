@@ -109,6 +109,7 @@ static int open_bus(struct gateway *g, char *err, size_t errlen)
     explicit_bzero(secret, sizeof(secret));
     if (r < 0)
         return -1;
+    g->bus.audit = g->audit.dir ? &g->audit : NULL; /* none: no private twin is sent */
     g->control = control_bind(g->zctx, g->conf.control, err, errlen);
     return g->control ? 0 : -1;
 }

@@ -103,6 +103,26 @@ static void zap_run(void *ctx, const zmq_pollitem_t *items, size_t n)
         zap_handle(g->zap, &g->keys);
 }
 
+/* ---- the private endpoint's subscribers (audited per key) ---- */
+
+static size_t subscribers_fill(void *ctx, zmq_pollitem_t *items, size_t max)
+{
+    struct gateway *g = ctx;
+    (void)max;
+    if (!g->bus.priv || !g->bus.subs.monitor)
+        return 0;
+    items[0] = (zmq_pollitem_t){g->bus.priv, 0, ZMQ_POLLIN, 0};
+    items[1] = (zmq_pollitem_t){g->bus.subs.monitor, 0, ZMQ_POLLIN, 0};
+    return 2;
+}
+
+static void subscribers_run(void *ctx, const zmq_pollitem_t *items, size_t n)
+{
+    struct gateway *g = ctx;
+    if (ready(items, n) || (n > 1 && (items[1].revents & ZMQ_POLLIN)))
+        bus_take_subscriptions(&g->bus);
+}
+
 /* ---- hotplug: udev, BlueZ and PC/SC ---- */
 
 static size_t udev_fill(void *ctx, zmq_pollitem_t *items, size_t max)
@@ -245,6 +265,7 @@ int add_loop_sources(struct gateway *g, struct loop *l)
         {g, 2 * g->plugins.n, runner_fill, runner_due, runner_run}, /* a host's link, its stderr */
         {g, 1, control_fill, NULL, control_run},
         {g, 1, zap_fill, NULL, zap_run},
+        {g, 2, subscribers_fill, NULL, subscribers_run},
         {g, 1, udev_fill, NULL, udev_run},
         {g, 1, ble_fill, ble_due, ble_run},
         {g, 1, pcsc_fill, NULL, pcsc_run},
