@@ -110,7 +110,10 @@ const struct profile *profiles_choose(struct agw_device *dev, const struct profi
 {
     const char *name = agw_config(dev, "profile");
     /* only profiles written for this device's transport (or for any) */
-    const char *transport = agw_transport_of(dev) == AGW_TRANSPORT_SERIAL ? "serial" : "hidraw";
+    enum agw_transport kind = agw_transport_of(dev);
+    const char *transport = kind == AGW_TRANSPORT_SERIAL ? "serial"
+                          : kind == AGW_TRANSPORT_EVDEV  ? "evdev"
+                                                         : "hidraw";
     struct profile *fit = malloc((set->n + 1) * sizeof(*fit));
     size_t n = 0;
     for (size_t i = 0; fit && i < set->n; i++)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "accessgw/plugin.h"
+#include "profile_dirs.h"
 #include "scan.h"
 
 enum kind { WEDGE, HID_POS, LINES };
@@ -143,13 +144,81 @@ static int read_descriptor(struct agw_device *dev, struct scanner *s)
     return -EINVAL;
 }
 
-static void copy_setting(struct agw_device *dev, const char *key, char *out, size_t len,
-                         const char **into)
+/* A scanner family's settings, from its profile's [frame] (plugins/scanner/profiles):
+ * the defaults a device's own keys override. */
+struct family {
+    unsigned end_ms;
+    int gbk, alt_codes;
+    char prefix[64], suffix[64];
+};
+
+static int refuse_setting(struct agw_device *dev, const struct profile *p,
+                          const struct profile_setting *s, const char *what)
+{
+    char why[300];
+    snprintf(why, sizeof(why), "%.150s:%d: %s must be %s, not '%.40s'", p->file, s->line, s->key,
+             what, s->value);
+    agw_set_state(dev, AGW_STATE_ERROR, why);
+    return -EINVAL;
+}
+
+static int take_family(struct agw_device *dev, const struct profile *p, struct family *f)
+{
+    for (size_t i = 0; i < p->n_frame; i++) {
+        const struct profile_setting *s = &p->frame[i];
+        char *end;
+        if (strcmp(s->key, "end_ms") == 0) {
+            unsigned long v = strtoul(s->value, &end, 10);
+            if (end == s->value || *end || v < 10 || v > 5000)
+                return refuse_setting(dev, p, s, "10-5000 (ms)");
+            f->end_ms = (unsigned)v;
+        } else if (strcmp(s->key, "encoding") == 0) {
+            if (strcmp(s->value, "gbk") && strcmp(s->value, "utf-8"))
+                return refuse_setting(dev, p, s, "utf-8 or gbk");
+            f->gbk = strcmp(s->value, "gbk") == 0;
+        } else if (strcmp(s->key, "alt_codes") == 0) {
+            if (strcmp(s->value, "yes") && strcmp(s->value, "no"))
+                return refuse_setting(dev, p, s, "yes or no");
+            f->alt_codes = strcmp(s->value, "yes") == 0;
+        } else if (strcmp(s->key, "strip_prefix") == 0 || strcmp(s->key, "strip_suffix") == 0) {
+            snprintf(s->key[6] == 'p' ? f->prefix : f->suffix, sizeof(f->prefix), "%s", s->value);
+        } else {
+            return refuse_setting(dev, p, s, "one of end_ms, encoding, alt_codes, strip_prefix, "
+                                  "strip_suffix (a key)");
+        }
+    }
+    return 0;
+}
+
+/* The family's profile (config `profile`, else by VID:PID for HID POS scanners, else
+ * the catch-all); with no scanner profile installed, the built-in defaults. */
+static int find_family(struct agw_device *dev, struct family *f)
+{
+    static const char *const no_input[] = {NULL};
+    *f = (struct family){.end_ms = 60, .gbk = 0, .alt_codes = 1};
+    struct profile_set set;
+    profiles_load(dev, agw_config(dev, "profile_dir"), "scanner", no_input, &set);
+    if (set.n == 0 && !agw_config(dev, "profile")) {
+        profiles_free(&set);
+        return 0;
+    }
+    uint16_t vid = 0, pid = 0;
+    const struct agw_hid_ext *hid = agw_hid(dev);
+    if (hid)
+        hid->ids(dev, &vid, &pid);
+    const struct profile *p = profiles_choose(dev, &set, vid, pid, hid ? 0x8C : 0);
+    int r = p ? take_family(dev, p, f) : -ENOENT;
+    profiles_free(&set);
+    return r;
+}
+
+static void copy_setting(struct agw_device *dev, const char *key, const char *family, char *out,
+                         size_t len, const char **into)
 {
     const char *v = agw_config(dev, key);
-    if (!v)
+    if (!v && !family[0])
         return;
-    snprintf(out, len, "%s", v);
+    snprintf(out, len, "%s", v ? v : family);
     *into = out;
 }
 
@@ -160,14 +229,19 @@ static int scanner_open(struct agw_device *dev)
     if (!s)
         return -ENOMEM;
     agw_set_userdata(dev, s);
+    struct family f;
     int encoding = 0, alt_codes = 1;
-    if (agw_config_ms(dev, "end_ms", 60, 10, 5000, &s->end_ms) < 0 ||
-        agw_config_enum(dev, "encoding", encodings, 0, &encoding) < 0 ||
-        agw_config_bool(dev, "alt_codes", 1, &alt_codes) < 0)
+    if (find_family(dev, &f) < 0 ||
+        agw_config_ms(dev, "end_ms", f.end_ms, 10, 5000, &s->end_ms) < 0 ||
+        agw_config_enum(dev, "encoding", encodings, f.gbk, &encoding) < 0 ||
+        agw_config_bool(dev, "alt_codes", f.alt_codes, &alt_codes) < 0) {
+        free(s);
+        agw_set_userdata(dev, NULL);
         return -EINVAL;
+    }
     s->options.gbk = encoding == 1;
-    copy_setting(dev, "strip_prefix", s->prefix, sizeof(s->prefix), &s->options.strip_prefix);
-    copy_setting(dev, "strip_suffix", s->suffix, sizeof(s->suffix), &s->options.strip_suffix);
+    copy_setting(dev, "strip_prefix", f.prefix, s->prefix, sizeof(s->prefix), &s->options.strip_prefix);
+    copy_setting(dev, "strip_suffix", f.suffix, s->suffix, sizeof(s->suffix), &s->options.strip_suffix);
     switch (agw_transport_of(dev)) {
     case AGW_TRANSPORT_EVDEV:
         s->kind = WEDGE;
@@ -207,7 +281,7 @@ static const struct agw_id ids[] = {
 };
 
 static const char *const config_keys[] = {"end_ms", "encoding", "strip_prefix", "strip_suffix",
-                                          "alt_codes", NULL};
+                                          "alt_codes", "profile", "profile_dir", NULL};
 
 AGW_PLUGIN_DEFINE(
     .id = "scanner",

@@ -139,8 +139,8 @@ static int parse_header(struct ctx *c, const struct ini_section *s, struct profi
         else if (strcmp(e->key, "class") == 0)
             snprintf(p->device_class, sizeof(p->device_class), "%s", e->value);
         else if (strcmp(e->key, "transport") == 0) {
-            if (strcmp(e->value, "serial") && strcmp(e->value, "hidraw"))
-                return fail(c, e->line, "transport must be serial or hidraw");
+            if (strcmp(e->value, "serial") && strcmp(e->value, "hidraw") && strcmp(e->value, "evdev"))
+                return fail(c, e->line, "transport must be serial, hidraw or evdev");
             snprintf(p->transport, sizeof(p->transport), "%s", e->value);
         }
         else if (strcmp(e->key, "match") == 0) {

@@ -52,7 +52,7 @@ struct profile {
     char name[64];
     char file[256];
     char device_class[32];
-    char transport[16];             /* serial | hidraw | "" (any) */
+    char transport[16];             /* serial | hidraw | evdev | "" (any) */
     bool match_any;
     struct { uint16_t vid, pid; } match[PROFILE_MAX_MATCH];
     size_t n_match;

@@ -195,3 +195,42 @@ def test_full_text_only_on_the_private_endpoint_never_in_log_or_journal(tmp_path
         for name in files:
             with open(os.path.join(root, name), "rb") as f:
                 assert b"HOLDER-QR-0001" not in f.read(), name
+
+
+def test_a_scanner_family_profile(tmp_path):
+    """Device variety in data: the family's profile sets GBK and the prefix to strip; a key
+    in the device's section overrides its profile; a bad profile value names FILE:LINE."""
+    from agwtest import SOURCE
+    profiles = os.path.join(SOURCE, "plugins", "scanner", "profiles")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "bad.ini").write_text("[profile]\nname = bad\nclass = scanner\nmatch = *\n"
+                                 "[frame]\nend_ms = soon\n")
+    a, b, c = (PtyDevice(str(tmp_path / n)) for n in ("ttyA", "ttyB", "ttyC"))
+    for d in (a, b, c):
+        d.start_collecting()
+    devices = ("[device scan-p]\nplugin = scanner\ntransport = serial\npath = %s\n"
+               "profile = serial-gbk-prefix\n"
+               "[device scan-o]\nplugin = scanner\ntransport = serial\npath = %s\n"
+               "profile = serial-gbk-prefix\nencoding = utf-8\n"
+               "[device scan-x]\nplugin = scanner\ntransport = serial\npath = %s\nprofile_dir = %s\n"
+               % (a.link, b.link, c.link, bad))
+    gw = Gateway(tmp_path, devices, env=dict(os.environ, ACCESSGW_PROFILE_PATH=profiles))
+    sub = Subscriber(gw.events, ["scanner/", "device/scan-x/"])
+    gw.start()
+    try:
+        sub.catch_up(gw)
+        _, state = sub.wait_for(lambda t, e: t == "device/scan-x/state")
+        assert "bad.ini:6: end_ms must be 10-5000" in state["data"]["reason"], state
+        time.sleep(0.5)
+        a.write("QR:办件码A012".encode("gbk") + b"\r\n")
+        _, ev = wait_scan(sub, "scan-p")
+        assert ev["data"]["length"] == 7  # 办件码A012, the prefix stripped, GBK decoded
+        b.write("QR:预约".encode() + b"\r\n")  # this one's own key: UTF-8
+        _, ev = wait_scan(sub, "scan-o")
+        assert ev["data"]["length"] == 2
+    finally:
+        sub.close()
+        gw.stop()
+        for d in (a, b, c):
+            d.stop()
