@@ -305,9 +305,9 @@ static int announce_command(struct agw_device *dev, const char *target, const ch
         return refuse(result, AGW_CMD_BUSY, err);
     }
     if (a->led) { /* the screen shows the ticket and the window, or the said text */
-        char line[TEXT_MAX + CALLOUT_TICKET_MAX + 8];
+        char line[TEXT_MAX + 256]; /* the text (or ticket), a space and the window */
         bool call = strcmp(verb, "call") == 0;
-        snprintf(line, sizeof(line), "%s%s%.200s", call ? ticket : text,
+        snprintf(line, sizeof(line), "%.1023s%s%.200s", call ? ticket : text,
                  call && window && *window ? " " : "", call && window ? window : "");
         led_show(dev, a->led, line);
     }
