@@ -435,6 +435,12 @@ int main(int argc, char **argv)
     needs.pcsc = (h.plugin->transports & AGW_TRANSPORT_BIT(AGW_TRANSPORT_PCSC)) != 0;
     needs.sound = AGW_PLUGIN_HAS(h.plugin, resources) &&
                   (h.plugin->resources & AGW_RESOURCE_SOUND) != 0;
+    /* A sound plugin plays through ALSA; libpulse, which espeak-ng's audio library loads
+     * and probes, would otherwise try to start a sound server (a new process, which the
+     * sandbox kills from a thread that blocks SIGSYS).  Named, it only fails to connect.
+     * Set while this process still has one thread. */
+    if (needs.sound)
+        setenv("PULSE_SERVER", "unix:/nonexistent/accessgw-plays-through-alsa", 1);
     /* Sandboxed before libusb starts its event thread: Landlock holds only for
      * threads started after it, and one thread left outside would be a way out. */
     if (sandbox_enter(h.plugin->id, &needs) < 0 || transports_global_init(needs.usb) < 0)

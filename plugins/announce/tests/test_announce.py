@@ -198,3 +198,22 @@ def test_an_led_screen_shows_each_call(tmp_path):
         sub.close()
         gw.stop()
         screen.stop()
+
+
+def test_it_speaks_in_the_demo_s_umockdev_testbed(tmp_path):
+    """Under umockdev (the demo's gateway runs in its testbed) the sandbox lets a plugin
+    make local sockets; libpulse — loaded by espeak-ng's audio library — must then not try
+    to start a sound server: that new process is refused and took the plugin down (SIGSYS)."""
+    from agwtest import HidTestbed
+    asoundrc(tmp_path, ["once"])
+    gw = Gateway(tmp_path, device("say-1", "once", "repeat = 1\n"))
+    sub = Subscriber(gw.events, ["announce/"])
+    tb = HidTestbed(tmp_path, gw, HOME=str(tmp_path))
+    try:
+        sub.catch_up(gw)
+        assert gw.send("say-1", "announce.call", {"ticket": "A1"})["ok"]
+        assert spoken(sub, "say-1")["duration_ms"] > 0
+    finally:
+        sub.close()
+        tb.close()
+    assert "crashed" not in gw.log_text()
