@@ -36,6 +36,8 @@ A capture (.capture) is text:
     bluez-options ARGS                    BlueZ: how the mock bluetoothd runs (before all)
     bluez COMMAND                         BlueZ: a mock_bluez.py command
     verb DEVICE VERB [JSON]               a control request; its reply is recorded too
+    written                               serial: the bytes the gateway wrote to the device
+                                          since the last `written`, recorded
     volatile KEY...                       data keys whose values change run to run
                                           (ids made from the time): recorded as "(volatile)"
     wait MS
@@ -60,7 +62,7 @@ from agwtest import Gateway, HidTestbed, MockBluez, Subscriber  # noqa: E402
 SETTLE_S = 1.0
 SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
 PROFILE_PATH = ":".join(os.path.join(SOURCE, "plugins", p, "profiles")
-                        for p in ("magnifier-hid", "evalpad"))
+                        for p in ("magnifier-hid", "evalpad", "announce", "scanner"))
 STRIPPED = ("id", "time", "seq", "epoch", "specversion", "datacontenttype")
 
 
@@ -103,6 +105,7 @@ class SerialDevice:
         os.symlink(os.ttyname(slave), self.link)
         self.slave = slave
         self.rules = {}
+        self.received = b""  # everything the gateway wrote, for the `written` step
         self.lock = threading.Lock()
         self.running = True
         self.thread = threading.Thread(target=self.serve, daemon=True)
@@ -115,7 +118,10 @@ class SerialDevice:
                 import select
                 if not select.select([self.master], [], [], 0.05)[0]:
                     continue
-                seen += os.read(self.master, 4096)
+                got = os.read(self.master, 4096)
+                seen += got
+                with self.lock:
+                    self.received += got
             except OSError:
                 time.sleep(0.05)
                 continue
@@ -143,6 +149,11 @@ class SerialDevice:
 
     def send(self, data):
         os.write(self.master, data)
+
+    def take_written(self):
+        with self.lock:
+            data, self.received = self.received, b""
+        return data
 
     def close(self):
         self.running = False
@@ -191,7 +202,8 @@ def play(capture, tmpdir):
         while script and script[0][1][0] == "on":  # the device answers from the start
             request, reply = script.pop(0)[1][1].split(" reply ")
             serial.on(hexbytes(request), hexbytes(reply))
-    env = bluez.env if bluez else pcscd.env if pcscd else None
+    env = bluez.env if bluez else pcscd.env if pcscd else dict(os.environ,
+                                                                ACCESSGW_PROFILE_PATH=PROFILE_PATH)
     gw = Gateway(tmpdir, devices, log_level="info", env=env)
     sub = Subscriber(gw.events, [""])
     testbed = None
@@ -252,6 +264,9 @@ def play(capture, tmpdir):
                 lines += [event_line(t, e, volatile, tmpdir) for t, e in drain(sub)]
                 lines.append(json.dumps({"reply": "%s %s" % (parts[0], parts[1]), **reply},
                                         ensure_ascii=False, sort_keys=True))
+            elif word == "written":  # what the gateway wrote to the serial device since
+                time.sleep(0.3)
+                lines.append(json.dumps({"written": serial.take_written().hex(" ")}))
             elif word == "wait":
                 time.sleep(int(rest) / 1000.0)
             else:
