@@ -93,7 +93,7 @@ static unsigned first_usage_page(struct udev_device *hid)
     return n > 0 ? hid_first_usage_page(d, (size_t)n) : 0;
 }
 
-static void sanitize_into(char *out, size_t len, const char *in)
+void hotplug_sanitize(char *out, size_t len, const char *in)
 {
     size_t j = 0;
     for (; *in && j + 1 < len; in++)
@@ -110,7 +110,7 @@ static void stable_id(struct hotplug_match *m, struct udev_device *usb, struct u
     const char *serial = usb ? udev_device_get_sysattr_value(usb, "serial") : NULL;
     const char *port = usb ? udev_device_get_sysname(usb) : udev_device_get_sysname(dev);
     char tail[48];
-    sanitize_into(tail, sizeof(tail), serial && *serial ? serial : port);
+    hotplug_sanitize(tail, sizeof(tail), serial && *serial ? serial : port);
     snprintf(m->id, sizeof(m->id), "%s-%s", m->plugin->id, tail);
 }
 

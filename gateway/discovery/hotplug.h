@@ -31,6 +31,10 @@ void hotplug_enumerate(struct hotplug *h, const struct plugin_set *plugins);
 /* Reads one pending uevent from the monitor. */
 void hotplug_dispatch(struct hotplug *h, const struct plugin_set *plugins);
 
+/* A name as it may stand in a device id: lower case; letters, digits, - . _ kept, any
+ * other character '-'. */
+void hotplug_sanitize(char *out, size_t len, const char *in);
+
 /* Which plugin row claims a device with these properties (NULL: none).
  * plugin_hint: the ACCESSGW_PLUGIN property set by opt-in udev rules. */
 const struct agw_id *hotplug_match_row(const struct agw_plugin *p, enum agw_bus bus, unsigned vid,

@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include "pcsc_hotplug.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +19,7 @@
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
 
+#include "hotplug.h"
 #include "log.h"
 
 #define WATCH_SLICE_MS 1000
@@ -45,24 +45,6 @@ struct pcsc_hotplug {
     char attached[READERS_MAX][256];
     size_t n_attached;
 };
-
-void pcsc_reader_id(const char *plugin_id, const char *reader, char *id, size_t len)
-{
-    size_t n = (size_t)snprintf(id, len, "%s-", plugin_id);
-    bool dash = true;
-    for (const char *c = reader; *c && n + 1 < len; c++) {
-        if (isalnum((unsigned char)*c) && !(*c & 0x80)) {
-            id[n++] = (char)tolower((unsigned char)*c);
-            dash = false;
-        } else if (!dash) {
-            id[n++] = '-';
-            dash = true;
-        }
-    }
-    while (n > 0 && id[n - 1] == '-')
-        n--;
-    id[n < len ? n : len - 1] = '\0';
-}
 
 static void publish_list(struct pcsc_hotplug *h, const char *list, size_t len)
 {
@@ -228,7 +210,9 @@ static void attach(struct pcsc_hotplug *h, const char *name)
     struct pcsc_match m = {.plugin = h->plugin};
     snprintf(m.reader, sizeof(m.reader), "%s", name);
     snprintf(m.key, sizeof(m.key), "pcsc:%s", name);
-    pcsc_reader_id(h->plugin->id, name, m.id, sizeof(m.id));
+    char tail[48];
+    hotplug_sanitize(tail, sizeof(tail), name);
+    snprintf(m.id, sizeof(m.id), "%s-%s", h->plugin->id, tail);
     snprintf(h->attached[h->n_attached++], sizeof(h->attached[0]), "%s", name);
     log_info("PC/SC hotplug: reader '%s' claimed by %s as %s", name, h->plugin->id, m.id);
     h->add(h->ctx, &m);

@@ -12,7 +12,7 @@ struct pcsc_match {
     const struct agw_plugin *plugin;
     char reader[256];
     char key[270]; /* "pcsc:<reader>": what identifies it when it goes */
-    char id[65];   /* "<plugin>-<reader's name in lower case>" */
+    char id[65];   /* "<plugin>-<reader's name>", as hotplug_sanitize writes names */
 };
 
 typedef void (*pcsc_add_fn)(void *ctx, const struct pcsc_match *m);
@@ -27,6 +27,4 @@ int pcsc_hotplug_fd(const struct pcsc_hotplug *h);
 /* Main loop: attaches and removes what changed since the last call. */
 void pcsc_hotplug_dispatch(struct pcsc_hotplug *h);
 void pcsc_hotplug_close(struct pcsc_hotplug *h);
-/* The device id for a reader: lower case, [a-z0-9] kept, runs of others one '-'. */
-void pcsc_reader_id(const char *plugin_id, const char *reader, char *id, size_t len);
 #endif

@@ -255,7 +255,7 @@ static int pcsc_process(struct transport *t, const struct transport_sink *sink)
 }
 
 /* Why the device was lost, for its state: the watcher's words. */
-const char *pcsc_lost_reason(struct transport *t)
+static const char *pcsc_lost_reason(struct transport *t)
 {
     struct pcsc_link *l = link_of(t);
     return l && l->gone ? l->why : NULL;

@@ -29,8 +29,7 @@ static const struct agw_personal_field personal[] = {
 };
 
 struct reader {
-    bool card;     /* a card is connected */
-    bool reported; /* this card's read or error was published */
+    bool card; /* a card is connected */
 };
 
 static struct reader *self(struct agw_device *dev)
@@ -87,7 +86,6 @@ static json_t *read_and_publish(struct agw_device *dev)
     const char *reason = "read_failed";
     char message[200];
     json_t *record = read_card(dev, &reason, message, sizeof(message));
-    self(dev)->reported = true;
     if (!record) {
         agw_log(dev, AGW_LOG_NOTICE, "card not read: %s: %s", reason, message);
         publish_error(dev, reason, message);
@@ -103,7 +101,6 @@ static void sscard_link(struct agw_device *dev, int up, const char *why)
     struct reader *rd = self(dev);
     if (up) {
         rd->card = true;
-        rd->reported = false;
         json_t *record = read_and_publish(dev);
         json_decref(record);
         return;

@@ -7,19 +7,11 @@ import subprocess
 import sys
 import time
 
-import zmq.auth
 
-from agwtest import ACCESSGWCTL, Gateway, Subscriber, free_port
+from agwtest import ACCESSGWCTL, Gateway, Subscriber, free_port, keygen
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "emulators"))
 from sam_reader import SamReader  # noqa: E402
-
-
-def keygen(tmp_path, name):
-    out = subprocess.run([ACCESSGWCTL, "keygen", str(tmp_path / name)], capture_output=True,
-                         text=True)
-    assert out.returncode == 0, out.stderr
-    return [k.decode() for k in zmq.auth.load_certificate(str(tmp_path / (name + ".key")))]
 
 
 def audit_lines(gw, channel="curve"):

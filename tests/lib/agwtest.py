@@ -352,3 +352,14 @@ class HidTestbed:
             return int(out.split()[-1])
         finally:
             self.proc.wait(20)
+
+
+def keygen(tmp_path, name):
+    """A CURVE certificate pair made as an installer makes it (accessgwctl keygen): the Z85
+    public and secret keys."""
+    import zmq.auth
+    out = subprocess.run([ACCESSGWCTL, "keygen", os.path.join(str(tmp_path), name)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    pub, secret = zmq.auth.load_certificate(os.path.join(str(tmp_path), name + ".key"))
+    return pub.decode(), secret.decode()

@@ -154,16 +154,8 @@ def test_serial_scanner_lines_and_gbk(tmp_path):
 
 
 def test_full_text_only_on_the_private_endpoint_never_in_log_or_journal(tmp_path):
-    import subprocess
-    import zmq.auth
-    from agwtest import ACCESSGWCTL, free_port
-    keys = {}
-    for name in ("gateway", "window-app"):
-        out = subprocess.run([ACCESSGWCTL, "keygen", str(tmp_path / name)], capture_output=True,
-                             text=True)
-        assert out.returncode == 0, out.stderr
-        keys[name] = [k.decode() for k in
-                      zmq.auth.load_certificate(str(tmp_path / (name + ".key")))]
+    from agwtest import free_port, keygen
+    keys = {name: keygen(tmp_path, name) for name in ("gateway", "window-app")}
     (tmp_path / "authorized_keys").write_text("%s window-app\n" % keys["window-app"][0])
     dev = PtyDevice(str(tmp_path / "ttySCAN")).start_collecting()
     private = "tcp://127.0.0.1:%d" % free_port()

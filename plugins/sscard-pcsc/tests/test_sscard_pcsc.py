@@ -4,14 +4,11 @@ slots (tests/emulators/sscard_vicc.py), the real gateway and its sandboxed
 plugin host, pyzmq subscribers on the public and the private endpoint."""
 import os
 import signal
-import subprocess
 import time
 
 import pytest
-import zmq
-import zmq.auth
 
-from agwtest import ACCESSGWCTL, Gateway, Subscriber, free_port, validate_event
+from agwtest import Gateway, Subscriber, free_port, keygen, validate_event
 from pcscd_rig import Pcscd, READER, READER2
 from sscard_vicc import Card, VirtualCard
 
@@ -220,14 +217,6 @@ def test_unknown_reader_is_an_error_with_the_name(tmp_path, pcscd):
     finally:
         sub.close()
         gw.stop()
-
-
-def keygen(tmp_path, name):
-    out = subprocess.run([ACCESSGWCTL, "keygen", str(tmp_path / name)], capture_output=True,
-                         text=True)
-    assert out.returncode == 0, out.stderr
-    pub, key = (k.decode() for k in zmq.auth.load_certificate(str(tmp_path / (name + ".key"))))
-    return pub, key
 
 
 @pytest.mark.parametrize("isolation", ["process", "none"])
