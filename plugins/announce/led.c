@@ -5,13 +5,13 @@
 #include "led.h"
 
 #include <errno.h>
-#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "padframe.h"
 #include "profile_dirs.h"
+#include "text.h"
 
 struct led {
     struct profile_set profiles;
@@ -82,14 +82,7 @@ static size_t encode(const struct led *l, const char *text, uint8_t *out, size_t
         memcpy(out, text, n);
         return n;
     }
-    iconv_t cd = iconv_open("GB18030", "UTF-8");
-    if (cd == (iconv_t)-1)
-        return 0;
-    char *in = (char *)text, *o = (char *)out;
-    size_t inleft = strlen(text), outleft = max;
-    iconv(cd, &in, &inleft, &o, &outleft); /* E2BIG: what fits, whole characters */
-    iconv_close(cd);
-    return max - outleft;
+    return text_utf8_to_gbk(text, out, max);
 }
 
 int led_show(struct agw_device *dev, struct led *l, const char *text)

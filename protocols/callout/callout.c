@@ -2,8 +2,11 @@
 #include "callout.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "text.h"
 
 static const char *const digit_names[] = {"零", "一", "二", "三", "四",
                                           "五", "六", "七", "八", "九"};
@@ -11,20 +14,14 @@ static const char *const digit_names[] = {"零", "一", "二", "三", "四",
 long callout_chars(const char *text)
 {
     long n = 0;
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s) {
-        unsigned c = *s;
-        size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                   : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-        if (len == 0 || (len == 1 && (c < 0x20 || c == 0x7F)))
-            return -1;
-        for (size_t i = 1; i < len; i++)
-            if ((s[i] & 0xC0) != 0x80)
-                return -1;
-        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
-            (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+    const uint8_t *s = (const uint8_t *)text;
+    size_t left = strlen(text);
+    while (left) {
+        size_t len = text_utf8_sequence(s, left);
+        if (len == 0 || (len == 1 && (*s < 0x20 || *s == 0x7F)))
             return -1;
         s += len;
+        left -= len;
         n++;
     }
     return n;

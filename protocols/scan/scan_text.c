@@ -1,34 +1,16 @@
 /* A scan's bytes as text (scan.h). */
-#include <iconv.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "scan.h"
-
-/* The length of a valid UTF-8 sequence at s (RFC 3629: no overlong forms, no
- * surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_sequence(const uint8_t *s, size_t left)
-{
-    uint8_t c = s[0];
-    size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-             : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (n == 0 || n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
-        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
-        return 0;
-    return n;
-}
+#include "text.h"
 
 static int decode(const uint8_t *bytes, size_t len, bool gbk, char *out, size_t max,
                   char *err, size_t errlen)
 {
     if (!gbk) {
         for (size_t i = 0; i < len;) {
-            size_t n = utf8_sequence(bytes + i, len - i);
+            size_t n = text_utf8_sequence(bytes + i, len - i);
             if (!n) {
                 snprintf(err, errlen, "not UTF-8 text (byte %zu); a scanner sending GBK needs "
                          "encoding = gbk", i);
@@ -42,17 +24,11 @@ static int decode(const uint8_t *bytes, size_t len, bool gbk, char *out, size_t 
         out[len] = '\0';
         return 0;
     }
-    iconv_t cd = iconv_open("UTF-8", "GB18030");
-    char *in = (char *)bytes, *o = out;
-    size_t inleft = len, outleft = max - 1;
-    size_t r = cd == (iconv_t)-1 ? (size_t)-1 : iconv(cd, &in, &inleft, &o, &outleft);
-    if (cd != (iconv_t)-1)
-        iconv_close(cd);
-    if (r == (size_t)-1) {
-        snprintf(err, errlen, "not GBK text (byte %zu)", len - inleft);
+    size_t bad;
+    if (text_gbk_to_utf8(bytes, len, out, max, &bad) < 0) {
+        snprintf(err, errlen, "not GBK text (byte %zu)", bad);
         return -1;
     }
-    *o = '\0';
     return 0;
 }
 

@@ -1,12 +1,12 @@
 /* The SSSE read as a session of APDUs (sscard.h).  Facts: docs/reference/sscard.md. */
 #include "sscard.h"
 
-#include <iconv.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "sam.h" /* the GB 3304 nation table, shared with the ID card */
+#include "text.h"
 
 /* "sx1.sh.社会保障" in GBK: the DDF name of the social security application */
 static const uint8_t ssse_name[15] = {0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9,
@@ -256,18 +256,11 @@ static enum sscard_step finish(struct sscard_session *s)
 {
     if (!s->record.card_number[0] && !s->record.issuer_region[0])
         return fail(s, SSCARD_READ_FAILED, "the card holds neither a card number nor an identifier");
-    if (s->name_len) {
-        iconv_t cd = iconv_open("UTF-8", "GB18030");
-        char *in = (char *)s->name_bytes, *out = s->record.name;
-        size_t inleft = s->name_len, outleft = sizeof(s->record.name) - 1;
-        size_t r = cd == (iconv_t)-1 ? (size_t)-1 : iconv(cd, &in, &inleft, &out, &outleft);
-        if (cd != (iconv_t)-1)
-            iconv_close(cd);
-        if (r == (size_t)-1)
-            return fail(s, SSCARD_READ_FAILED, "EF06 record 09: the name is not GBK text (byte %zu)",
-                        s->name_len - inleft);
-        *out = '\0';
-    }
+    size_t bad;
+    if (s->name_len && text_gbk_to_utf8(s->name_bytes, s->name_len, s->record.name,
+                                        sizeof(s->record.name), &bad) < 0)
+        return fail(s, SSCARD_READ_FAILED, "EF06 record 09: the name is not GBK text (byte %zu)",
+                    bad);
     s->apdu_len = 0;
     return SSCARD_DONE;
 }
