@@ -17,6 +17,7 @@
 #include "log.h"
 #include "monotonic.h"
 #include "sbuf.h"
+#include "syncer.h"
 #include "journal_format.h"
 
 #define AGE_CHECK_MS 60000
@@ -248,13 +249,17 @@ bool journal_is_open(const struct journal *j) { return j->dir != NULL; }
 void journal_sync(struct journal *j)
 {
     journal_flush(j);
-    if (j->fd >= 0 && j->dirty && fdatasync(j->fd) < 0)
-        log_err("journal %s: fdatasync: %s", j->dir, strerror(errno));
+    if (j->fd >= 0 && j->dirty) {
+        char what[600];
+        snprintf(what, sizeof(what), "journal %.560s", j->dir);
+        syncer_request(j->syncer, SYNC_JOURNAL, j->fd, what);
+    }
     j->dirty = false;
 }
 
 void journal_close(struct journal *j)
 {
+    j->syncer = NULL; /* the last sync before it closes is done here, not left behind */
     journal_sync(j);
     if (j->fd >= 0)
         close(j->fd);

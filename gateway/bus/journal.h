@@ -41,6 +41,7 @@ struct journal {
     bool have_last;
     struct journal_key last; /* the newest record written or found */
     char failure[512];      /* the last write failure, "" while writes succeed */
+    struct syncer *syncer;  /* set after journal_open: where its timed syncs are done */
     /* Records appended since the last journal_flush(): one write() per batch. */
     char *pending;
     size_t pending_len, pending_cap;

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "audit.h"
 #include "copy_text.h"
+#include "syncer.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -177,6 +178,7 @@ int audit_open(struct audit *a, const char *state_dir, unsigned max_days, char *
 
 void audit_close(struct audit *a)
 {
+    a->syncer = NULL; /* the last sync before it closes is done here, not left behind */
     audit_sync(a);
     if (a->lock_fd >= 0)
         close(a->lock_fd);
@@ -298,7 +300,7 @@ void audit_sync(struct audit *a)
     snprintf(path, sizeof(path), "%s/%s", a->dir, a->newest);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        fdatasync(fd);
+        syncer_request(a->syncer, SYNC_AUDIT, fd, path);
         close(fd);
     }
     a->dirty = false;

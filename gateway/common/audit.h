@@ -39,6 +39,7 @@ struct audit {
     int lock_fd;
     bool dirty;                    /* written since the last audit_sync */
     time_t pruned_on;              /* the local day files were last pruned */
+    struct syncer *syncer;         /* set after audit_open: where audit_sync's syncs are done */
 };
 
 /* Opens (creating) state_dir/audit, prunes files older than max_days and finds the

@@ -19,6 +19,7 @@
 #include "idmap.h"
 #include "journal.h"
 #include "audit.h"
+#include "syncer.h"
 #include "loader.h"
 #include "mailbox.h"
 #include "table.h"
@@ -58,6 +59,7 @@ struct gateway {
     char degraded[512];                 /* why durability is lost, "" while it is not */
     struct journal journal;
     struct audit audit;                 /* disclosures of full records; its head in heartbeats */
+    struct syncer syncer;               /* the journal's and the audit's fdatasync, off the loop */
     bool journal_failure_reported;
     struct child web;                   /* accessgw-web, while [web] is configured */
     int app_link;                       /* to accessgw-web: the window applications' events */

@@ -74,12 +74,15 @@ static int open_bus(struct gateway *g, char *err, size_t errlen)
 {
     uint64_t epoch;
     char secret[Z85_KEY_LEN + 1] = "", note[512];
+    syncer_start(&g->syncer); /* on failure its syncs are done on the loop, as before */
     open_journal(g);
+    g->journal.syncer = &g->syncer;
     int durable = state_next_epoch(g->conf.state_dir, g->journal.last.epoch, &epoch, note,
                                    sizeof(note), err, errlen);
     if (note[0])
         log_warn("%s", note);
     open_audit(g); /* after the epoch: a state_dir holding an audit has seen epochs */
+    g->audit.syncer = &g->syncer;
     if (durable != 0) {
         snprintf(g->degraded, sizeof(g->degraded), "%.500s", err);
         log_err("DEGRADED: %s; the gateway runs, but open calls, invitations and learned codes "
@@ -185,6 +188,7 @@ static void shutdown_gateway(struct gateway *g, bool devices_may_hang)
     bus_close(&g->bus);
     journal_close(&g->journal);
     audit_close(&g->audit);
+    syncer_stop(&g->syncer);
     free(g->private_endpoint);
     free(g->inflight); /* the routes belong to mail that never came back */
     if (g->zap)

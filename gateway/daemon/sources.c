@@ -249,6 +249,7 @@ static void clock_run(void *ctx, const zmq_pollitem_t *items, size_t n)
     if (ms_until(&g->next_heartbeat) == 0) {
         publish_heartbeat(g);
         audit_sync(&g->audit);            /* lines written in the last second made durable */
+        syncer_check(&g->syncer);         /* a disk that takes seconds to sync is said */
         log_flush_suppressed();           /* on the same beat: no wake-up of its own */
         g->runner.ops->beat(&g->runner); /* the plugin hosts' hang watch and liveness, too */
     }

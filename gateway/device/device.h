@@ -94,8 +94,16 @@ struct device {
     json_t *saved_state;  /* device_use_parent: what save_state kept last */
     sem_t save_answered;  /* device_use_parent: accessgwd wrote it (or could not) */
     int save_result;      /* 0 or -errno, set before save_answered is posted */
-    unsigned timer_ms;
+    unsigned timer_ms;      /* shared timers (timer_wheel.c): it and next_timer under its lock */
     struct timespec next_timer, retry_at, input_time;
+    /* AGW_TIMERS_SHARED: the shared timer thread calls on_timer while it holds busy,
+     * which the worker holds except while it waits in poll (so never during another
+     * callback); when the worker has it, the timer is left to the worker (timer_pending) */
+    bool shared_timer;
+    pthread_mutex_t busy;
+    atomic_bool timer_pending;
+    size_t wheel_slot;      /* its place in the heap, under the wheel's lock */
+    bool timer_firing;      /* in the timer thread's batch, under the wheel's lock */
     unsigned backoff_ms;
     void *userdata;
     /* worker: the mail and text of its events when its outbox's reader takes them on

@@ -265,10 +265,7 @@ static void host_flush_input(struct agw_device *d)
 
 static void host_set_timer(struct agw_device *d, unsigned interval_ms)
 {
-    struct device *dev = (struct device *)d;
-    dev->timer_ms = interval_ms;
-    monotonic_now(&dev->next_timer);
-    add_ms(&dev->next_timer, interval_ms);
+    device_set_timer((struct device *)d, interval_ms);
 }
 
 static void host_set_userdata(struct agw_device *d, void *data) { ((struct device *)d)->userdata = data; }

@@ -52,15 +52,38 @@ struct device *device_new(const struct device_params *p, struct mailbox *outbox)
     dev->state = AGW_STATE_ERROR;
     snprintf(dev->reason, sizeof(dev->reason), "not opened yet");
     pthread_mutex_init(&dev->lock, NULL);
-    if (mailbox_init(&dev->inbox) < 0) {
+    pthread_mutex_init(&dev->busy, NULL);
+    if (mailbox_init(&dev->inbox) < 0 || device_timer_init(dev) < 0) {
         device_free(dev);
         return NULL;
     }
     return dev;
 }
 
+static bool shared_timers_started;
+
+static void start_shared_timers(void)
+{
+    pthread_t t;
+    int r = pthread_create(&t, NULL, shared_timers_main, NULL);
+    if (r != 0) /* the wheel keeps them: not one would fire; say so at once */
+        log_err("cannot start the shared timer thread: %s; shared timers will not fire",
+                strerror(r));
+    else
+        pthread_detach(t);
+    shared_timers_started = r == 0;
+}
+
 int device_start(struct device *dev)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (dev->shared_timer) {
+        pthread_once(&once, start_shared_timers);
+        if (!shared_timers_started) {
+            log_err("device %s: its timers cannot run (no shared timer thread)", dev->id);
+            return -1;
+        }
+    }
     int r = pthread_create(&dev->thread, NULL, worker_main, dev);
     if (r != 0) {
         log_err("device %s: cannot start its worker thread: %s", dev->id, strerror(r));
@@ -76,6 +99,7 @@ void device_free(struct device *dev)
         return;
     if (dev->thread_started)
         pthread_join(dev->thread, NULL);
+    device_timer_release(dev);
     /* Mail that arrived after the worker's last look: answer and drop it. */
     for (struct mail *m = dev->inbox.fd >= 0 ? mailbox_take_all(&dev->inbox) : NULL; m;) {
         struct mail *next = m->next;
@@ -104,5 +128,6 @@ void device_free(struct device *dev)
         close(dev->handed_fd);
     sem_destroy(&dev->save_answered);
     pthread_mutex_destroy(&dev->lock);
+    pthread_mutex_destroy(&dev->busy);
     free(dev);
 }

@@ -395,4 +395,7 @@ AGW_PLUGIN_DEFINE(
     .close = announce_close,
     .on_timer = announce_timer,
     .command = announce_command,
-    .resources = AGW_RESOURCE_SOUND);
+    .resources = AGW_RESOURCE_SOUND,
+    /* the timer only reports what the speaker thread finished (its lock is never held
+     * while speaking): it emits */
+    .timers = AGW_TIMERS_SHARED);

@@ -303,4 +303,5 @@ AGW_PLUGIN_DEFINE(
     .on_input = magnifier_input,
     .on_timer = magnifier_timer,
     .command = magnifier_command,
-    .verbs = verbs);
+    .verbs = verbs,
+    .timers = AGW_TIMERS_SHARED); /* the timer only repeats a held key's action: it emits */

@@ -296,4 +296,5 @@ AGW_PLUGIN_DEFINE(
     .open = scanner_open,
     .close = scanner_close,
     .on_input = scanner_input,
-    .on_timer = scanner_timer);
+    .on_timer = scanner_timer,
+    .timers = AGW_TIMERS_SHARED); /* the timer only ends a code that went quiet and emits it */

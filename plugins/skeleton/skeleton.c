@@ -243,4 +243,7 @@ AGW_PLUGIN_DEFINE(
     .on_timer = skeleton_timer,
     .removed = skeleton_removed,
     .command = skeleton_command,
-    .verbs = skeleton_verbs);
+    .verbs = skeleton_verbs,
+    /* its on_timer only counts and emits: it may share a thread with the other
+     * devices' (leave this out if yours reads, waits for an answer or saves) */
+    .timers = AGW_TIMERS_SHARED);

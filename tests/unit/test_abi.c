@@ -98,6 +98,23 @@ static void the_2x_tables_only_grow_at_their_end(void **state)
     assert_int_equal(AGW_PLUGIN_MIN_SIZE, abi20_plugin_size);
 }
 
+/* 2.2 appended `timers` after 2.1's `resources`; a descriptor that ends at
+ * `resources` (a 2.1 plugin) is never read past it: its timers stay its own. */
+static void the_2_2_timers_field_comes_last(void **state)
+{
+    (void)state;
+    assert_true(AGW_ABI_MINOR >= 2);
+    assert_int_equal(offsetof(struct agw_plugin, resources),
+                     offsetof(struct agw_plugin, on_link) + sizeof(void (*)(void)));
+    assert_int_equal(offsetof(struct agw_plugin, timers),
+                     offsetof(struct agw_plugin, resources) + sizeof(uint32_t));
+    assert_int_equal(AGW_TIMERS_SHARED, 1);
+    struct agw_plugin p = {.struct_size = sizeof(struct agw_plugin), .timers = AGW_TIMERS_SHARED};
+    assert_true(AGW_PLUGIN_HAS(&p, timers));
+    p.struct_size = (uint32_t)(offsetof(struct agw_plugin, resources) + sizeof(uint32_t));
+    assert_false(AGW_PLUGIN_HAS(&p, timers));
+}
+
 /* A 2.x host has every 2.0 entry, each group's size covering it. */
 #define FILLED(group, f) assert_true(!!(host_api.group->f));
 #define FILLED_DEVICE(f) FILLED(device, f)
@@ -187,6 +204,7 @@ int main(void)
         cmocka_unit_test(the_1x_tables_are_kept_as_released),
         cmocka_unit_test(the_2x_tables_only_grow_at_their_end),
         cmocka_unit_test(the_2_1_additions_come_after_2_0),
+        cmocka_unit_test(the_2_2_timers_field_comes_last),
         cmocka_unit_test(the_host_fills_every_entry),
         cmocka_unit_test(later_entries_are_asked_for),
         cmocka_unit_test(plugins_built_with_1x_headers_load),

@@ -8,7 +8,9 @@
  * handle every callback gets (agw_emit(dev, ...), agw_read(dev, ...)).  All
  * callbacks of one device run on that device's own worker thread, so a
  * plugin may block (within its own timeouts) without stalling the bus or
- * another device.
+ * another device; one exception, by the plugin's choice: a plugin that sets
+ * AGW_TIMERS_SHARED has its on_timer called from one thread shared by its
+ * devices (never while another callback of that device runs).
  *
  * ABI rules (docs/PLUGINS.md): the major number changes when a field moves
  * or changes meaning; the minor grows when fields are appended at the end of
@@ -35,7 +37,7 @@ extern "C" {
 
 #define AGW_PLUGIN_MAGIC 0x31574741u /* "AGW1", for every major: abi_major tells them apart */
 #define AGW_ABI_MAJOR 2
-#define AGW_ABI_MINOR 1
+#define AGW_ABI_MINOR 2
 #define AGW_PLUGIN_SYMBOL "agw_plugin"
 
 /* Where a device of an ID-table row is found. */
@@ -314,12 +316,25 @@ struct agw_plugin {
     /* 2.1: what the plugin needs beyond its transports (AGW_RESOURCE_*): its
      * sandbox lets it reach that and nothing more */
     uint32_t resources;
+
+    /* 2.2: where on_timer may run (AGW_TIMERS_*; 0: on the device's own thread) */
+    uint32_t timers;
 };
 
 /* 2.1: the sound devices and the ALSA configuration (Landlock: /dev/snd,
  * /usr/share/alsa, /etc/asound.conf, ~/.asoundrc and the files a `file` PCM
  * there writes; docs/PROCESSES.md) */
 #define AGW_RESOURCE_SOUND 0x1u
+
+/* 2.2: on_timer never waits (it computes, emits, sets state and timers; no read,
+ * no write that waits for an answer, no save_state): the host may call it from
+ * one thread it shares among the plugin's devices, at a moment when the device's
+ * own thread waits for input, so it never runs beside another callback of the same
+ * device; devices whose timers fall due together then cost one wake-up and their
+ * events go out in one batch (a thousand devices: docs/PERFORMANCE.md).  A timer
+ * that falls due while its device is busy runs on the device's thread after it.
+ * An on_timer that blocks holds up every device of the plugin: leave it unset. */
+#define AGW_TIMERS_SHARED 0x1u
 
 /* The size of ABI 2.0's descriptor: the least the loader accepts for major 2. */
 #define AGW_PLUGIN_MIN_SIZE (offsetof(struct agw_plugin, on_link) + sizeof(void (*)(void)))
