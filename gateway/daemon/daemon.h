@@ -116,6 +116,8 @@ int load_keys(const struct gateway_conf *conf, struct key_list *keys, char *secr
 int load_config_and_plugins(struct gateway_conf *conf, struct plugin_set *plugins,
                             const char *path, char *err, size_t errlen);
 void reload(struct gateway *g);
+/* The `reader` of every pcsc [device] section, NULL-terminated (free the array only). */
+const char **readers_named(const struct gateway_conf *conf);
 
 /* app_link.c: the window applications' events to accessgw-web (fd 3 there) */
 int app_link_open(struct gateway *g);

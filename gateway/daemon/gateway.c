@@ -120,12 +120,9 @@ static int open_bus(struct gateway *g, char *err, size_t errlen)
 /* Readers a [device] section names are its own; pcscd's others are hotplugged. */
 static void start_reader_hotplug(struct gateway *g)
 {
-    const char **named = calloc(g->conf.n_devices + 1, sizeof(*named));
+    const char **named = readers_named(&g->conf);
     if (!named)
         return;
-    for (size_t i = 0, n = 0; i < g->conf.n_devices; i++)
-        if (g->conf.devices[i].transport == AGW_TRANSPORT_PCSC && g->conf.devices[i].reader)
-            named[n++] = g->conf.devices[i].reader;
     g->pcsc = pcsc_hotplug_open(&g->plugins, named, on_pcsc_add, on_hotplug_remove, g);
     free(named);
 }

@@ -155,7 +155,22 @@ void reload(struct gateway *g)
     /* [web] may have come, gone or changed: its browsers reconnect with Last-Event-ID */
     child_stop(&g->web, 3000);
     child_want(&g->web, g->conf.web.line != 0);
+    const char **named = readers_named(&g->conf); /* a reader a section now names is its own */
+    if (named)
+        pcsc_hotplug_configure(g->pcsc, named);
+    free(named);
     reconcile(g);
+    if (g->pcsc) /* and one no section names any more is hotplugged again */
+        pcsc_hotplug_dispatch(g->pcsc);
+}
+
+const char **readers_named(const struct gateway_conf *conf)
+{
+    const char **named = calloc(conf->n_devices + 1, sizeof(*named));
+    for (size_t i = 0, n = 0; named && i < conf->n_devices; i++)
+        if (conf->devices[i].transport == AGW_TRANSPORT_PCSC && conf->devices[i].reader)
+            named[n++] = conf->devices[i].reader;
+    return named;
 }
 
 /* A token file as accessgw-web will read it; NULL with err naming FILE:LINE. */

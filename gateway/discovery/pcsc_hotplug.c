@@ -128,6 +128,28 @@ static const struct agw_plugin *plugin_for_readers(const struct plugin_set *plug
     return NULL;
 }
 
+static void free_names(char **names)
+{
+    for (char **c = names; c && *c; c++)
+        free(*c);
+    free(names);
+}
+
+/* A NULL-terminated copy, or NULL when memory ran out. */
+static char **copy_names(const char *const *names)
+{
+    size_t n = 0;
+    while (names && names[n])
+        n++;
+    char **copy = calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; copy && i < n; i++)
+        if (!(copy[i] = strdup(names[i]))) {
+            free_names(copy);
+            copy = NULL;
+        }
+    return copy;
+}
+
 struct pcsc_hotplug *pcsc_hotplug_open(const struct plugin_set *plugins,
                                        const char *const *configured, pcsc_add_fn add,
                                        pcsc_remove_fn remove, void *ctx)
@@ -136,20 +158,15 @@ struct pcsc_hotplug *pcsc_hotplug_open(const struct plugin_set *plugins,
     if (!p)
         return NULL;
     struct pcsc_hotplug *h = calloc(1, sizeof(*h));
-    size_t n = 0;
-    while (configured && configured[n])
-        n++;
     if (h)
-        h->configured = calloc(n + 1, sizeof(char *));
+        h->configured = copy_names(configured);
     if (!h || !h->configured || pipe2(h->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
         log_err("PC/SC hotplug: %s", strerror(errno ? errno : ENOMEM));
         if (h)
-            free(h->configured);
+            free_names(h->configured);
         free(h);
         return NULL;
     }
-    for (size_t i = 0; i < n; i++)
-        h->configured[i] = strdup(configured[i]);
     h->plugin = p;
     h->add = add;
     h->remove = remove;
@@ -218,18 +235,46 @@ static void attach(struct pcsc_hotplug *h, const char *name)
     h->add(h->ctx, &m);
 }
 
+static void current_list(struct pcsc_hotplug *h, char list[LIST_MAX])
+{
+    pthread_mutex_lock(&h->lock);
+    memcpy(list, h->list, LIST_MAX);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void forget_gone_or_named(struct pcsc_hotplug *h, const char *list)
+{
+    for (size_t i = h->n_attached; i-- > 0;)
+        if (!in_list(list, h->attached[i]) || named_by_config(h, list, h->attached[i]))
+            forget(h, i);
+}
+
+int pcsc_hotplug_configure(struct pcsc_hotplug *h, const char *const *configured)
+{
+    if (!h)
+        return 0;
+    char **fresh = copy_names(configured);
+    if (!fresh) {
+        log_err("PC/SC hotplug: out of memory for the readers the config names; it keeps the "
+                "ones it had");
+        return -1;
+    }
+    free_names(h->configured);
+    h->configured = fresh;
+    char list[LIST_MAX];
+    current_list(h, list);
+    forget_gone_or_named(h, list);
+    return 0;
+}
+
 void pcsc_hotplug_dispatch(struct pcsc_hotplug *h)
 {
     char poke[64];
     while (read(h->pipe[0], poke, sizeof(poke)) > 0)
         ;
     char list[LIST_MAX];
-    pthread_mutex_lock(&h->lock);
-    memcpy(list, h->list, sizeof(list));
-    pthread_mutex_unlock(&h->lock);
-    for (size_t i = h->n_attached; i-- > 0;)
-        if (!in_list(list, h->attached[i]) || named_by_config(h, list, h->attached[i]))
-            forget(h, i);
+    current_list(h, list);
+    forget_gone_or_named(h, list);
     for (const char *r = list; *r; r += strlen(r) + 1) {
         bool have = false;
         for (size_t i = 0; i < h->n_attached && !have; i++)
@@ -249,9 +294,7 @@ void pcsc_hotplug_close(struct pcsc_hotplug *h)
             SCardCancel(h->sc); /* else it wakes within a slice */
         pthread_join(h->thread, NULL);
     }
-    for (char **c = h->configured; c && *c; c++)
-        free(*c);
-    free(h->configured);
+    free_names(h->configured);
     close(h->pipe[0]);
     close(h->pipe[1]);
     pthread_mutex_destroy(&h->lock);

@@ -24,6 +24,10 @@ struct pcsc_hotplug *pcsc_hotplug_open(const struct plugin_set *plugins,
                                        const char *const *configured, pcsc_add_fn add,
                                        pcsc_remove_fn remove, void *ctx);
 int pcsc_hotplug_fd(const struct pcsc_hotplug *h);
+/* SIGHUP, before the new [device] sections start: the readers they name now.  A
+ * hotplugged reader one of them names is let go at once; a reader none names any
+ * more is attached by the next pcsc_hotplug_dispatch.  h may be NULL. */
+int pcsc_hotplug_configure(struct pcsc_hotplug *h, const char *const *configured);
 /* Main loop: attaches and removes what changed since the last call. */
 void pcsc_hotplug_dispatch(struct pcsc_hotplug *h);
 void pcsc_hotplug_close(struct pcsc_hotplug *h);

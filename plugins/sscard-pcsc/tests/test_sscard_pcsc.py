@@ -295,3 +295,46 @@ def test_readers_no_section_names_are_hotplugged(tmp_path, pcscd):
         sub.close()
         gw.stop()
     assert "PC/SC hotplug: reader 'Virtual PCD 00 01' claimed by sscard-pcsc" in gw.log_text()
+
+
+def test_a_reader_a_reload_names_leaves_hotplug_and_comes_back_to_it(tmp_path, pcscd):
+    """SIGHUP with a [device] that names the hotplugged reader: the hotplugged device
+    is let go before the named one starts, so the reader is never driven twice; a
+    reload without that section gives the reader back to hotplug."""
+    hot = "sscard-pcsc-virtual-pcd-00-01"
+    gw, sub = start(tmp_path, pcscd, device("ss-1", READER), hotplug=True)
+    cards = []
+
+    def reload_with(devices):
+        gw.write_config(devices, hotplug=True)
+        gw.proc.send_signal(signal.SIGHUP)
+
+    def devices_become(want, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            now = {d["id"]: d["state"] for d in gw.request({"verb": "devices"})["result"]["devices"]}
+            if now == want:
+                return
+            time.sleep(0.1)
+        raise AssertionError("devices %r, not %r" % (now, want))
+
+    try:
+        wait_state(sub, hot, "up")
+        reload_with(device("ss-1", READER) + device("ss-2", READER2, "Window 4"))
+        devices_become({"ss-1": "up", "ss-2": "up"})
+        assert "device %s unplugged" % hot in gw.log_text()
+        log = gw.log_text()  # let go before the named one was attached
+        assert log.index("device %s unplugged" % hot) < log.index("device ss-2 attached")
+        insert(pcscd, cards, Card("sscard"), slot=1)
+        read = sub.wait_topic("sscard/ss-2/read")
+        assert read["data"]["name"] == "张*"
+        time.sleep(0.5)  # no second device reads the same card
+        assert not [t for t, _ in sub.collect(0.5) if t == "sscard/%s/read" % hot]
+        cards.pop().remove()
+        reload_with(device("ss-1", READER))
+        devices_become({"ss-1": "up", hot: "up"})
+    finally:
+        for c in cards:
+            c.remove()
+        sub.close()
+        gw.stop()
