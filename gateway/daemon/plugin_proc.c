@@ -31,7 +31,9 @@ int procs_init(struct plugin_procs *ps, const struct plugin_set *set, const stru
     ps->in = malloc(PLINK_RECORD_MAX);
     ps->out = malloc(PLINK_RECORD_MAX);
     ps->state_dir = strdup(state_dir);
-    if (!ps->items || !ps->in || !ps->out || !ps->state_dir)
+    ps->saves.done_fd = -1;
+    if (!ps->items || !ps->in || !ps->out || !ps->state_dir ||
+        state_writer_start(&ps->saves, state_dir) < 0)
         return -1;
     ps->n = set->n;
     for (size_t i = 0; i < set->n; i++) {
@@ -384,6 +386,8 @@ static bool read_records(struct plugin_procs *ps, struct plugin_proc *p)
 size_t procs_pollitems(struct plugin_procs *ps, zmq_pollitem_t *items, size_t max)
 {
     size_t k = 0;
+    if (k < max)
+        items[k++] = (zmq_pollitem_t){NULL, ps->saves.done_fd, ZMQ_POLLIN, 0};
     for (size_t i = 0; i < ps->n && k < max; i++) {
         struct plugin_proc *p = &ps->items[i];
         if (proc_running(p))
@@ -400,6 +404,10 @@ void procs_handle(struct plugin_procs *ps, const zmq_pollitem_t *items, size_t n
     for (size_t k = 0; k < n; k++) {
         if (!items[k].revents)
             continue;
+        if (items[k].fd == ps->saves.done_fd) {
+            answer_saves(ps);
+            continue;
+        }
         for (size_t i = 0; i < ps->n; i++) {
             struct plugin_proc *p = &ps->items[i];
             if (p->err_fd >= 0 && p->err_fd == items[k].fd) {
@@ -437,6 +445,9 @@ void procs_close(struct plugin_procs *ps)
         forget_reads(p);
         free(p->pending);
     }
+    state_writer_stop(&ps->saves); /* the last saves are on disk before accessgwd exits */
+    answer_saves(ps);               /* (their hosts are gone: only failures are said) */
+    state_writer_free(&ps->saves);
     free(ps->items);
     free(ps->in);
     free(ps->out);

@@ -20,6 +20,7 @@
 #include "child.h"
 #include "device.h"
 #include "loader.h"
+#include "state_writer.h"
 
 struct proc_hooks {
     void *ctx;
@@ -91,6 +92,7 @@ struct plugin_procs {
     unsigned events_per_s; /* per plugin host, 0: no bound ([gateway] plugin_events_per_s) */
     uint64_t next_token;
     uint8_t *in, *out; /* one record each way */
+    struct state_writer saves; /* the states hosts ask to keep, written off the loop */
 };
 
 int procs_init(struct plugin_procs *ps, const struct plugin_set *set, const struct proc_hooks *hooks,
@@ -102,7 +104,8 @@ void procs_detach(struct plugin_procs *ps, struct device *dev, bool removed);
 /* A device verb; the answer (or busy, when the plugin is restarting) comes through deliver. */
 void procs_command(struct plugin_procs *ps, struct device *dev, const char *target, char *verb,
                    json_t *args, void *route);
-/* Fills items with the children's sockets; returns how many (at most max). */
+/* Fills items with the children's sockets, and the written saves' descriptor;
+ * returns how many (at most max: 2 per plugin, and 1). */
 size_t procs_pollitems(struct plugin_procs *ps, zmq_pollitem_t *items, size_t max);
 void procs_handle(struct plugin_procs *ps, const zmq_pollitem_t *items, size_t n);
 /* SIGCHLD: looks for children that ended. */

@@ -92,5 +92,7 @@ bool within_event_budget(const struct plugin_procs *ps, struct plugin_proc *p);
 /* proc_take.c */
 /* One record from a host; NULL, or why the host is stopped. */
 const char *take_record(struct plugin_procs *ps, struct plugin_proc *p, const struct plink_msg *m);
+/* The saves the state writer has written: each host that asked gets its answer. */
+void answer_saves(struct plugin_procs *ps);
 
 #endif

@@ -193,9 +193,13 @@ static const char *open_node(struct plugin_procs *ps, struct plugin_proc *p, con
     return NULL;
 }
 
+static void answer_save(struct plugin_procs *ps, struct plugin_proc *p, const char *device,
+                        int error, const char *why);
+
 /* A plugin host writes no file: accessgwd keeps its copy of the state (so a
- * host restarted while the disk is full still gets it), writes it, and says
- * how that went; the host's save_state waits for this answer. */
+ * host restarted while the disk is full still gets it), has it written off the
+ * loop (state_writer.c), and says how that went (answer_saves); the host's
+ * save_state waits for that answer. */
 static const char *save_state(struct plugin_procs *ps, struct plugin_proc *p,
                               const struct plink_msg *m)
 {
@@ -218,22 +222,52 @@ static const char *save_state(struct plugin_procs *ps, struct plugin_proc *p,
         return NULL;
     free(dev->saved_json);
     dev->saved_json = copy;
-    char why[512] = "";
-    int r = device_state_write(ps->state_dir, dev->plugin->id, dev->id, m->json, why, sizeof(why));
-    if (r < 0 && !dev->degraded_said) {
-        log_err("DEGRADED: %s", why);
+    struct state_save *s = state_save_new((size_t)(p - ps->items), p->pid, dev->plugin->id,
+                                          dev->id, m->json);
+    if (!s) {
+        answer_save(ps, p, m->device, ENOMEM, "out of memory for the save");
+        return NULL;
+    }
+    state_writer_queue(&ps->saves, s);
+    return NULL;
+}
+
+static void answer_save(struct plugin_procs *ps, struct plugin_proc *p, const char *device,
+                        int error, const char *why)
+{
+    struct plink_writer w;
+    plink_writer_init(&w, ps->out, PLINK_RECORD_MAX);
+    if (plink_put_saved(&w, device, error, why))
+        send_record(p, w.buf, w.len);
+}
+
+/* A failure to keep a device's state is said once per streak of failures. */
+static void say_if_degraded(struct plugin_procs *ps, const struct state_save *s)
+{
+    struct device *dev = ps->hooks.find(ps->hooks.ctx, s->device);
+    if (s->result < 0 && !(dev && dev->degraded_said)) {
+        log_err("DEGRADED: %s", s->why);
         struct out_mail *out = mail_for("", OUT_DEGRADED);
         if (out) {
-            out->data = json_pack("{s:s}", "reason", why);
+            out->data = json_pack("{s:s}", "reason", s->why);
             ps->hooks.deliver(ps->hooks.ctx, out);
         }
     }
-    dev->degraded_said = r < 0; /* said once per streak of failures */
-    struct plink_writer w;
-    plink_writer_init(&w, ps->out, PLINK_RECORD_MAX);
-    if (plink_put_saved(&w, m->device, r < 0 ? -r : 0, why))
-        send_record(p, w.buf, w.len);
-    return NULL;
+    if (dev)
+        dev->degraded_said = s->result < 0;
+}
+
+void answer_saves(struct plugin_procs *ps)
+{
+    for (struct state_save *s = state_writer_take_done(&ps->saves); s;) {
+        struct state_save *next = s->next;
+        say_if_degraded(ps, s);
+        struct plugin_proc *p = s->proc < ps->n ? &ps->items[s->proc] : NULL;
+        if (p && proc_running(p) && p->pid == s->host) /* else the host that asked is gone */
+            answer_save(ps, p, s->device, s->result < 0 ? -s->result : 0, s->why);
+        state_save_free(s);
+        s = next;
+    }
 }
 
 const char *take_record(struct plugin_procs *ps, struct plugin_proc *p, const struct plink_msg *m)

@@ -263,7 +263,7 @@ int add_loop_sources(struct gateway *g, struct loop *l)
 {
     const struct loop_source all[] = {
         {g, 1, outbox_fill, NULL, outbox_run},
-        {g, 2 * g->plugins.n, runner_fill, runner_due, runner_run}, /* a host's link, its stderr */
+        {g, 2 * g->plugins.n + 1, runner_fill, runner_due, runner_run}, /* links, stderrs, saves */
         {g, 1, control_fill, NULL, control_run},
         {g, 1, zap_fill, NULL, zap_run},
         {g, 2, subscribers_fill, NULL, subscribers_run},
@@ -292,7 +292,7 @@ int add_stopping_sources(struct gateway *g, struct loop *l)
 {
     const struct loop_source all[] = {
         {g, 1, outbox_fill, NULL, outbox_run},
-        {g, 2 * g->plugins.n, runner_fill, NULL, runner_run_stopping},
+        {g, 2 * g->plugins.n + 1, runner_fill, NULL, runner_run_stopping},
     };
     for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
         if (loop_add(l, &all[i]) < 0)

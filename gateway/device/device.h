@@ -94,6 +94,7 @@ struct device {
     json_t *saved_state;  /* device_use_parent: what save_state kept last */
     sem_t save_answered;  /* device_use_parent: accessgwd wrote it (or could not) */
     int save_result;      /* 0 or -errno, set before save_answered is posted */
+    unsigned saves_unanswered; /* saves whose wait ended before their answer came */
     unsigned timer_ms;      /* shared timers (timer_wheel.c): it and next_timer under its lock */
     struct timespec next_timer, retry_at, input_time;
     /* AGW_TIMERS_SHARED: the shared timer thread calls on_timer while it holds busy,

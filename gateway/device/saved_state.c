@@ -112,21 +112,27 @@ static int save_through_parent(struct device *dev, const json_t *state)
     json_decref(dev->saved_state);
     dev->saved_state = copy; /* what the next open() loads, should this host reopen it */
     m->data_json = text;
-    while (sem_trywait(&dev->save_answered) == 0) /* an answer that came after its wait ended */
-        ;
     wait_for_outbox_room(dev);
     mailbox_post(dev->outbox, &m->link);
     mailbox_flush(dev->outbox);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     add_ms(&until, SAVE_WAIT_MS);
-    while (sem_timedwait(&dev->save_answered, &until) < 0)
-        if (errno != EINTR) {
+    /* Answers come in the order the saves went; those of saves whose wait ended
+     * before them come first (a slow disk), and are not this one's. */
+    for (;;) {
+        if (sem_timedwait(&dev->save_answered, &until) < 0) {
+            if (errno == EINTR)
+                continue;
             log_err("device %s: accessgwd did not confirm its saved state within %d ms",
                     dev->id, SAVE_WAIT_MS);
+            dev->saves_unanswered++;
             return -ETIMEDOUT;
         }
-    return dev->save_result;
+        if (dev->saves_unanswered == 0)
+            return dev->save_result;
+        dev->saves_unanswered--;
+    }
 }
 
 int host_save_state(struct agw_device *d, const json_t *state)
