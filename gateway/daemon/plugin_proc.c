@@ -31,7 +31,6 @@ int procs_init(struct plugin_procs *ps, const struct plugin_set *set, const stru
     ps->in = malloc(PLINK_RECORD_MAX);
     ps->out = malloc(PLINK_RECORD_MAX);
     ps->state_dir = strdup(state_dir);
-    ps->saves.done_fd = -1;
     if (!ps->items || !ps->in || !ps->out || !ps->state_dir ||
         state_writer_start(&ps->saves, state_dir) < 0)
         return -1;
@@ -386,8 +385,8 @@ static bool read_records(struct plugin_procs *ps, struct plugin_proc *p)
 size_t procs_pollitems(struct plugin_procs *ps, zmq_pollitem_t *items, size_t max)
 {
     size_t k = 0;
-    if (k < max)
-        items[k++] = (zmq_pollitem_t){NULL, ps->saves.done_fd, ZMQ_POLLIN, 0};
+    if (k < max && ps->saves.written.fd >= 0)
+        items[k++] = (zmq_pollitem_t){NULL, ps->saves.written.fd, ZMQ_POLLIN, 0};
     for (size_t i = 0; i < ps->n && k < max; i++) {
         struct plugin_proc *p = &ps->items[i];
         if (proc_running(p))
@@ -404,7 +403,7 @@ void procs_handle(struct plugin_procs *ps, const zmq_pollitem_t *items, size_t n
     for (size_t k = 0; k < n; k++) {
         if (!items[k].revents)
             continue;
-        if (items[k].fd == ps->saves.done_fd) {
+        if (items[k].fd == ps->saves.written.fd) {
             answer_saves(ps);
             continue;
         }

@@ -228,7 +228,7 @@ static const char *save_state(struct plugin_procs *ps, struct plugin_proc *p,
         answer_save(ps, p, m->device, ENOMEM, "out of memory for the save");
         return NULL;
     }
-    state_writer_queue(&ps->saves, s);
+    state_writer_post(&ps->saves, s);
     return NULL;
 }
 
@@ -259,8 +259,8 @@ static void say_if_degraded(struct plugin_procs *ps, const struct state_save *s)
 
 void answer_saves(struct plugin_procs *ps)
 {
-    for (struct state_save *s = state_writer_take_done(&ps->saves); s;) {
-        struct state_save *next = s->next;
+    for (struct state_save *s = state_writer_take_written(&ps->saves); s;) {
+        struct state_save *next = (struct state_save *)s->link.next;
         say_if_degraded(ps, s);
         struct plugin_proc *p = s->proc < ps->n ? &ps->items[s->proc] : NULL;
         if (p && proc_running(p) && p->pid == s->host) /* else the host that asked is gone */

@@ -1,13 +1,10 @@
 #define _GNU_SOURCE
 #include "state_writer.h"
 
-#include <errno.h>
-#include <stdint.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "log.h"
 
@@ -18,57 +15,43 @@ static void write_one(const char *state_dir, struct state_save *s)
                                    sizeof(s->why));
 }
 
-/* Under the lock. */
-static void append_done(struct state_writer *w, struct state_save *s)
+/* Writes a batch in order; false once it held the signal to end. */
+static bool write_batch(struct state_writer *w, struct mail *all)
 {
-    s->next = NULL;
-    if (w->done_tail)
-        w->done_tail->next = s;
-    else
-        w->done = s;
-    w->done_tail = s;
-    uint64_t one = 1;
-    ssize_t r = write(w->done_fd, &one, sizeof(one));
-    (void)r;
+    bool go_on = true;
+    while (all) {
+        struct state_save *s = (struct state_save *)all;
+        all = all->next;
+        if (!s->json) {
+            go_on = false;
+            state_save_free(s);
+            continue;
+        }
+        write_one(w->state_dir, s);
+        mailbox_post(&w->written, &s->link);
+    }
+    return go_on;
 }
 
 static void *writer_main(void *arg)
 {
     struct state_writer *w = arg;
-    pthread_mutex_lock(&w->lock);
-    for (;;) {
-        struct state_save *s = w->todo;
-        if (!s) {
-            if (w->stopping)
-                break;
-            pthread_cond_wait(&w->wake, &w->lock);
-            continue;
-        }
-        w->todo = s->next;
-        if (!w->todo)
-            w->todo_tail = NULL;
-        pthread_mutex_unlock(&w->lock);
-        write_one(w->state_dir, s);
-        pthread_mutex_lock(&w->lock);
-        append_done(w, s);
+    for (bool go_on = true; go_on;) {
+        struct pollfd p = {w->asked.fd, POLLIN, 0};
+        poll(&p, 1, -1);
+        go_on = write_batch(w, mailbox_take_all(&w->asked));
     }
-    pthread_mutex_unlock(&w->lock);
     return NULL;
 }
 
 int state_writer_start(struct state_writer *w, const char *state_dir)
 {
-    *w = (struct state_writer){0};
-    w->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    *w = (struct state_writer){.asked.fd = -1, .written.fd = -1};
     w->state_dir = strdup(state_dir);
-    if (w->done_fd < 0 || !w->state_dir) {
-        if (w->done_fd >= 0)
-            close(w->done_fd);
-        free(w->state_dir);
+    if (!w->state_dir || mailbox_init(&w->asked) < 0 || mailbox_init(&w->written) < 0) {
+        log_err("the device states' writer: out of memory or descriptors");
         return -1;
     }
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->wake, NULL);
     int r = pthread_create(&w->thread, NULL, writer_main, w);
     if (r != 0)
         log_err("cannot start the thread that writes device states: %s; they are written on "
@@ -81,7 +64,7 @@ struct state_save *state_save_new(size_t proc, pid_t host, const char *plugin, c
                                   const char *json)
 {
     struct state_save *s = calloc(1, sizeof(*s));
-    if (!s || !(s->json = strdup(json))) {
+    if (!s || (json && !(s->json = strdup(json)))) {
         free(s);
         return NULL;
     }
@@ -92,36 +75,19 @@ struct state_save *state_save_new(size_t proc, pid_t host, const char *plugin, c
     return s;
 }
 
-void state_writer_queue(struct state_writer *w, struct state_save *s)
+void state_writer_post(struct state_writer *w, struct state_save *s)
 {
-    s->next = NULL;
-    if (!w->started) {
-        write_one(w->state_dir, s);
-        pthread_mutex_lock(&w->lock);
-        append_done(w, s);
-        pthread_mutex_unlock(&w->lock);
-        return;
+    if (w->started) {
+        mailbox_post(&w->asked, &s->link);
+    } else {
+        s->link.next = NULL;
+        write_batch(w, &s->link);
     }
-    pthread_mutex_lock(&w->lock);
-    if (w->todo_tail)
-        w->todo_tail->next = s;
-    else
-        w->todo = s;
-    w->todo_tail = s;
-    pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->lock);
 }
 
-struct state_save *state_writer_take_done(struct state_writer *w)
+struct state_save *state_writer_take_written(struct state_writer *w)
 {
-    uint64_t count;
-    ssize_t r = read(w->done_fd, &count, sizeof(count));
-    (void)r;
-    pthread_mutex_lock(&w->lock);
-    struct state_save *all = w->done;
-    w->done = w->done_tail = NULL;
-    pthread_mutex_unlock(&w->lock);
-    return all;
+    return (struct state_save *)mailbox_take_all(&w->written);
 }
 
 void state_save_free(struct state_save *s)
@@ -132,27 +98,30 @@ void state_save_free(struct state_save *s)
 
 void state_writer_stop(struct state_writer *w)
 {
-    if (w->started) {
-        pthread_mutex_lock(&w->lock);
-        w->stopping = true;
-        pthread_cond_signal(&w->wake);
-        pthread_mutex_unlock(&w->lock);
-        pthread_join(w->thread, NULL);
-        w->started = false;
+    if (!w->started)
+        return;
+    struct state_save *end = state_save_new(0, 0, "", "", NULL);
+    if (!end) { /* cannot happen short of memory; then the thread is left, not waited for */
+        log_err("the device states' writer: out of memory to stop it");
+        return;
     }
+    mailbox_post(&w->asked, &end->link);
+    pthread_join(w->thread, NULL);
+    w->started = false;
 }
 
 void state_writer_free(struct state_writer *w)
 {
+    if (!w->state_dir) /* never started */
+        return;
     state_writer_stop(w);
-    for (struct state_save *s = state_writer_take_done(w); s;) {
-        struct state_save *next = s->next;
+    for (struct state_save *s = state_writer_take_written(w); s;) {
+        struct state_save *next = (struct state_save *)s->link.next;
         state_save_free(s);
         s = next;
     }
-    close(w->done_fd);
+    mailbox_destroy(&w->asked);
+    mailbox_destroy(&w->written);
     free(w->state_dir);
-    pthread_mutex_destroy(&w->lock);
-    pthread_cond_destroy(&w->wake);
-    *w = (struct state_writer){.done_fd = -1};
+    *w = (struct state_writer){0};
 }
