@@ -95,12 +95,24 @@ def test_the_window_page_fills_its_form_from_a_social_security_card(tmp_path):
         open_page(window, port, gw.web_port)
         wait(lambda: window.find_element(By.TAG_NAME, "body").get_attribute("data-link") == "open",
              what="the window page's stream")
+        # the form holds the previous visitor's ID card: another person's card clears it
+        window.find_element(By.ID, "id_number").send_keys("110101199001010011")
+        window.find_element(By.ID, "address").send_keys("广西南宁市示例街道88号")
         card = VirtualCard(pcscd.slot_port(0), Card("sscard")).insert()
         wait(lambda: window.find_element(By.ID, "name").get_attribute("value") == "张三",
              what="the form filled from the 社保卡")
         assert window.find_element(By.ID, "id_number").get_attribute("value") == "11010519491231002X"
         assert window.find_element(By.ID, "ss_card").get_attribute("value") == "K12345670"
         assert window.find_element(By.ID, "birth_date").get_attribute("value") == "1949-12-31"
+        assert window.find_element(By.ID, "address").get_attribute("value") == ""
+        card.remove()
+        # the same person's ID card filled the address: their 社保卡 does not wipe it
+        window.find_element(By.ID, "address").send_keys("北京市西城区示例路1号")
+        window.find_element(By.ID, "name").clear()
+        card = VirtualCard(pcscd.slot_port(0), Card("sscard")).insert()
+        wait(lambda: window.find_element(By.ID, "name").get_attribute("value") == "张三",
+             what="the form filled again from the same person's 社保卡")
+        assert window.find_element(By.ID, "address").get_attribute("value") == "北京市西城区示例路1号"
         card.remove()
         card = VirtualCard(pcscd.slot_port(0), Card("sscard3")).insert()
         wait(lambda: "请刷身份证" in window.find_element(By.ID, "status").text,
@@ -122,6 +134,6 @@ def test_the_window_page_fills_its_form_from_a_social_security_card(tmp_path):
     assert audit.returncode == 0, audit.stdout + audit.stderr
     listing = subprocess.run([ACCESSGWCTL, "--config", gw.config, "audit", "--device", "sscard-3"],
                              capture_output=True, text=True).stdout
-    # both records were disclosed to window-3, each accounted for, without the data itself
-    assert listing.count('"type":"accessgw.sscard.read"') == 2, listing
+    # the three records were disclosed to window-3, each accounted for, without the data itself
+    assert listing.count('"type":"accessgw.sscard.read"') == 3, listing
     assert "window-3" in listing and "11010519491231002X" not in listing
