@@ -38,11 +38,15 @@ void mailbox_post(struct mailbox *mb, struct mail *m)
     mb->depth++;
     pthread_mutex_unlock(&mb->lock);
     /* Only the first mail needs a wake-up: the reader takes the whole queue. */
-    if (was_empty) {
-        uint64_t one = 1;
-        ssize_t r = write(mb->fd, &one, sizeof(one));
-        (void)r;
-    }
+    if (was_empty)
+        mailbox_wake(mb);
+}
+
+void mailbox_wake(struct mailbox *mb)
+{
+    uint64_t one = 1;
+    ssize_t r = write(mb->fd, &one, sizeof(one));
+    (void)r;
 }
 
 struct mail *mailbox_take_all(struct mailbox *mb)

@@ -28,6 +28,8 @@ struct mailbox {
 int mailbox_init(struct mailbox *mb);
 void mailbox_destroy(struct mailbox *mb);
 void mailbox_post(struct mailbox *mb, struct mail *m);
+/* The reader's poll returns as if mail had come (its take_all finds none). */
+void mailbox_wake(struct mailbox *mb);
 /* Takes every waiting mail, oldest first (NULL when none). */
 struct mail *mailbox_take_all(struct mailbox *mb);
 /* How many mails wait: producers slow down when their consumer lags. */

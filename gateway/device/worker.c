@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -329,21 +328,13 @@ static void run_timer_if_due(struct device *dev)
     call_on_timer(dev);
 }
 
-/* Out of its poll at once (the inbox's eventfd), with nothing in the inbox. */
-static void wake_worker(struct device *dev)
-{
-    uint64_t one = 1;
-    ssize_t r = write(dev->inbox.fd, &one, sizeof(one));
-    (void)r;
-}
-
 /* On the shared timer thread: the device's on_timer, if its worker waits in
  * poll (then busy is free); else the worker runs it when it is done. */
 static void fire_shared_timer(struct device *dev)
 {
     if (pthread_mutex_trylock(&dev->busy) != 0) {
         atomic_store(&dev->timer_pending, true);
-        wake_worker(dev);
+        mailbox_wake(&dev->inbox);
         return;
     }
     if (dev->opened && !dev->stop && dev->plugin->on_timer) {
@@ -351,7 +342,7 @@ static void fire_shared_timer(struct device *dev)
         call_on_timer(dev);
         host_api_enter_worker(NULL);
         if (dev->lost || dev->republish_state) /* the worker's to handle */
-            wake_worker(dev);
+            mailbox_wake(&dev->inbox);
     }
     pthread_mutex_unlock(&dev->busy);
 }
